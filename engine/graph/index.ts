@@ -1,0 +1,4 @@
+export * from './value';
+export * from './ops';
+export * from './graph';
+export * from './onnx';

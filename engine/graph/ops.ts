@@ -1,0 +1,465 @@
+import { numel } from '../io/tensor';
+import { broadcastShapes, normAxis, shapeString, type ElemType, type Shape, type Value } from './value';
+
+/**
+ * The op table: every ONNX op our graphs may contain, keyed by its ONNX type, with its attribute
+ * types and its static shape rule side by side (the autodiff adds each op's gradient rule here).
+ * An op not in this table cannot be built, so the set of ops we emit stays explicit.
+ */
+
+export type AttrType = 'int' | 'ints' | 'float' | 'floats' | 'string';
+export type AttrValue = number | readonly number[] | string;
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+export interface TypedShape {
+  shape: Shape;
+  dtype: ElemType;
+}
+
+/** Inputs as the shape rule sees them; `undefined` marks an omitted optional input. */
+export type OpInputs = readonly (Value | undefined)[];
+
+export interface OpDef {
+  readonly attrs: Readonly<Record<string, AttrType>>;
+  /** Smallest and largest number of inputs (optional trailing inputs may be omitted). */
+  readonly arity: readonly [number, number];
+  readonly infer: (inputs: OpInputs, attrs: Attrs) => TypedShape[];
+}
+
+// ---- helpers for shape rules ----
+
+function req(inputs: OpInputs, i: number): Value {
+  const v = inputs[i];
+  if (!v) throw new TypeError(`input ${i} is required`);
+  return v;
+}
+
+function intAttr(attrs: Attrs, key: string, dflt: number): number {
+  const v = attrs[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number') throw new TypeError(`attribute ${key} must be a number`);
+  return v;
+}
+
+function intsAttr(attrs: Attrs, key: string, dflt: readonly number[]): readonly number[] {
+  const v = attrs[key];
+  if (v === undefined) return dflt;
+  if (!Array.isArray(v)) throw new TypeError(`attribute ${key} must be a list of numbers`);
+  return v as readonly number[];
+}
+
+/** The int64 contents of a constant input (Reshape's shape, Slice's starts, Pad's pads...). */
+export function constInts(v: Value | undefined, what: string): number[] {
+  if (!v) throw new TypeError(`${what} is required`);
+  if (!v.data) throw new TypeError(`${what} (${v.name}) must be a constant: shapes are static`);
+  const d = v.data.data;
+  if (d instanceof BigInt64Array) return Array.from(d, (x) => Number(x));
+  if (d instanceof Int32Array) return Array.from(d);
+  throw new TypeError(`${what} (${v.name}) must be int64`);
+}
+
+const same = (inputs: OpInputs): TypedShape[] => {
+  const x = req(inputs, 0);
+  return [{ shape: x.shape, dtype: x.dtype }];
+};
+
+const broadcast = (inputs: OpInputs): TypedShape[] => {
+  const a = req(inputs, 0);
+  const b = req(inputs, 1);
+  if (a.dtype !== b.dtype) throw new TypeError(`element types differ: ${a.dtype} vs ${b.dtype}`);
+  return [{ shape: broadcastShapes(a.shape, b.shape), dtype: a.dtype }];
+};
+
+const compare = (inputs: OpInputs): TypedShape[] => [{ shape: broadcast(inputs)[0]!.shape, dtype: 'bool' }];
+
+const unary: OpDef = { attrs: {}, arity: [1, 1], infer: same };
+const binary: OpDef = { attrs: {}, arity: [2, 2], infer: broadcast };
+
+/** Output size of a sliding window along one axis (Conv, pooling). */
+function windowOut(size: number, k: number, stride: number, padBegin: number, padEnd: number, dilation: number, ceil = false): number {
+  const span = size + padBegin + padEnd - dilation * (k - 1) - 1;
+  const out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (out <= 0) throw new RangeError(`window of ${k} does not fit an axis of ${size}`);
+  return out;
+}
+
+function reduceShape(shape: Shape, axes: readonly number[] | undefined, keepdims: boolean): number[] {
+  const all = axes === undefined || axes.length === 0;
+  const set = new Set((axes ?? []).map((a) => normAxis(a, shape.length)));
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (all || set.has(i)) {
+      if (keepdims) out.push(1);
+    } else out.push(d);
+  });
+  return out;
+}
+
+/** Slice semantics of ONNX: negative indices count from the end, results clamped. */
+export function sliceRange(dim: number, start: number, end: number, step: number): { start: number; count: number } {
+  if (step === 0) throw new RangeError('Slice step must not be 0');
+  const clampIdx = (i: number, lo: number, hi: number) => Math.min(Math.max(i, lo), hi);
+  let s = start < 0 ? start + dim : start;
+  let e = end < 0 ? end + dim : end;
+  if (step > 0) {
+    s = clampIdx(s, 0, dim);
+    e = clampIdx(e, 0, dim);
+    return { start: s, count: Math.max(0, Math.ceil((e - s) / step)) };
+  }
+  s = clampIdx(s, 0, dim - 1);
+  e = clampIdx(e, -1, dim - 1);
+  return { start: s, count: Math.max(0, Math.ceil((e - s) / step)) };
+}
+
+// ---- the table ----
+
+export const OPS = {
+  Identity: unary,
+  Neg: unary,
+  Abs: unary,
+  Sqrt: unary,
+  Exp: unary,
+  Log: unary,
+  Erf: unary,
+  Sigmoid: unary,
+  Tanh: unary,
+  Sign: unary,
+  Reciprocal: unary,
+  Floor: unary,
+  Relu: unary,
+  LeakyRelu: { attrs: { alpha: 'float' }, arity: [1, 1], infer: same },
+  Add: binary,
+  Sub: binary,
+  Mul: binary,
+  Div: binary,
+  Pow: binary,
+  Max: binary,
+  Min: binary,
+  Greater: { attrs: {}, arity: [2, 2], infer: compare },
+  Less: { attrs: {}, arity: [2, 2], infer: compare },
+  Equal: { attrs: {}, arity: [2, 2], infer: compare },
+  Where: {
+    attrs: {},
+    arity: [3, 3],
+    infer: (inputs) => {
+      const c = req(inputs, 0);
+      const x = req(inputs, 1);
+      const y = req(inputs, 2);
+      if (c.dtype !== 'bool') throw new TypeError('Where condition must be bool');
+      return [{ shape: broadcastShapes(c.shape, broadcastShapes(x.shape, y.shape)), dtype: x.dtype }];
+    },
+  },
+  Cast: {
+    attrs: { to: 'int' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => [{ shape: req(inputs, 0).shape, dtype: elemTypeFromOnnx(intAttr(attrs, 'to', 1)) }],
+  },
+  Clip: {
+    attrs: {},
+    arity: [1, 3],
+    infer: same,
+  },
+  MatMul: {
+    attrs: {},
+    arity: [2, 2],
+    infer: (inputs) => {
+      const a = req(inputs, 0).shape;
+      const b = req(inputs, 1).shape;
+      if (a.length < 2 || b.length < 2) throw new RangeError('MatMul operands must be at least 2-D here');
+      const [m, k] = [a[a.length - 2]!, a[a.length - 1]!];
+      const [k2, n] = [b[b.length - 2]!, b[b.length - 1]!];
+      if (k !== k2) throw new RangeError(`MatMul inner dimensions differ: ${shapeString(a)} x ${shapeString(b)}`);
+      const batch = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
+      return [{ shape: [...batch, m, n], dtype: req(inputs, 0).dtype }];
+    },
+  },
+  Conv: {
+    attrs: { dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints' },
+    arity: [2, 3],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0).shape;
+      const w = req(inputs, 1).shape;
+      if (x.length !== 4 || w.length !== 4) throw new RangeError('Conv supports 2-D (NCHW) only');
+      const group = intAttr(attrs, 'group', 1);
+      if (x[1] !== w[1]! * group) throw new RangeError(`Conv channels: input has ${x[1]}, weight expects ${w[1]! * group}`);
+      const b = inputs[2];
+      if (b && (b.shape.length !== 1 || b.shape[0] !== w[0])) throw new RangeError(`Conv bias must be [${w[0]}]`);
+      const pads = intsAttr(attrs, 'pads', [0, 0, 0, 0]);
+      const strides = intsAttr(attrs, 'strides', [1, 1]);
+      const dil = intsAttr(attrs, 'dilations', [1, 1]);
+      const h = windowOut(x[2]!, w[2]!, strides[0]!, pads[0]!, pads[2]!, dil[0]!);
+      const wd = windowOut(x[3]!, w[3]!, strides[1]!, pads[1]!, pads[3]!, dil[1]!);
+      return [{ shape: [x[0]!, w[0]!, h, wd], dtype: 'float32' }];
+    },
+  },
+  ConvTranspose: {
+    attrs: { dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints', output_padding: 'ints' },
+    arity: [2, 3],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0).shape;
+      const w = req(inputs, 1).shape;
+      if (x.length !== 4 || w.length !== 4) throw new RangeError('ConvTranspose supports 2-D (NCHW) only');
+      const group = intAttr(attrs, 'group', 1);
+      if (x[1] !== w[0]) throw new RangeError(`ConvTranspose channels: input has ${x[1]}, weight expects ${w[0]}`);
+      const pads = intsAttr(attrs, 'pads', [0, 0, 0, 0]);
+      const strides = intsAttr(attrs, 'strides', [1, 1]);
+      const dil = intsAttr(attrs, 'dilations', [1, 1]);
+      const op = intsAttr(attrs, 'output_padding', [0, 0]);
+      const size = (i: number, axis: number) =>
+        strides[axis]! * (x[i]! - 1) + op[axis]! + (w[i]! - 1) * dil[axis]! + 1 - pads[axis]! - pads[axis + 2]!;
+      return [{ shape: [x[0]!, w[1]! * group, size(2, 0), size(3, 1)], dtype: 'float32' }];
+    },
+  },
+  AveragePool: {
+    attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints', count_include_pad: 'int', ceil_mode: 'int' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0).shape;
+      const k = intsAttr(attrs, 'kernel_shape', []);
+      if (x.length !== 4 || k.length !== 2) throw new RangeError('AveragePool supports 2-D (NCHW) only');
+      const s = intsAttr(attrs, 'strides', [1, 1]);
+      const p = intsAttr(attrs, 'pads', [0, 0, 0, 0]);
+      const ceil = intAttr(attrs, 'ceil_mode', 0) === 1;
+      return [
+        {
+          shape: [x[0]!, x[1]!, windowOut(x[2]!, k[0]!, s[0]!, p[0]!, p[2]!, 1, ceil), windowOut(x[3]!, k[1]!, s[1]!, p[1]!, p[3]!, 1, ceil)],
+          dtype: 'float32',
+        },
+      ];
+    },
+  },
+  Softmax: { attrs: { axis: 'int' }, arity: [1, 1], infer: same },
+  LayerNormalization: {
+    attrs: { axis: 'int', epsilon: 'float', stash_type: 'int' },
+    arity: [2, 3],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const axis = normAxis(intAttr(attrs, 'axis', -1), x.shape.length);
+      const normShape = x.shape.slice(axis);
+      if (numel(req(inputs, 1).shape) !== numel(normShape)) throw new RangeError('LayerNormalization scale must match the normalised shape');
+      const stat = x.shape.map((d, i) => (i < axis ? d : 1));
+      return [
+        { shape: x.shape, dtype: x.dtype },
+        { shape: stat, dtype: 'float32' },
+        { shape: stat, dtype: 'float32' },
+      ];
+    },
+  },
+  Reshape: {
+    attrs: { allowzero: 'int' },
+    arity: [2, 2],
+    infer: (inputs) => {
+      const x = req(inputs, 0);
+      const target = constInts(inputs[1], 'Reshape shape');
+      const out = target.map((d, i) => (d === 0 ? x.shape[i]! : d));
+      const known = out.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+      const total = numel(x.shape);
+      const inferred = out.map((d) => (d === -1 ? total / known : d));
+      if (out.filter((d) => d === -1).length > 1 || numel(inferred) !== total || inferred.some((d) => !Number.isInteger(d))) {
+        throw new RangeError(`cannot reshape ${shapeString(x.shape)} to ${shapeString(target)}`);
+      }
+      return [{ shape: inferred, dtype: x.dtype }];
+    },
+  },
+  Transpose: {
+    attrs: { perm: 'ints' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const perm = intsAttr(attrs, 'perm', [...x.shape.keys()].reverse());
+      if (perm.length !== x.shape.length || new Set(perm).size !== perm.length) throw new RangeError(`bad perm [${perm.join(', ')}]`);
+      return [{ shape: perm.map((p) => x.shape[normAxis(p, x.shape.length, 'perm')]!), dtype: x.dtype }];
+    },
+  },
+  Flatten: {
+    attrs: { axis: 'int' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const axis = intAttr(attrs, 'axis', 1);
+      const a = axis < 0 ? axis + x.shape.length : axis;
+      return [{ shape: [numel(x.shape.slice(0, a)), numel(x.shape.slice(a))], dtype: x.dtype }];
+    },
+  },
+  Unsqueeze: {
+    attrs: {},
+    arity: [2, 2],
+    infer: (inputs) => {
+      const x = req(inputs, 0);
+      const rank = x.shape.length + constInts(inputs[1], 'Unsqueeze axes').length;
+      const axes = new Set(constInts(inputs[1], 'Unsqueeze axes').map((a) => normAxis(a, rank)));
+      const out: number[] = [];
+      let j = 0;
+      for (let i = 0; i < rank; i++) out.push(axes.has(i) ? 1 : x.shape[j++]!);
+      return [{ shape: out, dtype: x.dtype }];
+    },
+  },
+  Squeeze: {
+    attrs: {},
+    arity: [2, 2],
+    infer: (inputs) => {
+      const x = req(inputs, 0);
+      const axes = new Set(constInts(inputs[1], 'Squeeze axes').map((a) => normAxis(a, x.shape.length)));
+      for (const a of axes) if (x.shape[a] !== 1) throw new RangeError(`cannot squeeze axis ${a} of ${shapeString(x.shape)}`);
+      return [{ shape: x.shape.filter((_, i) => !axes.has(i)), dtype: x.dtype }];
+    },
+  },
+  Expand: {
+    attrs: {},
+    arity: [2, 2],
+    infer: (inputs) => {
+      const x = req(inputs, 0);
+      return [{ shape: broadcastShapes(x.shape, constInts(inputs[1], 'Expand shape')), dtype: x.dtype }];
+    },
+  },
+  Tile: {
+    attrs: {},
+    arity: [2, 2],
+    infer: (inputs) => {
+      const x = req(inputs, 0);
+      const reps = constInts(inputs[1], 'Tile repeats');
+      if (reps.length !== x.shape.length) throw new RangeError('Tile repeats must match the rank');
+      return [{ shape: x.shape.map((d, i) => d * reps[i]!), dtype: x.dtype }];
+    },
+  },
+  Slice: {
+    attrs: {},
+    arity: [3, 5],
+    infer: (inputs) => {
+      const x = req(inputs, 0);
+      const starts = constInts(inputs[1], 'Slice starts');
+      const ends = constInts(inputs[2], 'Slice ends');
+      const axes = inputs[3] ? constInts(inputs[3], 'Slice axes') : starts.map((_, i) => i);
+      const steps = inputs[4] ? constInts(inputs[4], 'Slice steps') : starts.map(() => 1);
+      const out = [...x.shape];
+      axes.forEach((a, i) => {
+        const ax = normAxis(a, x.shape.length);
+        out[ax] = sliceRange(x.shape[ax]!, starts[i]!, ends[i]!, steps[i]!).count;
+      });
+      return [{ shape: out, dtype: x.dtype }];
+    },
+  },
+  Concat: {
+    attrs: { axis: 'int' },
+    arity: [1, Infinity],
+    infer: (inputs, attrs) => {
+      const xs = inputs.map((_, i) => req(inputs, i));
+      const first = xs[0]!;
+      const axis = normAxis(intAttr(attrs, 'axis', 0), first.shape.length);
+      const out = [...first.shape];
+      out[axis] = 0;
+      for (const x of xs) {
+        if (x.shape.length !== first.shape.length || x.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
+          throw new RangeError(`Concat shapes differ: ${shapeString(first.shape)} vs ${shapeString(x.shape)}`);
+        }
+        out[axis]! += x.shape[axis]!;
+      }
+      return [{ shape: out, dtype: first.dtype }];
+    },
+  },
+  Split: {
+    attrs: { axis: 'int' },
+    arity: [2, 2],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const axis = normAxis(intAttr(attrs, 'axis', 0), x.shape.length);
+      const sizes = constInts(inputs[1], 'Split sizes');
+      if (sizes.reduce((a, b) => a + b, 0) !== x.shape[axis]) throw new RangeError('Split sizes must add up to the axis');
+      return sizes.map((s) => ({ shape: x.shape.map((d, i) => (i === axis ? s : d)), dtype: x.dtype }));
+    },
+  },
+  Gather: {
+    attrs: { axis: 'int' },
+    arity: [2, 2],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const idx = req(inputs, 1);
+      const axis = normAxis(intAttr(attrs, 'axis', 0), x.shape.length);
+      return [{ shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], dtype: x.dtype }];
+    },
+  },
+  ScatterElements: {
+    attrs: { axis: 'int', reduction: 'string' },
+    arity: [3, 3],
+    infer: same,
+  },
+  DepthToSpace: {
+    attrs: { blocksize: 'int', mode: 'string' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0).shape;
+      const b = intAttr(attrs, 'blocksize', 0);
+      if (x.length !== 4 || b < 1 || x[1]! % (b * b) !== 0) throw new RangeError(`DepthToSpace(${b}) cannot apply to ${shapeString(x)}`);
+      return [{ shape: [x[0]!, x[1]! / (b * b), x[2]! * b, x[3]! * b], dtype: 'float32' }];
+    },
+  },
+  SpaceToDepth: {
+    attrs: { blocksize: 'int' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0).shape;
+      const b = intAttr(attrs, 'blocksize', 0);
+      if (x.length !== 4 || x[2]! % b !== 0 || x[3]! % b !== 0) throw new RangeError(`SpaceToDepth(${b}) cannot apply to ${shapeString(x)}`);
+      return [{ shape: [x[0]!, x[1]! * b * b, x[2]! / b, x[3]! / b], dtype: 'float32' }];
+    },
+  },
+  Pad: {
+    attrs: { mode: 'string' },
+    arity: [2, 3],
+    infer: (inputs) => {
+      const x = req(inputs, 0);
+      const pads = constInts(inputs[1], 'Pad pads');
+      const r = x.shape.length;
+      if (pads.length !== 2 * r) throw new RangeError(`Pad needs ${2 * r} pads`);
+      return [{ shape: x.shape.map((d, i) => d + pads[i]! + pads[i + r]!), dtype: x.dtype }];
+    },
+  },
+  ReduceMean: {
+    attrs: { axes: 'ints', keepdims: 'int' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const axes = attrs.axes === undefined ? undefined : intsAttr(attrs, 'axes', []);
+      return [{ shape: reduceShape(x.shape, axes, intAttr(attrs, 'keepdims', 1) === 1), dtype: x.dtype }];
+    },
+  },
+  ReduceMax: {
+    attrs: { axes: 'ints', keepdims: 'int' },
+    arity: [1, 1],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const axes = attrs.axes === undefined ? undefined : intsAttr(attrs, 'axes', []);
+      return [{ shape: reduceShape(x.shape, axes, intAttr(attrs, 'keepdims', 1) === 1), dtype: x.dtype }];
+    },
+  },
+  // Opset 13+: ReduceSum takes its axes as an (optional) constant input.
+  ReduceSum: {
+    attrs: { keepdims: 'int', noop_with_empty_axes: 'int' },
+    arity: [1, 2],
+    infer: (inputs, attrs) => {
+      const x = req(inputs, 0);
+      const axes = inputs[1] ? constInts(inputs[1], 'ReduceSum axes') : undefined;
+      return [{ shape: reduceShape(x.shape, axes, intAttr(attrs, 'keepdims', 1) === 1), dtype: x.dtype }];
+    },
+  },
+} satisfies Record<string, OpDef>;
+
+export type OpType = keyof typeof OPS;
+
+export function opDef(type: string): OpDef {
+  const def = (OPS as Record<string, OpDef>)[type];
+  if (!def) throw new TypeError(`op ${type} is not in the op table (engine/graph/ops.ts)`);
+  return def;
+}
+
+const ONNX_TYPES: Record<ElemType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9 };
+
+export function onnxElemType(t: ElemType): number {
+  return ONNX_TYPES[t];
+}
+
+export function elemTypeFromOnnx(code: number): ElemType {
+  const found = (Object.keys(ONNX_TYPES) as ElemType[]).find((k) => ONNX_TYPES[k] === code);
+  if (!found) throw new TypeError(`ONNX element type ${code} is not supported`);
+  return found;
+}

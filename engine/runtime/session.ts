@@ -1,0 +1,98 @@
+import * as ort from 'onnxruntime-node';
+import type { HostTensor } from '../io/tensor';
+
+/**
+ * The one place that talks to onnxruntime-node. Everything else hands us ONNX bytes and
+ * HostTensors, so the execution provider is a detail of this module.
+ */
+
+export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+
+export interface SessionOptions {
+  readonly ep?: ExecutionProvider;
+  /** Intra-op threads; 0 or absent lets ORT choose (all cores). */
+  readonly threads?: number;
+  readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** ORT log severity: 0 verbose .. 4 fatal. */
+  readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+export class ModelSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly ep: ExecutionProvider,
+  ) {}
+
+  static async create(model: Uint8Array | string, opts: SessionOptions = {}): Promise<ModelSession> {
+    const ep = opts.ep ?? 'cpu';
+    const session = await ort.InferenceSession.create(model as Uint8Array, {
+      executionProviders: [ep],
+      graphOptimizationLevel: opts.graphOptimization ?? 'all',
+      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      logSeverityLevel: opts.logSeverity ?? 3,
+    });
+    return new ModelSession(session, ep);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Readonly<Record<string, HostTensor>>, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
+    const results = fetches ? await this.session.run(ortFeeds, fetches as string[]) : await this.session.run(ortFeeds);
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(results)) {
+      out[name] = fromOrt(t);
+      t.dispose();
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toOrt(t: HostTensor): ort.Tensor {
+  switch (t.dtype) {
+    case 'float32':
+      return new ort.Tensor('float32', t.data as Float32Array, t.shape as number[]);
+    case 'int64':
+      return new ort.Tensor('int64', t.data as BigInt64Array, t.shape as number[]);
+    case 'int32':
+      return new ort.Tensor('int32', t.data as Int32Array, t.shape as number[]);
+    case 'uint8':
+      return new ort.Tensor('uint8', t.data as Uint8Array, t.shape as number[]);
+    case 'bool':
+      return new ort.Tensor('bool', t.data as Uint8Array, t.shape as number[]);
+  }
+}
+
+function fromOrt(t: ort.Tensor): HostTensor {
+  const shape = [...t.dims];
+  switch (t.type) {
+    case 'float32':
+      return { dtype: 'float32', shape, data: t.data as Float32Array };
+    case 'int64':
+      return { dtype: 'int64', shape, data: t.data as BigInt64Array };
+    case 'int32':
+      return { dtype: 'int32', shape, data: t.data as Int32Array };
+    case 'uint8':
+      return { dtype: 'uint8', shape, data: t.data as Uint8Array };
+    case 'bool':
+      return { dtype: 'bool', shape, data: t.data as unknown as Uint8Array };
+    default:
+      throw new TypeError(`output element type ${t.type} is not supported`);
+  }
+}
+
+/** Execution providers this onnxruntime-node build ships (CUDA needs user-installed libraries). */
+export function bundledProviders(): { name: string; bundled: boolean }[] {
+  return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+}
