@@ -42,8 +42,11 @@ export function decodeElements(
   if (bytes.length < need) {
     throw new RangeError(`decodeElements: ${dtype} x ${count} needs ${need} bytes, got ${bytes.length}`);
   }
-  // Copy first so typed-array views are aligned whatever the source offset was.
-  const buf = bytes.slice(0, need).buffer;
+  // Copy first so typed-array views are aligned whatever the source offset was. (Not
+  // `bytes.slice`: on a Node Buffer that is a view sharing the whole pooled ArrayBuffer.)
+  const copy = new Uint8Array(need);
+  copy.set(bytes.subarray(0, need));
+  const buf = copy.buffer;
   switch (dtype) {
     case 'float32':
       return new Float32Array(buf);

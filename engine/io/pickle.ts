@@ -105,9 +105,9 @@ class Unpickler {
       case 0x58: s.push(this.utf8(this.u32())); return;
       case 0x8c: s.push(this.utf8(this.u8())); return;
       case 0x8d: s.push(this.utf8(this.u64())); return;
-      case 0x42: s.push(this.take(this.u32()).slice()); return;
-      case 0x43: s.push(this.take(this.u8()).slice()); return;
-      case 0x8e: s.push(this.take(this.u64()).slice()); return;
+      case 0x42: s.push(new Uint8Array(this.take(this.u32()))); return;
+      case 0x43: s.push(new Uint8Array(this.take(this.u8()))); return;
+      case 0x8e: s.push(new Uint8Array(this.take(this.u64()))); return;
       case 0x4a: s.push(this.view.getInt32(this.advance(4), true)); return;
       case 0x4b: s.push(this.u8()); return;
       case 0x4d: s.push(this.view.getUint16(this.advance(2), true)); return;

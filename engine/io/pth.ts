@@ -3,7 +3,7 @@ import type { DType, HostTensor, StateDict } from './tensor';
 import { numel } from './tensor';
 import { ITEM_SIZE, tensorFromBytes } from './dtypes';
 import type { GlobalTable } from './pickle';
-import { PyGlobal, UnpicklingError, unpickle } from './pickle';
+import { PyGlobal, unpickle } from './pickle';
 
 /** Which entry of a checkpoint dict holds the weights; auto-detected when not given. */
 export type StateDictKey = 'params' | 'params_ema' | 'state_dict' | 'model' | (string & {});
@@ -17,14 +17,21 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
-  'torch.FloatStorage': 'float32',
-  'torch.HalfStorage': 'float16',
-  'torch.BFloat16Storage': 'bfloat16',
-  'torch.LongStorage': 'int64',
-  'torch.IntStorage': 'int32',
-  'torch.ByteStorage': 'uint8',
-  'torch.BoolStorage': 'bool',
+/**
+ * Storage types by global name, with their element size. Those without a dtype parse (so
+ * e.g. float64 optimizer state does not block loading), but fail if a chosen tensor uses them.
+ */
+const STORAGE_TYPES: Readonly<Record<string, { dtype?: DType; itemSize: number }>> = {
+  'torch.FloatStorage': { dtype: 'float32', itemSize: 4 },
+  'torch.HalfStorage': { dtype: 'float16', itemSize: 2 },
+  'torch.BFloat16Storage': { dtype: 'bfloat16', itemSize: 2 },
+  'torch.LongStorage': { dtype: 'int64', itemSize: 8 },
+  'torch.IntStorage': { dtype: 'int32', itemSize: 4 },
+  'torch.ByteStorage': { dtype: 'uint8', itemSize: 1 },
+  'torch.BoolStorage': { dtype: 'bool', itemSize: 1 },
+  'torch.DoubleStorage': { itemSize: 8 },
+  'torch.ShortStorage': { itemSize: 2 },
+  'torch.CharStorage': { itemSize: 1 },
 };
 const TORCH_DTYPES = ['float32', 'float16', 'bfloat16', 'int64', 'int32', 'uint8', 'bool'] as const;
 
@@ -32,11 +39,21 @@ const TORCH_DTYPES = ['float32', 'float16', 'bfloat16', 'int64', 'int32', 'uint8
 class StorageRef {
   constructor(
     readonly key: string,
-    readonly dtype: DType,
+    readonly type: string,
     readonly numel: number,
     /** Element offset into the root storage (legacy views); 0 otherwise. */
     readonly viewOffset = 0,
   ) {}
+
+  get dtype(): DType {
+    const dtype = STORAGE_TYPES[this.type]!.dtype;
+    if (!dtype) throw new Error(`storage type '${this.type}' is not supported`);
+    return dtype;
+  }
+
+  get itemSize(): number {
+    return STORAGE_TYPES[this.type]!.itemSize;
+  }
 }
 
 /** What `_rebuild_tensor_v2` returns: materialised only if it ends up in the chosen state dict. */
@@ -63,7 +80,7 @@ function torchGlobals(): GlobalTable {
     ['torch._utils._rebuild_tensor', rebuild],
     ['torch._utils._rebuild_parameter', (args) => args[0]],
     ['torch.Size', (args) => counts(args[0] ?? [], 'torch.Size')],
-    ...Object.keys(STORAGE_DTYPES).map((name) => [name, undefined] as [string, undefined]),
+    ...Object.keys(STORAGE_TYPES).map((name) => [name, undefined] as [string, undefined]),
     ...TORCH_DTYPES.map((name) => [`torch.${name}`, undefined] as [string, undefined]),
   ];
   return new Map(table.map(([name, call]) => [name, new PyGlobal(name, call)]));
@@ -86,11 +103,10 @@ function counts(v: unknown, what: string): number[] {
   return v.map((x) => count(x, what));
 }
 
-function storageDType(type: unknown): DType {
+function storageType(type: unknown): string {
   const name = type instanceof PyGlobal ? type.qualname : String(type);
-  const dtype = STORAGE_DTYPES[name];
-  if (!dtype) throw new CheckpointError(`unsupported storage type '${name}'`);
-  return dtype;
+  if (!STORAGE_TYPES[name]) throw new Error(`unknown storage type '${name}'`);
+  return name;
 }
 
 /** Reads a PyTorch zip-format checkpoint (`<prefix>/data.pkl` + `<prefix>/data/<key>`). */
@@ -110,9 +126,8 @@ export function readPthZip(bytes: Uint8Array, opts: PthOptions = {}): StateDict 
   const persistentLoad = (pid: unknown) => {
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error('persistent id is not a storage');
     const [, type, key, , size] = pid;
-    const dtype = storageDType(type);
     if (typeof key !== 'string') throw new Error('storage key is not a string');
-    const ref = refs.get(key) ?? new StorageRef(key, dtype, count(size, 'storage size'));
+    const ref = refs.get(key) ?? new StorageRef(key, storageType(type), count(size, 'storage size'));
     refs.set(key, ref);
     return ref;
   };
@@ -164,12 +179,11 @@ export function readPthLegacy(bytes: Uint8Array, opts: PthOptions = {}): StateDi
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 6) throw new Error('persistent id is not a storage');
     const [, type, key, , size, view] = pid;
     if (typeof key !== 'string') throw new Error('storage key is not a string');
-    const dtype = storageDType(type);
-    const root = roots.get(key) ?? new StorageRef(key, dtype, count(size, 'storage size'));
+    const root = roots.get(key) ?? new StorageRef(key, storageType(type), count(size, 'storage size'));
     roots.set(key, root);
     if (view === null || view === undefined) return root;
     if (!Array.isArray(view) || view.length !== 3) throw new Error('storage view is not (key, offset, size)');
-    return new StorageRef(key, dtype, count(view[2], 'view size'), count(view[1], 'view offset'));
+    return new StorageRef(key, root.type, count(view[2], 'view size'), count(view[1], 'view offset'));
   };
   const main = unpickle(bytes, { globals: torchGlobals(), persistentLoad, start: sysInfo.end });
   const keys = unpickle(bytes, { globals: none, start: main.end });
@@ -185,7 +199,7 @@ export function readPthLegacy(bytes: Uint8Array, opts: PthOptions = {}): StateDi
     if (!ref) throw new CheckpointError(`legacy storage '${key}' is listed but never used`);
     if (pos + 8 > bytes.length) throw new CheckpointError(`truncated file: storage '${key}' size is missing`);
     const n = view.getBigInt64(pos, true);
-    const len = Number(n) * ITEM_SIZE[ref.dtype];
+    const len = Number(n) * ref.itemSize;
     if (n < 0n || pos + 8 + len > bytes.length) throw new CheckpointError(`truncated file: storage '${key}' needs ${n} elements`);
     located.set(key, bytes.subarray(pos + 8, pos + 8 + len));
     pos += 8 + len;
@@ -193,7 +207,7 @@ export function readPthLegacy(bytes: Uint8Array, opts: PthOptions = {}): StateDi
   return materialise(main.value, opts, (ref) => {
     const data = located.get(ref.key);
     if (!data) throw new CheckpointError(`storage '${ref.key}' is not in the file`);
-    return data.subarray(ref.viewOffset * ITEM_SIZE[ref.dtype]);
+    return data.subarray(ref.viewOffset * ref.itemSize);
   });
 }
 
@@ -238,15 +252,16 @@ function buildTensor(t: PendingTensor, storageBytes: StorageBytes): HostTensor {
   if (n > 0 && last >= storage.numel) {
     throw new Error(`view (offset ${offset}, size [${size}], stride [${stride}]) exceeds its storage of ${storage.numel} elements`);
   }
-  const item = ITEM_SIZE[storage.dtype];
+  const dtype = storage.dtype;
+  const item = ITEM_SIZE[dtype];
   const raw = storageBytes(storage);
   if (raw.length < storage.numel * item) {
     throw new Error(`storage '${storage.key}' has ${raw.length} bytes, needs ${storage.numel * item}`);
   }
   if (isContiguous(size, stride)) {
-    return tensorFromBytes(raw.subarray(offset * item, (offset + n) * item), storage.dtype, size);
+    return tensorFromBytes(raw.subarray(offset * item, (offset + n) * item), dtype, size);
   }
-  return tensorFromBytes(gather(raw, item, offset, size, stride), storage.dtype, size);
+  return tensorFromBytes(gather(raw, item, offset, size, stride), dtype, size);
 }
 
 function isContiguous(size: number[], stride: number[]): boolean {
@@ -279,4 +294,3 @@ function gather(raw: Uint8Array, item: number, offset: number, size: number[], s
   return out;
 }
 
-export { UnpicklingError };

@@ -67,7 +67,14 @@ describe.each([
     expect((await loadStateDict(bytes)).size).toBe(10);
     const ema = await loadStateDict(bytes, { key: 'params_ema' });
     expect(plain(ema.get('conv.weight'))!.data).toEqual([1, 1, 1, 1, 1, 1]);
-    await expect(loadStateDict(bytes, { key: 'state_dict' })).rejects.toThrow("no state dict under 'state_dict' (keys: params, params_ema)");
+    await expect(loadStateDict(bytes, { key: 'state_dict' })).rejects.toThrow(
+      "no state dict under 'state_dict' (keys: params, params_ema, double, optimizer, iter)",
+    );
+  });
+
+  it('parses float64 storages but refuses to materialise them', async () => {
+    await expect(loadStateDict(bytes, { key: 'double' })).rejects.toThrow("tensor 'w': storage type 'torch.DoubleStorage' is not supported");
+    await expect(loadStateDict(bytes, { key: 'optimizer' })).rejects.toThrow("state dict entry 'state' is not a tensor");
   });
 
   it('gives a clear error for every truncation point (sampled)', async () => {
