@@ -280,7 +280,7 @@ function gather(raw: Uint8Array, item: number, offset: number, size: number[], s
   const idx = new Array<number>(size.length).fill(0);
   let src = offset;
   for (let i = 0; i < n; i++) {
-    out.set(raw.subarray(src * item, (src + 1) * item), i * item);
+    for (let b = 0; b < item; b++) out[i * item + b] = raw[src * item + b]!;
     // Odometer increment over the output index, tracking the source element offset.
     for (let d = size.length - 1; d >= 0; d--) {
       if (++idx[d]! < size[d]!) {
