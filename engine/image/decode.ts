@@ -195,6 +195,10 @@ async function decode(input: ImageInput, opts: DecodeOptions | undefined, region
   const meta = await readMetadata(input, name);
   const info = infoFrom(meta);
   if (region) checkRegion(region, info, name);
+  if (meta.format === 'heif' && meta.compression === 'hevc') {
+    // The prebuilt libheif has no HEVC decoder (patents); the header reads, the pixels would not.
+    throw new ImageDecodeError('unsupported-format', name, `HEIC (HEVC-coded HEIF) images cannot be read by this build`);
+  }
 
   // Pixels stay in an RGB source profile (re-attached on output); CMYK/grey profiles are used
   // by libvips to convert to sRGB, as is CMYK without a profile (its built-in CMYK profile).
@@ -213,6 +217,9 @@ async function decode(input: ImageInput, opts: DecodeOptions | undefined, region
   } catch (err) {
     throw await classify(err, input, name);
   }
+  if (out.channels !== 3 && out.channels !== 4) {
+    throw new ImageDecodeError('unsupported-format', name, `decoded to ${out.channels} channels; expected RGB or RGBA`);
+  }
   const pixels = sixteen ? uint16View(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const all = planarFromInterleaved({ width: out.width, height: out.height, channels: out.channels, data: pixels });
   const n = out.width * out.height;
@@ -220,9 +227,6 @@ async function decode(input: ImageInput, opts: DecodeOptions | undefined, region
   const rgb: PlanarImage = { width: out.width, height: out.height, channels: 3, data: all.data.subarray(0, 3 * n) };
   const alpha: PlanarImage | undefined =
     out.channels === 4 ? { width: out.width, height: out.height, channels: 1, data: all.data.subarray(3 * n, 4 * n) } : undefined;
-  if (out.channels !== 3 && out.channels !== 4) {
-    throw new ImageDecodeError('unsupported-format', name, `decoded to ${out.channels} channels; expected RGB or RGBA`);
-  }
 
   const result: DecodedImage = {
     rgb,

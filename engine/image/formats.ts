@@ -28,18 +28,15 @@ export const MIME_TYPES: Record<OutputFormat, string> = {
 /**
  * Lower-case extensions (with the dot) that this libvips build can read from a file, taken from
  * `sharp.format` at load time so it follows the installed build (e.g. no HEIC, JPEG XL or BMP in
- * the prebuilt binaries). `.heic`/`.heif` are added when the heif loader exists: it reads AVIF
- * and any HEIF container whose codec the build has.
+ * the prebuilt binaries). `.heif` is added when the heif loader exists (AV1-coded HEIF reads);
+ * `.heic` is not: the prebuilt libheif has no HEVC decoder.
  */
 export const READABLE_EXTENSIONS: readonly string[] = (() => {
   const exts = new Set<string>();
   for (const [name, info] of Object.entries(sharp.format)) {
     if (!info.input.file || name === 'vips') continue; // .v is libvips-internal, not a user format
     for (const suffix of info.input.fileSuffix ?? []) exts.add(suffix.toLowerCase());
-    if (name === 'heif') {
-      exts.add('.heif');
-      exts.add('.heic');
-    }
+    if (name === 'heif') exts.add('.heif');
   }
   return [...exts].sort();
 })();

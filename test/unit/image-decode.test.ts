@@ -97,6 +97,18 @@ describe('decodeImage', () => {
     }
   });
 
+  it('delivers 16-bit grey+alpha as 16-bit RGB planes plus alpha', async () => {
+    const ga = new Uint16Array([0, 65535, 1000, 30000, 1001, 500, 65535, 0]); // 4 pixels: grey, alpha
+    const file = join(tmp.dir, 'grey16a.png');
+    await rawSharp(ga, 2, 2, 2).toColourspace('grey16').png().toFile(file);
+    const img = await decodeImage(file, { keep16bit: true });
+    expect([img.bitDepth, img.sourceChannels, img.hasAlpha]).toEqual([16, 2, true]);
+    for (let p = 0; p < 4; p++) {
+      for (let c = 0; c < 3; c++) expect(Math.round(img.rgb.data[c * 4 + p]! * 65535)).toBe(ga[p * 2]);
+      expect(Math.round(img.alpha!.data[p]! * 65535)).toBe(ga[p * 2 + 1]);
+    }
+  });
+
   it('converts CMYK JPEG to sRGB', async () => {
     const file = join(tmp.dir, 'cmyk.jpg');
     await rawSharp(quadrants(32, 32), 32, 32, 3).toColourspace('cmyk').jpeg({ quality: 98 }).toFile(file);

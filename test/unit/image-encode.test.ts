@@ -103,6 +103,14 @@ describe('encodeImage round trips', () => {
     await expect(encodeImage({ raw: rgba, width: 5, height: 4, channels: 4, bitDepth: 8 }, { format: 'png' }, join(tmp.dir, 'bad.png'))).rejects.toThrow(/5x4x4 needs 80/);
   });
 
+  it('flattens alpha onto white for JPEG', async () => {
+    const rgba = Buffer.alloc(4 * 4 * 4); // fully transparent black
+    const { data, info } = await encodeToBuffer({ raw: rgba, width: 4, height: 4, channels: 4, bitDepth: 8 }, { format: 'jpeg', quality: 95 });
+    expect(info.channels).toBe(3);
+    const back = await sharp(data).raw().toBuffer();
+    expect(Math.min(...back)).toBeGreaterThanOrEqual(250);
+  });
+
   it('refuses 16-bit output for formats that cannot hold it', async () => {
     const img = await decodeImage(await rawSharp(gradient(4, 4), 4, 4, 3).png().toBuffer());
     await expect(encodeImage(img, { format: 'jpeg', bitDepth: 16 }, join(tmp.dir, 'x.jpg'))).rejects.toThrow(/16-bit output needs png or tiff/);
@@ -165,6 +173,20 @@ describe('metadata', () => {
       tl.forEach((v, c) => expect(Math.abs(v - RED[c]!), `${format} top-left`).toBeLessThanOrEqual(8));
       tr.forEach((v, c) => expect(Math.abs(v - GREEN[c]!), `${format} top-right`).toBeLessThanOrEqual(8));
     }
+  });
+
+  it('carries XMP and density (PNG pHYs; WebP has no density field) when kept', async () => {
+    const xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>MiniSR xmp check</dc:title></rdf:Description></rdf:RDF></x:xmpmeta>';
+    const inFile = join(tmp.dir, 'xmp-in.png');
+    await rawSharp(quadrants(8, 8), 8, 8, 3).withXmp(xmp).withDensity(300).png().toFile(inFile);
+    const img = await decodeImage(inFile);
+    expect(img.density).toBe(300);
+    expect(img.xmp?.includes('MiniSR xmp check')).toBe(true);
+    const out = join(tmp.dir, 'xmp-out.png');
+    await encodeImage(img, { format: 'png', metadata: { xmp: img.xmp, density: img.density, keepMetadata: true } }, out);
+    const meta = await sharp(out).metadata();
+    expect(meta.xmp?.includes('MiniSR xmp check')).toBe(true);
+    expect(meta.density).toBe(300);
   });
 
   it('drops EXIF and ICC when keepMetadata is false', async () => {
