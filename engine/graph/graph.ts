@@ -173,8 +173,32 @@ export class Graph {
     if (opts.group) attrs.group = opts.group;
     return this.op1('Conv', b ? [x, w, b] : [x, w], attrs);
   }
+  /** Also declares the Mean/InvStdDev outputs so the gradient rule can reuse them. */
   layerNorm(x: Value, scale: Value, bias: Value, epsilon = 1e-5, axis = -1): Value {
-    return this.op1('LayerNormalization', [x, scale, bias], { axis, epsilon });
+    return this.op('LayerNormalization', [x, scale, bias], { axis, epsilon }, 3)[0]!;
+  }
+  neg(x: Value): Value {
+    return this.op1('Neg', [x]);
+  }
+  sqrt(x: Value): Value {
+    return this.op1('Sqrt', [x]);
+  }
+  where(cond: Value, a: Value, b: Value): Value {
+    return this.op1('Where', [cond, a, b]);
+  }
+  reduceSum(x: Value, axes?: readonly number[], keepdims = true): Value {
+    return this.op1('ReduceSum', axes ? [x, this.ints(axes)] : [x], { keepdims: keepdims ? 1 : 0 });
+  }
+  /** ONNX Pad with per-axis [begin..., end...] pads; mode 'constant' pads with zeros. */
+  pad(x: Value, pads: readonly number[], mode: 'constant' | 'reflect' | 'edge' = 'constant'): Value {
+    return this.op1('Pad', [x, this.ints(pads)], { mode });
+  }
+  expand(x: Value, shape: readonly number[]): Value {
+    return this.op1('Expand', [x, this.ints(shape)]);
+  }
+  /** A zero tensor of `shape` without storing its elements in the model. */
+  zeros(shape: readonly number[]): Value {
+    return this.expand(this.scalar(0), shape);
   }
   /** Exact GELU as PyTorch's nn.GELU(): 0.5 x (1 + erf(x / sqrt 2)). */
   gelu(x: Value): Value {

@@ -1,9 +1,12 @@
 import { numel } from '../io/tensor';
 import { broadcastShapes, normAxis, shapeString, type ElemType, type Shape, type Value } from './value';
+import { constInts, sliceRange } from './const-args';
+import * as R from './grad-rules';
+import type { GradRule } from './grad-rules';
 
 /**
  * The op table: every ONNX op our graphs may contain, keyed by its ONNX type, with its attribute
- * types and its static shape rule side by side (the autodiff adds each op's gradient rule here).
+ * types, its static shape rule and its gradient rule side by side (rules in grad-rules.ts).
  * An op not in this table cannot be built, so the set of ops we emit stays explicit.
  */
 
@@ -24,7 +27,16 @@ export interface OpDef {
   /** Smallest and largest number of inputs (optional trailing inputs may be omitted). */
   readonly arity: readonly [number, number];
   readonly infer: (inputs: OpInputs, attrs: Attrs) => TypedShape[];
+  /**
+   * Reverse-mode rule (autodiff.ts). 'none': the outputs carry no gradient (comparisons,
+   * Sign, Cast...). Absent: not written yet; the walker throws naming the op and node.
+   */
+  readonly grad?: GradRule | 'none';
+  /** Inputs that never receive gradients (indices, shapes, axes, conditions). */
+  readonly nondiff?: readonly number[];
 }
+
+export { constInts, sliceRange };
 
 // ---- helpers for shape rules ----
 
@@ -48,16 +60,6 @@ function intsAttr(attrs: Attrs, key: string, dflt: readonly number[]): readonly 
   return v as readonly number[];
 }
 
-/** The int64 contents of a constant input (Reshape's shape, Slice's starts, Pad's pads...). */
-export function constInts(v: Value | undefined, what: string): number[] {
-  if (!v) throw new TypeError(`${what} is required`);
-  if (!v.data) throw new TypeError(`${what} (${v.name}) must be a constant: shapes are static`);
-  const d = v.data.data;
-  if (d instanceof BigInt64Array) return Array.from(d, (x) => Number(x));
-  if (d instanceof Int32Array) return Array.from(d);
-  throw new TypeError(`${what} (${v.name}) must be int64`);
-}
-
 const same = (inputs: OpInputs): TypedShape[] => {
   const x = req(inputs, 0);
   return [{ shape: x.shape, dtype: x.dtype }];
@@ -72,8 +74,8 @@ const broadcast = (inputs: OpInputs): TypedShape[] => {
 
 const compare = (inputs: OpInputs): TypedShape[] => [{ shape: broadcast(inputs)[0]!.shape, dtype: 'bool' }];
 
-const unary: OpDef = { attrs: {}, arity: [1, 1], infer: same };
-const binary: OpDef = { attrs: {}, arity: [2, 2], infer: broadcast };
+const unary = (grad: GradRule | 'none'): OpDef => ({ attrs: {}, arity: [1, 1], infer: same, grad });
+const binary = (grad: GradRule): OpDef => ({ attrs: {}, arity: [2, 2], infer: broadcast, grad });
 
 /** Output size of a sliding window along one axis (Conv, pooling). */
 function windowOut(size: number, k: number, stride: number, padBegin: number, padEnd: number, dilation: number, ceil = false): number {
@@ -95,52 +97,38 @@ function reduceShape(shape: Shape, axes: readonly number[] | undefined, keepdims
   return out;
 }
 
-/** Slice semantics of ONNX: negative indices count from the end, results clamped. */
-export function sliceRange(dim: number, start: number, end: number, step: number): { start: number; count: number } {
-  if (step === 0) throw new RangeError('Slice step must not be 0');
-  const clampIdx = (i: number, lo: number, hi: number) => Math.min(Math.max(i, lo), hi);
-  let s = start < 0 ? start + dim : start;
-  let e = end < 0 ? end + dim : end;
-  if (step > 0) {
-    s = clampIdx(s, 0, dim);
-    e = clampIdx(e, 0, dim);
-    return { start: s, count: Math.max(0, Math.ceil((e - s) / step)) };
-  }
-  s = clampIdx(s, 0, dim - 1);
-  e = clampIdx(e, -1, dim - 1);
-  return { start: s, count: Math.max(0, Math.ceil((e - s) / step)) };
-}
-
 // ---- the table ----
 
 export const OPS = {
-  Identity: unary,
-  Neg: unary,
-  Abs: unary,
-  Sqrt: unary,
-  Exp: unary,
-  Log: unary,
-  Erf: unary,
-  Sigmoid: unary,
-  Tanh: unary,
-  Sign: unary,
-  Reciprocal: unary,
-  Floor: unary,
-  Relu: unary,
-  LeakyRelu: { attrs: { alpha: 'float' }, arity: [1, 1], infer: same },
-  Add: binary,
-  Sub: binary,
-  Mul: binary,
-  Div: binary,
-  Pow: binary,
-  Max: binary,
-  Min: binary,
-  Greater: { attrs: {}, arity: [2, 2], infer: compare },
-  Less: { attrs: {}, arity: [2, 2], infer: compare },
-  Equal: { attrs: {}, arity: [2, 2], infer: compare },
+  Identity: unary(R.gradIdentity),
+  Neg: unary(R.gradNeg),
+  Abs: unary(R.gradAbs),
+  Sqrt: unary(R.gradSqrt),
+  Exp: unary(R.gradExp),
+  Log: unary(R.gradLog),
+  Erf: unary(R.gradErf),
+  Sigmoid: unary(R.gradSigmoid),
+  Tanh: unary(R.gradTanh),
+  Sign: unary('none'),
+  Reciprocal: unary(R.gradReciprocal),
+  Floor: unary('none'),
+  Relu: unary(R.gradRelu),
+  LeakyRelu: { attrs: { alpha: 'float' }, arity: [1, 1], infer: same, grad: R.gradLeakyRelu },
+  Add: binary(R.gradAdd),
+  Sub: binary(R.gradSub),
+  Mul: binary(R.gradMul),
+  Div: binary(R.gradDiv),
+  Pow: binary(R.gradPow),
+  Max: binary(R.gradMax),
+  Min: binary(R.gradMin),
+  Greater: { attrs: {}, arity: [2, 2], infer: compare, grad: 'none' },
+  Less: { attrs: {}, arity: [2, 2], infer: compare, grad: 'none' },
+  Equal: { attrs: {}, arity: [2, 2], infer: compare, grad: 'none' },
   Where: {
     attrs: {},
     arity: [3, 3],
+    grad: R.gradWhere,
+    nondiff: [0],
     infer: (inputs) => {
       const c = req(inputs, 0);
       const x = req(inputs, 1);
@@ -152,16 +140,20 @@ export const OPS = {
   Cast: {
     attrs: { to: 'int' },
     arity: [1, 1],
+    grad: 'none',
     infer: (inputs, attrs) => [{ shape: req(inputs, 0).shape, dtype: elemTypeFromOnnx(intAttr(attrs, 'to', 1)) }],
   },
   Clip: {
     attrs: {},
     arity: [1, 3],
+    grad: R.gradClip,
+    nondiff: [1, 2],
     infer: same,
   },
   MatMul: {
     attrs: {},
     arity: [2, 2],
+    grad: R.gradMatMul,
     infer: (inputs) => {
       const a = req(inputs, 0).shape;
       const b = req(inputs, 1).shape;
@@ -176,6 +168,7 @@ export const OPS = {
   Conv: {
     attrs: { dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints' },
     arity: [2, 3],
+    grad: R.gradConv,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const w = req(inputs, 1).shape;
@@ -195,6 +188,7 @@ export const OPS = {
   ConvTranspose: {
     attrs: { dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints', output_padding: 'ints' },
     arity: [2, 3],
+    grad: R.gradConvTranspose,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const w = req(inputs, 1).shape;
@@ -213,6 +207,7 @@ export const OPS = {
   AveragePool: {
     attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints', count_include_pad: 'int', ceil_mode: 'int' },
     arity: [1, 1],
+    grad: R.gradAveragePool,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const k = intsAttr(attrs, 'kernel_shape', []);
@@ -228,10 +223,11 @@ export const OPS = {
       ];
     },
   },
-  Softmax: { attrs: { axis: 'int' }, arity: [1, 1], infer: same },
+  Softmax: { attrs: { axis: 'int' }, arity: [1, 1], infer: same, grad: R.gradSoftmax },
   LayerNormalization: {
     attrs: { axis: 'int', epsilon: 'float', stash_type: 'int' },
     arity: [2, 3],
+    grad: R.gradLayerNorm,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const axis = normAxis(intAttr(attrs, 'axis', -1), x.shape.length);
@@ -248,6 +244,8 @@ export const OPS = {
   Reshape: {
     attrs: { allowzero: 'int' },
     arity: [2, 2],
+    grad: R.gradReshape,
+    nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
       const target = constInts(inputs[1], 'Reshape shape');
@@ -264,6 +262,7 @@ export const OPS = {
   Transpose: {
     attrs: { perm: 'ints' },
     arity: [1, 1],
+    grad: R.gradTranspose,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const perm = intsAttr(attrs, 'perm', [...x.shape.keys()].reverse());
@@ -274,6 +273,7 @@ export const OPS = {
   Flatten: {
     attrs: { axis: 'int' },
     arity: [1, 1],
+    grad: R.gradSqueezeLike,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const axis = intAttr(attrs, 'axis', 1);
@@ -284,6 +284,8 @@ export const OPS = {
   Unsqueeze: {
     attrs: {},
     arity: [2, 2],
+    grad: R.gradSqueezeLike,
+    nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
       const rank = x.shape.length + constInts(inputs[1], 'Unsqueeze axes').length;
@@ -297,6 +299,8 @@ export const OPS = {
   Squeeze: {
     attrs: {},
     arity: [2, 2],
+    grad: R.gradSqueezeLike,
+    nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
       const axes = new Set(constInts(inputs[1], 'Squeeze axes').map((a) => normAxis(a, x.shape.length)));
@@ -307,6 +311,8 @@ export const OPS = {
   Expand: {
     attrs: {},
     arity: [2, 2],
+    grad: R.gradExpand,
+    nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
       return [{ shape: broadcastShapes(x.shape, constInts(inputs[1], 'Expand shape')), dtype: x.dtype }];
@@ -315,6 +321,8 @@ export const OPS = {
   Tile: {
     attrs: {},
     arity: [2, 2],
+    grad: R.gradTile,
+    nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
       const reps = constInts(inputs[1], 'Tile repeats');
@@ -325,6 +333,8 @@ export const OPS = {
   Slice: {
     attrs: {},
     arity: [3, 5],
+    grad: R.gradSlice,
+    nondiff: [1, 2, 3, 4],
     infer: (inputs) => {
       const x = req(inputs, 0);
       const starts = constInts(inputs[1], 'Slice starts');
@@ -342,6 +352,7 @@ export const OPS = {
   Concat: {
     attrs: { axis: 'int' },
     arity: [1, Infinity],
+    grad: R.gradConcat,
     infer: (inputs, attrs) => {
       const xs = inputs.map((_, i) => req(inputs, i));
       const first = xs[0]!;
@@ -360,6 +371,8 @@ export const OPS = {
   Split: {
     attrs: { axis: 'int' },
     arity: [2, 2],
+    grad: R.gradSplit,
+    nondiff: [1],
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const axis = normAxis(intAttr(attrs, 'axis', 0), x.shape.length);
@@ -371,6 +384,8 @@ export const OPS = {
   Gather: {
     attrs: { axis: 'int' },
     arity: [2, 2],
+    grad: R.gradGather,
+    nondiff: [1],
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const idx = req(inputs, 1);
@@ -381,11 +396,13 @@ export const OPS = {
   ScatterElements: {
     attrs: { axis: 'int', reduction: 'string' },
     arity: [3, 3],
+    nondiff: [1],
     infer: same,
   },
   DepthToSpace: {
     attrs: { blocksize: 'int', mode: 'string' },
     arity: [1, 1],
+    grad: R.gradDepthToSpace,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const b = intAttr(attrs, 'blocksize', 0);
@@ -396,6 +413,7 @@ export const OPS = {
   SpaceToDepth: {
     attrs: { blocksize: 'int' },
     arity: [1, 1],
+    grad: R.gradSpaceToDepth,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const b = intAttr(attrs, 'blocksize', 0);
@@ -406,6 +424,8 @@ export const OPS = {
   Pad: {
     attrs: { mode: 'string' },
     arity: [2, 3],
+    grad: R.gradPad,
+    nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
       const pads = constInts(inputs[1], 'Pad pads');
@@ -417,6 +437,7 @@ export const OPS = {
   ReduceMean: {
     attrs: { axes: 'ints', keepdims: 'int' },
     arity: [1, 1],
+    grad: R.gradReduceMean,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const axes = attrs.axes === undefined ? undefined : intsAttr(attrs, 'axes', []);
@@ -436,6 +457,8 @@ export const OPS = {
   ReduceSum: {
     attrs: { keepdims: 'int', noop_with_empty_axes: 'int' },
     arity: [1, 2],
+    grad: R.gradReduceSum,
+    nondiff: [1],
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const axes = inputs[1] ? constInts(inputs[1], 'ReduceSum axes') : undefined;
