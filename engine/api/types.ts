@@ -1,0 +1,189 @@
+/**
+ * The engine API that every front end calls: the renderer through Electron IPC or through web
+ * mode's WebSocket, and the CLI directly. One interface, plain JSON-serialisable messages, so
+ * both transports carry the same calls and events. Paths only ever name files the user chose
+ * (dialog, drop, CLI argument) or files the engine created; the host refuses anything else.
+ */
+
+export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff';
+
+export interface ModelInfo {
+  /** Stable id, e.g. `edsr-mini-x2`. */
+  readonly id: string;
+  readonly label: string;
+  readonly family: string;
+  readonly preset?: string;
+  readonly scale: number;
+  readonly params: number;
+  readonly gflops640x360?: number;
+  readonly gflopsPerMegapixel?: number;
+  /** Measured CPU throughput on this machine, megapixels of input per second, when known. */
+  readonly cpuMegapixelsPerSec?: number;
+  /** Measured mean PSNR-Y (dB) by benchmark set, from the model card. */
+  readonly psnr?: Readonly<Record<string, number>>;
+  readonly compact: boolean;
+  readonly source: 'shipped' | 'user';
+}
+
+export interface Settings {
+  readonly ep: EpChoice;
+  /** Tile edge in input pixels; 0 = automatic. */
+  readonly tile: number;
+  /** Intra-op threads; 0 = all cores. */
+  readonly threads: number;
+  readonly keepMetadata: boolean;
+  /** e.g. `{name}_{model}_x{scale}.{ext}` */
+  readonly nameTemplate: string;
+  readonly format: OutputFormat | 'same';
+  readonly quality: number;
+  readonly theme: 'system' | 'light' | 'dark';
+}
+
+export interface SystemInfo {
+  readonly version: string;
+  readonly platform: string;
+  readonly cpus: number;
+  readonly providers: readonly { readonly name: string; readonly available: boolean; readonly reason?: string }[];
+  /** How the front end reaches the engine. */
+  readonly transport: 'ipc' | 'websocket';
+}
+
+/** An image the engine holds: an opened file or an upload, and outputs it produced. */
+export interface ImageRef {
+  readonly id: string;
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly hasAlpha: boolean;
+  readonly bytes: number;
+}
+
+export interface UpscaleRequest {
+  readonly imageId: string;
+  readonly modelId: string;
+  /** 2, 4 or 8 (4 and 8 as repeated x2 passes). */
+  readonly scale: number;
+}
+
+export interface UpscaleResult {
+  readonly output: ImageRef;
+  readonly modelId: string;
+  readonly scale: number;
+  readonly passes: number;
+  readonly ep: string;
+  readonly millis: number;
+}
+
+export interface BatchRequest {
+  /** Files or folders the user chose. */
+  readonly inputs: readonly string[];
+  readonly modelId: string;
+  readonly scale: number;
+  readonly outputDir: string;
+  readonly recursive: boolean;
+  readonly glob?: string;
+  readonly skipExisting: boolean;
+}
+
+export interface BatchFileStatus {
+  readonly input: string;
+  readonly output?: string;
+  readonly state: 'queued' | 'running' | 'done' | 'failed' | 'skipped';
+  readonly reason?: string;
+}
+
+export interface DistillRequest {
+  /** A shipped model id, or a user-chosen `.pth`/`.onnx` path with `teacherPreset`. */
+  readonly teacher: string;
+  readonly teacherPreset?: string;
+  readonly student: string;
+  readonly steps: number;
+  readonly batch: number;
+  readonly patch: number;
+  readonly lr: number;
+  readonly dataDir: string;
+  readonly valDir?: string;
+}
+
+export type JobKind = 'upscale' | 'batch' | 'distill';
+export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+
+export interface JobInfo {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly state: JobState;
+  readonly title: string;
+  readonly error?: string;
+}
+
+/** Events streamed from the engine to the front end. */
+export type EngineEvent =
+  | { readonly type: 'job'; readonly job: JobInfo }
+  | {
+      readonly type: 'progress';
+      readonly jobId: string;
+      readonly done: number;
+      readonly total: number;
+      readonly megapixelsPerSec?: number;
+      readonly etaSec?: number;
+      readonly detail?: string;
+    }
+  | { readonly type: 'batch-file'; readonly jobId: string; readonly file: BatchFileStatus }
+  | {
+      readonly type: 'train';
+      readonly jobId: string;
+      readonly step: number;
+      readonly steps: number;
+      readonly loss: number;
+      readonly lr: number;
+      readonly stepsPerSec: number;
+      readonly etaSec: number;
+      readonly valPsnr?: number;
+    }
+  | { readonly type: 'upscale-done'; readonly jobId: string; readonly result: UpscaleResult }
+  | { readonly type: 'batch-done'; readonly jobId: string; readonly summary: { readonly done: number; readonly failed: number; readonly skipped: number } }
+  | { readonly type: 'distill-done'; readonly jobId: string; readonly model: ModelInfo };
+
+/**
+ * Request/response calls. Every method is async; long work returns a job id at once and
+ * reports through events. Adding a call means adding it here, in the schema and in both hosts.
+ */
+export interface EngineApi {
+  systemInfo(): Promise<SystemInfo>;
+  listModels(): Promise<ModelInfo[]>;
+  getSettings(): Promise<Settings>;
+  setSettings(patch: Partial<Settings>): Promise<Settings>;
+  /** Registers an image from a path the user chose (Electron, CLI). */
+  openImage(path: string): Promise<ImageRef>;
+  /** Registers an uploaded image (web mode drop/paste/picker); bytes travel separately. */
+  importImage(name: string, base64: string): Promise<ImageRef>;
+  startUpscale(req: UpscaleRequest): Promise<JobInfo>;
+  startBatch(req: BatchRequest): Promise<JobInfo>;
+  startDistill(req: DistillRequest): Promise<JobInfo>;
+  pauseJob(id: string): Promise<JobInfo>;
+  resumeJob(id: string): Promise<JobInfo>;
+  cancelJob(id: string): Promise<JobInfo>;
+  listJobs(): Promise<JobInfo[]>;
+  /** Writes an output image to a path the user chose (never over an original). */
+  saveImage(imageId: string, path: string, format?: OutputFormat, quality?: number): Promise<string>;
+}
+
+/**
+ * Pixels never travel through the call channel: each transport gives the renderer a URL for an
+ * image region (web mode: `GET /api/images/:id?left&top&width&height&maxSide` on the loopback
+ * server with the token; Electron: a privileged `minisr-image://` protocol), so the compare view
+ * fetches only the visible region at the zoom it shows.
+ */
+export interface ImageRegionQuery {
+  readonly imageId: string;
+  readonly left?: number;
+  readonly top?: number;
+  readonly width?: number;
+  readonly height?: number;
+  /** Longest side of the returned bitmap; the region is downscaled to fit. */
+  readonly maxSide?: number;
+  /** 'bicubic' returns the region of the original upscaled by `scale` with bicubic (compare's left pane). */
+  readonly resample?: { readonly scale: number; readonly kernel: 'bicubic' | 'nearest' };
+}
