@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { validateConfig, type ModelConfig } from './registry';
+
+/**
+ * The model card: what an exported ONNX file is, stored twice: as JSON in the ONNX metadata
+ * (key `minisr.card`) and as `<model>.json` beside the file, which also receives measured metrics.
+ */
+export interface ModelCard {
+  readonly schema: typeof CARD_SCHEMA;
+  readonly preset?: string;
+  readonly config: ModelConfig;
+  readonly scale: number;
+  readonly params: number;
+  /** FLOPs (2 x MACs of Conv/MatMul) for a 640x360 input and per megapixel of input. */
+  readonly flops: { readonly at640x360: number; readonly perMegapixel: number };
+  /** Input size the graph was built for; 'dynamic' when H and W are symbolic. */
+  readonly tile: { readonly height: number; readonly width: number } | 'dynamic';
+  /** Multiple that H and W must be (inputs are padded to it). */
+  readonly inputMultiple: number;
+  readonly weights?: { readonly file: string; readonly sha256: string };
+  /** Benchmark results by set name (e.g. `Set5/x2`): Y-channel PSNR (dB) and SSIM means. */
+  readonly metrics?: Readonly<Record<string, { readonly psnr: number; readonly ssim: number; readonly images: number }>>;
+}
+
+export const CARD_SCHEMA = 'minisr.model-card/1';
+export const CARD_METADATA_KEY = 'minisr.card';
+
+export async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/** `models/m.onnx` -> `models/m.json`. */
+export function cardPathFor(modelPath: string): string {
+  return modelPath.replace(/\.onnx$/i, '') + '.json';
+}
+
+/** Checks a parsed card (from a file or ONNX metadata); errors name the bad field. */
+export function parseCard(raw: unknown, source: string): ModelCard {
+  if (typeof raw !== 'object' || raw === null) throw new TypeError(`${source}: model card must be a JSON object`);
+  const c = raw as Record<string, unknown>;
+  if (c.schema !== CARD_SCHEMA) throw new TypeError(`${source}: model card schema must be ${CARD_SCHEMA}, got ${JSON.stringify(c.schema)}`);
+  const config = validateConfig(c.config);
+  for (const field of ['scale', 'params', 'inputMultiple'] as const) {
+    if (typeof c[field] !== 'number' || !Number.isInteger(c[field]) || (c[field] as number) < 1) {
+      throw new TypeError(`${source}: model card field ${field} must be a positive integer`);
+    }
+  }
+  const tile = c.tile;
+  const tileOk = tile === 'dynamic' || (typeof tile === 'object' && tile !== null && Number.isInteger((tile as { height?: unknown }).height) && Number.isInteger((tile as { width?: unknown }).width));
+  if (!tileOk) throw new TypeError(`${source}: model card field tile must be {height, width} or "dynamic"`);
+  return { ...(c as unknown as ModelCard), config };
+}
+
+export async function readCard(path: string): Promise<ModelCard> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: cannot read model card: ${(e as Error).message}`);
+  }
+  return parseCard(raw, path);
+}
+
+export async function writeCard(path: string, card: ModelCard): Promise<void> {
+  await writeFile(path, JSON.stringify(card, null, 2) + '\n');
+}
