@@ -115,15 +115,17 @@ describe('SR metrics', () => {
     expect(meanScore([{ psnr: 30, ssim: 0.8 }, { psnr: 32, ssim: 0.9 }])).toEqual({ psnr: 31, ssim: expect.closeTo(0.85, 12) });
   });
 
-  test('SSIM of a 512x512 pair takes under 100 ms', () => {
+  test('SSIM of a 512x512 pair takes under 100 ms of CPU time', () => {
+    // CPU time, best of 3: the machine is shared, so wall time measures the neighbours too.
     const n = 512;
     const a = rgb(n, n, new Uint8Array(n * n * 3).map((_, i) => (i * 7919) % 256));
     const b = rgb(n, n, a.data.map((v, i) => (v + (i % 13)) % 256));
     const times: number[] = [];
     for (let r = 0; r < 3; r++) {
-      const t = performance.now();
+      const t = process.cpuUsage();
       ssimY(a, b, { crop: 2 });
-      times.push(performance.now() - t);
+      const d = process.cpuUsage(t);
+      times.push((d.user + d.system) / 1000);
     }
     expect(Math.min(...times)).toBeLessThan(100);
   });
