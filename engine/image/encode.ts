@@ -48,7 +48,7 @@ export interface EncodeMetadata {
 
 export interface EncodeOptions {
   format: OutputFormat;
-  /** 1..100 for JPEG, WebP, AVIF (and TIFF with JPEG compression); ignored by PNG. */
+  /** 1..100 for JPEG, WebP, AVIF; ignored by PNG and TIFF (lossless deflate). */
   quality?: number;
   /** Output bits per channel; 16 needs PNG or TIFF. Default: the raw input's depth, else 8. */
   bitDepth?: 8 | 16;
@@ -56,6 +56,8 @@ export interface EncodeOptions {
   lossless?: boolean;
   /** JPEG: use mozjpeg's settings (smaller files, slower). */
   mozjpeg?: boolean;
+  /** Write one grey channel (plus alpha), e.g. for a grey source (DecodedImage.sourceChannels 1/2). */
+  grey?: boolean;
   metadata?: EncodeMetadata;
   /** Paths the output must never replace (besides the source's `sourcePath`). */
   inputPaths?: readonly string[];
@@ -139,7 +141,7 @@ async function pipelineFor(px: Pixels, opts: EncodeOptions, scratchDir: string):
   }
   const m = opts.metadata;
   const keep = m?.keepMetadata === true;
-  const icc = m?.icc && px.channels >= 3 && isRgbIcc(m.icc) ? m.icc : undefined;
+  const icc = m?.icc && px.channels >= 3 && opts.grey !== true && isRgbIcc(m.icc) ? m.icc : undefined;
   const exif = keep && m?.exif ? exifForOutput(m.exif, 1) : undefined;
   const xmp = keep ? m?.xmp : undefined;
 
@@ -160,9 +162,9 @@ async function pipelineFor(px: Pixels, opts: EncodeOptions, scratchDir: string):
     s = sharp(px.data, { raw: { width: px.width, height: px.height, channels: px.channels as 1 | 2 | 3 | 4 }, limitInputPixels: false });
   }
   if (keep && m?.density) s = s.withDensity(m.density);
-  const grey = px.channels <= 2;
+  const grey = px.channels <= 2 || opts.grey === true;
   if (outDepth === 16) s = s.toColourspace(grey ? 'grey16' : 'rgb16');
-  else if (px.bitDepth === 16) s = s.toColourspace(grey ? 'b-w' : 'srgb');
+  else if (px.bitDepth === 16 || grey) s = s.toColourspace(grey ? 'b-w' : 'srgb');
   const hasAlpha = px.channels === 2 || px.channels === 4;
   if (hasAlpha && !ALPHA_FORMATS.has(opts.format) && opts.format !== 'jpeg') throw new RangeError(`${opts.format} cannot hold alpha`);
   return { s: formatOptions(s, opts, hasAlpha), outDepth, ...(carrier && { carrier }) };

@@ -111,6 +111,17 @@ describe('encodeImage round trips', () => {
     expect(Math.min(...back)).toBeGreaterThanOrEqual(250);
   });
 
+  it('writes grey sources back as one channel when asked', async () => {
+    const grey = Buffer.from(Array.from({ length: 12 }, (_, i) => i * 20));
+    const img = await decodeImage(await rawSharp(grey, 4, 3, 1).toColourspace('b-w').png().toBuffer());
+    expect(img.sourceChannels).toBe(1);
+    const { data, info } = await encodeToBuffer(img, { format: 'png', grey: true });
+    expect(info.channels).toBe(1);
+    const meta = await sharp(data).metadata();
+    expect([meta.channels, meta.space]).toEqual([1, 'b-w']);
+    expect(Array.from(await sharp(data).toColourspace('b-w').raw().toBuffer())).toEqual(Array.from(grey));
+  });
+
   it('refuses 16-bit output for formats that cannot hold it', async () => {
     const img = await decodeImage(await rawSharp(gradient(4, 4), 4, 4, 3).png().toBuffer());
     await expect(encodeImage(img, { format: 'jpeg', bitDepth: 16 }, join(tmp.dir, 'x.jpg'))).rejects.toThrow(/16-bit output needs png or tiff/);
