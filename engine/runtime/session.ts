@@ -42,6 +42,13 @@ export class ModelSession {
     return this.session.outputNames;
   }
 
+  /** Declared input shapes (symbolic dimensions as their names; [] when the model gives none). */
+  get inputShapes(): Record<string, readonly (number | string)[]> {
+    const out: Record<string, readonly (number | string)[]> = {};
+    for (const m of this.session.inputMetadata) out[m.name] = m.isTensor ? m.shape : [];
+    return out;
+  }
+
   async run(feeds: Readonly<Record<string, HostTensor>>, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);

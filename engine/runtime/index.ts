@@ -1,0 +1,4 @@
+export * from './session';
+export * from './providers';
+export * from './select';
+export * from './cache';

@@ -1,0 +1,109 @@
+import type { HostTensor } from '../io/tensor';
+import { AUTO_ORDER, providerAvailability } from './providers';
+import { ModelSession, type ExecutionProvider, type SessionOptions } from './session';
+
+/**
+ * Opens a session on the best provider that really works: `auto` tries providers in AUTO_ORDER,
+ * skipping those that cannot be present and falling back when session creation *or the first
+ * run* fails (GPU providers often create fine and fail at the first kernel launch).
+ */
+
+export type EpChoice = ExecutionProvider | 'auto';
+
+export interface EpAttempt {
+  readonly ep: ExecutionProvider;
+  /** used: runs the model; skipped: not present on this machine; failed: tried and threw. */
+  readonly outcome: 'used' | 'skipped' | 'failed';
+  readonly stage?: 'availability' | 'create' | 'first-run';
+  readonly reason?: string;
+  /** Creation plus first run, for tried providers. */
+  readonly ms?: number;
+}
+
+export interface EpReport {
+  readonly requested: EpChoice;
+  readonly used: ExecutionProvider;
+  readonly attempts: readonly EpAttempt[];
+}
+
+export interface OpenOptions extends Omit<SessionOptions, 'ep'> {
+  readonly ep?: EpChoice;
+  /** Inputs for the trial run; when absent, no first run is made (creation decides). */
+  readonly probe?: Readonly<Record<string, HostTensor>>;
+  /** Overrides the provider list tried by `auto` (tests). */
+  readonly autoOrder?: readonly ExecutionProvider[];
+}
+
+export class ExecutionProviderError extends Error {
+  override readonly name = 'ExecutionProviderError';
+  constructor(
+    message: string,
+    readonly report: Omit<EpReport, 'used'>,
+  ) {
+    super(message);
+  }
+}
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  // ORT messages carry source paths before the useful part; keep the first non-empty line, bounded.
+  const line = msg.split('\n').find((l) => l.trim()) ?? msg;
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}
+
+/** Creates a session on one provider and makes the trial run; throws with the failing stage. */
+async function tryProvider(model: Uint8Array | string, ep: ExecutionProvider, opts: OpenOptions): Promise<ModelSession> {
+  let session: ModelSession;
+  try {
+    session = await ModelSession.create(model, { ...opts, ep });
+  } catch (err) {
+    throw Object.assign(new Error(firstLine(err)), { stage: 'create' as const });
+  }
+  if (opts.probe) {
+    try {
+      await session.run(opts.probe);
+    } catch (err) {
+      await session.release().catch(() => undefined);
+      throw Object.assign(new Error(firstLine(err)), { stage: 'first-run' as const });
+    }
+  }
+  return session;
+}
+
+export async function openSession(model: Uint8Array | string, opts: OpenOptions = {}): Promise<{ session: ModelSession; report: EpReport }> {
+  const requested = opts.ep ?? 'auto';
+  const order = requested === 'auto' ? (opts.autoOrder ?? AUTO_ORDER) : [requested];
+  const attempts: EpAttempt[] = [];
+  for (const ep of order) {
+    const avail = providerAvailability(ep);
+    if (!avail.available) {
+      attempts.push({ ep, outcome: 'skipped', stage: 'availability', reason: avail.reason ?? 'unavailable' });
+      continue;
+    }
+    const t0 = performance.now();
+    try {
+      const session = await tryProvider(model, ep, opts);
+      attempts.push({ ep, outcome: 'used', ms: Math.round(performance.now() - t0) });
+      return { session, report: { requested, used: ep, attempts } };
+    } catch (err) {
+      const e = err as Error & { stage?: 'create' | 'first-run' };
+      attempts.push({ ep, outcome: 'failed', stage: e.stage ?? 'create', reason: e.message, ms: Math.round(performance.now() - t0) });
+    }
+  }
+  const why = attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ');
+  const msg = requested === 'auto' ? `no execution provider could run the model (${why})` : `execution provider ${requested} failed (${why})`;
+  throw new ExecutionProviderError(msg, { requested, attempts });
+}
+
+/** One line per provider, e.g. for the CLI: "webgpu: failed at create (Failed to get a WebGPU adapter...)". */
+export function describeEpReport(r: EpReport): string[] {
+  return r.attempts.map((a) =>
+    a.outcome === 'used' ? `${a.ep}: used` : `${a.ep}: ${a.outcome}${a.stage && a.stage !== 'availability' ? ` at ${a.stage}` : ''} (${a.reason})`,
+  );
+}
+
+/** True for errors that mean the device or host ran out of memory (worth retrying with smaller tiles). */
+export function isOutOfMemory(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return /out of memory|bad_alloc|failed to allocate|allocation fail|OOM\b|cudaErrorMemoryAllocation|not enough memory/i.test(msg);
+}
