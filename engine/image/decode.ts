@@ -54,7 +54,10 @@ export interface ImageInfo {
 }
 
 export interface DecodedImage {
-  /** Upright RGB, 3 planes, [0, 1]. Grey sources are repeated into all three planes. */
+  /**
+   * Upright RGB, 3 planes, [0, 1]. Grey sources are repeated into all three planes. `rgb.data`
+   * and `alpha.data` are views into one ArrayBuffer (use the views, not `.buffer`).
+   */
   rgb: PlanarImage;
   /** Alpha as its own plane, [0, 1], when the source has one. */
   alpha?: PlanarImage;
