@@ -60,6 +60,15 @@ export interface ImageRef {
   readonly bytes: number;
 }
 
+/** One folder's entries within the allowed roots (web mode has no native dialogs). */
+export interface DirListing {
+  /** The folder listed; null for the list of allowed roots. */
+  readonly path: string | null;
+  /** Its parent when that is still inside an allowed root. */
+  readonly parent: string | null;
+  readonly entries: readonly { readonly name: string; readonly path: string; readonly kind: 'dir' | 'image' }[];
+}
+
 export interface UpscaleRequest {
   readonly imageId: string;
   readonly modelId: string;
@@ -168,7 +177,16 @@ export interface EngineApi {
   listJobs(): Promise<JobInfo[]>;
   /** Writes an output image to a path the user chose (never over an original). */
   saveImage(imageId: string, path: string, format?: OutputFormat, quality?: number): Promise<string>;
+  /** Lists the allowed roots (no path) or one folder inside them: folders and images only. */
+  browse(path?: string): Promise<DirListing>;
 }
+
+/** Names of the EngineApi calls: the wire protocols and the schema key on these. */
+export const ENGINE_METHODS = [
+  'systemInfo', 'listModels', 'getSettings', 'setSettings', 'openImage', 'importImage', 'startUpscale', 'startBatch',
+  'startDistill', 'pauseJob', 'resumeJob', 'cancelJob', 'listJobs', 'saveImage', 'browse',
+] as const satisfies readonly (keyof EngineApi)[];
+export type EngineMethod = (typeof ENGINE_METHODS)[number];
 
 /**
  * Pixels never travel through the call channel: each transport gives the renderer a URL for an
@@ -186,4 +204,6 @@ export interface ImageRegionQuery {
   readonly maxSide?: number;
   /** 'bicubic' returns the region of the original upscaled by `scale` with bicubic (compare's left pane). */
   readonly resample?: { readonly scale: number; readonly kernel: 'bicubic' | 'nearest' };
+  /** Encoding of the returned bitmap; default webp (png for pixel-exact views). */
+  readonly format?: 'webp' | 'png';
 }

@@ -1,0 +1,46 @@
+import type { RpcError } from '../engine/api/rpc';
+import type { EngineApi, EngineEvent, EngineMethod } from '../engine/api/types';
+import { ENGINE_METHODS } from '../engine/api/types';
+
+/**
+ * The one channel map shared by main and preload. Engine calls go over `engine:<method>` with
+ * `invoke`; answers come back as an envelope because Electron drops an Error's fields (code,
+ * field) on the way through IPC. Events come on one channel. Dialogs are main-process calls that
+ * also grow the path allow-list.
+ */
+export const engineChannel = (method: EngineMethod) => `engine:${method}` as const;
+
+export const EVENT_CHANNEL = 'engine:event';
+
+export const DIALOG_CHANNELS = {
+  openFiles: 'dialog:openFiles',
+  openFolder: 'dialog:openFolder',
+  saveFile: 'dialog:saveFile',
+  revealInFolder: 'shell:revealInFolder',
+} as const;
+
+export type DialogMethod = keyof typeof DIALOG_CHANNELS;
+
+export const ALL_INVOKE_CHANNELS: readonly string[] = [...ENGINE_METHODS.map(engineChannel), ...Object.values(DIALOG_CHANNELS)];
+
+export type Envelope<T> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly error: RpcError };
+
+type Promised<F> = F extends (...args: infer A) => Promise<infer R> ? (...args: A) => Promise<Envelope<R>> : never;
+
+export interface DialogApi {
+  /** Images the user picked (empty when cancelled); each is added to the allow-list. */
+  openFiles(): Promise<string[]>;
+  /** A folder the user picked (null when cancelled); added to the allow-list. */
+  openFolder(): Promise<string | null>;
+  /** A path to save to (null when cancelled); added to the allow-list as an output. */
+  saveFile(defaultName: string): Promise<string | null>;
+  revealInFolder(path: string): Promise<void>;
+}
+
+/** What the preload exposes as `window.minisr`: named functions only. */
+export type MinisrBridge = { readonly [K in EngineMethod]: Promised<EngineApi[K]> } & {
+  readonly [K in DialogMethod]: Promised<DialogApi[K]>;
+} & {
+  /** Subscribes to engine events; returns the unsubscribe. */
+  onEvent(cb: (event: EngineEvent) => void): () => void;
+};

@@ -1,0 +1,68 @@
+import type { RpcError } from '../../engine/api/rpc';
+import type { EngineApi, EngineEvent, ImageRef, ImageRegionQuery, OutputFormat } from '../../engine/api/types';
+import type { DialogApi } from '../../electron/channels';
+import { createIpcClient } from './ipc-client';
+import { createWsClient } from './ws-client';
+
+export type * from '../../engine/api/types';
+export type { DialogApi } from '../../electron/channels';
+
+/**
+ * The renderer's one way to reach the engine. Two transports implement it: Electron IPC through
+ * the preload's `window.minisr`, and web mode's WebSocket. Views import only this file.
+ */
+export interface EngineClient extends EngineApi {
+  readonly transport: 'ipc' | 'websocket';
+  /** Subscribes to engine events; returns the unsubscribe. */
+  onEvent(cb: (event: EngineEvent) => void): () => void;
+  /** URL of an image region for <img src>; fetches only the region at the size asked. */
+  imageUrl(q: ImageRegionQuery): string;
+  /** URL that downloads the whole image as a file (web mode's "save"). */
+  downloadUrl(imageId: string, format?: OutputFormat): string;
+  /** Registers dropped/pasted/picked bytes as an image. */
+  uploadImage(file: Blob, name: string): Promise<ImageRef>;
+  /** Native dialogs (Electron only); null in web mode, where browse() and uploads stand in. */
+  readonly dialogs: DialogApi | null;
+}
+
+/** A refused or failed call: `code` says why, `field` names the offending field when there is one. */
+export class ApiError extends Error {
+  readonly code: RpcError['code'];
+  readonly field: string | undefined;
+  constructor(error: RpcError) {
+    super(error.message);
+    this.name = 'ApiError';
+    this.code = error.code;
+    this.field = error.field;
+  }
+}
+
+/** Query string of an image region, shared by both transports' URLs. */
+export function regionSearch(q: ImageRegionQuery): URLSearchParams {
+  const s = new URLSearchParams();
+  for (const k of ['left', 'top', 'width', 'height', 'maxSide'] as const) {
+    const v = q[k];
+    if (v !== undefined) s.set(k, String(Math.round(v)));
+  }
+  if (q.resample) {
+    s.set('resample', q.resample.kernel);
+    s.set('scale', String(q.resample.scale));
+  }
+  if (q.format) s.set('format', q.format);
+  return s;
+}
+
+let client: EngineClient | undefined;
+
+/** The client for this page: IPC when the Electron preload is there, else WebSocket to web mode. */
+export function getClient(): EngineClient {
+  if (client) return client;
+  const bridge = (globalThis as { minisr?: Parameters<typeof createIpcClient>[0] }).minisr;
+  client = bridge ? createIpcClient(bridge) : createWsClient();
+  return client;
+}
+
+/** Replaces the client (component tests pass a fake). */
+export function setClient(next: EngineClient | undefined): void {
+  client = next;
+}
