@@ -87,7 +87,7 @@ const VIPS_MAGIC_LSB = 0xb6a6f208;
 
 function vipsHeader(width: number, height: number, channels: number, sixteen: boolean): Buffer {
   const h = Buffer.alloc(64);
-  h.writeUInt32LE(VIPS_MAGIC_LSB, 0);
+  h.writeUInt32BE(VIPS_MAGIC_LSB, 0); // bytes b6 a6 f2 08 mark an Intel-order (little-endian) file
   h.writeInt32LE(width, 4);
   h.writeInt32LE(height, 8);
   h.writeInt32LE(channels, 12);

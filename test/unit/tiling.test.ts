@@ -1,48 +1,15 @@
 import { describe, expect, it, afterAll } from 'vitest';
-import { float32Tensor, type StateDict } from '../../engine/io/tensor';
+import { float32Tensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
 import { SessionCache } from '../../engine/runtime/cache';
-import { modelParamShapes, exportOnnx } from '../../engine/zoo/build';
-import { validateConfig, type ModelConfig } from '../../engine/zoo/registry';
+import { exportOnnx } from '../../engine/zoo/build';
+import { validateConfig } from '../../engine/zoo/registry';
 import { modelFromWeights, type UpscaleModel } from '../../engine/upscale/model';
 import { planAxis, reflectIndex, tileStarts } from '../../engine/upscale/tiler';
 import { planarBandSource, planarSink } from '../../engine/upscale/bands';
 import { runPass } from '../../engine/upscale/pass';
 import type { PlanarImage } from '../../engine/image/planar';
-
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randomWeights(config: ModelConfig, seed = 1): StateDict {
-  const r = rng(seed);
-  const sd: StateDict = new Map();
-  for (const [key, shape] of modelParamShapes(config)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const fanIn = shape.length === 4 ? shape[1]! * shape[2]! * shape[3]! : 1;
-    const std = shape.length === 4 ? Math.sqrt(1 / fanIn) : 0.05;
-    sd.set(key, float32Tensor(shape, Float32Array.from({ length: n }, () => (r() * 2 - 1) * std * Math.sqrt(3))));
-  }
-  return sd;
-}
-
-function randomImage(width: number, height: number, seed: number): PlanarImage {
-  const r = rng(seed);
-  // Smooth-ish content plus noise: like a photo, not white noise only.
-  const data = new Float32Array(3 * width * height);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++) data[(c * height + y) * width + x] = 0.5 + 0.3 * Math.sin((x + 3 * c) / 7) * Math.cos(y / 5) + 0.2 * (r() - 0.5);
-  return { width, height, channels: 3, data };
-}
+import { randomImage, randomWeights } from './upscale-helpers';
 
 const config = validateConfig({ family: 'edsr', num_feat: 8, num_block: 3, res_scale: 1 });
 const weights = randomWeights(config);
