@@ -1,0 +1,56 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeImage } from '../image/decode';
+import { evaluatePair, meanScore, type PairScore } from '../metrics/evaluate';
+import type { ImageModel } from './infer';
+
+export interface ImageResult extends PairScore {
+  readonly name: string;
+  /** Model time for this image (build and session creation included for static models). */
+  readonly ms: number;
+}
+
+export interface SetResult {
+  readonly dir: string;
+  readonly scale: number;
+  readonly images: readonly ImageResult[];
+  readonly mean: PairScore;
+}
+
+const LR_SUFFIX = '_LR.png';
+
+/** The `NNN_LR.png` / `NNN_HR.png` pairs of a benchmark folder, by name. */
+export async function benchmarkPairs(dir: string): Promise<{ name: string; lr: string; hr: string }[]> {
+  const files = new Set(await readdir(dir));
+  const pairs = [...files]
+    .filter((f) => f.endsWith(LR_SUFFIX) && files.has(f.slice(0, -LR_SUFFIX.length) + '_HR.png'))
+    .sort()
+    .map((f) => {
+      const name = f.slice(0, -LR_SUFFIX.length);
+      return { name, lr: path.join(dir, f), hr: path.join(dir, `${name}_HR.png`) };
+    });
+  if (pairs.length === 0) throw new Error(`${dir}: no NNN_LR.png / NNN_HR.png pairs found`);
+  return pairs;
+}
+
+/**
+ * Super-resolves every LR image of a folder and scores it against its HR image with the SR
+ * protocol (Y-channel PSNR/SSIM, `scale` pixels cropped, output quantised to uint8).
+ */
+export async function evaluateSet(model: ImageModel, dir: string, onImage?: (r: ImageResult) => void): Promise<SetResult> {
+  const scale = model.scale;
+  const images: ImageResult[] = [];
+  for (const pair of await benchmarkPairs(dir)) {
+    const [lr, hr] = await Promise.all([decodeImage(pair.lr), decodeImage(pair.hr)]);
+    if (hr.width !== lr.width * scale || hr.height !== lr.height * scale) {
+      throw new RangeError(`${pair.name}: HR ${hr.width}x${hr.height} is not x${scale} of LR ${lr.width}x${lr.height}`);
+    }
+    const t0 = performance.now();
+    const sr = await model.upscale(lr.rgb);
+    const ms = performance.now() - t0;
+    const r = { name: pair.name, ...evaluatePair(sr, hr.rgb, scale), ms };
+    images.push(r);
+    onImage?.(r);
+  }
+  return { dir, scale, images, mean: meanScore(images) };
+}

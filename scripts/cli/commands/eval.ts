@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadStateDict } from '../../../engine/io/checkpoint';
+import { bindWeights } from '../../../engine/zoo/build';
+import { cardPathFor, readCard, writeCard, type ModelCard } from '../../../engine/zoo/card';
+import { evaluateSet, type SetResult } from '../../../engine/zoo/evaluate';
+import { ImageModel } from '../../../engine/zoo/infer';
+import { presetConfig } from '../../../engine/zoo/presets';
+import { formatTable, positiveInt } from '../table';
+
+interface EvalOptions {
+  model?: string;
+  preset?: string;
+  weights?: string;
+  set: string[];
+  json?: boolean;
+  record?: boolean;
+  threads?: number;
+}
+
+/** `Set5/x2` for `../shared/datasets/Set5/x2`: the key metrics are recorded under. */
+function setName(dir: string): string {
+  const abs = path.resolve(dir);
+  return `${path.basename(path.dirname(abs))}/${path.basename(abs)}`;
+}
+
+async function openModel(opts: EvalOptions): Promise<{ model: ImageModel; card?: ModelCard; cardPath?: string }> {
+  const session = opts.threads ? { threads: opts.threads } : {};
+  if (opts.model) {
+    if (opts.preset || opts.weights) throw new TypeError('give either --model or --preset with --weights, not both');
+    const cardPath = cardPathFor(opts.model);
+    const card = existsSync(cardPath) ? await readCard(cardPath) : undefined;
+    return { model: await ImageModel.fromOnnx(await readFile(opts.model), card, session), ...(card ? { card, cardPath } : {}) };
+  }
+  if (!opts.preset || !opts.weights) throw new TypeError('give --model M.onnx, or --preset P with --weights W');
+  const config = presetConfig(opts.preset);
+  return { model: await ImageModel.fromWeights(config, bindWeights(config, await loadStateDict(opts.weights)), session) };
+}
+
+function printSet(r: SetResult): void {
+  const rows = [['image', 'PSNR-Y (dB)', 'SSIM-Y', 'ms']];
+  for (const i of r.images) rows.push([i.name, i.psnr.toFixed(3), i.ssim.toFixed(4), i.ms.toFixed(0)]);
+  rows.push(['mean', r.mean.psnr.toFixed(3), r.mean.ssim.toFixed(4), '']);
+  console.log(`${setName(r.dir)} (x${r.scale})\n${formatTable(rows)}\n`);
+}
+
+/** `minisr eval`: PSNR/SSIM on the Y channel over benchmark folders of NNN_LR.png / NNN_HR.png. */
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description('evaluate a model on benchmark sets (Y-channel PSNR/SSIM, border crop = scale)')
+    .option('--model <file>', 'ONNX model exported by minisr (its card: <model>.json or the ONNX metadata)')
+    .option('--preset <name>', 'preset, with --weights, instead of --model')
+    .option('--weights <file>', 'checkpoint for --preset')
+    .requiredOption('--set <dir...>', 'benchmark folders, e.g. ../shared/datasets/Set5/x2')
+    .option('--json', 'print JSON')
+    .option('--record', "write the means into the model's card (<model>.json)")
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+    .action(async (opts: EvalOptions) => {
+      const { model, card, cardPath } = await openModel(opts);
+      if (opts.record && !(card && cardPath)) throw new TypeError('--record needs --model with a card file beside it');
+      const results: SetResult[] = [];
+      try {
+        for (const dir of opts.set) {
+          const r = await evaluateSet(model, dir);
+          results.push(r);
+          if (!opts.json) printSet(r);
+        }
+      } finally {
+        await model.release();
+      }
+      if (opts.json) console.log(JSON.stringify(results.map((r) => ({ set: setName(r.dir), ...r })), null, 2));
+      if (opts.record && card && cardPath) {
+        const metrics = { ...card.metrics };
+        for (const r of results) metrics[setName(r.dir)] = { psnr: round(r.mean.psnr, 4), ssim: round(r.mean.ssim, 5), images: r.images.length };
+        await writeCard(cardPath, { ...card, metrics });
+        if (!opts.json) console.log(`recorded in ${cardPath}`);
+      }
+    });
+}
+
+function round(x: number, digits: number): number {
+  return Number(x.toFixed(digits));
+}

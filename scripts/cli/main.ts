@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { benchGraphsCommand } from './commands/bench-graphs';
+import { evalCommand } from './commands/eval';
+import { exportCommand } from './commands/export';
+import { modelsCommand } from './commands/models';
+
+/** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
+const program = new Command('minisr')
+  .description('Upscale photos with compact super-resolution models, and compress large SR models into compact ones.')
+  .showHelpAfterError();
+
+program.addCommand(modelsCommand());
+program.addCommand(exportCommand());
+program.addCommand(evalCommand());
+program.addCommand(benchGraphsCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  console.error(`minisr: ${(e as Error).message}`);
+  process.exitCode = 1;
+}
