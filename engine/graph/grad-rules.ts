@@ -156,7 +156,8 @@ export const gradMatMul: GradRule = ({ g, node, dY, needs }) => {
  * Conv. dX: for stride 1 a Conv of dY with the weights transposed (in/out, per group) and
  * flipped (measured faster than ConvTranspose on ORT CPU); for stride > 1 a ConvTranspose.
  * dW (group 1): unfold x into k*k patches with a depthwise Conv over a fixed one-hot kernel,
- * then one batched MatMul against dY. db: ReduceSum of dY.
+ * then one batched MatMul against dY; when Co < Ci (stride 1) unfold the smaller dY instead.
+ * db: ReduceSum of dY.
  */
 export const gradConv: GradRule = ({ g, node, dY, needs }) => {
   const [X, W] = [x(node, 0), x(node, 1)];
@@ -186,6 +187,21 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
     if (group !== 1) throw new TypeError(`${node.name}: Conv weight gradient supports group 1 only`);
     const [n, ci] = [X.shape[0]!, X.shape[1]!];
     const kk = kh * kw;
+    const padsFit = pads[0]! <= kh - 1 && pads[2]! <= kh - 1 && pads[1]! <= kw - 1 && pads[3]! <= kw - 1;
+    if (co < ci && stride1 && padsFit) {
+      // Fewer output channels (conv_last): unfold dY instead, V[n, co*kk + a*kw + b, u, v] =
+      // dY[n, co, u + pt - a, v + pl - b], then dW = sum_n V[n] @ X[n]^T.
+      const onehot = new Float32Array(co * kk * kk);
+      for (let c = 0; c < co; c++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) onehot[(c * kk + a * kw + b) * kk + (kh - 1 - a) * kw + (kw - 1 - b)] = 1;
+      const kernel = g.constant({ dtype: 'float32', shape: [co * kk, 1, kh, kw], data: onehot });
+      const p = [kh - 1 - pads[0]!, kw - 1 - pads[1]!, kh - 1 - pads[2]!, kw - 1 - pads[3]!];
+      const q = X.shape[2]! * X.shape[3]!;
+      const v = g.reshape(g.op1('Conv', [d, kernel], { kernel_shape: [kh, kw], pads: p, group: co }), [n, co * kk, q]);
+      const xT = g.transpose(g.reshape(X, [n, ci, q]), [0, 2, 1]); // [N, Q, Ci]
+      const w = g.reduceSum(g.matmul(v, xT), [0], false); // [Co*k*k, Ci]
+      return g.transpose(g.reshape(w, [co, kh, kw, ci]), [0, 3, 1, 2]);
+    }
+    // Unfold x into its k*k patches: channel ci*kk + j of `patches` is tap j of input channel ci.
     const onehot = new Float32Array(ci * kk * kk);
     for (let c = 0; c < ci; c++) for (let j = 0; j < kk; j++) onehot[(c * kk + j) * kk + j] = 1;
     const kernel = g.constant({ dtype: 'float32', shape: [ci * kk, 1, kh, kw], data: onehot });

@@ -68,6 +68,8 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
   },
   Conv: {
     k3bias: ({ g, x }) => g.conv(x([2, 3, 6, 5]), x([4, 3, 3, 3]), x([4])),
+    fewerOutputs: ({ g, x }) => g.conv(x([2, 5, 6, 5]), x([2, 5, 3, 3]), x([2])),
+    fewerOutputsAsymmetric: ({ g, x }) => g.conv(x([1, 4, 5, 6]), x([3, 4, 3, 2]), undefined, { pads: [2, 0, 0, 1] }),
     stride2: ({ g, x }) => g.conv(x([1, 2, 7, 6]), x([3, 2, 3, 3]), x([3]), { strides: [2, 2] }),
     asymmetric: ({ g, x }) => g.conv(x([1, 2, 6, 6]), x([2, 2, 3, 1]), undefined, { strides: [2, 1], pads: [1, 0, 0, 0] }),
     depthwiseConstWeights: ({ g, x, c }) => g.conv(x([2, 3, 6, 6]), c([3, 1, 5, 5]), undefined, { group: 3, pads: [0, 0, 0, 0] }),

@@ -1,0 +1,70 @@
+/**
+ * Times one training step (forward + backward, no optimizer) of a zoo preset with the paper's
+ * distillation loss: our ONNX training graph in onnxruntime-node (CPU EP) against the same
+ * step in PyTorch (scripts/bench/grad_step_torch.py, if `python3 -c "import torch"` works),
+ * interleaved step by step, medians reported.
+ *   npx tsx scripts/bench/grad-step.ts [preset=edsr-mini] [batch=16] [lrPatch=48] [steps=20]
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Graph } from '../../engine/graph/graph';
+import { buildTrainingGraph } from '../../engine/graph/autodiff';
+import { toOnnx } from '../../engine/graph/onnx';
+import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
+import { ModelSession } from '../../engine/runtime/session';
+import { distillationLoss } from '../../engine/train/losses';
+import { presetConfig } from '../../engine/zoo/presets';
+import { resolveArch } from '../../engine/zoo/registry';
+
+const [preset = 'edsr-mini', batchArg = '16', patchArg = '48', stepsArg = '20'] = process.argv.slice(2);
+const [batch, patch, steps] = [Number(batchArg), Number(patchArg), Number(stepsArg)];
+const python = process.env.PYTHON ?? '/usr/bin/python3';
+
+function rand(shape: number[]): HostTensor {
+  return float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => Math.random() * 0.1));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const g = new Graph('bench');
+const x = g.input('input', [batch, 3, patch, patch]);
+const sr = resolveArch(presetConfig(preset)).build(g, x);
+const teacher = g.input('teacher', sr.shape);
+const hr = g.input('hr', sr.shape);
+buildTrainingGraph(g, distillationLoss(g, sr, teacher, hr));
+const bytes = toOnnx(g, { params: 'inputs' });
+const session = await ModelSession.create(bytes);
+const feeds: Record<string, HostTensor> = { input: rand(x.shape as number[]), teacher: rand(sr.shape as number[]), hr: rand(sr.shape as number[]) };
+for (const [key, p] of g.params) feeds[key] = rand(p.value.shape as number[]);
+console.log(`${preset} batch ${batch} LR ${patch}x${patch}: ${g.nodes.length} nodes, ONNX ${(bytes.length / 1e6).toFixed(1)} MB`);
+
+let torchStep: (() => Promise<number>) | undefined;
+const torch = spawn(python, [new URL('./grad_step_torch.py', import.meta.url).pathname, '2', String(batch), String(patch)], { stdio: ['pipe', 'pipe', 'inherit'] });
+if (preset === 'edsr-mini') {
+  const lines = createInterface({ input: torch.stdout! })[Symbol.asyncIterator]();
+  torchStep = async () => {
+    torch.stdin!.write('step\n');
+    const r = await lines.next();
+    if (r.done) throw new Error('torch bench ended');
+    return Number(r.value);
+  };
+  try {
+    await torchStep();
+  } catch {
+    torchStep = undefined;
+    console.log(`PyTorch anchor unavailable (${python} -c "import torch" failed)`);
+  }
+}
+await session.run(feeds); // warm-up
+const ours: number[] = [];
+const theirs: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  await session.run(feeds);
+  ours.push(performance.now() - t0);
+  if (torchStep) theirs.push(await torchStep());
+}
+console.log(`onnxruntime-node CPU: median ${median(ours).toFixed(1)} ms/step (${(1000 / median(ours)).toFixed(2)} steps/s) over ${steps}`);
+if (theirs.length) console.log(`PyTorch ${'CPU'}: median ${median(theirs).toFixed(1)} ms/step (${(1000 / median(theirs)).toFixed(2)} steps/s) over ${steps}`);
+torch.stdin!.end();
+torch.kill();
+await session.release();

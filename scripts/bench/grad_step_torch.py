@@ -1,0 +1,59 @@
+"""PyTorch anchor for scripts/bench/grad-step.ts: the same EDSRmini distillation training step
+(forward + backward, no optimizer) as our ONNX training graph. Bench-only (Debian python3-torch).
+Protocol: reads one line per step request from stdin, answers the step's wall time in ms."""
+import sys, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+N, P = int(sys.argv[2]), int(sys.argv[3])
+
+class Block(nn.Module):
+    def __init__(self, f, s):
+        super().__init__(); self.conv1 = nn.Conv2d(f, f, 3, 1, 1); self.conv2 = nn.Conv2d(f, f, 3, 1, 1); self.s = s
+    def forward(self, x):
+        return x + self.conv2(F.relu(self.conv1(x))) * self.s
+
+class EDSR(nn.Module):  # BasicSR layout, edsr-mini preset
+    def __init__(self, f=16, nb=8, s=2.0):
+        super().__init__()
+        self.mean = torch.tensor([0.4488, 0.4371, 0.4040]).view(1, 3, 1, 1)
+        self.conv_first = nn.Conv2d(3, f, 3, 1, 1)
+        self.body = nn.Sequential(*[Block(f, s) for _ in range(nb)])
+        self.conv_after_body = nn.Conv2d(f, f, 3, 1, 1)
+        self.up = nn.Sequential(nn.Conv2d(f, 4 * f, 3, 1, 1), nn.PixelShuffle(2))
+        self.conv_last = nn.Conv2d(f, 3, 3, 1, 1)
+    def forward(self, x):
+        x = (x - self.mean) * 255
+        h = self.conv_first(x)
+        r = self.conv_after_body(self.body(h)) + h
+        return self.conv_last(self.up(r)) / 255 + self.mean
+
+K = (torch.tensor([1., 4., 6., 4., 1.])[:, None] * torch.tensor([1., 4., 6., 4., 1.])[None, :] / 256).repeat(3, 1, 1, 1)
+def blur(x, factor=1.0):
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode='reflect'), factor * K, groups=3)
+def expand(x):
+    up = torch.zeros(x.shape[0], x.shape[1], x.shape[2] * 2, x.shape[3] * 2)
+    up[:, :, ::2, ::2] = x
+    return blur(up, 4.0)
+def pyramid(x, levels=5):
+    out, cur = [], x
+    for _ in range(levels - 1):
+        red = F.avg_pool2d(blur(cur), 2); out.append(cur - expand(red)); cur = red
+    return out + [cur]
+def lap(a, b):
+    return sum(2 ** i * F.l1_loss(x, y) for i, (x, y) in enumerate(zip(pyramid(a), pyramid(b))))
+def multilap(p, t):
+    return lap(p - blur(p), t - blur(t)) + lap(p, t)
+
+torch.manual_seed(0)
+model = EDSR()
+lr, teacher, hr = torch.rand(N, 3, P, P), torch.rand(N, 3, 2 * P, 2 * P), torch.rand(N, 3, 2 * P, 2 * P)
+for line in sys.stdin:
+    t0 = time.perf_counter()
+    model.zero_grad(set_to_none=True)
+    sr = model(lr)
+    loss = multilap(sr, teacher) + 0.1 * F.l1_loss(sr, hr)
+    loss.backward()
+    print(f"{(time.perf_counter() - t0) * 1000:.3f}", flush=True)
