@@ -101,7 +101,9 @@ function build(g: Graph, input: Value, c: EDSRConfig): Value {
   for (let i = 0; i < c.num_block; i++) body = residualBlock(g, body, `body.${i}`, c.num_feat, c.res_scale);
   const res = g.add(conv3x3(g, body, 'conv_after_body', c.num_feat, c.num_feat), head);
   const out = conv3x3(g, upsample(g, res, c.upscale, c.num_feat), 'conv_last', c.num_feat, c.num_out_ch);
-  return g.add(g.div(out, range), mean);
+  // x / img_range as a multiply by its reciprocal (within an ulp): onnxruntime folds a constant
+  // Mul and Add after a Conv into the Conv's weights and bias, but not a Div.
+  return g.add(g.mul(out, g.scalar(1 / c.img_range)), mean);
 }
 
 export const edsr: ArchFamily<EDSRConfig> = {
