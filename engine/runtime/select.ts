@@ -47,7 +47,9 @@ export class ExecutionProviderError extends Error {
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   // ORT messages carry source paths before the useful part; keep the first non-empty line, bounded.
-  const line = msg.split('\n').find((l) => l.trim()) ?? msg;
+  let line = (msg.split('\n').find((l) => l.trim()) ?? msg).replace(/^\/\S+:\d+\s+/, '');
+  const assertion = line.indexOf(' was false. ');
+  if (assertion >= 0) line = line.slice(assertion + ' was false. '.length);
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
 }
 

@@ -3,6 +3,7 @@ import { benchGraphsCommand } from './commands/bench-graphs';
 import { evalCommand } from './commands/eval';
 import { exportCommand } from './commands/export';
 import { modelsCommand } from './commands/models';
+import { upscaleCommand } from './commands/upscale';
 
 /** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
 const program = new Command('minisr')
@@ -13,6 +14,7 @@ program.addCommand(modelsCommand());
 program.addCommand(exportCommand());
 program.addCommand(evalCommand());
 program.addCommand(benchGraphsCommand());
+program.addCommand(upscaleCommand());
 
 try {
   await program.parseAsync(process.argv);

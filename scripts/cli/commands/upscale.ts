@@ -1,0 +1,161 @@
+import { basename } from 'node:path';
+import { Command, Option } from 'commander';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../../engine/image/formats';
+import { AUTO_ORDER } from '../../../engine/runtime/providers';
+import { describeEpReport, type EpChoice } from '../../../engine/runtime/select';
+import { DEFAULT_TEMPLATE, upscaleBatch, type BatchEvent, type BatchSummary } from '../../../engine/upscale/batch';
+import { resolveModel } from '../../../engine/upscale/model';
+import { positiveInt } from '../table';
+
+interface UpscaleCliOptions {
+  model?: string;
+  weights?: string;
+  scale: number;
+  out?: string;
+  ep: EpChoice;
+  tile: string;
+  overlap?: number;
+  threads?: number;
+  format: OutputFormat | 'same';
+  quality?: number;
+  recursive?: boolean;
+  include?: string;
+  template: string;
+  skipExisting?: boolean;
+  keep16bit?: boolean;
+  metadata: boolean;
+  json?: boolean;
+}
+
+function tileOption(v: string): string {
+  if (v === 'auto' || (Number.isInteger(Number(v)) && Number(v) >= 8)) return v;
+  throw new RangeError(`--tile must be "auto" or an integer >= 8, got ${JSON.stringify(v)}`);
+}
+
+function bar(fraction: number, width = 24): string {
+  const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}]`;
+}
+
+function seconds(s: number): string {
+  return !Number.isFinite(s) ? '?' : s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
+}
+
+/** Human output: a redrawn progress line on a TTY, one line per file otherwise. */
+function humanReporter(tty: boolean): (e: BatchEvent) => void {
+  let epShown = false;
+  let lastDraw = 0;
+  const tag = (e: { index: number; total: number }) => `[${e.index + 1}/${e.total}]`;
+  const clear = () => tty && process.stdout.write('\r\x1b[K');
+  return (e) => {
+    switch (e.type) {
+      case 'start':
+        if (!tty) console.log(`${tag(e)} ${e.input} -> ${e.output}`);
+        break;
+      case 'progress': {
+        if (!tty) break;
+        const now = performance.now();
+        if (now - lastDraw < 100 && e.tilesDone !== e.tilesTotal) break;
+        lastDraw = now;
+        const pass = e.passes > 1 ? ` pass ${e.pass}/${e.passes}` : '';
+        process.stdout.write(`\r\x1b[K${tag(e)} ${basename(e.file ?? '')}${pass} ${bar(e.tilesDone / e.tilesTotal)} ${e.tilesDone}/${e.tilesTotal} tiles  ${e.megapixelsPerSec.toFixed(2)} MP/s  ETA ${seconds(e.etaSec)}`);
+        break;
+      }
+      case 'done': {
+        clear();
+        const r = e.result;
+        if (!epShown) {
+          epShown = true;
+          console.log(`execution provider: ${r.ep.used}${r.ep.attempts.length > 1 ? ` (${describeEpReport(r.ep).filter((l) => !l.endsWith(': used')).join('; ')})` : ''}`);
+        }
+        console.log(`${tag(e)} done    ${r.output}  ${r.width}x${r.height} -> ${r.outWidth}x${r.outHeight} (${r.scaleLabel})  ${seconds(r.seconds)}, ${r.megapixelsPerSec.toFixed(2)} MP/s`);
+        break;
+      }
+      case 'failed':
+        clear();
+        console.log(`${tag(e)} FAILED  ${e.reason}`);
+        break;
+      case 'skipped':
+        clear();
+        console.log(`${tag(e)} skipped ${e.input} (${e.reason}: ${e.output})`);
+        break;
+    }
+  };
+}
+
+/** JSON lines: one object per event; progress at most every 200 ms per file (and its last tile). */
+function jsonReporter(): (e: BatchEvent) => void {
+  let last = 0;
+  return (e) => {
+    if (e.type === 'progress') {
+      const now = performance.now();
+      if (now - last < 200 && e.tilesDone !== e.tilesTotal) return;
+      last = now;
+    }
+    const line = e.type === 'done' ? { type: 'done', index: e.index, total: e.total, ...e.result } : e;
+    console.log(JSON.stringify(line));
+  };
+}
+
+function printSummary(s: BatchSummary): void {
+  console.log(
+    `\n${s.cancelled ? 'cancelled: ' : ''}${s.succeeded.length} succeeded, ${s.failed.length} failed, ${s.skipped.length} skipped in ${seconds(s.seconds)} (model ${s.model}, ${s.scaleLabel})`,
+  );
+  for (const f of s.failed) console.log(`  failed: ${f.reason}`);
+}
+
+/** `minisr upscale <files|dirs...>`. */
+export function upscaleCommand(): Command {
+  return new Command('upscale')
+    .description('upscale images and folders of images')
+    .argument('<paths...>', 'image files and folders')
+    .option('-m, --model <model>', 'shipped model id, an .onnx file (with its card), or a preset with --weights (default: the shipped compact model)')
+    .option('--weights <checkpoint>', 'weights (.pth/.safetensors) for a preset given with -m')
+    .addOption(new Option('-s, --scale <n>', 'total factor: x4 and x8 are repeated x2 passes').choices(['2', '4', '8']).default(2).argParser(Number))
+    .option('-o, --out <dir>', 'output folder (mirrors the input folders); default: beside each input')
+    .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', ...AUTO_ORDER]).default('auto'))
+    .option('--tile <n|auto>', 'tile side in input pixels', tileOption, 'auto')
+    .option('--overlap <n>', 'tile context per side (default: the model receptive radius + 4)', (v) => Number(v))
+    .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt('--threads'))
+    .addOption(new Option('--format <format>', 'output format').choices(['same', ...OUTPUT_FORMATS]).default('same'))
+    .option('--quality <q>', 'JPEG/WebP/AVIF quality 1..100', positiveInt('--quality'))
+    .option('-r, --recursive', 'descend into sub-folders')
+    .option('--include <glob>', 'only files matching this glob (relative to each folder)')
+    .option('--template <t>', 'output file name', DEFAULT_TEMPLATE)
+    .option('--skip-existing', 'leave outputs that already exist')
+    .option('--keep-16bit', 'write 16-bit sources as 16-bit PNG/TIFF')
+    .option('--no-metadata', 'do not copy ICC profile, EXIF and XMP')
+    .option('--json', 'JSON lines (events, then the summary) instead of text')
+    .action(async (paths: string[], opts: UpscaleCliOptions) => {
+      const model = await resolveModel({ ...(opts.model ? { model: opts.model } : {}), ...(opts.weights ? { weights: opts.weights } : {}) });
+      const ac = new AbortController();
+      const onSigint = () => ac.abort(new Error('interrupted'));
+      process.once('SIGINT', onSigint);
+      try {
+        const summary = await upscaleBatch(paths, {
+          model,
+          scale: opts.scale,
+          ep: opts.ep,
+          tile: opts.tile === 'auto' ? 'auto' : Number(opts.tile),
+          ...(opts.overlap !== undefined ? { overlap: opts.overlap } : {}),
+          ...(opts.threads ? { threads: opts.threads } : {}),
+          format: opts.format,
+          ...(opts.quality ? { quality: opts.quality } : {}),
+          ...(opts.out ? { outDir: opts.out } : {}),
+          recursive: opts.recursive ?? false,
+          ...(opts.include ? { include: opts.include } : {}),
+          template: opts.template,
+          skipExisting: opts.skipExisting ?? false,
+          keep16bit: opts.keep16bit ?? false,
+          keepMetadata: opts.metadata,
+          signal: ac.signal,
+          onEvent: opts.json ? jsonReporter() : humanReporter(process.stdout.isTTY === true),
+        });
+        if (opts.json) console.log(JSON.stringify({ type: 'summary', ...summary }));
+        else printSummary(summary);
+        if (summary.failed.length > 0 || summary.cancelled) process.exitCode = 1;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

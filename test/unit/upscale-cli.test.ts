@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveSafetensors } from '../../engine/io/checkpoint';
+import { presetConfig } from '../../engine/zoo/presets';
+import { randomWeights } from './upscale-helpers';
+import { writeTestImage } from './upscale-helpers';
+
+/** `minisr upscale` run as a subprocess, as a user runs it. */
+
+const run = promisify(execFile);
+const CLI = resolve(import.meta.dirname, '../../scripts/minisr.mjs');
+let dir: string;
+let weights: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'minisr-cli-'));
+  weights = join(dir, 'edsr-mini-random.safetensors');
+  await saveSafetensors(weights, randomWeights(presetConfig('edsr-mini'), 5));
+  await mkdir(join(dir, 'in', 'sub'), { recursive: true });
+  for (let i = 0; i < 20; i++) await writeTestImage(join(dir, 'in', i < 15 ? '' : 'sub', `img${String(i).padStart(2, '0')}.png`), 20 + i, 16 + (i % 5), { seed: i });
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function minisr(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: dir, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('minisr upscale (subprocess)', () => {
+  it('a folder of 20 images: per-file progress and a final summary', async () => {
+    const out = join(dir, 'out');
+    const r = await minisr(['upscale', join(dir, 'in'), '-r', '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '--tile', '64']);
+    expect(r.stderr).not.toMatch(/minisr:/);
+    expect(r.code).toBe(0);
+    const done = r.stdout.split('\n').filter((l) => / done /.test(l));
+    expect(done).toHaveLength(20);
+    for (let i = 1; i <= 20; i++) expect(r.stdout).toContain(`[${i}/20] done`);
+    expect(r.stdout).toMatch(/execution provider: cpu/);
+    expect(r.stdout).toMatch(/20 succeeded, 0 failed, 0 skipped in [\d.]+s \(model edsr-mini, x2\)/);
+    expect((await readdir(out)).filter((f) => f.endsWith('.png'))).toHaveLength(15);
+    expect(await readdir(join(out, 'sub'))).toEqual(['img15_edsr-mini_x2.png', 'img16_edsr-mini_x2.png', 'img17_edsr-mini_x2.png', 'img18_edsr-mini_x2.png', 'img19_edsr-mini_x2.png']);
+  }, 120_000);
+
+  it('--json prints one JSON object a line, ending with the summary; bad files set the exit code', async () => {
+    const out = join(dir, 'out-json');
+    const r = await minisr(['upscale', join(dir, 'in', 'sub'), join(dir, 'missing.png'), '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '-s', '4', '--json']);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    const summary = lines[lines.length - 1]! as unknown as { type: string; succeeded: unknown[]; failed: { reason: string }[]; scaleLabel: string };
+    expect(summary.type).toBe('summary');
+    expect(summary.succeeded).toHaveLength(5);
+    expect(summary.scaleLabel).toBe('x4 (2 passes of x2)');
+    expect(summary.failed.map((f) => f.reason)).toEqual([expect.stringMatching(/missing\.png: file not found/)]);
+    expect(lines.filter((l) => l.type === 'progress').length).toBeGreaterThanOrEqual(5);
+    expect(lines.filter((l) => l.type === 'done')).toHaveLength(5);
+  }, 120_000);
+
+  it('bad options are refused with a message', async () => {
+    const r = await minisr(['upscale', join(dir, 'in'), '-m', 'no-such-model']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown model "no-such-model"/);
+  });
+});
