@@ -4,6 +4,7 @@ import { evalCommand } from './commands/eval';
 import { exportCommand } from './commands/export';
 import { modelsCommand } from './commands/models';
 import { upscaleCommand } from './commands/upscale';
+import { benchCommand } from './commands/bench';
 
 /** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
 const program = new Command('minisr')
@@ -15,6 +16,7 @@ program.addCommand(exportCommand());
 program.addCommand(evalCommand());
 program.addCommand(benchGraphsCommand());
 program.addCommand(upscaleCommand());
+program.addCommand(benchCommand());
 
 try {
   await program.parseAsync(process.argv);
