@@ -5,6 +5,7 @@ import { exportCommand } from './commands/export';
 import { modelsCommand } from './commands/models';
 import { upscaleCommand } from './commands/upscale';
 import { benchCommand } from './commands/bench';
+import { serveCommand } from './commands/serve';
 
 /** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
 const program = new Command('minisr')
@@ -17,6 +18,7 @@ program.addCommand(evalCommand());
 program.addCommand(benchGraphsCommand());
 program.addCommand(upscaleCommand());
 program.addCommand(benchCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,253 @@
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cpus, platform, tmpdir } from 'node:os';
+import { basename, dirname, extname, join, relative } from 'node:path';
+import picomatch from 'picomatch';
+import sharp from 'sharp';
+import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
+import { providerAvailability } from '../runtime/providers';
+import { MODELS_DIR } from '../upscale/model';
+import { assertNotInput } from '../upscale/pipeline';
+import { ImageStore, type ImageEntry } from './images';
+import { JobManager } from './jobs';
+import { ModelCatalog } from './models';
+import { PathPolicy } from './paths';
+import { renderRegion, type RenderedRegion } from './region';
+import { SettingsStore } from './settings';
+import type { BatchTask, UpscaleTask } from './tasks';
+import type {
+  BatchRequest, DirListing, DistillRequest, EngineApi, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, ModelInfo,
+  OutputFormat, Settings, SystemInfo, UpscaleRequest,
+} from './types';
+
+/**
+ * The EngineApi over the engine, shared by web mode and Electron. Arguments arrive already
+ * shape-checked (schema.ts); here every path is checked against the allow-list, and long work
+ * goes to job workers.
+ */
+
+export interface HostOptions {
+  /** settings.json and the user's models (`<configDir>/models`). */
+  readonly configDir: string;
+  readonly transport: SystemInfo['transport'];
+  readonly version: string;
+  /** Folders the user allowed (web mode `--root`), read and write. */
+  readonly roots?: readonly string[];
+  /** Shipped models; default the repository's `models/`. */
+  readonly modelsDir?: string;
+  /** Where uploads and outputs of this session go; default a fresh temporary folder. */
+  readonly sessionDir?: string;
+  readonly jobs?: JobManager;
+}
+
+const ALL_EPS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+
+/** `{name}_{model}_x{scale}.{ext}` with the given values; what remains unsafe becomes `_`. */
+export function outputName(template: string, v: { name: string; model: string; scale: number; ext: string }): string {
+  const name = template.replace(/\{(name|model|scale|ext)\}/g, (_, k: keyof typeof v) => String(v[k]));
+  return name.replace(/[\\/\u0000-\u001f]/g, '_');
+}
+
+export class EngineHost implements EngineApi {
+  private constructor(
+    private readonly opts: HostOptions,
+    readonly paths: PathPolicy,
+    readonly images: ImageStore,
+    readonly settings: SettingsStore,
+    readonly models: ModelCatalog,
+    readonly jobs: JobManager,
+  ) {}
+
+  static async create(opts: HostOptions): Promise<EngineHost> {
+    const paths = new PathPolicy();
+    for (const r of opts.roots ?? []) await paths.allowRoot(r, 'write');
+    const images = new ImageStore(opts.sessionDir ?? (await mkdtemp(join(tmpdir(), 'minisr-session-'))));
+    await images.init();
+    const settings = await SettingsStore.open(opts.configDir);
+    const userModels = join(opts.configDir, 'models');
+    await mkdir(userModels, { recursive: true });
+    const models = new ModelCatalog(opts.modelsDir ?? MODELS_DIR, userModels);
+    return new EngineHost(opts, paths, images, settings, models, opts.jobs ?? new JobManager());
+  }
+
+  /** Subscribes to engine events; returns the unsubscribe. */
+  onEvent(cb: (e: EngineEvent) => void): () => void {
+    this.jobs.on('event', cb);
+    return () => this.jobs.off('event', cb);
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.close();
+    await this.images.dispose();
+  }
+
+  async systemInfo(): Promise<SystemInfo> {
+    return {
+      version: this.opts.version,
+      platform: `${platform()}-${process.arch}`,
+      cpus: cpus().length,
+      providers: ALL_EPS.map((ep) => {
+        const a = providerAvailability(ep);
+        return { name: ep, available: a.available, ...(a.reason ? { reason: a.reason } : {}) };
+      }),
+      transport: this.opts.transport,
+    };
+  }
+
+  listModels(): Promise<ModelInfo[]> {
+    return this.models.list();
+  }
+
+  async getSettings(): Promise<Settings> {
+    return this.settings.get();
+  }
+
+  setSettings(patch: Partial<Settings>): Promise<Settings> {
+    return this.settings.update(patch);
+  }
+
+  async openImage(path: string): Promise<ImageRef> {
+    return this.images.add(await this.paths.check(path, 'read'), 'opened');
+  }
+
+  importImage(name: string, base64: string): Promise<ImageRef> {
+    return this.images.addUpload(name, Buffer.from(base64, 'base64'));
+  }
+
+  /** Raw upload bytes (web mode's upload endpoint). */
+  uploadImage(name: string, bytes: Uint8Array): Promise<ImageRef> {
+    return this.images.addUpload(name, bytes);
+  }
+
+  image(id: string): ImageEntry {
+    return this.images.get(id);
+  }
+
+  region(q: ImageRegionQuery): Promise<RenderedRegion> {
+    const e = this.images.get(q.imageId);
+    return renderRegion(e.path, e.ref, q);
+  }
+
+  private runOptions(modelPath: string, scale: number): Omit<UpscaleTask, 'kind' | 'input' | 'output'> {
+    const s = this.settings.get();
+    return { modelPath, scale, ep: s.ep, tile: s.tile, threads: s.threads, format: s.format, quality: s.quality, keepMetadata: s.keepMetadata };
+  }
+
+  private fileName(input: string, modelId: string, scale: number, inputFormat: string): string {
+    const format = outputFormatFor(inputFormat, this.settings.get().format);
+    const stem = basename(input, extname(input));
+    return outputName(this.settings.get().nameTemplate, { name: stem, model: modelId, scale, ext: extensionForFormat(format) });
+  }
+
+  async startUpscale(req: UpscaleRequest): Promise<JobInfo> {
+    const entry = this.images.get(req.imageId);
+    const modelPath = await this.models.path(req.modelId);
+    const output = await this.images.outputPath(this.fileName(entry.ref.name, req.modelId, req.scale, entry.ref.format));
+    const task: UpscaleTask = { kind: 'upscale', input: entry.path, output, ...this.runOptions(modelPath, req.scale) };
+    return this.jobs.start('upscale', `${entry.ref.name} x${req.scale} with ${req.modelId}`, task, async (r, jobId) => {
+      const res = r as { output: string; passes: number; ep: string; millis: number };
+      const ref = await this.images.add(res.output, 'output');
+      return { type: 'upscale-done', jobId, result: { output: ref, modelId: req.modelId, scale: req.scale, passes: res.passes, ep: res.ep, millis: res.millis } };
+    });
+  }
+
+  /** The files a batch covers: chosen files as they are, folders walked for readable images. */
+  private async expand(req: BatchRequest): Promise<{ input: string; rel: string }[]> {
+    const match = req.glob ? picomatch(req.glob, { basename: !req.glob.includes('/'), dot: false }) : undefined;
+    const out: { input: string; rel: string }[] = [];
+    const walk = async (dir: string, root: string) => {
+      const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue;
+        const p = join(dir, e.name);
+        if (e.isDirectory() && req.recursive) await walk(p, root);
+        else if (e.isFile() && isReadableExtension(p) && (!match || match(relative(root, p)))) out.push({ input: p, rel: relative(root, p) });
+      }
+    };
+    for (const raw of req.inputs) {
+      const input = await this.paths.check(raw, 'read');
+      const s = await stat(input).catch(() => undefined);
+      if (!s) throw Object.assign(new Error(`${raw}: no such file or folder`), { code: 'not-found' });
+      if (s.isDirectory()) await walk(input, input);
+      else out.push({ input, rel: basename(input) });
+    }
+    return out;
+  }
+
+  async startBatch(req: BatchRequest): Promise<JobInfo> {
+    const outputDir = await this.paths.check(req.outputDir, 'write');
+    const modelPath = await this.models.path(req.modelId);
+    const found = await this.expand(req);
+    if (found.length === 0) throw Object.assign(new Error(`no images found in ${req.inputs.join(', ')}`), { code: 'not-found' });
+    await mkdir(outputDir, { recursive: true });
+    const files: BatchTask['files'][number][] = [];
+    for (const f of found) {
+      const fmt = extname(f.input).slice(1).toLowerCase().replace('jpg', 'jpeg') || 'png';
+      const output = join(outputDir, dirname(f.rel), this.fileName(f.rel, req.modelId, req.scale, fmt));
+      await mkdir(dirname(output), { recursive: true });
+      const exists = await stat(output).then(() => true, () => false);
+      files.push({ input: f.input, output, skip: req.skipExisting && exists });
+    }
+    const task: BatchTask = { kind: 'batch', files, ...this.runOptions(modelPath, req.scale) };
+    return this.jobs.start('batch', `${files.length} images x${req.scale} with ${req.modelId}`, task, async (r, jobId) => ({
+      type: 'batch-done',
+      jobId,
+      summary: r as { done: number; failed: number; skipped: number },
+    }));
+  }
+
+  async startDistill(req: DistillRequest): Promise<JobInfo> {
+    void req;
+    throw new Error('distillation jobs are not available in this build yet');
+  }
+
+  async pauseJob(id: string): Promise<JobInfo> {
+    return this.jobs.pause(id);
+  }
+
+  async resumeJob(id: string): Promise<JobInfo> {
+    return this.jobs.resume(id);
+  }
+
+  async cancelJob(id: string): Promise<JobInfo> {
+    return this.jobs.cancel(id);
+  }
+
+  async listJobs(): Promise<JobInfo[]> {
+    return this.jobs.list();
+  }
+
+  async saveImage(imageId: string, path: string, format?: OutputFormat, quality?: number): Promise<string> {
+    const entry = this.images.get(imageId);
+    const target = await this.paths.check(path, 'write');
+    await assertNotInput(entry.path, target);
+    const fmt = format ?? outputFormatFor(extname(target).slice(1).toLowerCase().replace('jpg', 'jpeg') || entry.ref.format);
+    const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+    try {
+      if (fmt === entry.ref.format && quality === undefined) await copyFile(entry.path, tmp);
+      else {
+        let img = sharp(entry.path, { limitInputPixels: false });
+        if (this.settings.get().keepMetadata) img = img.keepMetadata();
+        await img.toFormat(fmt, quality !== undefined ? { quality } : {}).toFile(tmp);
+      }
+      await rename(tmp, target);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    await this.paths.allowFile(target, 'read');
+    return target;
+  }
+
+  async browse(path?: string): Promise<DirListing> {
+    if (path === undefined) {
+      return { path: null, parent: null, entries: this.paths.rootList().map((p) => ({ name: p, path: p, kind: 'dir' as const })) };
+    }
+    const dir = await this.paths.check(path, 'read');
+    const list = await readdir(dir, { withFileTypes: true });
+    const entries = list
+      .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isFile() && isReadableExtension(e.name))))
+      .map((e) => ({ name: e.name, path: join(dir, e.name), kind: e.isDirectory() ? ('dir' as const) : ('image' as const) }))
+      .sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
+    const parent = await this.paths.check(dirname(dir), 'read').then((p) => (p === dir ? null : p), () => null);
+    return { path: dir, parent, entries };
+  }
+}

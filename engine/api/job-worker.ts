@@ -1,0 +1,97 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { modelFromOnnxFile, type UpscaleModel } from '../upscale/model';
+import { upscaleFile, type UpscaleProgress } from '../upscale/pipeline';
+import { SessionCache } from '../runtime/cache';
+import type { WorkerInput, WorkerMessage } from './jobs';
+import type { WorkerTask, UpscaleTask, BatchTask } from './tasks';
+import { checkpoint, isCancelled, JobCancelled } from './worker-control';
+
+/** Runs one job's task off the main thread and streams its events back. */
+
+const { task, control: sab } = workerData as WorkerInput & { task: WorkerTask };
+const control = new Int32Array(sab);
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+
+function fileOptions(model: UpscaleModel, t: UpscaleTask | BatchTask, onProgress: (p: UpscaleProgress) => void, sessions?: SessionCache) {
+  return {
+    model,
+    scale: t.scale,
+    ep: t.ep,
+    tile: t.tile > 0 ? t.tile : ('auto' as const),
+    ...(t.threads > 0 ? { threads: t.threads } : {}),
+    format: t.format,
+    quality: t.quality,
+    keepMetadata: t.keepMetadata,
+    ...(sessions ? { sessions } : {}),
+    onProgress,
+  };
+}
+
+async function runUpscale(t: UpscaleTask): Promise<unknown> {
+  const model = await modelFromOnnxFile(t.modelPath);
+  const t0 = performance.now();
+  const r = await upscaleFile(
+    t.input,
+    t.output,
+    fileOptions(model, t, (p) => {
+      post({ type: 'event', event: { type: 'progress', done: p.tilesDone, total: p.tilesTotal, megapixelsPerSec: p.megapixelsPerSec, etaSec: Number.isFinite(p.etaSec) ? p.etaSec : undefined, detail: `pass ${p.pass}/${p.passes}` } });
+      checkpoint(control);
+    }),
+  );
+  return { output: r.output, passes: r.passes, ep: r.ep.used, millis: performance.now() - t0 };
+}
+
+async function runBatch(t: BatchTask): Promise<unknown> {
+  const model = await modelFromOnnxFile(t.modelPath);
+  const sessions = new SessionCache(2);
+  const summary = { done: 0, failed: 0, skipped: 0 };
+  const t0 = performance.now();
+  for (const [i, f] of t.files.entries()) {
+    checkpoint(control);
+    if (f.skip) {
+      summary.skipped++;
+      post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'skipped', reason: 'output exists' } } });
+      continue;
+    }
+    post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'running' } } });
+    try {
+      await upscaleFile(
+        f.input,
+        f.output,
+        fileOptions(
+          model,
+          t,
+          (p) => {
+            const done = i + p.tilesDone / p.tilesTotal;
+            const sec = (performance.now() - t0) / 1000;
+            post({ type: 'event', event: { type: 'progress', done, total: t.files.length, megapixelsPerSec: p.megapixelsPerSec, etaSec: (sec / done) * (t.files.length - done), detail: f.input } });
+            checkpoint(control);
+          },
+          sessions,
+        ),
+      );
+      summary.done++;
+      post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'done' } } });
+    } catch (e) {
+      if (e instanceof JobCancelled || isCancelled(control)) throw e;
+      summary.failed++;
+      post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, state: 'failed', reason: (e as Error).message } } });
+    }
+    post({ type: 'event', event: { type: 'progress', done: i + 1, total: t.files.length, detail: f.input } });
+  }
+  return summary;
+}
+
+async function main(): Promise<unknown> {
+  switch (task.kind) {
+    case 'upscale':
+      return runUpscale(task);
+    case 'batch':
+      return runBatch(task);
+  }
+}
+
+main().then(
+  (result) => post({ type: 'done', result }),
+  (e: Error) => post({ type: 'error', message: e.message, cancelled: e instanceof JobCancelled || isCancelled(control) }),
+);

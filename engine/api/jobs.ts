@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { EngineEvent, JobInfo, JobKind, JobState } from './types';
+
+/**
+ * Jobs run one at a time (inference and training each want every core), each in its own worker
+ * thread, so the process serving the UI never blocks. Pause and cancel go through a shared flag
+ * the worker checks after every tile or step; a paused worker sleeps on it (Atomics.wait).
+ */
+
+export const CONTROL_RUN = 0;
+export const CONTROL_PAUSE = 1;
+export const CONTROL_CANCEL = 2;
+
+/** What a worker posts back. `done` carries the kind-specific result the host turns into an event. */
+export type WorkerMessage =
+  | { readonly type: 'event'; readonly event: DistributiveOmit<EngineEvent, 'jobId'> }
+  | { readonly type: 'done'; readonly result: unknown }
+  | { readonly type: 'error'; readonly message: string; readonly cancelled: boolean };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface WorkerInput {
+  readonly task: unknown;
+  readonly control: SharedArrayBuffer;
+}
+
+interface JobRecord {
+  info: JobInfo;
+  task: unknown;
+  control: Int32Array;
+  worker?: Worker;
+  /** Turns the worker's result into the final event (and registers outputs). */
+  finish: (result: unknown, jobId: string) => Promise<EngineEvent | undefined>;
+}
+
+export class JobNotFoundError extends Error {
+  readonly code = 'not-found';
+}
+
+export class JobStateError extends Error {
+  readonly code = 'bad-request';
+}
+
+const WORKER_URL = new URL('./job-worker.mjs', import.meta.url);
+
+export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly queue: JobRecord[] = [];
+  private running: JobRecord | undefined;
+
+  constructor(private readonly workerUrl: URL = WORKER_URL) {
+    super();
+  }
+
+  list(): JobInfo[] {
+    return [...this.jobs.values()].map((j) => j.info);
+  }
+
+  get(id: string): JobInfo {
+    return this.record(id).info;
+  }
+
+  /** Queues a task for the worker; `finish` maps its result to the closing event. */
+  start(kind: JobKind, title: string, task: unknown, finish: JobRecord['finish']): JobInfo {
+    const id = `${kind}-${randomBytes(6).toString('hex')}`;
+    const rec: JobRecord = { info: { id, kind, state: 'queued', title }, task, control: new Int32Array(new SharedArrayBuffer(4)), finish };
+    this.jobs.set(id, rec);
+    this.queue.push(rec);
+    this.emit('event', { type: 'job', job: rec.info });
+    this.pump();
+    return rec.info;
+  }
+
+  pause(id: string): JobInfo {
+    const rec = this.record(id);
+    if (rec.info.state !== 'running' && rec.info.state !== 'queued') throw new JobStateError(`job ${id} is ${rec.info.state}; only a running or queued job can be paused`);
+    Atomics.store(rec.control, 0, CONTROL_PAUSE);
+    return this.setState(rec, 'paused');
+  }
+
+  resume(id: string): JobInfo {
+    const rec = this.record(id);
+    if (rec.info.state !== 'paused') throw new JobStateError(`job ${id} is ${rec.info.state}; only a paused job can be resumed`);
+    Atomics.store(rec.control, 0, CONTROL_RUN);
+    Atomics.notify(rec.control, 0);
+    const info = this.setState(rec, rec.worker ? 'running' : 'queued');
+    this.pump();
+    return info;
+  }
+
+  cancel(id: string): JobInfo {
+    const rec = this.record(id);
+    if (isFinal(rec.info.state)) return rec.info;
+    Atomics.store(rec.control, 0, CONTROL_CANCEL);
+    Atomics.notify(rec.control, 0);
+    if (!rec.worker) {
+      this.queue.splice(this.queue.indexOf(rec), 1);
+      return this.setState(rec, 'cancelled');
+    }
+    // The worker stops at its next tile/step; a stuck native call is ended after a grace period.
+    const worker = rec.worker;
+    setTimeout(() => {
+      if (rec.worker === worker) void worker.terminate();
+    }, 10_000).unref();
+    return rec.info;
+  }
+
+  /** Cancels everything and waits for the workers to exit. */
+  async close(): Promise<void> {
+    for (const rec of this.jobs.values()) if (!isFinal(rec.info.state)) this.cancel(rec.info.id);
+    await Promise.all([...this.jobs.values()].map((r) => r.worker?.terminate()));
+  }
+
+  private record(id: string): JobRecord {
+    const rec = this.jobs.get(id);
+    if (!rec) throw new JobNotFoundError(`no job with id ${JSON.stringify(id)}`);
+    return rec;
+  }
+
+  private setState(rec: JobRecord, state: JobState, error?: string): JobInfo {
+    rec.info = { ...rec.info, state, ...(error !== undefined ? { error } : {}) };
+    this.emit('event', { type: 'job', job: rec.info });
+    return rec.info;
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    const next = this.queue.find((r) => r.info.state === 'queued');
+    if (!next) return;
+    this.queue.splice(this.queue.indexOf(next), 1);
+    this.running = next;
+    this.run(next);
+  }
+
+  private run(rec: JobRecord): void {
+    const input: WorkerInput = { task: rec.task, control: rec.control.buffer as SharedArrayBuffer };
+    const worker = new Worker(this.workerUrl, { workerData: input });
+    rec.worker = worker;
+    this.setState(rec, 'running');
+    let settled = false;
+    let finishing = false;
+    const end = (state: JobState, error?: string, final?: EngineEvent) => {
+      if (settled) return;
+      settled = true;
+      rec.worker = undefined;
+      if (final) this.emit('event', final);
+      this.setState(rec, state, error);
+      this.running = undefined;
+      void worker.terminate();
+      this.pump();
+    };
+    worker.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'event') this.emit('event', { ...msg.event, jobId: rec.info.id } as EngineEvent);
+      else if (msg.type === 'error') end(msg.cancelled ? 'cancelled' : 'failed', msg.cancelled ? undefined : msg.message);
+      else {
+        finishing = true;
+        rec.finish(msg.result, rec.info.id).then(
+          (ev) => end('done', undefined, ev),
+          (e: Error) => end('failed', e.message),
+        );
+      }
+    });
+    worker.on('error', (e) => end('failed', `worker crashed: ${e.message}`));
+    worker.on('exit', (code) => {
+      if (finishing) return;
+      if (Atomics.load(rec.control, 0) === CONTROL_CANCEL) end('cancelled');
+      else end('failed', `worker exited (code ${code}) before finishing`);
+    });
+  }
+}
+
+function isFinal(s: JobState): boolean {
+  return s === 'done' || s === 'failed' || s === 'cancelled';
+}

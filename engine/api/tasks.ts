@@ -1,0 +1,27 @@
+import type { EpChoice, OutputFormat } from './types';
+
+/** What the host hands a job worker: paths already checked against the allow-list, model resolved to a file. */
+
+interface RunOptions {
+  readonly modelPath: string;
+  readonly scale: number;
+  readonly ep: EpChoice;
+  readonly tile: number;
+  readonly threads: number;
+  readonly format: OutputFormat | 'same';
+  readonly quality: number;
+  readonly keepMetadata: boolean;
+}
+
+export interface UpscaleTask extends RunOptions {
+  readonly kind: 'upscale';
+  readonly input: string;
+  readonly output: string;
+}
+
+export interface BatchTask extends RunOptions {
+  readonly kind: 'batch';
+  readonly files: readonly { readonly input: string; readonly output: string; readonly skip: boolean }[];
+}
+
+export type WorkerTask = UpscaleTask | BatchTask;
