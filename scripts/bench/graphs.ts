@@ -1,6 +1,6 @@
 /**
  * Latency of our zoo graphs next to PyTorch's ONNX exports of the same architectures
- * (../shared/reference-onnx), onnxruntime-node CPU EP, 1x3x128x128 input, random weights.
+ * (../shared/reference-onnx), onnxruntime-node (CPU EP unless told), 1x3x128x128 input, random weights.
  * Per pair: warm-up runs, then rounds that alternate ours / reference so that machine load hits
  * both alike; the median of each is reported with the ratio ours / reference.
  *   npm run bench [-- --runs 10 --warmup 2 --threads 0 --only edsr-mini,swinir-mini]
@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { toOnnx } from '../../engine/graph/onnx';
 import { float32Tensor, type HostTensor } from '../../engine/io/tensor';
-import { ModelSession, type SessionOptions } from '../../engine/runtime/session';
+import { ModelSession, type ExecutionProvider, type SessionOptions } from '../../engine/runtime/session';
 import { buildModel } from '../../engine/zoo/build';
 import { presetConfig } from '../../engine/zoo/presets';
 import { randomWeights } from '../../engine/zoo/random-weights';
@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly warmup: number;
   /** onnxruntime intra-op threads; 0 lets it choose. */
   readonly threads: number;
+  /** Execution provider for both models (default CPU). */
+  readonly ep?: ExecutionProvider;
   readonly size: number;
   readonly only?: readonly string[];
   readonly onResult?: (r: BenchResult) => void;
@@ -62,7 +64,7 @@ function randomInput(size: number): HostTensor {
 }
 
 export async function benchGraphs(opts: BenchOptions): Promise<BenchResult[]> {
-  const sessionOpts: SessionOptions = opts.threads ? { threads: opts.threads } : {};
+  const sessionOpts: SessionOptions = { ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.ep ? { ep: opts.ep } : {}) };
   const input = randomInput(opts.size);
   const results: BenchResult[] = [];
   for (const pair of BENCH_PAIRS) {
