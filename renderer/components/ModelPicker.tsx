@@ -1,0 +1,46 @@
+import type { ModelInfo } from '../api/client';
+import { formatCount } from '../format';
+
+/** GFLOPs per megapixel of input, from either figure the model card carries. */
+export function gflopsPerMp(m: ModelInfo): number | undefined {
+  if (m.gflopsPerMegapixel !== undefined) return m.gflopsPerMegapixel;
+  if (m.gflops640x360 !== undefined) return m.gflops640x360 / (0.64 * 0.36);
+  return undefined;
+}
+
+export function ModelFacts({ model }: { model: ModelInfo }) {
+  const g = gflopsPerMp(model);
+  const psnr = model.psnr && Object.entries(model.psnr)[0];
+  return (
+    <span className="model-facts">
+      <span title="parameters">{formatCount(model.params)} params</span>
+      {g !== undefined && <span title="GFLOPs per megapixel of input">{g.toFixed(g >= 100 ? 0 : 1)} GFLOPs/MP</span>}
+      <span title="measured CPU speed on this machine">
+        {model.cpuMegapixelsPerSec !== undefined ? `${model.cpuMegapixelsPerSec.toFixed(2)} MP/s` : 'speed not measured'}
+      </span>
+      {psnr && <span title={`PSNR-Y on ${psnr[0]}`}>{psnr[1].toFixed(2)} dB {psnr[0]}</span>}
+    </span>
+  );
+}
+
+/** Radio list of models with their size, cost and measured speed. */
+export function ModelPicker({ models, value, onChange, label = 'Model' }: {
+  models: readonly ModelInfo[]; value: string | undefined; onChange(id: string): void; label?: string;
+}) {
+  if (models.length === 0) return <p className="muted">No models available.</p>;
+  return (
+    <div role="radiogroup" aria-label={label} className="model-list">
+      {models.map((m) => (
+        <label key={m.id} className={`model-card${m.id === value ? ' selected' : ''}`}>
+          <input type="radio" name={label} value={m.id} checked={m.id === value} onChange={() => onChange(m.id)} aria-label={m.label} />
+          <span className="model-name">
+            {m.label}
+            {m.compact && <span className="badge">compact</span>}
+            {m.source === 'user' && <span className="badge">yours</span>}
+          </span>
+          <ModelFacts model={m} />
+        </label>
+      ))}
+    </div>
+  );
+}

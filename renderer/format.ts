@@ -1,0 +1,44 @@
+/** Number formatting shared by the views. */
+
+export const formatInt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** 1,369,859 → "1.37 M"; 49,603 → "49.6 k". */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(Math.round(n));
+}
+
+export function formatGflops(flops: number): string {
+  const g = flops / 1e9;
+  return g >= 100 ? `${g.toFixed(0)} GFLOPs` : `${g.toFixed(1)} GFLOPs`;
+}
+
+export function formatDuration(sec: number | undefined): string {
+  if (sec === undefined || !Number.isFinite(sec)) return '—';
+  const s = Math.max(0, Math.round(sec));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+export function formatMillis(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} kB`;
+  return `${n} B`;
+}
+
+/** The file name of a path, either separator. */
+export const baseName = (p: string) => p.split(/[\\/]/).pop() ?? p;
+
+/** "x4 (2× x2 passes)" for scales reached by repeated x2 passes. */
+export function scaleLabel(scale: number): string {
+  const passes = Math.round(Math.log2(scale));
+  return passes <= 1 ? `x${scale}` : `x${scale} (${passes}× x2 passes)`;
+}

@@ -1,0 +1,146 @@
+import { create } from 'zustand';
+import type {
+  BatchFileStatus, BatchRequest, DistillRequest, EngineEvent, JobInfo, JobKind, ModelInfo, UpscaleRequest, UpscaleResult,
+} from '../api/client';
+
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+  readonly megapixelsPerSec?: number;
+  readonly etaSec?: number;
+  readonly detail?: string;
+}
+
+export interface TrainPoint {
+  readonly step: number;
+  readonly loss: number;
+  readonly lr: number;
+}
+
+export interface TrainLog {
+  readonly steps: number;
+  readonly points: readonly TrainPoint[];
+  readonly val: readonly { readonly step: number; readonly psnr: number }[];
+  readonly stepsPerSec: number;
+  readonly etaSec: number;
+}
+
+/** What the UI asked for when it started a job; events only carry the job id. */
+export type JobRequest =
+  | { readonly kind: 'upscale'; readonly req: UpscaleRequest }
+  | { readonly kind: 'batch'; readonly req: BatchRequest }
+  | { readonly kind: 'distill'; readonly req: DistillRequest };
+
+export interface JobEntry {
+  readonly info: JobInfo;
+  readonly request?: JobRequest;
+  readonly progress?: Progress;
+  /** Batch queue in the order the engine first reported each file. */
+  readonly files?: readonly BatchFileStatus[];
+  readonly train?: TrainLog;
+  readonly upscale?: UpscaleResult;
+  readonly batchSummary?: { readonly done: number; readonly failed: number; readonly skipped: number };
+  readonly model?: ModelInfo;
+}
+
+export interface JobsState {
+  readonly jobs: Readonly<Record<string, JobEntry>>;
+  /** Job ids, oldest first. */
+  readonly order: readonly string[];
+}
+
+export const emptyJobs: JobsState = { jobs: {}, order: [] };
+
+const KIND_OF_EVENT: Partial<Record<EngineEvent['type'], JobKind>> = {
+  'batch-file': 'batch',
+  'batch-done': 'batch',
+  train: 'distill',
+  'distill-done': 'distill',
+  'upscale-done': 'upscale',
+};
+
+function withEntry(s: JobsState, id: string, kind: JobKind | undefined, f: (e: JobEntry) => JobEntry): JobsState {
+  const prev = s.jobs[id];
+  // Events can outrun the call that started the job: keep them on a provisional entry.
+  const base: JobEntry = prev ?? { info: { id, kind: kind ?? 'upscale', state: 'running', title: '' } };
+  return { jobs: { ...s.jobs, [id]: f(base) }, order: prev ? s.order : [...s.order, id] };
+}
+
+/** Applies one engine event; pure, so the store and the tests share it. */
+export function reduceJobs(s: JobsState, ev: EngineEvent): JobsState {
+  switch (ev.type) {
+    case 'job':
+      return withEntry(s, ev.job.id, ev.job.kind, (e) => ({ ...e, info: ev.job }));
+    case 'progress': {
+      const { type: _t, jobId, ...progress } = ev;
+      return withEntry(s, jobId, undefined, (e) => ({ ...e, progress }));
+    }
+    case 'batch-file':
+      return withEntry(s, ev.jobId, 'batch', (e) => {
+        const files = e.files ?? [];
+        const i = files.findIndex((f) => f.input === ev.file.input);
+        const next = i < 0 ? [...files, ev.file] : files.map((f, j) => (j === i ? ev.file : f));
+        return { ...e, files: next };
+      });
+    case 'train':
+      return withEntry(s, ev.jobId, 'distill', (e) => {
+        const t = e.train ?? { steps: ev.steps, points: [], val: [], stepsPerSec: 0, etaSec: 0 };
+        const last = t.points[t.points.length - 1];
+        const points = last && last.step >= ev.step ? t.points : [...t.points, { step: ev.step, loss: ev.loss, lr: ev.lr }];
+        const val = ev.valPsnr === undefined ? t.val : [...t.val, { step: ev.step, psnr: ev.valPsnr }];
+        return { ...e, train: { steps: ev.steps, points, val, stepsPerSec: ev.stepsPerSec, etaSec: ev.etaSec } };
+      });
+    case 'upscale-done':
+      return withEntry(s, ev.jobId, KIND_OF_EVENT[ev.type], (e) => ({ ...e, upscale: ev.result }));
+    case 'batch-done':
+      return withEntry(s, ev.jobId, KIND_OF_EVENT[ev.type], (e) => ({ ...e, batchSummary: ev.summary }));
+    case 'distill-done':
+      return withEntry(s, ev.jobId, KIND_OF_EVENT[ev.type], (e) => ({ ...e, model: ev.model }));
+  }
+}
+
+/** Records a job the UI started with what it asked for (the call's answer may come after events). */
+export function trackJob(s: JobsState, info: JobInfo, request: JobRequest): JobsState {
+  return withEntry(s, info.id, info.kind, (e) => ({
+    ...e,
+    request,
+    // Keep a state the events already moved on; the call's answer is older.
+    info: s.jobs[info.id] ? { ...info, state: e.info.state, error: e.info.error } : info,
+  }));
+}
+
+export const isActive = (e: JobEntry | undefined) => !!e && (e.info.state === 'queued' || e.info.state === 'running' || e.info.state === 'paused');
+
+/** The newest job of a kind (the one its view shows). */
+export function latestJob(s: JobsState, kind: JobKind): JobEntry | undefined {
+  for (let i = s.order.length - 1; i >= 0; i--) {
+    const e = s.jobs[s.order[i]!];
+    if (e?.info.kind === kind && e.request) return e;
+  }
+  return undefined;
+}
+
+/** Finished upscales of one source image, keyed `model@xN`. */
+export function resultsFor(s: JobsState, imageId: string): Record<string, UpscaleResult> {
+  const out: Record<string, UpscaleResult> = {};
+  for (const id of s.order) {
+    const e = s.jobs[id]!;
+    if (e.request?.kind === 'upscale' && e.request.req.imageId === imageId && e.upscale) out[resultKey(e.upscale)] = e.upscale;
+  }
+  return out;
+}
+
+export const resultKey = (r: { modelId: string; scale: number }) => `${r.modelId}@x${r.scale}`;
+
+interface JobsStore extends JobsState {
+  apply(ev: EngineEvent): void;
+  track(info: JobInfo, request: JobRequest): void;
+  reset(): void;
+}
+
+export const useJobs = create<JobsStore>()((set) => ({
+  ...emptyJobs,
+  apply: (ev) => set((s) => reduceJobs(s, ev)),
+  track: (info, request) => set((s) => trackJob(s, info, request)),
+  reset: () => set(emptyJobs),
+}));

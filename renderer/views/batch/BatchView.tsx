@@ -1,0 +1,183 @@
+import { useState } from 'react';
+import type { BatchFileStatus, BatchRequest } from '../../api/client';
+import { useClient } from '../../app/client-context';
+import { useCommand } from '../../app/commands';
+import { usePathPicker } from '../../components/PathBrowser';
+import { ProgressBar } from '../../components/ProgressBar';
+import { baseName, scaleLabel } from '../../format';
+import { isActive, latestJob, useJobs } from '../../state/jobs';
+import { useModels } from '../../state/models';
+import { reportError, useUi } from '../../state/ui';
+
+const STATE_LABEL: Record<BatchFileStatus['state'], string> = {
+  queued: 'Queued', running: 'Running', done: 'Done', failed: 'Failed', skipped: 'Skipped',
+};
+
+export function BatchView() {
+  const client = useClient();
+  const models = useModels((s) => s.models);
+  const job = useJobs((s) => latestJob(s, 'batch'));
+  const droppedFolder = useUi((s) => s.droppedFolder);
+  const { pick, dialog } = usePathPicker();
+  const [inputs, setInputs] = useState<string[]>([]);
+  const [outputDir, setOutputDir] = useState<string>();
+  const [modelId, setModelId] = useState<string>();
+  const [scale, setScale] = useState(2);
+  const [recursive, setRecursive] = useState(true);
+  const [skipExisting, setSkipExisting] = useState(true);
+  const [glob, setGlob] = useState('');
+  const model = modelId ?? (models.find((m) => m.compact) ?? models[0])?.id;
+  const running = isActive(job);
+
+  const add = async (mode: 'folder' | 'files') => {
+    try {
+      const paths = await pick(mode, mode === 'folder' ? 'Choose a folder to upscale' : 'Choose images to upscale');
+      if (paths.length > 0) {
+        setInputs((cur) => [...cur, ...paths.filter((p) => !cur.includes(p))]);
+        useUi.getState().setDroppedFolder(undefined);
+      }
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const chooseOutput = async () => {
+    try {
+      const [dir] = await pick('folder', 'Choose the output folder');
+      if (dir) setOutputDir(dir);
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const start = async () => {
+    if (!model || !outputDir || inputs.length === 0 || running) return;
+    const req: BatchRequest = { inputs, modelId: model, scale, outputDir, recursive, skipExisting, ...(glob.trim() ? { glob: glob.trim() } : {}) };
+    try {
+      useJobs.getState().track(await client.startBatch(req), { kind: 'batch', req });
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const cancel = () => job && client.cancelJob(job.info.id).catch(reportError);
+  const canStart = !!model && !!outputDir && inputs.length > 0 && !running;
+  useCommand('run', canStart ? () => void start() : undefined);
+  useCommand('cancel', running ? () => void cancel() : undefined);
+  useCommand('open', () => void add('folder'));
+
+  const files = job?.files ?? [];
+  const failures = files.filter((f) => f.state === 'failed');
+  const counts = countStates(files);
+  const outDir = job?.request?.kind === 'batch' ? job.request.req.outputDir : undefined;
+
+  return (
+    <div className="batch-view">
+      {dialog}
+      <section className="panel" aria-label="Batch setup">
+        {droppedFolder && (
+          <p className="hint" role="status">
+            You dropped <strong>{droppedFolder}</strong>. The page cannot see where a dropped folder lives: choose it with
+            “Add folder”.
+          </p>
+        )}
+        <h2>Inputs</h2>
+        <ul className="path-list" aria-label="Batch inputs">
+          {inputs.map((p) => (
+            <li key={p}>
+              <span title={p}>{p}</span>
+              <button type="button" className="ghost" aria-label={`Remove ${baseName(p)}`} onClick={() => setInputs(inputs.filter((x) => x !== p))}>×</button>
+            </li>
+          ))}
+          {inputs.length === 0 && <li className="muted">No inputs yet.</li>}
+        </ul>
+        <div className="actions">
+          <button type="button" onClick={() => void add('folder')}>Add folder…</button>
+          <button type="button" onClick={() => void add('files')}>Add images…</button>
+        </div>
+        <div className="row">
+          <label className="check"><input type="checkbox" checked={recursive} onChange={(e) => setRecursive(e.target.checked)} aria-label="Include subfolders" /> Include subfolders</label>
+          <label className="check"><input type="checkbox" checked={skipExisting} onChange={(e) => setSkipExisting(e.target.checked)} aria-label="Skip existing outputs" /> Skip existing outputs</label>
+        </div>
+        <label className="field">
+          <span>Only files matching (glob, optional)</span>
+          <input type="text" value={glob} placeholder="*.jpg" onChange={(e) => setGlob(e.target.value)} aria-label="File filter glob" />
+        </label>
+
+        <h2>Model and output</h2>
+        <div className="row">
+          <label className="field">
+            <span>Model</span>
+            <select aria-label="Batch model" value={model ?? ''} onChange={(e) => setModelId(e.target.value)}>
+              {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+            </select>
+          </label>
+          <label className="field">
+            <span>Scale</span>
+            <select aria-label="Batch scale" value={scale} onChange={(e) => setScale(Number(e.target.value))}>
+              {[2, 4, 8].map((s) => <option key={s} value={s}>{scaleLabel(s)}</option>)}
+            </select>
+          </label>
+        </div>
+        <div className="field">
+          <span>Output folder</span>
+          <div className="row">
+            <code className="path" data-testid="batch-output-dir">{outputDir ?? 'not chosen'}</code>
+            <button type="button" onClick={() => void chooseOutput()} aria-label="Choose output folder">Choose…</button>
+          </div>
+        </div>
+        <div className="actions">
+          <button type="button" className="primary big" disabled={!canStart} onClick={() => void start()} aria-label="Start batch">Start batch</button>
+          {running && <button type="button" onClick={() => void cancel()} aria-label="Cancel batch">Cancel</button>}
+        </div>
+      </section>
+
+      <section className="queue" aria-label="Batch queue">
+        {!job && <p className="muted empty">Add a folder or images, choose where the results go, and start.</p>}
+        {job && (
+          <>
+            <header className="queue-head">
+              <h2>{job.info.title || 'Batch'}</h2>
+              <span className={`state-pill ${job.info.state}`}>{job.info.state}</span>
+              {client.dialogs && outDir && (
+                <button type="button" onClick={() => client.dialogs!.revealInFolder(outDir).catch(reportError)} aria-label="Open output folder">
+                  Open output folder
+                </button>
+              )}
+            </header>
+            {running && <ProgressBar label="Batch progress" progress={job.progress} unit="files" testId="batch-progress" />}
+            <p className="summary" data-testid="batch-summary">
+              {counts.done} done · {counts.failed} failed · {counts.skipped} skipped · {counts.queued + counts.running} to go
+            </p>
+            {job.info.state === 'failed' && job.info.error && <p role="alert" className="error">{job.info.error}</p>}
+            {failures.length > 0 && (
+              <div className="failures" role="region" aria-label="Failures">
+                <h3>Failed files</h3>
+                <ul>
+                  {failures.map((f) => (
+                    <li key={f.input}><strong>{baseName(f.input)}</strong>: {f.reason ?? 'no reason given'}</li>
+                  ))}
+                </ul>
+              </div>
+            )}
+            <table className="queue-table" aria-label="Files">
+              <thead><tr><th scope="col">File</th><th scope="col">Status</th><th scope="col">Output / reason</th></tr></thead>
+              <tbody>
+                {files.map((f) => (
+                  <tr key={f.input} data-state={f.state}>
+                    <td title={f.input}>{baseName(f.input)}</td>
+                    <td><span className={`state-pill ${f.state}`}>{STATE_LABEL[f.state]}</span></td>
+                    <td className="muted" title={f.output ?? f.reason}>{f.state === 'failed' ? f.reason : f.output ? baseName(f.output) : ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function countStates(files: readonly BatchFileStatus[]) {
+  const c = { queued: 0, running: 0, done: 0, failed: 0, skipped: 0 };
+  for (const f of files) c[f.state]++;
+  return c;
+}

@@ -1,0 +1,225 @@
+import { useMemo, useState } from 'react';
+import type { DistillRequest, ModelInfo } from '../../api/client';
+import { useClient } from '../../app/client-context';
+import { useCommand } from '../../app/commands';
+import { Chart } from '../../components/Chart';
+import { gflopsPerMp } from '../../components/ModelPicker';
+import { usePathPicker } from '../../components/PathBrowser';
+import { formatDuration, formatInt } from '../../format';
+import { useImages } from '../../state/images';
+import { isActive, latestJob, resultKey, resultsFor, useJobs, type JobEntry } from '../../state/jobs';
+import { useModels } from '../../state/models';
+import { reportError, useUi } from '../../state/ui';
+import { StagePlanner } from './StagePlanner';
+
+/** Student architectures the distillation job builds (engine presets). */
+const STUDENT_PRESETS = [
+  { id: 'edsr-mini', label: 'EDSRmini (16 feats, 8 blocks, 49.6 k params)' },
+  { id: 'swinir-mini', label: 'SwinIRmini (24 dim, 3×4 blocks, 98.9 k params)' },
+] as const;
+/** Architectures an imported teacher checkpoint may have. */
+const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical'] as const;
+const IMPORT = '__import__';
+
+export function WizardView() {
+  return (
+    <div className="wizard-view">
+      <ol className="stepper" aria-label="Compression stages">
+        <li>1 Prune</li><li>2 Compress</li><li className="current" aria-current="step">3 Distil</li>
+      </ol>
+      <div className="stages">
+        <StagePlanner />
+        <DistilStage />
+      </div>
+    </div>
+  );
+}
+
+function DistilStage() {
+  const client = useClient();
+  const models = useModels((s) => s.models);
+  const job = useJobs((s) => latestJob(s, 'distill'));
+  const { pick, dialog } = usePathPicker();
+  const [teacherChoice, setTeacherChoice] = useState<string>();
+  const [teacherPath, setTeacherPath] = useState('');
+  const [teacherPreset, setTeacherPreset] = useState<string>(TEACHER_PRESETS[0]);
+  const [student, setStudent] = useState<string>(STUDENT_PRESETS[0].id);
+  const [steps, setSteps] = useState(2000);
+  const [batch, setBatch] = useState(16);
+  const [patch, setPatch] = useState(48);
+  const [lr, setLr] = useState(2e-4);
+  const [dataDir, setDataDir] = useState('');
+  const [valDir, setValDir] = useState('');
+
+  const teachers = models.filter((m) => !m.compact);
+  const teacherId = teacherChoice ?? (teachers[0] ?? models[0])?.id ?? IMPORT;
+  const importing = teacherId === IMPORT;
+  const active = isActive(job);
+  const paused = job?.info.state === 'paused';
+  const valid = (importing ? /\.(pth|pt|onnx)$/i.test(teacherPath.trim()) : !!teacherId) && dataDir.trim() !== '' && steps > 0 && batch > 0 && lr > 0;
+
+  const start = async () => {
+    if (!valid || active) return;
+    const req: DistillRequest = {
+      teacher: importing ? teacherPath.trim() : teacherId,
+      ...(importing ? { teacherPreset } : {}),
+      student, steps, batch, patch, lr, dataDir: dataDir.trim(),
+      ...(valDir.trim() ? { valDir: valDir.trim() } : {}),
+    };
+    try {
+      useJobs.getState().track(await client.startDistill(req), { kind: 'distill', req });
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const act = (f: (id: string) => Promise<unknown>) => job && f(job.info.id).catch(reportError);
+  useCommand('run', valid && !active ? () => void start() : undefined);
+  useCommand('cancel', active ? () => void act((id) => client.cancelJob(id)) : undefined);
+
+  const chooseDir = async (set: (p: string) => void, title: string) => {
+    try {
+      const [p] = await pick('folder', title);
+      if (p) set(p);
+    } catch (e) {
+      reportError(e);
+    }
+  };
+
+  return (
+    <section className="stage-card wide" aria-label="Stage 3: Distil">
+      {dialog}
+      <header><span className="stage-num">3</span><h2>Distil</h2><span className="badge ok">ready</span></header>
+      <fieldset disabled={active} className="grid-form">
+        <label className="field">
+          <span>Teacher</span>
+          <select aria-label="Teacher model" value={teacherId} onChange={(e) => setTeacherChoice(e.target.value)}>
+            {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+            <option value={IMPORT}>Import a .pth / ONNX file…</option>
+          </select>
+        </label>
+        {importing && (
+          <>
+            <label className="field">
+              <span>Teacher file (.pth or .onnx)</span>
+              <input type="text" aria-label="Teacher file path" value={teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
+                onChange={(e) => setTeacherPath(e.target.value)} />
+            </label>
+            <label className="field">
+              <span>Teacher architecture</span>
+              <select aria-label="Teacher architecture" value={teacherPreset} onChange={(e) => setTeacherPreset(e.target.value)}>
+                {TEACHER_PRESETS.map((p) => <option key={p} value={p}>{p}</option>)}
+              </select>
+            </label>
+          </>
+        )}
+        <label className="field">
+          <span>Student</span>
+          <select aria-label="Student preset" value={student} onChange={(e) => setStudent(e.target.value)}>
+            {STUDENT_PRESETS.map((p) => <option key={p.id} value={p.id}>{p.label}</option>)}
+          </select>
+        </label>
+        <NumberField label="Steps" value={steps} min={1} step={100} onChange={setSteps} />
+        <NumberField label="Batch" value={batch} min={1} step={1} onChange={setBatch} />
+        <NumberField label="Patch (LR pixels)" value={patch} min={8} step={8} onChange={setPatch} />
+        <NumberField label="Learning rate" value={lr} min={0} step={1e-5} onChange={setLr} />
+        <div className="field span2">
+          <span>Training images (folder)</span>
+          <div className="row">
+            <input type="text" aria-label="Training data folder" value={dataDir} spellCheck={false} onChange={(e) => setDataDir(e.target.value)} />
+            <button type="button" onClick={() => void chooseDir(setDataDir, 'Choose the training images folder')} aria-label="Choose training data folder">Choose…</button>
+          </div>
+        </div>
+        <div className="field span2">
+          <span>Validation images (folder with *_HR/*_LR pairs, optional)</span>
+          <div className="row">
+            <input type="text" aria-label="Validation folder" value={valDir} spellCheck={false} onChange={(e) => setValDir(e.target.value)} />
+            <button type="button" onClick={() => void chooseDir(setValDir, 'Choose the validation folder')} aria-label="Choose validation folder">Choose…</button>
+          </div>
+        </div>
+      </fieldset>
+      <div className="actions">
+        {!active && <button type="button" className="primary big" disabled={!valid} onClick={() => void start()} aria-label="Start distillation">Start</button>}
+        {active && !paused && <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause distillation">Pause</button>}
+        {active && paused && <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume distillation">Resume</button>}
+        {active && <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel distillation">Cancel</button>}
+        {job && <span className={`state-pill ${job.info.state}`} data-testid="distill-state">{job.info.state}</span>}
+      </div>
+      {job && <TrainingPanel entry={job} />}
+    </section>
+  );
+}
+
+function NumberField({ label, value, min, step, onChange }: { label: string; value: number; min: number; step: number; onChange(v: number): void }) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input type="number" aria-label={label} value={value} min={min} step={step}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (Number.isFinite(v)) onChange(v);
+        }} />
+    </label>
+  );
+}
+
+function TrainingPanel({ entry }: { entry: JobEntry }) {
+  const t = entry.train;
+  const loss = useMemo(() => ({ xs: t?.points.map((p) => p.step) ?? [], ys: t?.points.map((p) => p.loss) ?? [] }), [t?.points]);
+  const val = useMemo(() => ({ xs: t?.val.map((p) => p.step) ?? [], ys: t?.val.map((p) => p.psnr) ?? [] }), [t?.val]);
+  const step = t?.points[t.points.length - 1]?.step ?? 0;
+  return (
+    <div className="training">
+      {entry.info.state === 'failed' && <p role="alert" className="error">Distillation failed: {entry.info.error ?? 'unknown error'}</p>}
+      {t && (
+        <p className="train-stats" data-testid="train-stats">
+          Step {formatInt(step)} / {formatInt(t.steps)} · {t.stepsPerSec.toFixed(2)} steps/s · ETA {formatDuration(t.etaSec)}
+        </p>
+      )}
+      {t && (
+        <div className="progress-track" role="progressbar" aria-label="Distillation progress" aria-valuemin={0} aria-valuemax={t.steps} aria-valuenow={step}>
+          <div className="progress-fill" style={{ width: `${(100 * step) / Math.max(1, t.steps)}%` }} />
+        </div>
+      )}
+      <div className="charts">
+        <Chart label="Loss" xs={loss.xs} ys={loss.ys} digits={4} color="#e8833a" />
+        <Chart label="Validation PSNR" xs={val.xs} ys={val.ys} unit="dB" digits={2} color="#4c9aff" />
+      </div>
+      {entry.model && <ProducedModel model={entry.model} teacherId={entry.request?.kind === 'distill' ? entry.request.req.teacher : undefined} />}
+    </div>
+  );
+}
+
+function ProducedModel({ model, teacherId }: { model: ModelInfo; teacherId?: string }) {
+  const client = useClient();
+  const teacher = useModels((s) => s.models.find((m) => m.id === teacherId));
+  const g = gflopsPerMp(model);
+  const compare = async () => {
+    const sourceId = useImages.getState().currentId;
+    useUi.getState().setCompare({ sourceId, scale: model.scale, a: teacher?.id, b: model.id, splitLeft: teacher ? 'a' : 'original', mode: 'split' });
+    useUi.getState().setView('compare');
+    if (!sourceId) return;
+    // Start whichever of the two upscales this image does not have yet.
+    const have = resultsFor(useJobs.getState(), sourceId);
+    for (const m of [teacher, model]) {
+      if (!m || have[resultKey({ modelId: m.id, scale: m.scale })]) continue;
+      const req = { imageId: sourceId, modelId: m.id, scale: m.scale };
+      try {
+        useJobs.getState().track(await client.startUpscale(req), { kind: 'upscale', req });
+      } catch (e) {
+        reportError(e);
+      }
+    }
+  };
+  return (
+    <div className="result-card" data-testid="distill-result">
+      <h3>{model.label}</h3>
+      <dl className="numbers">
+        <div><dt>Parameters</dt><dd>{formatInt(model.params)}</dd></div>
+        {g !== undefined && <div><dt>GFLOPs / MP</dt><dd>{g.toFixed(1)}</dd></div>}
+        {teacher && <div><dt>Of teacher</dt><dd>{((100 * model.params) / teacher.params).toFixed(1)}%</dd></div>}
+        {Object.entries(model.psnr ?? {}).map(([set, v]) => <div key={set}><dt>PSNR {set}</dt><dd>{v.toFixed(2)} dB</dd></div>)}
+      </dl>
+      <button type="button" className="primary" onClick={() => void compare()} aria-label="Compare with teacher">Compare with teacher</button>
+    </div>
+  );
+}
