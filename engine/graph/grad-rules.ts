@@ -136,6 +136,17 @@ function swapLast(g: Graph, v: Value): Value {
   return g.transpose(v, [...Array(r - 2).keys(), r - 1, r - 2]);
 }
 
+/** [g, cog, cig, kh, kw] -> [g, cig, cog, kh, kw] with both spatial axes reversed. */
+function transposeFlip(w: Float32Array, group: number, cog: number, cig: number, kh: number, kw: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let gi = 0; gi < group; gi++)
+    for (let o = 0; o < cog; o++)
+      for (let i = 0; i < cig; i++)
+        for (let a = 0; a < kh; a++)
+          for (let b = 0; b < kw; b++) out[((((gi * cig + i) * cog + o) * kh + (kh - 1 - a)) * kw) + (kw - 1 - b)] = w[(((gi * cog + o) * cig + i) * kh + a) * kw + b]!;
+  return out;
+}
+
 /** Batched MatMul; a 2-D weight operand gets one big MatMul instead of a batch then a sum. */
 export const gradMatMul: GradRule = ({ g, node, dY, needs }) => {
   const [a, b] = [x(node, 0), x(node, 1)];
@@ -172,10 +183,15 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
 
   const dX = when(needs(0), () => {
     if (stride1 && pads[0]! <= kh - 1 && pads[2]! <= kh - 1 && pads[1]! <= kw - 1 && pads[3]! <= kw - 1) {
-      // W [Co, Ci/g, k, k] -> W' [Ci, Co/g, k, k], flipped spatially.
-      let wt = g.reshape(W, [group, co / group, cig, kh, kw]);
-      wt = g.reshape(g.transpose(wt, [0, 2, 1, 3, 4]), [group * cig, co / group, kh, kw]);
-      wt = flip(g, flip(g, wt, 2), 3);
+      // W [Co, Ci/g, k, k] -> W' [Ci, Co/g, k, k], flipped spatially. A constant W (the loss's
+      // blur) gets a constant W', which ORT can prepack like any fixed weight.
+      let wt: Value;
+      if (W.data) wt = g.constant({ dtype: 'float32', shape: [group * cig, co / group, kh, kw], data: transposeFlip(W.data.data as Float32Array, group, co / group, cig, kh, kw) });
+      else {
+        wt = g.reshape(W, [group, co / group, cig, kh, kw]);
+        wt = g.reshape(g.transpose(wt, [0, 2, 1, 3, 4]), [group * cig, co / group, kh, kw]);
+        wt = flip(g, flip(g, wt, 2), 3);
+      }
       const p = [kh - 1 - pads[0]!, kw - 1 - pads[1]!, kh - 1 - pads[2]!, kw - 1 - pads[3]!];
       return g.op1('Conv', [d, wt], { kernel_shape: [kh, kw], pads: p, group });
     }

@@ -70,21 +70,30 @@ export function laplacianPyramid(g: Graph, x: Value, levels = 5): Value[] {
   return pyramid;
 }
 
-/** Lap(a, b) = sum_i 2^i mean|a_i - b_i| over the two pyramids. */
-export function laplacianLoss(g: Graph, a: Value, b: Value, levels = 5): Value {
-  checkPair(a, b, 'laplacianLoss');
-  const pa = laplacianPyramid(g, a, levels);
-  const pb = laplacianPyramid(g, b, levels);
-  const terms = pa.map((la, i) => g.mul(l1Loss(g, la, pb[i]!), g.scalar(2 ** i)));
+/** sum_i 2^i mean|x_i| over the Laplacian pyramid of x. */
+function pyramidNorm(g: Graph, x: Value, levels: number): Value {
+  const terms = laplacianPyramid(g, x, levels).map((level, i) => g.mul(g.reduceMean(g.abs(level), undefined, false), g.scalar(2 ** i)));
   return terms.reduce((s, t) => g.add(s, t));
 }
 
-/** MultiLap(p, t) = Lap(p - G(p), t - G(t)) + Lap(p, t) (Jiang et al., PCS 2024). */
-export function multiLapLoss(g: Graph, pred: Value, target: Value): Value {
+/**
+ * Lap(a, b) = sum_i 2^i mean|a_i - b_i| over the two pyramids. The pyramid is linear, so
+ * a_i - b_i is level i of the pyramid of a - b: one pyramid instead of two.
+ */
+export function laplacianLoss(g: Graph, a: Value, b: Value, levels = 5): Value {
+  checkPair(a, b, 'laplacianLoss');
+  return pyramidNorm(g, g.sub(a, b), levels);
+}
+
+/**
+ * MultiLap(p, t) = Lap(p - G(p), t - G(t)) + Lap(p, t) (Jiang et al., PCS 2024). By linearity
+ * of G and of the pyramid this is pyramidNorm(e - G(e)) + pyramidNorm(e) with e = p - t, so the
+ * teacher side costs nothing beyond the subtraction.
+ */
+export function multiLapLoss(g: Graph, pred: Value, target: Value, levels = 5): Value {
   checkPair(pred, target, 'multiLapLoss');
-  const highP = g.sub(pred, gaussianBlur(g, pred));
-  const highT = g.sub(target, gaussianBlur(g, target));
-  return g.add(laplacianLoss(g, highP, highT), laplacianLoss(g, pred, target));
+  const e = g.sub(pred, target);
+  return g.add(pyramidNorm(g, g.sub(e, gaussianBlur(g, e)), levels), pyramidNorm(g, e, levels));
 }
 
 /** The paper's distillation objective: MultiLap(student, teacher) + hrWeight * L1(student, HR). */
