@@ -135,7 +135,7 @@ export class EngineHost implements EngineApi {
   private fileName(input: string, modelId: string, scale: number, inputFormat: string): string {
     const format = outputFormatFor(inputFormat, this.settings.get().format);
     const stem = basename(input, extname(input));
-    return outputName(this.settings.get().nameTemplate, { name: stem, model: modelId, scale, ext: extensionForFormat(format) });
+    return outputName(this.settings.get().nameTemplate, { name: stem, model: modelId, scale, ext: extensionForFormat(format).replace(/^\./, '') });
   }
 
   async startUpscale(req: UpscaleRequest): Promise<JobInfo> {
