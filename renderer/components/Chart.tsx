@@ -6,6 +6,19 @@ import 'uplot/dist/uPlot.min.css';
  * A live line chart (uPlot, loaded on first use). The latest value is also written out as text,
  * so the numbers are there for screen readers and before the chart library has loaded.
  */
+let canvasWorks: boolean | undefined;
+/** Whether this DOM can draw on a canvas (test DOMs cannot); checked once. */
+function canDraw(): boolean {
+  canvasWorks ??= (() => {
+    try {
+      return !!document.createElement('canvas').getContext('2d');
+    } catch {
+      return false;
+    }
+  })();
+  return canvasWorks;
+}
+
 export function Chart({ label, xs, ys, unit, digits, color }: {
   label: string; xs: readonly number[]; ys: readonly number[]; unit?: string; digits: number; color: string;
 }) {
@@ -17,6 +30,7 @@ export function Chart({ label, xs, ys, unit, digits, color }: {
   useEffect(() => {
     let disposed = false;
     let ro: ResizeObserver | undefined;
+    if (!canDraw()) return; // The text readout below still shows the values.
     void import('uplot').then(({ default: UPlot }) => {
       const el = box.current;
       if (disposed || !el) return;
@@ -39,8 +53,9 @@ export function Chart({ label, xs, ys, unit, digits, color }: {
           el,
         );
       } catch {
-        return; // No canvas (e.g. a test DOM): the text readout below still shows the values.
+        return;
       }
+      if (typeof ResizeObserver !== 'function') return;
       ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 180 }));
       ro.observe(el);
     }, () => {});

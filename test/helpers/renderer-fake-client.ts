@@ -1,0 +1,117 @@
+import type {
+  BatchRequest, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, ModelInfo,
+  Settings, SystemInfo, UpscaleRequest,
+} from '../../renderer/api/client';
+import type { DialogApi } from '../../electron/channels';
+
+/**
+ * An EngineClient for component tests: answers calls from plain data, records what the UI asked
+ * (calls, image URLs) and lets a test push engine events as the real engine would.
+ */
+export interface FakeClient extends EngineClient {
+  readonly calls: { method: string; args: unknown[] }[];
+  readonly imageQueries: ImageRegionQuery[];
+  emit(ev: EngineEvent): void;
+}
+
+export const MODELS: ModelInfo[] = [
+  { id: 'edsr-baseline-x2', label: 'EDSR-baseline', family: 'edsr', preset: 'edsr-baseline', scale: 2, params: 1_369_859, gflopsPerMegapixel: 2745.2, cpuMegapixelsPerSec: 0.05, compact: false, source: 'shipped', psnr: { Set5: 37.34 } },
+  { id: 'edsr-mini-x2', label: 'EDSRmini', family: 'edsr', preset: 'edsr-mini', scale: 2, params: 49_603, gflopsPerMegapixel: 101.1, cpuMegapixelsPerSec: 1.2, compact: true, source: 'shipped' },
+];
+
+export const SETTINGS: Settings = {
+  ep: 'auto', tile: 0, threads: 0, keepMetadata: true, nameTemplate: '{name}_{model}_x{scale}.{ext}', format: 'png', quality: 90, theme: 'system',
+};
+
+export function fakeClient(opts: {
+  models?: ModelInfo[];
+  images?: Record<string, ImageRef>;
+  dialogs?: DialogApi | null;
+  dirs?: Record<string, DirListing>;
+} = {}): FakeClient {
+  const listeners = new Set<(e: EngineEvent) => void>();
+  const calls: FakeClient['calls'] = [];
+  const imageQueries: ImageRegionQuery[] = [];
+  let settings = { ...SETTINGS };
+  let nextJob = 1;
+  let nextImage = 1;
+  const record = (method: string, args: unknown[]) => calls.push({ method, args });
+  const job = (kind: JobInfo['kind'], title: string): JobInfo => ({ id: `job-${nextJob++}`, kind, state: 'running', title });
+  const system: SystemInfo = {
+    version: '0.1.0', platform: 'linux', cpus: 2, transport: 'websocket',
+    providers: [{ name: 'cpu', available: true }, { name: 'cuda', available: false, reason: 'libcudart not found' }],
+  };
+  return {
+    transport: 'websocket',
+    calls,
+    imageQueries,
+    emit: (ev) => listeners.forEach((cb) => cb(ev)),
+    onEvent(cb) {
+      listeners.add(cb);
+      return () => listeners.delete(cb);
+    },
+    imageUrl(q) {
+      imageQueries.push(q);
+      return `fake://image/${q.imageId}?${new URLSearchParams(Object.entries(q).filter(([k]) => k !== 'imageId').map(([k, v]) => [k, JSON.stringify(v)]))}`;
+    },
+    downloadUrl: (id) => `fake://download/${id}`,
+    async uploadImage(file, name) {
+      record('uploadImage', [name]);
+      return { id: `img-${nextImage++}`, name, width: 640, height: 480, format: 'png', hasAlpha: false, bytes: file.size };
+    },
+    dialogs: opts.dialogs ?? null,
+    systemInfo: async () => system,
+    listModels: async () => opts.models ?? MODELS,
+    getSettings: async () => settings,
+    async setSettings(patch) {
+      record('setSettings', [patch]);
+      settings = { ...settings, ...patch };
+      return settings;
+    },
+    async openImage(path) {
+      record('openImage', [path]);
+      const ref = opts.images?.[path];
+      if (!ref) throw new Error(`not found: ${path}`);
+      return ref;
+    },
+    async importImage(name) {
+      record('importImage', [name]);
+      return { id: `img-${nextImage++}`, name, width: 640, height: 480, format: 'png', hasAlpha: false, bytes: 1 };
+    },
+    async startUpscale(req: UpscaleRequest) {
+      record('startUpscale', [req]);
+      return job('upscale', `Upscale with ${req.modelId}`);
+    },
+    async startBatch(req: BatchRequest) {
+      record('startBatch', [req]);
+      return job('batch', `Batch of ${req.inputs.length} input(s)`);
+    },
+    async startDistill(req: DistillRequest) {
+      record('startDistill', [req]);
+      return job('distill', `Distil ${req.student}`);
+    },
+    async pauseJob(id) {
+      record('pauseJob', [id]);
+      return { id, kind: 'distill', state: 'paused', title: '' };
+    },
+    async resumeJob(id) {
+      record('resumeJob', [id]);
+      return { id, kind: 'distill', state: 'running', title: '' };
+    },
+    async cancelJob(id) {
+      record('cancelJob', [id]);
+      return { id, kind: 'upscale', state: 'cancelled', title: '' };
+    },
+    listJobs: async () => [],
+    async saveImage(imageId, path) {
+      record('saveImage', [imageId, path]);
+      return path;
+    },
+    async browse(path) {
+      record('browse', [path]);
+      const l = opts.dirs?.[path ?? ''];
+      if (!l) throw new Error(`not allowed: ${path}`);
+      return l;
+    },
+  };
+}

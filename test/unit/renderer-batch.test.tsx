@@ -1,0 +1,82 @@
+// @vitest-environment jsdom
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DialogApi, DirListing } from '../../renderer/api/client';
+import { fakeClient } from '../helpers/renderer-fake-client';
+import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
+
+const dirs: Record<string, DirListing> = {
+  '': { path: null, parent: null, entries: [{ name: 'photos', path: '/home/u/photos', kind: 'dir' }] },
+  '/home/u/photos': {
+    path: '/home/u/photos', parent: null,
+    entries: [{ name: 'trip', path: '/home/u/photos/trip', kind: 'dir' }, { name: 'out', path: '/home/u/photos/out', kind: 'dir' }],
+  },
+  '/home/u/photos/trip': { path: '/home/u/photos/trip', parent: '/home/u/photos', entries: [{ name: 'a.jpg', path: '/home/u/photos/trip/a.jpg', kind: 'image' }] },
+  '/home/u/photos/out': { path: '/home/u/photos/out', parent: '/home/u/photos', entries: [] },
+};
+
+async function chooseFolder(button: string, ...names: string[]) {
+  fireEvent.click(screen.getByRole('button', { name: button }));
+  const dialog = await screen.findByRole('dialog');
+  for (const n of names) fireEvent.click(await within(dialog).findByRole('button', { name: `Open folder ${n}` }));
+  await waitFor(() => expect(within(dialog).getByTestId('browse-path').textContent).toContain(names[names.length - 1]!));
+  fireEvent.click(within(dialog).getByRole('button', { name: 'Choose this folder' }));
+  await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+}
+
+describe('batch view', () => {
+  beforeEach(installBrowserGaps);
+  afterEach(teardown);
+
+  it('starts a batch from browsed folders and lists a failure with its reason (web mode)', async () => {
+    const client = fakeClient({ dirs });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '3' });
+    await screen.findByRole('button', { name: 'Start batch' });
+    await screen.findByRole('option', { name: 'EDSRmini' });
+
+    await chooseFolder('Add folder…', 'photos', 'trip');
+    await chooseFolder('Choose output folder', 'photos', 'out');
+    expect(screen.getByTestId('batch-output-dir').textContent).toBe('/home/u/photos/out');
+    fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
+    await waitFor(() => expect(client.calls.some((c) => c.method === 'startBatch')).toBe(true));
+    expect(client.calls.find((c) => c.method === 'startBatch')!.args[0]).toMatchObject({
+      inputs: ['/home/u/photos/trip'], outputDir: '/home/u/photos/out', modelId: 'edsr-mini-x2', scale: 2, recursive: true, skipExisting: true,
+    });
+
+    act(() => {
+      client.emit({ type: 'batch-file', jobId: 'job-1', file: { input: '/home/u/photos/trip/a.jpg', state: 'done', output: '/home/u/photos/out/a_x2.png' } });
+      client.emit({ type: 'batch-file', jobId: 'job-1', file: { input: '/home/u/photos/trip/bad.jpg', state: 'failed', reason: 'bad.jpg: truncated JPEG (no end-of-image marker)' } });
+      client.emit({ type: 'batch-file', jobId: 'job-1', file: { input: '/home/u/photos/trip/c.jpg', state: 'running' } });
+      client.emit({ type: 'progress', jobId: 'job-1', done: 2, total: 3, etaSec: 5 });
+    });
+    const failures = screen.getByRole('region', { name: 'Failures' });
+    expect(within(failures).getByText(/truncated JPEG/).textContent).toContain('no end-of-image marker');
+    expect(within(failures).getByText('bad.jpg')).toBeTruthy();
+    expect(screen.getByTestId('batch-summary').textContent).toBe('1 done · 1 failed · 0 skipped · 1 to go');
+    expect(screen.getByRole('progressbar', { name: 'Batch progress' }).getAttribute('aria-valuenow')).toBe('2');
+    // Web mode has no file manager to open.
+    expect(screen.queryByRole('button', { name: 'Open output folder' })).toBeNull();
+  });
+
+  it('offers "open output folder" in the desktop app', async () => {
+    const revealed: string[] = [];
+    const dialogs: DialogApi = {
+      openFiles: async () => [],
+      openFolder: async () => '/data/in',
+      saveFile: async () => null,
+      revealInFolder: async (p) => void revealed.push(p),
+    };
+    const client = fakeClient({ dialogs });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '3' });
+    await screen.findByRole('option', { name: 'EDSRmini' });
+    fireEvent.click(screen.getByRole('button', { name: 'Add folder…' }));
+    await screen.findByText('/data/in');
+    fireEvent.click(screen.getByRole('button', { name: 'Choose output folder' }));
+    await waitFor(() => expect(screen.getByTestId('batch-output-dir').textContent).toBe('/data/in'));
+    fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Open output folder' }));
+    await waitFor(() => expect(revealed).toEqual(['/data/in']));
+  });
+});

@@ -1,0 +1,74 @@
+// @vitest-environment jsdom
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeClient, type FakeClient } from '../helpers/renderer-fake-client';
+import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
+
+describe('upscale view', () => {
+  let client: FakeClient;
+  beforeEach(() => {
+    installBrowserGaps();
+    client = fakeClient();
+  });
+  afterEach(teardown);
+
+  it('runs a job through the client, shows its progress, then the result', async () => {
+    renderApp(client);
+    // Models load with their facts; the compact one is preselected.
+    const mini = await screen.findByRole('radio', { name: 'EDSRmini' });
+    expect((mini as HTMLInputElement).checked).toBe(true);
+    expect(screen.getByText('49.6 k params')).toBeTruthy();
+    expect(screen.getByText('1.20 MP/s')).toBeTruthy();
+
+    const file = new File([new Uint8Array([137, 80, 78, 71])], 'cat.png', { type: 'image/png' });
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [file] } });
+    await screen.findByText('cat.png');
+    expect(client.calls.find((c) => c.method === 'uploadImage')?.args).toEqual(['cat.png']);
+
+    fireEvent.click(screen.getByRole('radio', { name: 'x4 (2× x2 passes)' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Run upscale' }));
+    await waitFor(() => expect(client.calls.some((c) => c.method === 'startUpscale')).toBe(true));
+    expect(client.calls.find((c) => c.method === 'startUpscale')!.args[0]).toEqual({ imageId: 'img-1', modelId: 'edsr-mini-x2', scale: 4 });
+    await screen.findByRole('button', { name: 'Cancel upscale' });
+
+    act(() => client.emit({ type: 'progress', jobId: 'job-1', done: 3, total: 8, megapixelsPerSec: 0.75, etaSec: 42 }));
+    const bar = screen.getByRole('progressbar', { name: 'Upscale progress' });
+    expect(bar.getAttribute('aria-valuenow')).toBe('3');
+    expect(screen.getByText('3 / 8 tiles')).toBeTruthy();
+    expect(screen.getByText('0.75 MP/s')).toBeTruthy();
+    expect(screen.getByText('ETA 42 s')).toBeTruthy();
+
+    const output = { id: 'out-9', name: 'cat_x4.png', width: 2560, height: 1920, format: 'png', hasAlpha: false, bytes: 99 };
+    act(() => {
+      client.emit({ type: 'upscale-done', jobId: 'job-1', result: { output, modelId: 'edsr-mini-x2', scale: 4, passes: 2, ep: 'cpu', millis: 1530 } });
+      client.emit({ type: 'job', job: { id: 'job-1', kind: 'upscale', state: 'done', title: 'Upscale' } });
+    });
+    const result = await screen.findByTestId('upscale-result');
+    expect(result.textContent).toContain('2560×1920');
+    expect(result.textContent).toContain('1.53 s on cpu');
+    expect(screen.queryByRole('progressbar', { name: 'Upscale progress' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Cancel upscale' })).toBeNull();
+  });
+
+  it('cancels the running job with Esc', async () => {
+    renderApp(client);
+    await screen.findByRole('radio', { name: 'EDSRmini' });
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [new File(['x'], 'a.png', { type: 'image/png' })] } });
+    await screen.findByText('a.png');
+    fireEvent.keyDown(window, { key: 'Enter', ctrlKey: true });
+    await screen.findByRole('button', { name: 'Cancel upscale' });
+    fireEvent.keyDown(window, { key: 'Escape' });
+    await waitFor(() => expect(client.calls.find((c) => c.method === 'cancelJob')?.args).toEqual(['job-1']));
+  });
+
+  it('shows a failed job with the engine’s reason', async () => {
+    renderApp(client);
+    await screen.findByRole('radio', { name: 'EDSRmini' });
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [new File(['x'], 'a.png', { type: 'image/png' })] } });
+    await screen.findByText('a.png');
+    fireEvent.click(screen.getByRole('button', { name: 'Run upscale' }));
+    await screen.findByRole('button', { name: 'Cancel upscale' });
+    act(() => client.emit({ type: 'job', job: { id: 'job-1', kind: 'upscale', state: 'failed', title: 'Upscale', error: 'out of memory on cuda' } }));
+    expect((await screen.findByRole('alert')).textContent).toContain('out of memory on cuda');
+  });
+});
