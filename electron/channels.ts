@@ -12,6 +12,13 @@ export const engineChannel = (method: EngineMethod) => `engine:${method}` as con
 
 export const EVENT_CHANNEL = 'engine:event';
 
+/** Main -> renderer: a menu item was chosen (the renderer runs it like the matching shortcut). */
+export const MENU_CHANNEL = 'menu:action';
+
+export const MENU_VIEWS = ['upscale', 'compare', 'batch', 'wizard', 'settings'] as const;
+export const MENU_COMMANDS = ['open', 'save', 'run', 'cancel', 'zoom-in', 'zoom-out', 'zoom-fit'] as const;
+export type MenuAction = { readonly command: (typeof MENU_COMMANDS)[number] } | { readonly view: (typeof MENU_VIEWS)[number] };
+
 export const DIALOG_CHANNELS = {
   openFiles: 'dialog:openFiles',
   openFolder: 'dialog:openFolder',
@@ -43,4 +50,6 @@ export type MinisrBridge = { readonly [K in EngineMethod]: Promised<EngineApi[K]
 } & {
   /** Subscribes to engine events; returns the unsubscribe. */
   onEvent(cb: (event: EngineEvent) => void): () => void;
+  /** Subscribes to menu actions; returns the unsubscribe. */
+  onMenu(cb: (action: MenuAction) => void): () => void;
 };

@@ -1,11 +1,11 @@
 import type { RpcError } from '../../engine/api/rpc';
 import type { EngineApi, EngineEvent, ImageRef, ImageRegionQuery, OutputFormat } from '../../engine/api/types';
-import type { DialogApi } from '../../electron/channels';
+import type { DialogApi, MenuAction } from '../../electron/channels';
 import { createIpcClient } from './ipc-client';
 import { createWsClient } from './ws-client';
 
 export type * from '../../engine/api/types';
-export type { DialogApi } from '../../electron/channels';
+export type { DialogApi, MenuAction } from '../../electron/channels';
 
 /**
  * The renderer's one way to reach the engine. Two transports implement it: Electron IPC through
@@ -21,6 +21,8 @@ export interface EngineClient extends EngineApi {
   downloadUrl(imageId: string, format?: OutputFormat): string;
   /** Registers dropped/pasted/picked bytes as an image. */
   uploadImage(file: Blob, name: string): Promise<ImageRef>;
+  /** Subscribes to native menu actions (Electron); web mode has no native menu and never calls back. */
+  onMenu(cb: (action: MenuAction) => void): () => void;
   /** Native dialogs (Electron only); null in web mode, where browse() and uploads stand in. */
   readonly dialogs: DialogApi | null;
 }

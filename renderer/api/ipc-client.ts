@@ -27,6 +27,7 @@ export function createIpcClient(bridge: MinisrBridge): EngineClient {
     ...(api as unknown as EngineApi),
     transport: 'ipc',
     onEvent: (cb) => bridge.onEvent(cb),
+    onMenu: (cb) => bridge.onMenu(cb),
     imageUrl: (q) => `minisr-image://image/${encodeURIComponent(q.imageId)}?${regionSearch(q)}`,
     downloadUrl: (id: string, format?: OutputFormat) =>
       `minisr-image://image/${encodeURIComponent(id)}?download=1${format ? `&format=${format}` : ''}`,
