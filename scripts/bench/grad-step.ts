@@ -37,34 +37,47 @@ const feeds: Record<string, HostTensor> = { input: rand(x.shape as number[]), te
 for (const [key, p] of g.params) feeds[key] = rand(p.value.shape as number[]);
 console.log(`${preset} batch ${batch} LR ${patch}x${patch}: ${g.nodes.length} nodes, ONNX ${(bytes.length / 1e6).toFixed(1)} MB`);
 
-let torchStep: (() => Promise<number>) | undefined;
-const torch = spawn(python, [new URL('./grad_step_torch.py', import.meta.url).pathname, '2', String(batch), String(patch)], { stdio: ['pipe', 'pipe', 'inherit'] });
-if (preset === 'edsr-mini') {
-  const lines = createInterface({ input: torch.stdout! })[Symbol.asyncIterator]();
-  torchStep = async () => {
-    torch.stdin!.write('step\n');
+/** One persistent PyTorch process per loss variant; each request runs one step and answers its ms. */
+async function torchRunner(variant: 'paper' | 'linear'): Promise<(() => Promise<number>) | undefined> {
+  const proc = spawn(python, [new URL('./grad_step_torch.py', import.meta.url).pathname, '2', String(batch), String(patch), variant], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const step = async () => {
+    proc.stdin!.write('step\n');
     const r = await lines.next();
     if (r.done) throw new Error('torch bench ended');
     return Number(r.value);
   };
+  children.push(proc);
   try {
-    await torchStep();
+    await step();
+    return step;
   } catch {
-    torchStep = undefined;
     console.log(`PyTorch anchor unavailable (${python} -c "import torch" failed)`);
+    return undefined;
+  }
+}
+const children: ReturnType<typeof spawn>[] = [];
+const runners: [string, () => Promise<number>][] = [];
+if (preset === 'edsr-mini') {
+  for (const variant of ['paper', 'linear'] as const) {
+    const r = await torchRunner(variant);
+    if (r) runners.push([`PyTorch CPU, MultiLap as ${variant === 'paper' ? "the paper's code (4 pyramids)" : 'ours (1 pyramid of p - t)'}`, r]);
   }
 }
 await session.run(feeds); // warm-up
 const ours: number[] = [];
-const theirs: number[] = [];
+const theirs = runners.map(() => [] as number[]);
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
   await session.run(feeds);
   ours.push(performance.now() - t0);
-  if (torchStep) theirs.push(await torchStep());
+  for (const [j, [, step]] of runners.entries()) theirs[j]!.push(await step());
 }
-console.log(`onnxruntime-node CPU: median ${median(ours).toFixed(1)} ms/step (${(1000 / median(ours)).toFixed(2)} steps/s) over ${steps}`);
-if (theirs.length) console.log(`PyTorch ${'CPU'}: median ${median(theirs).toFixed(1)} ms/step (${(1000 / median(theirs)).toFixed(2)} steps/s) over ${steps}`);
-torch.stdin!.end();
-torch.kill();
+const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} ms/step (${(1000 / median(xs)).toFixed(2)} steps/s) over ${xs.length}`;
+console.log(`onnxruntime-node CPU: ${fmt(ours)}`);
+runners.forEach(([name], j) => console.log(`${name}: ${fmt(theirs[j]!)}`));
+for (const c of children) {
+  c.stdin!.end();
+  c.kill();
+}
 await session.release();

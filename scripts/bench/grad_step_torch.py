@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 N, P = int(sys.argv[2]), int(sys.argv[3])
+VARIANT = sys.argv[4] if len(sys.argv) > 4 else 'paper'  # 'linear': one pyramid of p - t, as ours
 
 class Block(nn.Module):
     def __init__(self, f, s):
@@ -44,7 +45,12 @@ def pyramid(x, levels=5):
     return out + [cur]
 def lap(a, b):
     return sum(2 ** i * F.l1_loss(x, y) for i, (x, y) in enumerate(zip(pyramid(a), pyramid(b))))
+def lap_norm(e):
+    return sum(2 ** i * x.abs().mean() for i, x in enumerate(pyramid(e)))
 def multilap(p, t):
+    if VARIANT == 'linear':
+        e = p - t
+        return lap_norm(e - blur(e)) + lap_norm(e)
     return lap(p - blur(p), t - blur(t)) + lap(p, t)
 
 torch.manual_seed(0)
