@@ -46,7 +46,6 @@ export class BatchSource {
     this.worker.on('exit', (code) => {
       if (code !== 0) this.fail(new Error(`batch worker exited with code ${code}`));
     });
-    this.worker.unref();
   }
 
   /** The batch for `step`; also queues the next `prefetch` steps. */

@@ -106,8 +106,9 @@ export class Ema {
     this.weights = weights ?? copyParams(params);
   }
 
-  update(params: ParamSet): void {
-    const d = this.decay;
+  /** `decay` overrides the configured one for this update (warm-up of the average). */
+  update(params: ParamSet, decay = this.decay): void {
+    const d = decay;
     for (const [key, p] of params) {
       const e = this.weights.get(key);
       if (!e || e.length !== p.length) throw new RangeError(`ema: no average for ${key}`);

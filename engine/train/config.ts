@@ -1,0 +1,161 @@
+import { isPresetName, presetConfig } from '../zoo/presets';
+import { validateConfig, type ModelConfig } from '../zoo/registry';
+import type { AdamConfig } from './optim';
+import { validateSchedule, type ScheduleConfig } from './schedule';
+import type { LossConfig } from './train-graph';
+
+/**
+ * The trainer's configuration: a plain JSON object (from a file or CLI flags), validated field
+ * by field with errors that name the field, defaults filled, and copied resolved into the run
+ * folder. Sections with a `type` field are discriminated unions.
+ */
+
+export type TeacherConfig =
+  /** An ONNX file exported by minisr (its card gives the architecture) or any model with input `input`. */
+  | { type: 'onnx'; path: string }
+  /** A zoo preset with a .pth / safetensors checkpoint. */
+  | { type: 'preset'; preset: string; weights: string };
+
+export interface TrainConfig {
+  /** The preset name the model came from, when it did (recorded in the model card). */
+  preset?: string;
+  model: ModelConfig;
+  /** Training images: a folder of HR images (LR made by bicubic) or of NAME_HR/NAME_LR pairs. */
+  data: { dir: string; kind: 'hr' | 'paired'; limit?: number };
+  /** Benchmark folder (NAME_HR/NAME_LR pairs) scored every `interval` steps on the EMA weights. */
+  val?: { dir: string; interval: number; limit?: number };
+  steps: number;
+  batch: number;
+  /** LR patch side. */
+  patch: number;
+  seed: number;
+  augment: boolean;
+  optim: AdamConfig & { lr: number };
+  schedule: ScheduleConfig;
+  warmup: number;
+  /** Max global gradient norm; 0 disables clipping. */
+  gradClip: number;
+  emaDecay: number;
+  loss: LossConfig;
+  teacher?: TeacherConfig;
+  /** Steps between checkpoints (and at the end). */
+  checkpointInterval: number;
+  /** Disk cache for decoded images and teacher outputs. */
+  cacheDir: string;
+  /** Prepare batches in a worker thread. */
+  worker: boolean;
+  /** ORT intra-op threads (0: all cores). */
+  threads: number;
+}
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown, field: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError(`${field} must be an object, got ${JSON.stringify(v)}`);
+  return v as Json;
+}
+
+function int(v: unknown, field: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${field} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(v: unknown, field: string, min: number, max = Infinity, minOpen = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (minOpen && v === min) || v > max) {
+    throw new RangeError(`${field} must be a number in ${minOpen ? '(' : '['}${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new TypeError(`${field} must be a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') throw new TypeError(`${field} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const KNOWN = new Set(['preset', 'model', 'data', 'val', 'steps', 'batch', 'patch', 'seed', 'augment', 'optim', 'schedule', 'warmup', 'gradClip', 'emaDecay', 'loss', 'teacher', 'checkpointInterval', 'cacheDir', 'worker', 'threads']);
+
+function validateLoss(v: unknown): LossConfig {
+  const o = obj(v, 'loss');
+  switch (o.type) {
+    case 'l1':
+    case 'mse':
+      return { type: o.type };
+    case 'charbonnier':
+      return { type: 'charbonnier', eps: num(o.eps ?? 1e-3, 'loss.eps', 0, Infinity, true) };
+    case 'distill':
+      return { type: 'distill', hrWeight: num(o.hrWeight ?? 0.1, 'loss.hrWeight', 0) };
+    default:
+      throw new TypeError(`loss.type must be l1, mse, charbonnier or distill, got ${JSON.stringify(o.type)}`);
+  }
+}
+
+function validateTeacher(v: unknown): TeacherConfig {
+  const o = obj(v, 'teacher');
+  if (o.type === 'onnx') return { type: 'onnx', path: str(o.path, 'teacher.path') };
+  if (o.type === 'preset') {
+    const preset = str(o.preset, 'teacher.preset');
+    if (!isPresetName(preset)) presetConfig(preset); // throws listing the known presets
+    return { type: 'preset', preset, weights: str(o.weights, 'teacher.weights') };
+  }
+  throw new TypeError(`teacher.type must be onnx or preset, got ${JSON.stringify(o.type)}`);
+}
+
+/** Checks a raw config and fills defaults; `model` may be given as `preset` (a zoo preset name) instead. */
+export function validateTrainConfig(raw: unknown): TrainConfig {
+  const o = obj(raw, 'config');
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new TypeError(`unknown config field ${JSON.stringify(k)}; known: ${[...KNOWN].join(', ')}`);
+  const preset = o.preset === undefined ? undefined : str(o.preset, 'preset');
+  if (preset === undefined && o.model === undefined) throw new TypeError('config needs a model: give preset (e.g. "edsr-mini") or model');
+  const model = o.model !== undefined ? validateConfig(o.model) : presetConfig(preset!);
+  const data = obj(o.data, 'data');
+  const kind = data.kind ?? 'hr';
+  if (kind !== 'hr' && kind !== 'paired') throw new TypeError(`data.kind must be hr or paired, got ${JSON.stringify(kind)}`);
+  const val = o.val === undefined ? undefined : obj(o.val, 'val');
+  const steps = int(o.steps, 'steps', 1);
+  const optim = obj(o.optim ?? {}, 'optim');
+  const optimType = optim.type ?? 'adam';
+  if (optimType !== 'adam' && optimType !== 'adamw') throw new TypeError(`optim.type must be adam or adamw, got ${JSON.stringify(optimType)}`);
+  const betas = optim.betas ?? [0.9, 0.99];
+  if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`optim.betas must be two numbers, got ${JSON.stringify(betas)}`);
+  const loss = validateLoss(o.loss ?? { type: 'l1' });
+  const teacher = o.teacher === undefined ? undefined : validateTeacher(o.teacher);
+  if (loss.type === 'distill' && !teacher) throw new TypeError('loss distill needs a teacher');
+  if (teacher && loss.type !== 'distill') throw new TypeError(`a teacher is only used with loss distill, not ${loss.type}`);
+  const cfg: TrainConfig = {
+    ...(preset ? { preset } : {}),
+    model,
+    data: { dir: str(data.dir, 'data.dir'), kind, ...(data.limit !== undefined ? { limit: int(data.limit, 'data.limit', 1) } : {}) },
+    ...(val
+      ? { val: { dir: str(val.dir, 'val.dir'), interval: int(val.interval ?? 500, 'val.interval', 1), ...(val.limit !== undefined ? { limit: int(val.limit, 'val.limit', 1) } : {}) } }
+      : {}),
+    steps,
+    batch: int(o.batch ?? 16, 'batch', 1),
+    patch: int(o.patch ?? 48, 'patch', 1),
+    seed: int(o.seed ?? 0, 'seed', 0),
+    augment: bool(o.augment ?? true, 'augment'),
+    optim: {
+      type: optimType,
+      lr: num(optim.lr ?? 2e-4, 'optim.lr', 0, Infinity, true),
+      betas: [num(betas[0], 'optim.betas[0]', 0, 0.999999), num(betas[1], 'optim.betas[1]', 0, 0.999999)],
+      eps: num(optim.eps ?? 1e-8, 'optim.eps', 0, Infinity, true),
+      weightDecay: num(optim.weightDecay ?? 0, 'optim.weightDecay', 0),
+    },
+    schedule: validateSchedule(o.schedule ?? { type: 'cosine', etaMin: 1e-7 }),
+    warmup: int(o.warmup ?? 0, 'warmup', 0),
+    gradClip: num(o.gradClip ?? 0, 'gradClip', 0),
+    emaDecay: num(o.emaDecay ?? 0.999, 'emaDecay', 0, 0.999999),
+    loss,
+    ...(teacher ? { teacher } : {}),
+    checkpointInterval: int(o.checkpointInterval ?? 1000, 'checkpointInterval', 1),
+    cacheDir: str(o.cacheDir ?? '.cache/minisr', 'cacheDir'),
+    worker: bool(o.worker ?? true, 'worker'),
+    threads: int(o.threads ?? 0, 'threads', 0),
+  };
+  if (cfg.warmup > cfg.steps) throw new RangeError(`warmup (${cfg.warmup}) must not exceed steps (${cfg.steps})`);
+  return cfg;
+}

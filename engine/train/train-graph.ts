@@ -1,0 +1,127 @@
+import { buildTrainingGraph } from '../graph/autodiff';
+import { Graph } from '../graph/graph';
+import { toOnnx } from '../graph/onnx';
+import type { Shape } from '../graph/value';
+import { float32Tensor, type HostTensor } from '../io/tensor';
+import { ModelSession, type SessionOptions } from '../runtime/session';
+import { resolveArch, type ModelConfig } from '../zoo/registry';
+import type { Batch } from './crops';
+import { charbonnierLoss, distillationLoss, l1Loss, mseLoss } from './losses';
+
+/**
+ * The training step: one ONNX graph holding forward + loss + backward (engine/graph/autodiff),
+ * parameters fed as inputs, run in one onnxruntime session. The trainer only sees `TrainStep`,
+ * so any feeds -> {loss, grads} implementation (tests use hand-written ones) plugs in.
+ */
+
+export type LossConfig =
+  | { type: 'l1' }
+  | { type: 'mse' }
+  | { type: 'charbonnier'; eps: number }
+  /** The paper's MultiLap(student, teacher) + hrWeight * L1(student, HR). */
+  | { type: 'distill'; hrWeight: number };
+
+export interface StepResult {
+  loss: number;
+  grads: Map<string, Float32Array>;
+}
+
+export interface TrainStep {
+  /** Keys of the learnable parameters, whose gradients `run` returns. */
+  readonly paramKeys: readonly string[];
+  readonly paramShapes: ReadonlyMap<string, Shape>;
+  run(params: ReadonlyMap<string, Float32Array>, batch: Batch): Promise<StepResult>;
+  release(): Promise<void>;
+}
+
+export interface StepShape {
+  batch: number;
+  /** LR patch side. */
+  patch: number;
+}
+
+export interface TrainGraphBytes {
+  onnx: Uint8Array;
+  paramKeys: string[];
+  paramShapes: Map<string, Shape>;
+  usesTeacher: boolean;
+}
+
+export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: StepShape): TrainGraphBytes {
+  const arch = resolveArch(model);
+  const { batch: n, patch: p } = shape;
+  if (p % arch.inputMultiple !== 0) throw new RangeError(`patch ${p} must be a multiple of ${arch.inputMultiple} for ${model.family}`);
+  const P = p * arch.scale;
+  const g = new Graph(`train-${model.family}`);
+  const lr = g.input('lr', [n, 3, p, p]);
+  const hr = g.input('hr', [n, 3, P, P]);
+  const sr = arch.build(g, lr);
+  let value;
+  switch (loss.type) {
+    case 'l1':
+      value = l1Loss(g, sr, hr);
+      break;
+    case 'mse':
+      value = mseLoss(g, sr, hr);
+      break;
+    case 'charbonnier':
+      value = charbonnierLoss(g, sr, hr, loss.eps);
+      break;
+    case 'distill':
+      value = distillationLoss(g, sr, g.input('teacher', [n, 3, P, P]), hr, loss.hrWeight);
+      break;
+  }
+  const t = buildTrainingGraph(g, value);
+  return {
+    onnx: toOnnx(g, { params: 'inputs' }),
+    paramKeys: [...t.params],
+    paramShapes: new Map([...g.params].map(([k, v]) => [k, v.value.shape])),
+    usesTeacher: loss.type === 'distill',
+  };
+}
+
+/** Runs a training graph made by `buildTrainGraph` (or any graph with the same interface). */
+export class OnnxTrainStep implements TrainStep {
+  private constructor(
+    private readonly session: ModelSession,
+    private readonly built: TrainGraphBytes,
+    private readonly shape: StepShape,
+    private readonly scale: number,
+  ) {}
+
+  get paramKeys(): readonly string[] {
+    return this.built.paramKeys;
+  }
+
+  get paramShapes(): ReadonlyMap<string, Shape> {
+    return this.built.paramShapes;
+  }
+
+  static async create(model: ModelConfig, loss: LossConfig, shape: StepShape, opts: SessionOptions = {}): Promise<OnnxTrainStep> {
+    const built = buildTrainGraph(model, loss, shape);
+    return new OnnxTrainStep(await ModelSession.create(built.onnx, opts), built, shape, resolveArch(model).scale);
+  }
+
+  async run(params: ReadonlyMap<string, Float32Array>, batch: Batch): Promise<StepResult> {
+    const { batch: n, patch: p } = this.shape;
+    const P = p * this.scale;
+    const feeds: Record<string, HostTensor> = { lr: float32Tensor([n, 3, p, p], batch.lr), hr: float32Tensor([n, 3, P, P], batch.hr) };
+    if (this.built.usesTeacher) {
+      if (!batch.teacher) throw new Error('distillation step needs teacher outputs in the batch');
+      feeds.teacher = float32Tensor([n, 3, P, P], batch.teacher);
+    }
+    for (const [key, shape] of this.built.paramShapes) {
+      const data = params.get(key);
+      if (!data) throw new Error(`no value for parameter ${key}`);
+      feeds[key] = float32Tensor(shape, data);
+    }
+    const out = await this.session.run(feeds);
+    const grads = new Map<string, Float32Array>();
+    for (const key of this.built.paramKeys) grads.set(key, out[`grad.${key}`]!.data as Float32Array);
+    return { loss: (out.loss!.data as Float32Array)[0]!, grads };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

@@ -1,0 +1,236 @@
+import path from 'node:path';
+import type { Shape } from '../graph/value';
+import { float32Tensor, type StateDict } from '../io/tensor';
+import { saveSafetensors } from '../io/checkpoint';
+import { writeCard } from '../zoo/card';
+import { exportModel } from '../zoo/export';
+import { writeFile } from 'node:fs/promises';
+import { BatchSource } from './batch-source';
+import type { TrainConfig } from './config';
+import type { TrainImage } from './crops';
+import { loadHrFolder, loadPairedFolder } from './dataset';
+import { Events } from './events';
+import { initParams } from './init';
+import { Adam, clipGradNorm, copyParams, Ema, type ParamSet } from './optim';
+import { loadLatestCheckpoint, saveCheckpoint, writeRunConfig, type TrainHistory, type TrainState } from './run-dir';
+import { learningRate, type LrPlan } from './schedule';
+import { attachTeacherOutputs } from './teacher';
+import { OnnxTrainStep, type TrainStep } from './train-graph';
+import { Validator, type ValidationResult } from './validate';
+import { resolveArch } from '../zoo/registry';
+
+/**
+ * The training loop (BasicSR's shape: feed data, optimise, update the LR, validate and save at
+ * set intervals), with everything else in its own module: data (dataset/crops/batch-source),
+ * the step (train-graph), the optimizer and schedule, checkpoints (run-dir), validation and
+ * export. Progress goes out as typed events for the CLI, web mode and Electron alike; an
+ * AbortSignal stops it (saving a checkpoint), pause()/resume() hold it between steps.
+ */
+
+export interface ProgressEvent {
+  /** Steps completed. */
+  step: number;
+  totalSteps: number;
+  loss: number;
+  stepsPerSec: number;
+  etaSec: number;
+  lastValPsnr: number | undefined;
+  lr: number;
+}
+
+export type TrainPhase = 'loading-data' | 'teacher-cache' | 'building-graph' | 'training' | 'paused' | 'validating' | 'exporting' | 'done' | 'aborted';
+
+export interface TrainEvents extends Record<string, unknown> {
+  progress: ProgressEvent;
+  status: { phase: TrainPhase; detail?: string };
+  validation: { step: number; psnr: number; ssim: number };
+  checkpoint: { step: number; path: string };
+}
+
+export interface TrainResult {
+  /** Steps completed (== config.steps unless aborted). */
+  step: number;
+  aborted: boolean;
+  history: TrainHistory;
+  finalValidation?: ValidationResult;
+  exported?: { onnx: string; card: string; weights: string };
+}
+
+export interface TrainerOptions {
+  /** Continue from the run folder's latest checkpoint (it must hold the same config). */
+  resume?: boolean;
+  /** Export the EMA weights (ONNX + model card) when training completes. Default true. */
+  export?: boolean;
+  /** Replaces the ONNX training step (tests). */
+  makeStep?: (config: TrainConfig) => Promise<TrainStep>;
+}
+
+/** EMA decay ramps up over the first steps ((1 + t) / (10 + t), as TensorFlow's num_updates does) so short runs are not dominated by the initial weights. */
+export function emaDecayAt(decay: number, step: number): number {
+  return Math.min(decay, (1 + step) / (10 + step));
+}
+
+export class Trainer {
+  readonly events = new Events<TrainEvents>();
+  private paused: { promise: Promise<void>; release: () => void } | undefined;
+
+  constructor(
+    readonly config: TrainConfig,
+    readonly outDir: string,
+    private readonly opts: TrainerOptions = {},
+  ) {}
+
+  on<K extends keyof TrainEvents>(event: K, cb: (payload: TrainEvents[K]) => void): () => void {
+    return this.events.on(event, cb);
+  }
+
+  /** Holds the loop before its next step until resume(). */
+  pause(): void {
+    if (this.paused) return;
+    let release!: () => void;
+    const promise = new Promise<void>((r) => (release = r));
+    this.paused = { promise, release };
+  }
+
+  resume(): void {
+    const p = this.paused;
+    this.paused = undefined;
+    p?.release();
+  }
+
+  get isPaused(): boolean {
+    return this.paused !== undefined;
+  }
+
+  async run(signal?: AbortSignal): Promise<TrainResult> {
+    const cfg = this.config;
+    const arch = resolveArch(cfg.model);
+    const scale = arch.scale;
+    const status = (phase: TrainPhase, detail?: string) => this.events.emit('status', detail === undefined ? { phase } : { phase, detail });
+    await writeRunConfig(this.outDir, cfg);
+
+    status('loading-data', cfg.data.dir);
+    let images: TrainImage[] =
+      cfg.data.kind === 'hr'
+        ? await loadHrFolder(cfg.data.dir, { scale, cacheDir: cfg.cacheDir, ...(cfg.data.limit ? { limit: cfg.data.limit } : {}) })
+        : (await loadPairedFolder(cfg.data.dir, scale)).images.slice(0, cfg.data.limit);
+    if (cfg.teacher) {
+      status('teacher-cache', 'running the teacher once per training image (cached)');
+      images = await attachTeacherOutputs(images, cfg.teacher, {
+        cacheDir: cfg.cacheDir,
+        scale,
+        session: { threads: cfg.threads },
+        onProgress: (done, total) => status('teacher-cache', `${done}/${total}`),
+      });
+    }
+    const valImages = cfg.val ? (await loadPairedFolder(cfg.val.dir, scale)).images.slice(0, cfg.val.limit) : undefined;
+
+    status('building-graph');
+    const step = await (this.opts.makeStep ?? ((c) => OnnxTrainStep.create(c.model, c.loss, { batch: c.batch, patch: c.patch }, { threads: c.threads })))(cfg);
+    const validator = valImages ? new Validator(cfg.model, valImages, { threads: cfg.threads }) : undefined;
+    const source = new BatchSource(images, { batch: cfg.batch, patch: cfg.patch, scale, augment: cfg.augment, seed: cfg.seed }, { worker: cfg.worker, prefetch: 2 });
+
+    try {
+      return await this.loop(step, source, validator, signal);
+    } finally {
+      await source.close();
+      await step.release();
+      await validator?.release();
+    }
+  }
+
+  private async loop(ts: TrainStep, source: BatchSource, validator: Validator | undefined, signal: AbortSignal | undefined): Promise<TrainResult> {
+    const cfg = this.config;
+    const keys = ts.paramKeys;
+    const shapes: ReadonlyMap<string, Shape> = ts.paramShapes;
+    const learnableShapes = new Map(keys.map((k) => [k, shapes.get(k)!]));
+
+    const ck = this.opts.resume ? await loadLatestCheckpoint(this.outDir, keys) : undefined;
+    const params: ParamSet = ck?.params ?? initParams(cfg.model.family, learnableShapes, cfg.seed);
+    const ema = new Ema(cfg.emaDecay, params, ck?.ema ?? copyParams(params));
+    const adam = new Adam(cfg.optim, params, ck ? { step: ck.state.adamStep, m: ck.m, v: ck.v } : undefined);
+    const history: TrainHistory = ck ? { loss: ck.state.history.loss.slice(0, ck.state.step), val: ck.state.history.val.filter((v) => v.step <= ck.state.step) } : { loss: [], val: [] };
+    let done = ck?.state.step ?? 0;
+    let elapsed = ck?.state.elapsedSec ?? 0;
+    const plan: LrPlan = { baseLr: cfg.optim.lr, totalSteps: cfg.steps, warmup: cfg.warmup, schedule: cfg.schedule };
+
+    const state = (): TrainState => ({
+      step: done,
+      adamStep: adam.state.step,
+      seed: cfg.seed,
+      rng: { seed: cfg.seed, scheme: 'sfc32(seed, stream, step)' },
+      nextLr: learningRate(plan, done),
+      history,
+      elapsedSec: elapsed,
+    });
+    const checkpoint = async () => {
+      const p = await saveCheckpoint(this.outDir, { state: state(), params, ema: ema.weights, m: adam.state.m, v: adam.state.v }, shapes);
+      this.events.emit('checkpoint', { step: done, path: p });
+    };
+    const validate = async () => {
+      this.events.emit('status', { phase: 'validating' });
+      const r = await validator!.evaluate(ema.weights);
+      history.val.push({ step: done, psnr: r.psnr, ssim: r.ssim });
+      this.events.emit('validation', { step: done, psnr: r.psnr, ssim: r.ssim });
+      return r;
+    };
+
+    this.events.emit('status', { phase: 'training', detail: ck ? `resumed at step ${done}` : 'from scratch' });
+    const window: number[] = []; // recent step durations (s) for steps/s
+    let last: ValidationResult | undefined;
+    while (done < cfg.steps) {
+      if (this.paused) {
+        this.events.emit('status', { phase: 'paused' });
+        await this.paused.promise;
+        this.events.emit('status', { phase: 'training' });
+      }
+      if (signal?.aborted) {
+        await checkpoint();
+        this.events.emit('status', { phase: 'aborted', detail: `checkpoint at step ${done}` });
+        return { step: done, aborted: true, history };
+      }
+      const t0 = performance.now();
+      const batch = await source.get(done);
+      const lr = learningRate(plan, done);
+      const { loss, grads } = await ts.run(params, batch);
+      if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${done}: lower the learning rate or enable gradClip`);
+      if (cfg.gradClip > 0) clipGradNorm(grads, cfg.gradClip);
+      adam.step(params, grads, lr);
+      ema.update(params, emaDecayAt(cfg.emaDecay, done));
+      history.loss.push(loss);
+      done++;
+      const dt = (performance.now() - t0) / 1000;
+      elapsed += dt;
+      window.push(dt);
+      if (window.length > 20) window.shift();
+      const stepsPerSec = window.length / window.reduce((a, b) => a + b, 0);
+      const lastVal = history.val[history.val.length - 1];
+      this.events.emit('progress', { step: done, totalSteps: cfg.steps, loss, stepsPerSec, etaSec: (cfg.steps - done) / stepsPerSec, lastValPsnr: lastVal?.psnr, lr });
+      if (validator && cfg.val && (done % cfg.val.interval === 0 || done === cfg.steps)) last = await validate();
+      if (done % cfg.checkpointInterval === 0 || done === cfg.steps) await checkpoint();
+    }
+    if (validator && !last) last = await validate(); // resumed at the end: score once anyway
+    const result: TrainResult = { step: done, aborted: false, history, ...(last ? { finalValidation: last } : {}) };
+    if (this.opts.export !== false) {
+      this.events.emit('status', { phase: 'exporting' });
+      result.exported = await this.exportEma(ema.weights, shapes, last);
+    }
+    this.events.emit('status', { phase: 'done' });
+    return result;
+  }
+
+  /** EMA weights -> `model.safetensors` (official key names), `model.onnx` and its card `model.json` with the measured validation scores. */
+  private async exportEma(weights: ParamSet, shapes: ReadonlyMap<string, Shape>, val: ValidationResult | undefined) {
+    const weightsPath = path.join(this.outDir, 'model.safetensors');
+    const sd: StateDict = new Map([...weights].map(([k, d]) => [k, float32Tensor(shapes.get(k)!, d)]));
+    await saveSafetensors(weightsPath, sd);
+    const { onnx, card } = await exportModel({ config: this.config.model, ...(this.config.preset ? { preset: this.config.preset } : {}), weightsPath });
+    const setName = this.config.val ? `${path.basename(path.dirname(path.resolve(this.config.val.dir)))}/${path.basename(this.config.val.dir)}` : undefined;
+    const withMetrics = val && setName ? { ...card, metrics: { [setName]: { psnr: val.psnr, ssim: val.ssim, images: val.images } } } : card;
+    const onnxPath = path.join(this.outDir, 'model.onnx');
+    await writeFile(onnxPath, onnx);
+    const cardPath = path.join(this.outDir, 'model.json');
+    await writeCard(cardPath, withMetrics);
+    return { onnx: onnxPath, card: cardPath, weights: weightsPath };
+  }
+}
