@@ -11,6 +11,7 @@ import { useModels } from '../state/models';
 import { useSettings } from '../state/settings';
 import { VIEWS, useUi, type View } from '../state/ui';
 import { ClientProvider, useClient } from './client-context';
+import { runCommand } from './commands';
 import { SHORTCUT_HELP, useShortcuts } from './shortcuts';
 import { useTheme } from './theme';
 
@@ -19,10 +20,18 @@ const ICONS: Record<View, string> = { upscale: '⤢', compare: '◧', batch: '�
 
 export function App({ client }: { client: EngineClient }) {
   useEffect(() => {
-    const off = connectEvents(client);
+    const offEvents = connectEvents(client);
+    // Native menu items (Electron) do what the matching shortcut does.
+    const offMenu = client.onMenu((action) => {
+      if ('view' in action) useUi.getState().setView(action.view);
+      else runCommand(action.command);
+    });
     void useModels.getState().load(client);
     void useSettings.getState().load(client);
-    return off;
+    return () => {
+      offEvents();
+      offMenu();
+    };
   }, [client]);
   return (
     <ClientProvider client={client}>

@@ -1,5 +1,5 @@
 import type {
-  BatchRequest, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, ModelInfo,
+  BatchRequest, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, MenuAction, ModelInfo,
   Settings, SystemInfo, UpscaleRequest,
 } from '../../renderer/api/client';
 import type { DialogApi } from '../../electron/channels';
@@ -12,6 +12,8 @@ export interface FakeClient extends EngineClient {
   readonly calls: { method: string; args: unknown[] }[];
   readonly imageQueries: ImageRegionQuery[];
   emit(ev: EngineEvent): void;
+  /** A native menu item chosen (Electron). */
+  menu(action: MenuAction): void;
 }
 
 export const MODELS: ModelInfo[] = [
@@ -30,6 +32,7 @@ export function fakeClient(opts: {
   dirs?: Record<string, DirListing>;
 } = {}): FakeClient {
   const listeners = new Set<(e: EngineEvent) => void>();
+  const menuListeners = new Set<(a: MenuAction) => void>();
   const calls: FakeClient['calls'] = [];
   const imageQueries: ImageRegionQuery[] = [];
   let settings = { ...SETTINGS };
@@ -46,9 +49,14 @@ export function fakeClient(opts: {
     calls,
     imageQueries,
     emit: (ev) => listeners.forEach((cb) => cb(ev)),
+    menu: (a) => menuListeners.forEach((cb) => cb(a)),
     onEvent(cb) {
       listeners.add(cb);
-      return () => listeners.delete(cb);
+      return () => void listeners.delete(cb);
+    },
+    onMenu(cb) {
+      menuListeners.add(cb);
+      return () => void menuListeners.delete(cb);
     },
     imageUrl(q) {
       imageQueries.push(q);

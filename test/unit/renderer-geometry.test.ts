@@ -24,7 +24,7 @@ describe('compare geometry', () => {
     expect(v.zoom).toBeCloseTo(0.2);
     const p = planRegion(v, vp, out, 1)!;
     expect(p.own).toEqual({ left: 0, top: 0, width: 4000, height: 3000 });
-    expect(p.maxSide).toBe(1024); // 800 screen pixels, rounded up to a power of two
+    expect(p.maxSide).toBe(896); // 800 screen pixels, rounded up to a quarter step of 512
     expect(p.resample).toBe(false);
   });
 

@@ -11,6 +11,12 @@ export interface PaneImage {
 
 const DEBOUNCE_MS = 120;
 
+interface Loaded {
+  readonly key: string;
+  readonly url: string;
+  readonly rect: { left: number; top: number; width: number; height: number };
+}
+
 /**
  * One layer of the compare viewer: a low-resolution preview of the whole image, and on top the
  * visible region fetched at display resolution once the view has been still for a moment. The
@@ -35,16 +41,16 @@ export function Pane({ image, out, view, viewport, style, className, label }: {
         ...(pixelExact ? { format: 'png' as const } : {}),
       }
     : undefined;
-  const wanted = query && { url: client.imageUrl(query), rect: plan!.out };
-  const [pending, setPending] = useState<typeof wanted>();
-  const [shown, setShown] = useState<typeof wanted>();
+  const wantedKey = query ? JSON.stringify(query) : undefined;
+  const [pending, setPending] = useState<Loaded>();
+  const [shown, setShown] = useState<Loaded>();
 
-  const wantedUrl = wanted?.url;
+  // Ask only once the view has settled: a zoom gesture passes through many sizes.
   useEffect(() => {
-    if (!wanted || wanted.url === shown?.url || wanted.url === pending?.url) return;
-    const t = setTimeout(() => setPending(wanted), DEBOUNCE_MS);
+    if (!query || !plan || wantedKey === shown?.key || wantedKey === pending?.key) return;
+    const t = setTimeout(() => setPending({ key: wantedKey!, url: client.imageUrl(query), rect: plan.out }), DEBOUNCE_MS);
     return () => clearTimeout(t);
-  }, [wantedUrl]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [wantedKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const preview = useMemo(() => client.imageUrl({ imageId: image.imageId, maxSide: PREVIEW_SIDE }), [client, image.imageId]);
   const pixelated = view.zoom >= 2 ? ' pixelated' : '';
@@ -57,7 +63,7 @@ export function Pane({ image, out, view, viewport, style, className, label }: {
       <div className="stage" style={{ width: out.width, height: out.height, transform: stageTransform(view, viewport) }}>
         <img className={`layer preview${pixelated}`} src={preview} alt="" draggable={false} style={place({ left: 0, top: 0, ...out })} />
         {shown && <img className={`layer region${pixelated}`} src={shown.url} alt="" draggable={false} style={place(shown.rect)} />}
-        {pending && pending.url !== shown?.url && (
+        {pending && pending.key !== shown?.key && (
           <img
             className={`layer region loading${pixelated}`}
             src={pending.url}

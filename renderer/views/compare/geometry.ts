@@ -94,8 +94,10 @@ export function planRegion(v: ViewState, vp: Size, out: Size, factor: number, dp
   const resample = factor > 1 && v.zoom >= 0.5;
   const fullSide = Math.max(rect.width, rect.height) * (resample ? factor : 1);
   const shownSide = Math.max(rect.width, rect.height) * screenPerOwn * dpr;
-  // Round up to a power of two (cache reuse across small zoom steps), never beyond full size.
-  const maxSide = Math.min(fullSide, 2 ** Math.ceil(Math.log2(Math.max(16, shownSide))));
+  // Round up to quarter steps of a power of two (cache reuse across small zoom steps, at most
+  // 25% extra pixels per side), never beyond full size.
+  const step = 2 ** (Math.floor(Math.log2(Math.max(16, shownSide))) - 2);
+  const maxSide = Math.min(fullSide, Math.ceil(shownSide / step) * step);
   return {
     own: rect,
     out: { left: left * factor, top: top * factor, width: rect.width * factor, height: rect.height * factor },

@@ -1,0 +1,106 @@
+// @vitest-environment jsdom
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ImageRegionQuery } from '../../renderer/api/client';
+import { useImages } from '../../renderer/state/images';
+import { useJobs } from '../../renderer/state/jobs';
+import { useUi } from '../../renderer/state/ui';
+import { fakeClient, type FakeClient } from '../helpers/renderer-fake-client';
+import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
+
+const VIEWPORT = { width: 800, height: 600 };
+const source = { id: 'src', name: 'city.png', width: 2000, height: 1500, format: 'png', hasAlpha: false, bytes: 1 };
+const OUT = { width: 4000, height: 3000 };
+
+// jsdom does no layout: give the viewer a size, as a browser would.
+beforeAll(() => {
+  for (const [prop, v] of [['clientWidth', VIEWPORT.width], ['clientHeight', VIEWPORT.height]] as const) {
+    Object.defineProperty(HTMLElement.prototype, prop, {
+      configurable: true,
+      get(this: HTMLElement) {
+        return this.dataset.testid === 'compare-viewer' ? v : 0;
+      },
+    });
+  }
+});
+afterAll(() => {
+  // The originals live on Element.prototype; dropping the overrides restores them.
+  delete (HTMLElement.prototype as { clientWidth?: number }).clientWidth;
+  delete (HTMLElement.prototype as { clientHeight?: number }).clientHeight;
+});
+
+function addResult(client: FakeClient, jobId: string, modelId: string, millis: number) {
+  const req = { imageId: 'src', modelId, scale: 2 };
+  useJobs.getState().track({ id: jobId, kind: 'upscale', state: 'running', title: '' }, { kind: 'upscale', req });
+  client.emit({
+    type: 'upscale-done', jobId,
+    result: { output: { ...source, id: `out-${modelId}`, width: OUT.width, height: OUT.height }, modelId, scale: 2, passes: 1, ep: 'cpu', millis },
+  });
+  client.emit({ type: 'job', job: { id: jobId, kind: 'upscale', state: 'done', title: '' } });
+}
+
+const isPreview = (q: ImageRegionQuery) => q.left === undefined && q.width === undefined && (q.maxSide ?? Infinity) <= 512;
+const regions = (c: FakeClient) => c.imageQueries.filter((q) => q.width !== undefined);
+
+describe('compare view', () => {
+  let client: FakeClient;
+  beforeEach(() => {
+    installBrowserGaps();
+    client = fakeClient();
+    renderApp(client);
+    act(() => {
+      useImages.getState().add([source]);
+      addResult(client, 'j-a', 'edsr-baseline-x2', 8200);
+      addResult(client, 'j-b', 'edsr-mini-x2', 640);
+      useUi.getState().setCompare({ sourceId: 'src', scale: 2, a: 'edsr-baseline-x2', b: 'edsr-mini-x2' });
+    });
+  });
+  afterEach(teardown);
+
+  it('requests only visible regions at display size, never a full-size bitmap', async () => {
+    fireEvent.keyDown(window, { key: '2' });
+    await screen.findByTestId('compare-viewer');
+    await waitFor(() => expect(regions(client).length).toBeGreaterThanOrEqual(2));
+    // Fitted: the whole image, but scaled to the viewer (800 px wide → 896 after rounding up).
+    for (const q of regions(client)) expect(q.maxSide).toBe(896);
+
+    for (let i = 0; i < 6; i++) fireEvent.keyDown(window, { key: '+' });
+    expect(screen.getByTestId('zoom-level').textContent).toBe(`${Math.round(0.2 * 1.5 ** 6 * 100)}%`);
+    const before = client.imageQueries.length;
+    await waitFor(() => expect(client.imageQueries.length).toBeGreaterThan(before));
+    const zoomed = client.imageQueries.slice(before);
+    expect(zoomed.length).toBeGreaterThan(0);
+    for (const q of zoomed) {
+      if (isPreview(q)) continue;
+      // At 228% an 800x600 viewer shows ~351x263 output pixels: the request covers about that, not the image.
+      expect(q.width! * q.height!).toBeLessThan((OUT.width * OUT.height) / 20);
+      expect(q.maxSide).toBeLessThanOrEqual(Math.max(q.width!, q.height!) * 2);
+    }
+    // The original pane asks for its own pixels, upscaled by the server with bicubic.
+    const original = zoomed.find((q) => q.imageId === 'src' && q.width !== undefined)!;
+    expect(original.resample).toEqual({ scale: 2, kernel: 'bicubic' });
+    expect(original.width!).toBeLessThan(source.width / 4);
+    // Pixel-level zoom draws with nearest-neighbour.
+    expect(document.querySelector('.layer.pixelated')).not.toBeNull();
+    // Every request of the session was bounded by the display (grid slack included), far below the 4000 px image.
+    for (const q of client.imageQueries) expect(q.maxSide).toBeLessThanOrEqual(1.5 * VIEWPORT.width);
+  });
+
+  it('shows each model’s timing, and side-by-side and difference modes', async () => {
+    fireEvent.keyDown(window, { key: '2' });
+    await screen.findByTestId('compare-viewer');
+    expect(screen.getByTestId('pane-label-original').textContent).toContain('Original (bicubic x2)');
+    expect(screen.getByTestId('pane-label-b').textContent).toContain('EDSRmini · 640 ms on cpu');
+    const slider = screen.getByRole('slider', { name: 'Split position' });
+    fireEvent.keyDown(slider, { key: 'ArrowLeft' });
+    expect(slider.getAttribute('aria-valuenow')).toBe('48');
+
+    fireEvent.click(screen.getByRole('radio', { name: 'Side by side' }));
+    expect(screen.getByTestId('pane-label-a').textContent).toContain('EDSR-baseline · 8.20 s on cpu');
+    expect(screen.getAllByRole('img', { name: /EDSR|Original/ })).toHaveLength(3);
+
+    fireEvent.click(screen.getByRole('radio', { name: 'Difference' }));
+    expect(document.querySelector('.diff')?.getAttribute('style')).toContain('brightness(8)');
+    expect(document.querySelector('.blend-difference')).not.toBeNull();
+  });
+});
