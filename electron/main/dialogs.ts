@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { PathPolicy } from '../../engine/api/paths';
+import { ValidationError } from '../../engine/api/schema';
+import { readableExtensionsNoDot } from '../../engine/image/formats';
+import type { DialogApi } from '../channels';
+import type { BrowserWindowLike, DialogLike } from './electron-api';
+
+/**
+ * Native dialogs. What the user picks here is what the engine may touch: each result is added
+ * to the path allow-list before it is returned.
+ */
+
+const fileName = z.string().min(1).max(255).refine((n) => !/[\\/\0]/.test(n), 'must be a file name, without folders');
+const path = z.string().min(1).max(4096);
+
+function arg<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(field, r.error.issues[0]!.message);
+  return r.data;
+}
+
+export function createDialogs(dialog: DialogLike, window: () => BrowserWindowLike, paths: PathPolicy, reveal: (path: string) => void): DialogApi {
+  const images = [{ name: 'Images', extensions: readableExtensionsNoDot() }];
+  return {
+    async openFiles() {
+      const r = await dialog.showOpenDialog(window(), { title: 'Open images', properties: ['openFile', 'multiSelections'], filters: images });
+      if (r.canceled) return [];
+      return Promise.all(r.filePaths.map((p) => paths.allowFile(p, 'read')));
+    },
+    async openFolder() {
+      const r = await dialog.showOpenDialog(window(), { title: 'Choose a folder', properties: ['openDirectory', 'createDirectory'] });
+      const dir = r.filePaths[0];
+      if (r.canceled || !dir) return null;
+      return paths.allowRoot(dir, 'write');
+    },
+    async saveFile(defaultName: unknown) {
+      const name = arg(fileName, defaultName, 'saveFile.params.0');
+      const r = await dialog.showSaveDialog(window(), { defaultPath: name, filters: [{ name: 'Images', extensions: ['png', 'jpg', 'jpeg', 'webp', 'avif', 'tif', 'tiff'] }] });
+      if (r.canceled || !r.filePath) return null;
+      return paths.allowFile(r.filePath, 'write');
+    },
+    async revealInFolder(target: unknown) {
+      reveal(await paths.check(arg(path, target, 'revealInFolder.params.0'), 'read'));
+    },
+  } as DialogApi;
+}
