@@ -36,6 +36,12 @@ const session = await ModelSession.create(bytes);
 const feeds: Record<string, HostTensor> = { input: rand(x.shape as number[]), teacher: rand(sr.shape as number[]), hr: rand(sr.shape as number[]) };
 for (const [key, p] of g.params) feeds[key] = rand(p.value.shape as number[]);
 console.log(`${preset} batch ${batch} LR ${patch}x${patch}: ${g.nodes.length} nodes, ONNX ${(bytes.length / 1e6).toFixed(1)} MB`);
+// The same forward pass and loss without the backward, for the backward/forward ratio.
+const gf = new Graph('bench-forward');
+const xf = gf.input('input', x.shape);
+const srf = resolveArch(presetConfig(preset)).build(gf, xf);
+gf.output(distillationLoss(gf, srf, gf.input('teacher', sr.shape), gf.input('hr', sr.shape)), 'loss');
+const forward = await ModelSession.create(toOnnx(gf, { params: 'inputs' }));
 
 /** One persistent PyTorch process per loss variant; each request runs one step and answers its ms. */
 async function torchRunner(variant: 'paper' | 'linear'): Promise<(() => Promise<number>) | undefined> {
@@ -65,19 +71,25 @@ if (preset === 'edsr-mini') {
   }
 }
 await session.run(feeds); // warm-up
+await forward.run(feeds);
 const ours: number[] = [];
+const oursForward: number[] = [];
 const theirs = runners.map(() => [] as number[]);
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
   await session.run(feeds);
   ours.push(performance.now() - t0);
+  const t1 = performance.now();
+  await forward.run(feeds);
+  oursForward.push(performance.now() - t1);
   for (const [j, [, step]] of runners.entries()) theirs[j]!.push(await step());
 }
 const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} ms/step (${(1000 / median(xs)).toFixed(2)} steps/s) over ${xs.length}`;
-console.log(`onnxruntime-node CPU: ${fmt(ours)}`);
+console.log(`onnxruntime-node CPU: ${fmt(ours)}; forward + loss alone ${median(oursForward).toFixed(1)} ms`);
 runners.forEach(([name], j) => console.log(`${name}: ${fmt(theirs[j]!)}`));
 for (const c of children) {
   c.stdin!.end();
   c.kill();
 }
 await session.release();
+await forward.release();
