@@ -59,6 +59,8 @@ export function laplacianPyramid(g: Graph, x: Value, levels = 5): Value[] {
   const [, , h, w] = x.shape as [number, number, number, number];
   const m = 2 ** (levels - 1);
   if (h % m !== 0 || w % m !== 0) throw new RangeError(`laplacianPyramid: ${levels} levels need H and W divisible by ${m}, got ${h}x${w}`);
+  // The smallest blurred level is reflect-padded by 2, which needs at least 3 pixels.
+  if (Math.min(h, w) / (m / 2) < 3) throw new RangeError(`laplacianPyramid: ${levels} levels need H and W of at least ${(3 * m) / 2}, got ${h}x${w}`);
   const pyramid: Value[] = [];
   let current = x;
   for (let i = 0; i < levels - 1; i++) {
@@ -99,4 +101,55 @@ export function multiLapLoss(g: Graph, pred: Value, target: Value, levels = 5): 
 /** The paper's distillation objective: MultiLap(student, teacher) + hrWeight * L1(student, HR). */
 export function distillationLoss(g: Graph, student: Value, teacher: Value, hr: Value, hrWeight = 0.1): Value {
   return g.add(multiLapLoss(g, student, teacher), g.mul(l1Loss(g, student, hr), g.scalar(hrWeight)));
+}
+
+// ---- registry: a loss picked by a config's `type` ----
+
+export type LossConfig =
+  | { readonly type: 'l1' }
+  | { readonly type: 'mse' }
+  | { readonly type: 'charbonnier'; readonly eps?: number }
+  | { readonly type: 'multilap' }
+  /** MultiLap to the teacher's output plus hrWeight (default 0.1) x L1 to the HR image. */
+  | { readonly type: 'distill'; readonly hrWeight?: number };
+
+export type LossType = LossConfig['type'];
+
+export const LOSS_TYPES: readonly LossType[] = ['l1', 'mse', 'charbonnier', 'multilap', 'distill'];
+
+/** What a loss compares the prediction with: `target` is the HR image, or the teacher's output for distillation. */
+export interface LossTargets {
+  readonly target: Value;
+  /** The HR image, needed by 'distill' (whose `target` is the teacher's output). */
+  readonly hr?: Value;
+}
+
+/** Validates a loss config from a file or flags; throws naming the bad field. */
+export function validateLossConfig(raw: unknown): LossConfig {
+  if (typeof raw !== 'object' || raw === null) throw new TypeError(`loss config must be an object, got ${String(raw)}`);
+  const { type, ...rest } = raw as { type?: unknown; [k: string]: unknown };
+  if (typeof type !== 'string' || !LOSS_TYPES.includes(type as LossType)) throw new RangeError(`unknown loss type ${JSON.stringify(type)}; known: ${LOSS_TYPES.join(', ')}`);
+  const allowed: Record<LossType, string[]> = { l1: [], mse: [], charbonnier: ['eps'], multilap: [], distill: ['hrWeight'] };
+  for (const [k, v] of Object.entries(rest)) {
+    if (!allowed[type as LossType].includes(k)) throw new RangeError(`loss ${type}: unknown option ${k}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`loss ${type}: ${k} must be a positive number, got ${String(v)}`);
+  }
+  return raw as LossConfig;
+}
+
+/** Builds the configured loss of `pred` into `g`. */
+export function buildLoss(g: Graph, config: LossConfig, pred: Value, { target, hr }: LossTargets): Value {
+  switch (config.type) {
+    case 'l1':
+      return l1Loss(g, pred, target);
+    case 'mse':
+      return mseLoss(g, pred, target);
+    case 'charbonnier':
+      return charbonnierLoss(g, pred, target, config.eps);
+    case 'multilap':
+      return multiLapLoss(g, pred, target);
+    case 'distill':
+      if (!hr) throw new TypeError('loss distill needs the HR image (targets.hr) beside the teacher output (targets.target)');
+      return distillationLoss(g, pred, target, hr, config.hrWeight);
+  }
 }
