@@ -1,5 +1,5 @@
 /** A tiny typed event hub: `on` returns its own unsubscribe, listeners run synchronously in order. */
-export class Events<M extends Record<string, unknown>> {
+export class Events<M extends object> {
   private readonly listeners = new Map<keyof M, Set<(payload: never) => void>>();
 
   on<K extends keyof M>(event: K, cb: (payload: M[K]) => void): () => void {

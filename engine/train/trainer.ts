@@ -40,7 +40,7 @@ export interface ProgressEvent {
 
 export type TrainPhase = 'loading-data' | 'teacher-cache' | 'building-graph' | 'training' | 'paused' | 'validating' | 'exporting' | 'done' | 'aborted';
 
-export interface TrainEvents extends Record<string, unknown> {
+export interface TrainEvents {
   progress: ProgressEvent;
   status: { phase: TrainPhase; detail?: string };
   validation: { step: number; psnr: number; ssim: number };
