@@ -6,6 +6,8 @@ import { modelsCommand } from './commands/models';
 import { upscaleCommand } from './commands/upscale';
 import { benchCommand } from './commands/bench';
 import { serveCommand } from './commands/serve';
+import { trainCommand } from './commands/train';
+import { distillCommand } from './commands/distill';
 
 /** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
 const program = new Command('minisr')
@@ -19,6 +21,8 @@ program.addCommand(benchGraphsCommand());
 program.addCommand(upscaleCommand());
 program.addCommand(benchCommand());
 program.addCommand(serveCommand());
+program.addCommand(trainCommand());
+program.addCommand(distillCommand());
 
 try {
   await program.parseAsync(process.argv);
