@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import onnxProto from 'onnx-proto';
 import { Graph } from '../../engine/graph/graph';
 import { gradients } from '../../engine/graph/autodiff';
 import { toOnnx } from '../../engine/graph/onnx';
@@ -16,6 +17,7 @@ import { randomData } from './autodiff-helpers';
  * Inputs of non-smooth ops are drawn away from their kinks so a step of eps never crosses one.
  */
 
+const { onnx } = onnxProto;
 const EPS = 1e-2;
 const TOL = 1e-2;
 const SAMPLES = 16;
@@ -152,7 +154,11 @@ async function checkCase(kase: Case): Promise<number> {
   const bwd = build(kase);
   const grads = gradients(bwd.g, bwd.loss, bwd.checked);
   bwd.checked.forEach((v) => bwd.g.output(grads.get(v)!, `grad_${v.name}`));
-  const bwdSession = await ModelSession.create(toOnnx(bwd.g, { params: 'inputs' }));
+  const bytes = toOnnx(bwd.g, { params: 'inputs' });
+  // Every node of the generated graph is a default-domain op from our table.
+  const nodes = onnx.ModelProto.decode(bytes).graph?.node ?? [];
+  expect(nodes.filter((n) => (n.domain ?? '') !== '' || !Object.hasOwn(OPS, n.opType ?? '')).map((n) => `${n.domain}:${n.opType}`)).toEqual([]);
+  const bwdSession = await ModelSession.create(bytes);
   const analytic = await bwdSession.run(bwd.feeds);
 
   const lossAt = async (feeds: Record<string, HostTensor>) => ((await fwdSession.run(feeds)).loss!.data as Float32Array)[0]!;
