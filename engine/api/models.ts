@@ -22,8 +22,7 @@ interface Cached {
 }
 
 function label(id: string, card: ModelCard | undefined): string {
-  const name = card?.preset ?? id;
-  const pretty = name.replace(/-x\d$/, '').replace(/^edsr/i, 'EDSR').replace(/^swinir/i, 'SwinIR');
+  const pretty = id.replace(/-x\d$/, '').replace(/^edsr/i, 'EDSR').replace(/^swinir/i, 'SwinIR');
   return `${pretty} x${card?.scale ?? '?'}`;
 }
 
