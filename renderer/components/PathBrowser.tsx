@@ -16,7 +16,8 @@ export function PathBrowser({ mode, title, onChoose, onClose }: {
 
   const open = (path?: string) => {
     setTicked(new Set());
-    client.browse(path).then((l) => {
+    // No argument at all for the roots: a transport may not carry `undefined`.
+    (path === undefined ? client.browse() : client.browse(path)).then((l) => {
       setListing(l);
       setError(undefined);
     }, (e: Error) => setError(e.message));

@@ -82,7 +82,7 @@ export function BatchView() {
         <ul className="path-list" aria-label="Batch inputs">
           {inputs.map((p) => (
             <li key={p}>
-              <span title={p}>{p}</span>
+              <span title={p}><strong>{baseName(p.replace(/[\\/]+$/, ''))}</strong><span className="muted">{p}</span></span>
               <button type="button" className="ghost" aria-label={`Remove ${baseName(p)}`} onClick={() => setInputs(inputs.filter((x) => x !== p))}>×</button>
             </li>
           ))}

@@ -29,6 +29,9 @@ export function StagePlanner() {
           <span>Channels (features): <strong>{feats}</strong></span>
           <input type="range" min={4} max={256} step={4} value={feats} aria-label="Channels" onChange={(e) => setFeats(Number(e.target.value))} />
         </label>
+        <p className="live-cost" aria-live="polite">
+          Resulting model: <strong>{formatInt(cost.params)}</strong> parameters · <strong>{formatGflops(cost.flops640x360)}</strong> at 640×360
+        </p>
         <button type="button" disabled aria-label="Run pruning (arrives with the compression engine)">Run pruning</button>
       </section>
       <section className="stage-card" aria-label="Stage 2: Compress">

@@ -14,8 +14,8 @@ import { StagePlanner } from './StagePlanner';
 
 /** Student architectures the distillation job builds (engine presets). */
 const STUDENT_PRESETS = [
-  { id: 'edsr-mini', label: 'EDSRmini (16 feats, 8 blocks, 49.6 k params)' },
-  { id: 'swinir-mini', label: 'SwinIRmini (24 dim, 3×4 blocks, 98.9 k params)' },
+  { id: 'edsr-mini', label: 'EDSRmini (49.6 k params)' },
+  { id: 'swinir-mini', label: 'SwinIRmini (98.9 k params)' },
 ] as const;
 /** Architectures an imported teacher checkpoint may have. */
 const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical'] as const;
