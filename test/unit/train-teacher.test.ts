@@ -1,0 +1,68 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { saveSafetensors } from '../../engine/io/checkpoint';
+import { float32Tensor } from '../../engine/io/tensor';
+import type { TrainImage } from '../../engine/train/crops';
+import { planarFromUint8 } from '../../engine/train/dataset';
+import { initParams } from '../../engine/train/init';
+import { Rng } from '../../engine/train/rng';
+import { attachTeacherOutputs } from '../../engine/train/teacher';
+import { modelParamShapes } from '../../engine/zoo/build';
+import { ImageModel } from '../../engine/zoo/infer';
+import { presetConfig } from '../../engine/zoo/presets';
+
+let dir: string;
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function image(name: string, w: number, h: number, seed: number): TrainImage {
+  const rng = Rng.seeded(seed);
+  return { name, width: w, height: h, lr: Uint8Array.from({ length: 3 * w * h }, () => rng.int(256)), hr: new Uint8Array(12 * w * h) };
+}
+
+describe('teacher-output cache', () => {
+  it('stores the teacher output of each image once and reads it back on the next run', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'minisr-teacher-'));
+    const config = presetConfig('edsr-mini');
+    const weights = initParams('edsr', modelParamShapes(config), 3);
+    const sd = new Map([...modelParamShapes(config)].map(([k, s]) => [k, float32Tensor(s, weights.get(k)!)]));
+    const weightsPath = path.join(dir, 'teacher.safetensors');
+    await saveSafetensors(weightsPath, sd);
+    const teacher = { type: 'preset' as const, preset: 'edsr-mini', weights: weightsPath };
+    const images = [image('a', 12, 10, 1), image('b', 9, 14, 2), image('c', 12, 10, 3)];
+    const cacheDir = path.join(dir, 'cache');
+
+    let computed = -1;
+    const first = await attachTeacherOutputs(images, teacher, { cacheDir, scale: 2, onProgress: (_d, _t, c) => (computed = c) });
+    expect(computed).toBe(3);
+    const reference = await ImageModel.fromWeights(config, sd);
+    for (const [i, im] of first.entries()) {
+      expect(im.name).toBe(images[i]!.name);
+      const want = await reference.upscale(planarFromUint8(im.lr, im.width, im.height));
+      const got = im.teacher!;
+      expect(got.length).toBe(3 * 4 * im.width * im.height);
+      let maxDiff = 0;
+      for (let j = 0; j < got.length; j++) maxDiff = Math.max(maxDiff, Math.abs(got[j]! - Math.round(Math.min(1, Math.max(0, want.data[j]!)) * 255)));
+      expect(maxDiff).toBeLessThanOrEqual(1); // uint8 storage; float noise may flip a rounding
+    }
+    await reference.release();
+
+    const again = await attachTeacherOutputs(images, teacher, { cacheDir, scale: 2, onProgress: (_d, _t, c) => (computed = c) });
+    expect(computed).toBe(0);
+    expect(Array.from(again[1]!.teacher!)).toEqual(Array.from(first[1]!.teacher!));
+
+    // Other weights: another cache folder, recomputed.
+    weights.get('conv_last.bias')![0]! += 0.5;
+    await saveSafetensors(weightsPath, new Map([...modelParamShapes(config)].map(([k, s]) => [k, float32Tensor(s, weights.get(k)!)])));
+    await attachTeacherOutputs(images.slice(0, 1), teacher, { cacheDir, scale: 2, onProgress: (_d, _t, c) => (computed = c) });
+    expect(computed).toBe(1);
+    expect((await readdir(path.join(cacheDir, 'teacher-v1'))).length).toBe(2);
+  });
+
+  it('names an unreadable teacher', async () => {
+    await expect(attachTeacherOutputs([image('a', 4, 4, 1)], { type: 'onnx', path: path.join(dir ?? tmpdir(), 'missing.onnx') }, { cacheDir: dir ?? tmpdir(), scale: 2 })).rejects.toThrow(/cannot read .*missing.onnx/);
+  });
+});
