@@ -75,7 +75,7 @@ async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Pro
       times.push(performance.now() - t);
     }
     const ms = median(times);
-    return { ep, used: report.used, size: side, ms, megapixelsPerSec: (side * side) / 1e6 / (ms / 1000), ...(ep === 'auto' ? { note: describeEpReport(report).join('; ') } : {}) };
+    return { ep, used: report.used, size: side, ms, megapixelsPerSec: (side * side) / 1e6 / (ms / 1000), ...(ep === 'auto' ? { note: describeEpReport(report).filter((l) => !l.endsWith(': used') && !l.includes('skipped')).join('; ') } : {}) };
   } finally {
     await session.release();
   }
@@ -112,7 +112,7 @@ export function benchCommand(): Command {
         return;
       }
       const table = [['model', 'EP', 'tile', 'ms/tile', 'MP/s', 'note']];
-      for (const r of rows) table.push([r.model, r.used && r.used !== r.ep ? `${r.ep} (${r.used})` : r.ep, `${r.size}`, r.ms?.toFixed(1) ?? '-', r.megapixelsPerSec?.toFixed(3) ?? '-', r.error ? `failed: ${r.error.slice(0, 80)}` : (r.note ?? '')]);
+      for (const r of rows) table.push([r.model, r.used && r.used !== r.ep ? `${r.ep} (${r.used})` : r.ep, `${r.size}`, r.ms?.toFixed(1) ?? '-', r.megapixelsPerSec?.toFixed(3) ?? '-', r.error ? `failed: ${r.error.slice(0, 100)}` : (r.note ?? '').slice(0, 120)]);
       console.log(`\n${formatTable(table)}`);
     });
 }
