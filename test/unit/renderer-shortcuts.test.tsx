@@ -28,7 +28,8 @@ describe('keyboard shortcuts', () => {
     const template = await screen.findByRole('textbox', { name: 'Output naming template' });
     fireEvent.keyDown(template, { key: '1' });
     expect(selectedTab()).toContain('Settings');
-    fireEvent.keyDown(window, { key: '1' });
+    // A focused radio button or checkbox takes no text: the shortcut still applies.
+    fireEvent.keyDown(screen.getByRole('checkbox', { name: 'Keep metadata' }), { key: '1' });
     expect(selectedTab()).toContain('Upscale');
   });
 
