@@ -1,0 +1,108 @@
+/**
+ * `npm run bench:train`: steps/s of one full training step as our trainer takes it (ONNX
+ * forward + L1 loss + backward in onnxruntime-node's CPU EP, then Adam and the EMA update on
+ * the host) for EDSRmini (batch 16, LR patch 48) and SwinIRmini (batch 16, LR patch 64), and
+ * side by side the same step in PyTorch (scripts/bench/train_torch.py through Debian's
+ * /usr/bin/python3 with python3-torch; skipped with a note when torch is missing). Steps are
+ * interleaved ours/PyTorch and medians reported, since this machine is shared and noisy.
+ *   npm run bench:train -- [--runs 5] [--only edsr-mini] [--threads 0] [--json]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { Adam, ADAM_DEFAULTS, copyParams, Ema } from '../../engine/train/optim';
+import { initParams } from '../../engine/train/init';
+import { Rng } from '../../engine/train/rng';
+import { OnnxTrainStep } from '../../engine/train/train-graph';
+import { presetConfig } from '../../engine/zoo/presets';
+import { resolveArch } from '../../engine/zoo/registry';
+
+const CASES = [
+  { preset: 'edsr-mini', batch: 16, patch: 48 },
+  { preset: 'swinir-mini', batch: 16, patch: 64 },
+] as const;
+
+const { values: args } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, threads: { type: 'string', default: '0' }, json: { type: 'boolean', default: false } },
+});
+const runs = Number(args.runs);
+const threads = Number(args.threads);
+const python = process.env.PYTHON ?? '/usr/bin/python3';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const log = (s: string) => !args.json && console.log(s);
+
+/** A persistent PyTorch process for one case: each stdin line runs one step and answers its ms. */
+async function torchRunner(preset: string, batch: number, patch: number): Promise<{ step: () => Promise<number>; proc: ChildProcess } | string> {
+  const torchThreads = threads > 0 ? threads : os.cpus().length;
+  const proc = spawn(python, [new URL('./train_torch.py', import.meta.url).pathname, String(torchThreads), preset, String(batch), String(patch)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const step = async () => {
+    proc.stdin!.write('step\n');
+    const r = await lines.next();
+    if (r.done) throw new Error(`PyTorch bench ended: ${err.trim().split('\n').pop()}`);
+    return Number(r.value.split(' ')[0]);
+  };
+  try {
+    await step(); // warm-up
+    return { step, proc };
+  } catch (e) {
+    proc.kill();
+    return `PyTorch unavailable (${(e as Error).message}); install it with: apt-get install -y python3-torch`;
+  }
+}
+
+const results = [];
+log(`training-step bench: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), onnxruntime-node CPU EP threads ${threads || 'all'}, median of ${runs} interleaved steps after 1 warm-up`);
+for (const c of CASES) {
+  if (args.only && !args.only.split(',').includes(c.preset)) continue;
+  const config = presetConfig(c.preset);
+  const scale = resolveArch(config).scale;
+  const t0 = performance.now();
+  const step = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, { threads });
+  const buildSec = (performance.now() - t0) / 1000;
+  const learnable = new Map(step.paramKeys.map((k) => [k, step.paramShapes.get(k)!]));
+  const params = initParams(config.family, learnable, 0);
+  const adam = new Adam(ADAM_DEFAULTS, params);
+  const ema = new Ema(0.999, params, copyParams(params));
+  const rng = Rng.seeded(0);
+  const P = c.patch * scale;
+  const batch = { step: 0, lr: Float32Array.from({ length: c.batch * 3 * c.patch * c.patch }, () => rng.next()), hr: Float32Array.from({ length: c.batch * 3 * P * P }, () => rng.next()) };
+  const ours = async () => {
+    const s = performance.now();
+    const { grads } = await step.run(params, batch);
+    adam.step(params, grads, 2e-4);
+    ema.update(params);
+    return performance.now() - s;
+  };
+  await ours(); // warm-up
+  const torch = await torchRunner(c.preset, c.batch, c.patch);
+  const oursMs: number[] = [];
+  const torchMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    oursMs.push(await ours());
+    if (typeof torch !== 'string') torchMs.push(await torch.step());
+  }
+  if (typeof torch !== 'string') torch.proc.kill();
+  await step.release();
+  const r = {
+    preset: c.preset,
+    batch: c.batch,
+    lrPatch: c.patch,
+    graphBuildAndSessionSec: buildSec,
+    oursMs: median(oursMs),
+    oursStepsPerSec: 1000 / median(oursMs),
+    torchMs: torchMs.length ? median(torchMs) : undefined,
+    torchStepsPerSec: torchMs.length ? 1000 / median(torchMs) : undefined,
+    samples: { ours: oursMs.map(Math.round), torch: torchMs.map(Math.round) },
+  };
+  results.push(r);
+  log(
+    `${c.preset} batch ${c.batch}, LR patch ${c.patch}: ours ${r.oursMs.toFixed(0)} ms (${r.oursStepsPerSec.toFixed(2)} steps/s)` +
+      (r.torchMs !== undefined ? `, PyTorch ${r.torchMs.toFixed(0)} ms (${r.torchStepsPerSec!.toFixed(2)} steps/s), ours/PyTorch time ${(r.oursMs / r.torchMs).toFixed(2)}` : `; ${torch as string}`) +
+      `  [ours ${r.samples.ours.join(' ')} | torch ${r.samples.torch.join(' ')}]`,
+  );
+}
+if (args.json) console.log(JSON.stringify(results, null, 2));
