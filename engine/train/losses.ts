@@ -32,28 +32,103 @@ export function charbonnierLoss(g: Graph, pred: Value, target: Value, eps = 1e-3
 
 // ---- the paper's MultiLap loss ----
 
+/*
+ * Every step of the pyramid is separable and linear along each image axis: the 5-tap
+ * [1,4,6,4,1]/16 blur with reflect padding, the 2-tap average of the 2x2 pool, zero insertion.
+ * So each step is one constant [out, in] matrix per axis, applied as two MatMuls; their
+ * gradients are MatMuls with the transposed constants (no padding to fold back, no
+ * zero-inserted image in memory). Measured faster than Pad + depthwise Conv + AveragePool.
+ */
+
 const BINOMIAL = [1, 4, 6, 4, 1];
 
-/** 5x5 Gaussian [1,4,6,4,1]^T[1,4,6,4,1]/256 (times `factor`), reflect-padded, per channel. */
-export function gaussianBlur(g: Graph, x: Value, factor = 1): Value {
-  const c = x.shape[1]!;
-  const k = new Float32Array(c * 25);
-  for (let ch = 0; ch < c; ch++) for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) k[ch * 25 + i * 5 + j] = (factor * BINOMIAL[i]! * BINOMIAL[j]!) / 256;
-  const kernel = g.constant({ dtype: 'float32', shape: [c, 1, 5, 5], data: k });
-  const padded = g.pad(x, [0, 0, 2, 2, 0, 0, 2, 2], 'reflect');
-  return g.conv(padded, kernel, undefined, { pads: [0, 0, 0, 0], group: c });
+/** Reflect index without edge repeat, as ONNX's and PyTorch's 'reflect' padding. */
+function reflect(i: number, n: number): number {
+  return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
 }
 
-/** Burt & Adelson expand: zeros between samples, then 4 x the Gaussian. */
-function expand(g: Graph, x: Value): Value {
+/** Row-major [rows, cols] matrix in float64 while it is composed. */
+interface Mat {
+  rows: number;
+  cols: number;
+  data: Float64Array;
+}
+
+function matmul(a: Mat, b: Mat): Mat {
+  const out = new Float64Array(a.rows * b.cols);
+  for (let i = 0; i < a.rows; i++)
+    for (let k = 0; k < a.cols; k++) {
+      const v = a.data[i * a.cols + k]!;
+      if (v !== 0) for (let j = 0; j < b.cols; j++) out[i * b.cols + j]! += v * b.data[k * b.cols + j]!;
+    }
+  return { rows: a.rows, cols: b.cols, data: out };
+}
+
+/** 1-D blur over n samples, reflect-padded by 2, times gain. */
+function blurMatrix(n: number, gain = 1): Mat {
+  const data = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let t = -2; t <= 2; t++) data[i * n + reflect(i + t, n)]! += (gain * BINOMIAL[t + 2]!) / 16;
+  return { rows: n, cols: n, data };
+}
+
+/** reduce: blur, then average sample pairs (one axis of the 2x2 AveragePool): [n/2, n]. */
+function downMatrix(n: number): Mat {
+  const pool = new Float64Array((n / 2) * n);
+  for (let i = 0; i < n / 2; i++) pool[i * n + 2 * i] = pool[i * n + 2 * i + 1] = 0.5;
+  return matmul({ rows: n / 2, cols: n, data: pool }, blurMatrix(n));
+}
+
+/** expand: samples to the even positions of 2n, zeros between, then 2 x blur (4 x over both axes): [2n, n]. */
+function upMatrix(n: number): Mat {
+  const spread = new Float64Array(2 * n * n);
+  for (let i = 0; i < n; i++) spread[2 * i * n + i] = 1;
+  return matmul(blurMatrix(2 * n, 2), { rows: 2 * n, cols: n, data: spread });
+}
+
+const matrixCache = new WeakMap<Graph, Map<string, Value>>();
+
+/** The matrix (or its transpose) as a graph constant, once per graph. */
+function constMatrix(g: Graph, key: string, make: () => Mat, transposed: boolean): Value {
+  const cache = matrixCache.get(g) ?? new Map<string, Value>();
+  matrixCache.set(g, cache);
+  const id = `${key}${transposed ? 'T' : ''}`;
+  const hit = cache.get(id);
+  if (hit) return hit;
+  const m = make();
+  const data = new Float32Array(m.rows * m.cols);
+  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) data[transposed ? j * m.rows + i : i * m.cols + j] = m.data[i * m.cols + j]!;
+  const v = g.constant({ dtype: 'float32', shape: transposed ? [m.cols, m.rows] : [m.rows, m.cols], data });
+  cache.set(id, v);
+  return v;
+}
+
+type AxisOp = 'blur' | 'down' | 'up';
+
+function axisMatrix(op: AxisOp, n: number): Mat {
+  return op === 'blur' ? blurMatrix(n) : op === 'down' ? downMatrix(n) : upMatrix(n);
+}
+
+/** Applies `op` along H and W of x [N, C, H, W]: rows (H) @ x @ cols(W)^T. */
+function separable(g: Graph, x: Value, op: AxisOp): Value {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const spread = g.pad(g.reshape(x, [n, c, h, 1, w, 1]), [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1]);
-  return gaussianBlur(g, g.reshape(spread, [n, c, 2 * h, 2 * w]), 4);
+  // The blur runs at the input size, or at twice it for 'up'; reflect padding by 2 needs 3 samples.
+  const blurred = op === 'up' ? 2 * Math.min(h, w) : Math.min(h, w);
+  if (blurred < 3 || (op === 'down' && (h % 2 !== 0 || w % 2 !== 0))) throw new RangeError(`${op} cannot apply to ${h}x${w}`);
+  const cols = constMatrix(g, `${op}${w}`, () => axisMatrix(op, w), true); // [W, W']
+  const rows = constMatrix(g, `${op}${h}`, () => axisMatrix(op, h), false); // [H', H]
+  const y = g.matmul(rows, g.matmul(g.reshape(x, [n * c, h, w]), cols));
+  return g.reshape(y, [n, c, y.shape[1]!, y.shape[2]!]);
+}
+
+/** 5x5 Gaussian [1,4,6,4,1]^T[1,4,6,4,1]/256 with reflect padding, per channel. */
+export function gaussianBlur(g: Graph, x: Value): Value {
+  return separable(g, x, 'blur');
 }
 
 /**
- * Laplacian pyramid of `levels` entries: levels-1 band-pass differences (x - expand(reduce(blur x)),
- * reduce = 2x2 average pool), then the remaining low-pass image.
+ * Laplacian pyramid of `levels` entries (Burt & Adelson, as in the paper's code): levels-1
+ * band-pass differences x - expand(reduce(x)), reduce = blur then 2x2 average pool, expand =
+ * zero insertion then 4 x blur; then the remaining low-pass image.
  */
 export function laplacianPyramid(g: Graph, x: Value, levels = 5): Value[] {
   const [, , h, w] = x.shape as [number, number, number, number];
@@ -64,8 +139,8 @@ export function laplacianPyramid(g: Graph, x: Value, levels = 5): Value[] {
   const pyramid: Value[] = [];
   let current = x;
   for (let i = 0; i < levels - 1; i++) {
-    const reduced = g.op1('AveragePool', [gaussianBlur(g, current)], { kernel_shape: [2, 2], strides: [2, 2] });
-    pyramid.push(g.sub(current, expand(g, reduced)));
+    const reduced = separable(g, current, 'down');
+    pyramid.push(g.sub(current, separable(g, reduced, 'up')));
     current = reduced;
   }
   pyramid.push(current);
