@@ -72,3 +72,47 @@ describe('upscale view', () => {
     expect((await screen.findByRole('alert')).textContent).toContain('out of memory on cuda');
   });
 });
+
+describe('upscale view in the desktop app', () => {
+  beforeEach(installBrowserGaps);
+  afterEach(teardown);
+
+  it('opens through the native dialog and saves the result under the naming template', async () => {
+    const picked: string[] = [];
+    const client = fakeClient({
+      images: { '/photos/dog.jpg': { id: 'dog', name: 'dog.jpg', width: 1000, height: 600, format: 'jpeg', hasAlpha: false, bytes: 5 } },
+      dialogs: {
+        openFiles: async () => ['/photos/dog.jpg'],
+        openFolder: async () => null,
+        saveFile: async (name) => {
+          picked.push(name);
+          return `/photos/out/${name}`;
+        },
+        revealInFolder: async () => {},
+      },
+    });
+    renderApp(client);
+    await screen.findByRole('radio', { name: 'EDSRmini' });
+    fireEvent.keyDown(window, { key: 'o', ctrlKey: true });
+    await screen.findByText('dog.jpg');
+    expect(client.calls.find((c) => c.method === 'openImage')?.args).toEqual(['/photos/dog.jpg']);
+    // 0.6 MP at the measured 1.2 MP/s.
+    expect(screen.getByTestId('upscale-estimate').textContent).toBe('Output 2000×1200 · about 1 s on CPU at the measured 1.20 MP/s');
+    fireEvent.click(screen.getByRole('radio', { name: 'x4 (2× x2 passes)' }));
+    // Two passes: 0.6 + 2.4 MP.
+    expect(screen.getByTestId('upscale-estimate').textContent).toContain('about 3 s');
+
+    fireEvent.click(screen.getByRole('button', { name: 'Run upscale' }));
+    await screen.findByRole('button', { name: 'Cancel upscale' });
+    const output = { id: 'out-dog', name: 'dog_x4.png', width: 4000, height: 2400, format: 'png', hasAlpha: false, bytes: 1 };
+    act(() => {
+      client.emit({ type: 'upscale-done', jobId: 'job-1', result: { output, modelId: 'edsr-mini-x2', scale: 4, passes: 2, ep: 'cpu', millis: 2900 } });
+      client.emit({ type: 'job', job: { id: 'job-1', kind: 'upscale', state: 'done', title: '' } });
+    });
+    await screen.findByTestId('upscale-result');
+    fireEvent.keyDown(window, { key: 's', ctrlKey: true });
+    await waitFor(() => expect(client.calls.find((c) => c.method === 'saveImage')?.args).toEqual(['out-dog', '/photos/out/dog_edsr-mini-x2_x4.png']));
+    expect(picked).toEqual(['dog_edsr-mini-x2_x4.png']);
+    expect(await screen.findByText('Saved /photos/out/dog_edsr-mini-x2_x4.png')).toBeTruthy();
+  });
+});

@@ -1,12 +1,12 @@
 import { useEffect, useMemo, useState } from 'react';
-import type { ImageRef, OutputFormat } from '../../api/client';
+import type { ImageRef, ModelInfo, OutputFormat } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
 import { importFiles, isImageFile } from '../../app/open-images';
 import { outputFormat, outputName, saveOutput } from '../../app/save';
 import { ModelPicker } from '../../components/ModelPicker';
 import { ProgressBar } from '../../components/ProgressBar';
-import { formatBytes, formatMillis, scaleLabel } from '../../format';
+import { formatBytes, formatDuration, formatMillis, scaleLabel } from '../../format';
 import { useImages } from '../../state/images';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
@@ -110,6 +110,8 @@ export function UpscaleView() {
           ))}
         </div>
 
+        {current && <Estimate image={current} model={models.find((m) => m.id === modelId)} scale={scale} />}
+
         <h2>Output</h2>
         <div className="row">
           <label className="field">
@@ -153,6 +155,27 @@ export function UpscaleView() {
         ))}
       </aside>
     </div>
+  );
+}
+
+/**
+ * Input megapixels a run processes: each x2 pass runs on the previous pass's output, so x4 is
+ * 1 + 4 and x8 is 1 + 4 + 16 times the source.
+ */
+export function passMegapixels(width: number, height: number, scale: number): number {
+  let mp = 0;
+  for (let side = 1; side < scale; side *= 2) mp += (width * side * height * side) / 1e6;
+  return mp;
+}
+
+function Estimate({ image, model, scale }: { image: ImageRef; model?: ModelInfo; scale: number }) {
+  const out = `${image.width * scale}×${image.height * scale}`;
+  const speed = model?.cpuMegapixelsPerSec;
+  return (
+    <p className="estimate muted small" data-testid="upscale-estimate">
+      Output {out}
+      {speed ? ` · about ${formatDuration(passMegapixels(image.width, image.height, scale) / speed)} on CPU at the measured ${speed.toFixed(2)} MP/s` : ''}
+    </p>
   );
 }
 
