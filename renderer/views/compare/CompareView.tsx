@@ -239,16 +239,20 @@ function Viewer({ out, mode, columns, split, onSplit, gain }: {
       >
         {view && ready && mode === 'side' && columns.map((c, i) => (
           <div key={c.key} className="side-cell" style={{ left: i * paneVp.width, width: paneVp.width }}>
-            {c.image ? <Pane image={c.image} out={out} view={view} viewport={paneVp} label={c.title} /> : <Missing title={c.title} />}
+            {c.image ? <Pane key={c.image.imageId} image={c.image} out={out} view={view} viewport={paneVp} label={c.title} /> : <Missing title={c.title} />}
             <PaneLabel column={c} />
           </div>
         ))}
         {view && ready && mode === 'split' && (
           <>
-            {columns[0]!.image ? <Pane image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} /> : <Missing title={columns[0]!.title} />}
-            {columns[1]!.image && (
-              <Pane image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title}
+            {columns[0]!.image ? <Pane key={columns[0]!.image.imageId} image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} /> : <Missing title={columns[0]!.title} />}
+            {columns[1]!.image ? (
+              <Pane key={columns[1]!.image.imageId} image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title}
                 style={{ clipPath: `inset(0 0 0 ${split * 100}%)` }} />
+            ) : (
+              <div className="missing-right" style={{ left: `${split * 100}%` }}>
+                <Missing title={columns[1]!.title} />
+              </div>
             )}
             <PaneLabel column={columns[0]!} />
             <PaneLabel column={columns[1]!} right />
@@ -275,8 +279,8 @@ function Viewer({ out, mode, columns, split, onSplit, gain }: {
         {view && ready && mode === 'diff' && (
           columns[0]!.image && columns[1]!.image ? (
             <div className="diff" style={{ filter: `brightness(${gain})` }}>
-              <Pane image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} />
-              <Pane image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title} className="blend-difference" />
+              <Pane key={`a-${columns[0]!.image.imageId}`} image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} />
+              <Pane key={`b-${columns[1]!.image.imageId}`} image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title} className="blend-difference" />
             </div>
           ) : <Missing title="Choose and run models A and B to see their difference" />
         )}
