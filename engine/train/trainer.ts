@@ -120,7 +120,7 @@ export class Trainer {
         cacheDir: cfg.cacheDir,
         scale,
         session: { threads: cfg.threads },
-        onProgress: (done, total) => status('teacher-cache', `${done}/${total}`),
+        onProgress: (done, total, computed) => status('teacher-cache', `${done}/${total} images, ${computed} computed`),
       });
     }
     const valImages = cfg.val ? (await loadPairedFolder(cfg.val.dir, scale)).images.slice(0, cfg.val.limit) : undefined;

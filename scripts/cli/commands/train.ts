@@ -142,7 +142,7 @@ function reporter(json: boolean): (e: TrainJobEvent) => void {
       const msg =
         e.type === 'validation' ? `validation at step ${e.step}: PSNR-Y ${e.psnr.toFixed(3)} dB, SSIM-Y ${e.ssim.toFixed(4)}` : e.type === 'checkpoint' ? `checkpoint ${e.path}` : `${e.phase}${e.detail ? `: ${e.detail}` : ''}`;
       if (e.type === 'status' && e.phase === 'teacher-cache' && tty) process.stderr.write(`\r\x1b[K${msg}`);
-      else if (e.type !== 'status' || e.phase !== 'teacher-cache' || /^(\d+)\/\1$/.test(e.detail ?? '')) console.error(`${tty ? '\r\x1b[K' : ''}${msg}`);
+      else if (e.type !== 'status' || e.phase !== 'teacher-cache' || /^(\d+)\/\1 /.test(e.detail ?? '')) console.error(`${tty ? '\r\x1b[K' : ''}${msg}`);
     }
   };
 }
