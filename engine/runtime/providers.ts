@@ -106,6 +106,16 @@ export function providerAvailability(ep: ExecutionProvider): ProviderAvailabilit
   }
 }
 
+/**
+ * Why WebGPU may have found no adapter on Linux: Dawn drives the GPU through the Vulkan loader,
+ * which needs libvulkan.so.1 and, for NVIDIA's ICD, the GL vendor-neutral dispatch (libglvnd).
+ */
+export function webgpuHint(dirs = loaderSearchDirs()): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const missing = ['libvulkan.so.1', 'libGLdispatch.so.0'].filter((p) => !findLibrary(p, dirs));
+  return missing.length ? `${missing.join(' and ')} not found on the loader path (install the Vulkan loader and libglvnd with the GPU driver)` : undefined;
+}
+
 export function isExecutionProvider(name: string): name is ExecutionProvider {
   return (AUTO_ORDER as readonly string[]).includes(name);
 }

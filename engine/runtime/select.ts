@@ -1,5 +1,5 @@
 import type { HostTensor } from '../io/tensor';
-import { AUTO_ORDER, providerAvailability } from './providers';
+import { AUTO_ORDER, providerAvailability, webgpuHint } from './providers';
 import { ModelSession, type ExecutionProvider, type SessionOptions } from './session';
 
 /**
@@ -89,7 +89,9 @@ export async function openSession(model: Uint8Array | string, opts: OpenOptions 
       return { session, report: { requested, used: ep, attempts } };
     } catch (err) {
       const e = err as Error & { stage?: 'create' | 'first-run' };
-      attempts.push({ ep, outcome: 'failed', stage: e.stage ?? 'create', reason: e.message, ms: Math.round(performance.now() - t0) });
+      const hint = ep === 'webgpu' && /adapter/i.test(e.message) ? webgpuHint() : undefined;
+      const reason = hint ? `${e.message}; ${hint}` : e.message;
+      attempts.push({ ep, outcome: 'failed', stage: e.stage ?? 'create', reason, ms: Math.round(performance.now() - t0) });
     }
   }
   const why = attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { float32Tensor } from '../../engine/io/tensor';
 import { SessionCache } from '../../engine/runtime/cache';
-import { cudaAvailability, providerAvailability } from '../../engine/runtime/providers';
+import { cudaAvailability, providerAvailability, webgpuHint } from '../../engine/runtime/providers';
 import { ExecutionProviderError, describeEpReport, isOutOfMemory, openSession } from '../../engine/runtime/select';
 import { exportOnnx } from '../../engine/zoo/build';
 import { validateConfig } from '../../engine/zoo/registry';
@@ -70,6 +70,11 @@ describe('execution provider selection', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it('a WebGPU adapter failure on Linux names the missing Vulkan/glvnd libraries', () => {
+    if (process.platform !== 'linux') return;
+    expect(webgpuHint([])).toMatch(/libvulkan\.so\.1 and libGLdispatch\.so\.0 not found/);
   });
 
   it('a forced provider that fails is an error, not a silent fallback', async () => {
