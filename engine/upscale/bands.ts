@@ -30,10 +30,10 @@ export const WHOLE_DECODE_MAX_PIXELS = 16 * 1024 * 1024;
  * Rows of an image file. Small images are decoded once; large ones band by band with
  * `decodeRegion`, so the full float image is never in memory.
  */
-export async function fileBandSource(path: string, opts: { keep16bit?: boolean } = {}): Promise<BandSource & { first: DecodedImage }> {
+export async function fileBandSource(path: string, opts: { keep16bit?: boolean; wholeDecodeMaxPixels?: number } = {}): Promise<BandSource & { first: DecodedImage }> {
   const info = await probeImage(path);
   const dopts = { keep16bit: opts.keep16bit ?? false };
-  if (info.width * info.height <= WHOLE_DECODE_MAX_PIXELS) {
+  if (info.width * info.height <= (opts.wholeDecodeMaxPixels ?? WHOLE_DECODE_MAX_PIXELS)) {
     const img = await decodeImage(path, dopts);
     return { ...planarBandSource(img.rgb, img.alpha), first: img };
   }

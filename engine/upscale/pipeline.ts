@@ -51,6 +51,8 @@ export interface FileUpscaleOptions extends UpscaleOptions {
   keep16bit?: boolean;
   /** Copy ICC profile, EXIF (orientation reset to 1) and XMP; default true. */
   keepMetadata?: boolean;
+  /** Inputs above this many pixels are read band by band (default WHOLE_DECODE_MAX_PIXELS). */
+  wholeDecodeMaxPixels?: number;
 }
 
 export interface UpscaleResult {
@@ -210,7 +212,7 @@ export async function upscaleFile(input: string, output: string, opts: FileUpsca
   const { model } = opts;
   const scale = opts.scale ?? model.scale;
   const passes = passesFor(scale, model.scale);
-  const src = await fileBandSource(input, { keep16bit: opts.keep16bit ?? false });
+  const src = await fileBandSource(input, { keep16bit: opts.keep16bit ?? false, ...(opts.wholeDecodeMaxPixels !== undefined ? { wholeDecodeMaxPixels: opts.wholeDecodeMaxPixels } : {}) });
   const meta = src.first;
   const format = outputFormatFor(meta.format, opts.format);
   const bitDepth: 8 | 16 = meta.bitDepth === 16 && (format === 'png' || format === 'tiff') ? 16 : 8;
@@ -234,7 +236,7 @@ export async function upscaleFile(input: string, output: string, opts: FileUpsca
           write: (r, c) => sink.write(r, c),
           done: async () => {
             await sink.finish(last ? { ...(meta.iccProfile ? { icc: meta.iccProfile } : {}), ...(exif ? { exif } : {}), ...(keep && meta.xmp ? { xmp: meta.xmp } : {}) } : {});
-            return last ? src : fileBandSource(path, { keep16bit: true });
+            return last ? src : fileBandSource(path, { keep16bit: true, ...(opts.wholeDecodeMaxPixels !== undefined ? { wholeDecodeMaxPixels: opts.wholeDecodeMaxPixels } : {}) });
           },
         };
       },

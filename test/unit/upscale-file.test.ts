@@ -136,3 +136,31 @@ describe('upscaleFile', () => {
     expect(await readdir(sub)).toEqual(['text.png']);
   });
 });
+
+describe('upscaleFile, large-image and 16-bit paths', () => {
+  it('reading band by band (as for huge images) gives the same file as one whole decode, x2 and x4', async () => {
+    const input = join(dir, 'bands.png');
+    await writeTestImage(input, 75, 66, { seed: 9 });
+    for (const scale of [2, 4]) {
+      const whole = await upscaleFile(input, join(dir, `bands_whole_x${scale}.png`), { ...base, scale });
+      const banded = await upscaleFile(input, join(dir, `bands_banded_x${scale}.png`), { ...base, scale, wholeDecodeMaxPixels: 0 });
+      const [a, b] = await Promise.all([decodeImage(whole.output), decodeImage(banded.output)]);
+      expect([b.width, b.height]).toEqual([75 * scale, 66 * scale]);
+      expect(Buffer.from(b.rgb.data.buffer).equals(Buffer.from(a.rgb.data.buffer))).toBe(true);
+    }
+  });
+
+  it('keeps 16 bits for a 16-bit PNG when asked', async () => {
+    const input = join(dir, 'deep.png');
+    const w = 20;
+    const h = 14;
+    const px = new Uint16Array(w * h * 3).map((_, i) => (i * 997) % 65536);
+    await sharp(Buffer.from(px.buffer), { raw: { width: w, height: h, channels: 3 } }).toColourspace('rgb16').png().toFile(input);
+    expect((await sharp(input).metadata()).depth).toBe('ushort');
+    const deep = await upscaleFile(input, join(dir, 'deep_x2.png'), { ...base, keep16bit: true });
+    expect(deep.bitDepth).toBe(16);
+    expect((await sharp(deep.output).metadata()).depth).toBe('ushort');
+    const shallow = await upscaleFile(input, join(dir, 'deep_x2_8.png'), { ...base });
+    expect((await sharp(shallow.output).metadata()).depth).toBe('uchar');
+  });
+});
