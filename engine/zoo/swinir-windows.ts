@@ -114,3 +114,41 @@ export function shiftMask(grid: WindowGrid, shift: number): Float32Array {
   }
   return mask;
 }
+
+/** Logit gap between tokens of different regions; the official mask adds -100. */
+export const MASK_GAP = 100;
+
+/**
+ * The shift mask as a rank-2 term: per token a 2-vector e with q.k gaining e_i . e_j. Inside a
+ * window at most four regions meet (before/after the shift line in y and in x); they get the
+ * vectors sqrt(gap) * (cos a, sin a) at a = 0, 90, 180, 270 degrees, so same-region pairs gain
+ * `gap` and others 0 or -gap: after softmax (shift-invariant per row) that equals the official
+ * -100 mask up to terms below exp(-100). Windows with one region get zeros and stay exact.
+ * Returns [batch * windows, groups, N, 2] (the same vectors repeated for each head group).
+ */
+export function shiftMaskEmbedding(grid: WindowGrid, shift: number, batch = 1, groups = 1, gap = MASK_GAP): Float32Array {
+  const { height, width, window } = grid;
+  const { windows, tokens, rows, cols } = gridCounts(grid);
+  if (!(shift > 0 && shift < window)) throw new RangeError(`swinir: shift ${shift} must be in 1..${window - 1}`);
+  const r = Math.sqrt(gap);
+  const one = new Float32Array(windows * tokens * 2);
+  for (let w = 0; w < windows; w++) {
+    const [wy, wx] = [Math.floor(w / cols), w % cols];
+    if (wy !== rows - 1 && wx !== cols - 1) continue;
+    for (let t = 0; t < tokens; t++) {
+      // Past the shift line: the last `shift` rows/columns of the rolled image wrapped around.
+      const late = (p: number, size: number) => (p >= size - shift ? 1 : 0);
+      const quadrant = 2 * late(wy * window + Math.floor(t / window), height) + late(wx * window + (t % window), width);
+      const angle = (quadrant * Math.PI) / 2;
+      one[(w * tokens + t) * 2] = r * Math.round(Math.cos(angle));
+      one[(w * tokens + t) * 2 + 1] = r * Math.round(Math.sin(angle));
+    }
+  }
+  const per = tokens * 2;
+  const out = new Float32Array(batch * windows * groups * per);
+  for (let i = 0; i < batch * windows; i++) {
+    const src = one.subarray((i % windows) * per, ((i % windows) + 1) * per);
+    for (let j = 0; j < groups; j++) out.set(src, (i * groups + j) * per);
+  }
+  return out;
+}

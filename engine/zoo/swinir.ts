@@ -1,8 +1,8 @@
-import { float32Tensor, type HostTensor } from '../io/tensor';
+import { float32Tensor } from '../io/tensor';
 import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import type { ArchFamily } from './types';
-import { gridCounts, relativePositionIndex, relayoutIndices, shiftMask, windowOrder, type WindowGrid } from './swinir-windows';
+import { Layouts, linear, windowAttention } from './swinir-attention';
 
 /**
  * SwinIR (Liang et al. 2021) following the official `models/network_swinir.py`: option names are
@@ -95,86 +95,6 @@ function layerNorm(g: Graph, x: Value, key: string, dim: number): Value {
   return g.layerNorm(x, g.param(`${key}.weight`, [dim]), g.param(`${key}.bias`, [dim]), LN_EPS);
 }
 
-/**
- * nn.Linear on the last axis. The parameter keeps torch's [out, in] shape; the Transpose on it
- * (and `rowScale`, a per-output-row factor) only touch initializers, which onnxruntime folds when
- * the session is created, so inference pays nothing for them.
- */
-function linear(g: Graph, x: Value, key: string, cin: number, cout: number, rowScale?: HostTensor): Value {
-  let w = g.param(`${key}.weight`, [cout, cin]);
-  let b = g.param(`${key}.bias`, [cout]);
-  if (rowScale) {
-    w = g.mul(w, g.constant({ ...rowScale, shape: [cout, 1] }));
-    b = g.mul(b, g.constant(rowScale));
-  }
-  return g.add(g.matmul(x, g.transpose(w, [1, 0])), b);
-}
-
-function int64(data: Int32Array, shape: readonly number[]): HostTensor {
-  return { dtype: 'int64', shape, data: BigInt64Array.from(data, (v) => BigInt(v)) };
-}
-
-/**
- * Everything derived from the feature size that the blocks share: token orders (raster and the two
- * window orders), gather indices between them, and the shifted-window mask.
- */
-class Layouts {
-  readonly tokens: number;
-  readonly windows: number;
-  readonly perWindow: number;
-  private readonly orders = new Map<number, Int32Array>();
-  private readonly gathers = new Map<string, Value>();
-  private mask: Value | undefined;
-  private positionIndex: Value | undefined;
-
-  constructor(
-    private readonly g: Graph,
-    readonly grid: WindowGrid,
-  ) {
-    const { windows, tokens } = gridCounts(grid);
-    this.windows = windows;
-    this.perWindow = tokens;
-    this.tokens = grid.height * grid.width;
-  }
-
-  /** Token order of window layout `shift`; `undefined` stands for raster order. */
-  order(shift: number | undefined): Int32Array | undefined {
-    if (shift === undefined) return undefined;
-    let o = this.orders.get(shift);
-    if (!o) this.orders.set(shift, (o = windowOrder(this.grid, shift)));
-    return o;
-  }
-
-  /** Moves the tokens of [B, L, C] from one order to another with one Gather. */
-  relayout(x: Value, from: number | undefined, to: number | undefined): Value {
-    if (from === to) return x;
-    const key = `${from ?? 'raster'}->${to ?? 'raster'}`;
-    let idx = this.gathers.get(key);
-    if (!idx) {
-      const data = relayoutIndices(this.order(from), this.order(to), this.tokens);
-      idx = this.g.constant(int64(data, [this.tokens]), `swinir.order.${from ?? 'raster'}_to_${to ?? 'raster'}`);
-      this.gathers.set(key, idx);
-    }
-    return this.g.op1('Gather', [x, idx], { axis: 1 });
-  }
-
-  /** The official relative_position_index [N, N] (same for every block). */
-  relativePositionIndex(): Value {
-    const n = this.perWindow;
-    this.positionIndex ??= this.g.constant(int64(relativePositionIndex(this.grid.window), [n, n]), 'swinir.relative_position_index');
-    return this.positionIndex;
-  }
-
-  /** The shift mask [windows, 1, N, N] (broadcast over heads), shared by every shifted block. */
-  shiftMask(shift: number): Value {
-    if (!this.mask) {
-      const n = this.perWindow;
-      this.mask = this.g.constant(float32Tensor([this.windows, 1, n, n], shiftMask(this.grid, shift)), 'swinir.shift_mask');
-    }
-    return this.mask;
-  }
-}
-
 /** Tokens [B, L, C] in the window order of `shift` (0: plain windows). */
 interface Tokens {
   readonly value: Value;
@@ -199,36 +119,10 @@ function toFeatureMap(g: Graph, t: Tokens, lay: Layouts): Value {
   return g.reshape(g.transpose(six, [0, 5, 1, 3, 2, 4]), [b, c, h, w]);
 }
 
-/**
- * Window attention over tokens already in window order: [B, L, C] -> [B, L, C]. The relative
- * position bias is gathered from the learnable table with a constant index (folded by
- * onnxruntime for inference, differentiable for training); q's scale is folded into qkv's weights.
- */
-function windowAttention(g: Graph, x: Value, key: string, dim: number, heads: number, shift: number, lay: Layouts): Value {
-  const [b] = x.shape as [number];
-  const n = lay.perWindow;
-  const bw = b * lay.windows;
-  const hd = dim / heads;
-  const qScale = new Float32Array(3 * dim).fill(1).fill(hd ** -0.5, 0, dim);
-  const qkv = linear(g, x, `${key}.qkv`, dim, 3 * dim, float32Tensor([3 * dim], qScale));
-  const split = g.transpose(g.reshape(qkv, [bw, n, 3, heads, hd]), [2, 0, 3, 1, 4]); // 3, B*nW, heads, N, hd
-  const [q, k, v] = g.op('Split', [split, g.ints([1, 1, 1])], { axis: 0 }, 3) as [Value, Value, Value];
-
-  const ws = lay.grid.window;
-  const span = (2 * ws - 1) ** 2;
-  const table = g.param(`${key}.relative_position_bias_table`, [span, heads]);
-  const bias = g.transpose(g.op1('Gather', [table, lay.relativePositionIndex()], { axis: 0 }), [2, 0, 1]); // heads, N, N
-
-  let attn = g.matmul(q, g.transpose(k, [0, 1, 2, 4, 3])); // 1, B*nW, heads, N, N
-  if (shift > 0) {
-    const biasMask = g.add(g.reshape(bias, [1, heads, n, n]), lay.shiftMask(shift)); // nW, heads, N, N
-    attn = g.add(g.reshape(attn, [b, lay.windows, heads, n, n]), biasMask);
-  } else {
-    attn = g.add(attn, bias);
-  }
-  const out = g.matmul(g.reshape(g.softmax(attn, -1), [bw, heads, n, n]), g.reshape(v, [bw, heads, n, hd]));
-  const merged = g.reshape(g.transpose(out, [0, 2, 1, 3]), [b, lay.tokens, dim]);
-  return linear(g, merged, `${key}.proj`, dim, dim);
+/** GELU as torch.onnx exports it, x * (erf(x / sqrt 2) + 1) * 0.5: the pattern onnxruntime fuses into one kernel. */
+function gelu(g: Graph, x: Value): Value {
+  const e = g.op1('Erf', [g.div(x, g.scalar(Math.SQRT2))]);
+  return g.mul(g.mul(x, g.add(e, g.scalar(1))), g.scalar(0.5));
 }
 
 /** One Swin block: x + attn(norm1(x)); x + mlp(norm2(x)), with the tokens moved to its window order first. */
@@ -238,7 +132,7 @@ function swinBlock(g: Graph, t: Tokens, key: string, c: SwinIRConfig, heads: num
     const x = lay.relayout(t.value, t.shift, shift);
     const a = g.add(x, windowAttention(g, layerNorm(g, x, `${key}.norm1`, dim), `${key}.attn`, dim, heads, shift, lay));
     const hidden = Math.floor(dim * c.mlp_ratio);
-    const m = linear(g, g.gelu(linear(g, layerNorm(g, a, `${key}.norm2`, dim), `${key}.mlp.fc1`, dim, hidden)), `${key}.mlp.fc2`, hidden, dim);
+    const m = linear(g, gelu(g, linear(g, layerNorm(g, a, `${key}.norm2`, dim), `${key}.mlp.fc1`, dim, hidden)), `${key}.mlp.fc2`, hidden, dim);
     return { value: g.add(a, m), shift };
   });
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../engine/graph/graph';
-import { numel } from '../../engine/io/tensor';
 import { swinir, type SwinIRConfig } from '../../engine/zoo/swinir';
-import { invertPermutation, relayoutIndices, shiftMask, windowOrder } from '../../engine/zoo/swinir-windows';
+import { invertPermutation, relayoutIndices, shiftMask, shiftMaskEmbedding, windowOrder } from '../../engine/zoo/swinir-windows';
+import { toOnnx } from '../../engine/graph/onnx';
+import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
+import { ModelSession } from '../../engine/runtime/session';
 
 const MINI: Partial<SwinIRConfig> = { embed_dim: 24, depths: [4, 4, 4], num_heads: [6, 6, 6], window_size: 8, mlp_ratio: 2 };
 const LIGHT: Partial<SwinIRConfig> = { embed_dim: 60, depths: [6, 6, 6, 6], num_heads: [6, 6, 6, 6], window_size: 8, mlp_ratio: 2 };
@@ -105,5 +107,73 @@ describe('SwinIR window tables', () => {
     // 2 x 3 windows: the last column (2, 5) and the last row (3, 4, 5).
     expect([0, 1, 2, 3, 4, 5].map(masked)).toEqual([false, false, true, true, true, true]);
     expect(shiftMask({ height: 8, width: 8, window: 8 }, 4).filter((v) => v === -100).length).toBe(64 * 64 - 4 * 16 * 16);
+  });
+});
+
+describe('SwinIR shift mask as q/k channels', () => {
+  it('same region gains exactly 100 over every other pair, as the official -100 mask', () => {
+    for (const grid of [{ height: 16, width: 24, window: 8 }, { height: 8, width: 8, window: 8 }, { height: 12, width: 6, window: 3 }]) {
+      const shift = Math.floor(grid.window / 2);
+      const n = grid.window ** 2;
+      const mask = shiftMask(grid, shift);
+      const e = shiftMaskEmbedding(grid, shift);
+      for (let w = 0; w < mask.length / (n * n); w++) {
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const dot = e[(w * n + i) * 2]! * e[(w * n + j) * 2]! + e[(w * n + i) * 2 + 1]! * e[(w * n + j) * 2 + 1]!;
+            const same = mask[(w * n + i) * n + j] === 0;
+            const sameRow = Array.from({ length: n }, (_, k) => mask[(w * n + i) * n + k] === 0);
+            // Rows whose window has one region get no embedding at all (exact); others gain 100 on their region.
+            const offset = sameRow.every(Boolean) ? 0 : 100;
+            if (same) expect(dot).toBeCloseTo(offset, 4);
+            else expect(dot).toBeLessThanOrEqual(1e-4);
+          }
+        }
+      }
+    }
+  });
+});
+
+function seededWeights(g: Graph): Map<string, HostTensor> {
+  let s = 99;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
+  return new Map([...g.params].map(([k, p]) => [k, float32Tensor(p.value.shape, Float32Array.from({ length: numel(p.value.shape) }, rnd))]));
+}
+
+async function run(bytes: Uint8Array, feeds: Record<string, HostTensor>): Promise<Float32Array> {
+  const s = await ModelSession.create(bytes);
+  try {
+    return (await s.run(feeds)).output!.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+describe('SwinIR graph in onnxruntime', () => {
+  const small: Partial<SwinIRConfig> = { embed_dim: 12, depths: [2, 1], num_heads: [2, 3], window_size: 4, mlp_ratio: 2 };
+  const image = (n: number) => float32Tensor([n, 3, 8, 12], Float32Array.from({ length: n * 3 * 8 * 12 }, (_, i) => ((i * 37) % 101) / 101));
+
+  it('runs a batch of two like two single images (window orders and masks per batch item)', async () => {
+    const one = built(small, 8, 12);
+    const weights = seededWeights(one);
+    const g2 = new Graph();
+    g2.output(swinir.build(g2, g2.input('input', [2, 3, 8, 12]), swinir.validate(small)), 'output');
+    const both = await run(toOnnx(g2, { params: 'initializers', weights }), { input: image(2) });
+    const img = image(2);
+    const half = img.data.length / 2;
+    const first = await run(toOnnx(one, { params: 'initializers', weights }), { input: float32Tensor([1, 3, 8, 12], (img.data as Float32Array).slice(0, half)) });
+    const second = await run(toOnnx(one, { params: 'initializers', weights }), { input: float32Tensor([1, 3, 8, 12], (img.data as Float32Array).slice(half)) });
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    expect(maxDiff(both.slice(0, first.length), first)).toBeLessThan(1e-5);
+    expect(maxDiff(both.slice(first.length), second)).toBeLessThan(1e-5);
+    expect(maxDiff(first, second)).toBeGreaterThan(1e-3);
+  });
+
+  it('gives the same output with parameters fed as inputs (training export) as with initializers', async () => {
+    const g = built(small, 8, 12);
+    const weights = seededWeights(g);
+    const asInit = await run(toOnnx(g, { params: 'initializers', weights }), { input: image(1) });
+    const asInputs = await run(toOnnx(g, { params: 'inputs' }), { input: image(1), ...Object.fromEntries(weights) });
+    expect(Array.from(asInputs).every((v, i) => Math.abs(v - asInit[i]!) < 1e-5)).toBe(true);
   });
 });
