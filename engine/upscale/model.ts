@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { summarizeOnnx } from '../graph/onnx';
 import { loadStateDict } from '../io/checkpoint';
-import type { StateDict } from '../io/tensor';
+import { float32Tensor, type StateDict } from '../io/tensor';
+import { ModelSession } from '../runtime/session';
 import { bindWeights, exportOnnx } from '../zoo/build';
 import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
 import { exportDynamicOnnx, isSizeIndependent } from '../zoo/dynamic';
@@ -92,6 +93,17 @@ async function cardFor(path: string, bytes: Uint8Array): Promise<ModelCard | und
   }
 }
 
+/** Scale of a graph with symbolic H/W and no card: run a 16x16 input once on the CPU. */
+async function measureScale(bytes: Uint8Array, inputName: string): Promise<number> {
+  const session = await ModelSession.create(bytes, { ep: 'cpu' });
+  try {
+    const out = Object.values(await session.run({ [inputName]: float32Tensor([1, 3, 16, 16]) }))[0];
+    return (out?.shape[2] ?? 0) / 16;
+  } finally {
+    await session.release();
+  }
+}
+
 function idFromPath(path: string): string {
   return basename(path).replace(/\.onnx$/i, '');
 }
@@ -115,8 +127,8 @@ export async function modelFromOnnxFile(path: string): Promise<UpscaleModel> {
   const [, , h, w] = input.shape;
   const [, , oh] = output.shape;
   const fixed = typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0;
-  const scale = card?.scale ?? (fixed && typeof oh === 'number' ? oh / h : undefined);
-  if (!scale || !Number.isInteger(scale)) throw new Error(`${path}: cannot tell the model's scale (no model card beside it, and its output size is not declared)`);
+  const scale = card?.scale ?? (fixed && typeof oh === 'number' ? oh / h : await measureScale(bytes, input.name).catch(() => undefined));
+  if (!scale || !Number.isInteger(scale)) throw new Error(`${path}: cannot tell the model's scale (no model card beside it, and a 16x16 trial run failed)`);
   const radius = card ? receptiveRadius(card.config) : undefined;
   return {
     id: idFromPath(path),
@@ -133,6 +145,18 @@ export async function modelFromOnnxFile(path: string): Promise<UpscaleModel> {
       return bytes;
     },
   };
+}
+
+/** The shipped .onnx whose card says it was exported from `preset`, if any. */
+async function shippedModelOfPreset(dir: string, preset: string): Promise<string | undefined> {
+  if (!existsSync(dir)) return undefined;
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    const onnx = join(dir, f.replace(/\.json$/, '.onnx'));
+    if (!existsSync(onnx)) continue;
+    const card = await readCard(join(dir, f)).catch(() => undefined);
+    if (card?.preset === preset) return onnx;
+  }
+  return undefined;
 }
 
 export interface ModelRequest {
@@ -157,6 +181,10 @@ export async function resolveModel(req: ModelRequest): Promise<UpscaleModel> {
   }
   if (/\.onnx$/i.test(m)) return modelFromOnnxFile(m);
   if (existsSync(join(dir, `${m}.onnx`))) return modelFromOnnxFile(join(dir, `${m}.onnx`));
-  if (isPresetName(m)) throw new Error(`preset ${m} needs --weights <checkpoint>`);
+  if (isPresetName(m)) {
+    const shipped = await shippedModelOfPreset(dir, m);
+    if (shipped) return modelFromOnnxFile(shipped);
+    throw new Error(`preset ${m} needs --weights <checkpoint> (no shipped model in ${dir} was exported from it)`);
+  }
   throw new Error(`unknown model ${JSON.stringify(m)}: not a shipped model in ${dir}, an .onnx file, or a preset with --weights`);
 }
