@@ -24,8 +24,9 @@ export function formatDuration(sec: number | undefined): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
+/** Run times in seconds throughout, so models read side by side compare at a glance. */
 export function formatMillis(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
 export function formatBytes(n: number): string {

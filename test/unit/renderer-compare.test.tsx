@@ -90,7 +90,7 @@ describe('compare view', () => {
     fireEvent.keyDown(window, { key: '2' });
     await screen.findByTestId('compare-viewer');
     expect(screen.getByTestId('pane-label-original').textContent).toContain('Original (bicubic x2)');
-    expect(screen.getByTestId('pane-label-b').textContent).toContain('EDSRmini · 640 ms on cpu');
+    expect(screen.getByTestId('pane-label-b').textContent).toContain('EDSRmini · 0.64 s on cpu');
     const slider = screen.getByRole('slider', { name: 'Split position' });
     fireEvent.keyDown(slider, { key: 'ArrowLeft' });
     expect(slider.getAttribute('aria-valuenow')).toBe('48');

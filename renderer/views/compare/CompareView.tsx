@@ -17,6 +17,10 @@ interface Column {
   readonly title: string;
   readonly image?: PaneImage;
   readonly result?: UpscaleResult;
+  /** Its upscale is queued or running. */
+  readonly running?: boolean;
+  /** A model has been picked for this slot. */
+  readonly chosen?: boolean;
 }
 
 export function CompareView() {
@@ -49,7 +53,11 @@ export function CompareView() {
     const modelId = compare[key];
     const result = resultOf(modelId);
     const title = findModel(models, modelId)?.label ?? modelId ?? (key === 'a' ? 'Model A' : 'Model B');
-    return { key, title, result, image: result && { imageId: result.output.id, factor: 1 } };
+    const running = !result && !!modelId && jobs.order.some((id) => {
+      const e = jobs.jobs[id]!;
+      return isActive(e) && e.request?.kind === 'upscale' && e.request.req.imageId === source.id && e.request.req.modelId === modelId && e.request.req.scale === scale;
+    });
+    return { key, title, result, running, chosen: !!modelId, image: result && { imageId: result.output.id, factor: 1 } };
   };
   const original: Column = { key: 'original', title: `Original (bicubic x${scale})`, image: { imageId: source.id, factor: scale } };
   const a = col('a');
@@ -239,19 +247,19 @@ function Viewer({ out, mode, columns, split, onSplit, gain }: {
       >
         {view && ready && mode === 'side' && columns.map((c, i) => (
           <div key={c.key} className="side-cell" style={{ left: i * paneVp.width, width: paneVp.width }}>
-            {c.image ? <Pane key={c.image.imageId} image={c.image} out={out} view={view} viewport={paneVp} label={c.title} /> : <Missing title={c.title} />}
+            {c.image ? <Pane key={c.image.imageId} image={c.image} out={out} view={view} viewport={paneVp} label={c.title} /> : <Missing column={c} />}
             <PaneLabel column={c} />
           </div>
         ))}
         {view && ready && mode === 'split' && (
           <>
-            {columns[0]!.image ? <Pane key={columns[0]!.image.imageId} image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} /> : <Missing title={columns[0]!.title} />}
+            {columns[0]!.image ? <Pane key={columns[0]!.image.imageId} image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} /> : <Missing column={columns[0]!} />}
             {columns[1]!.image ? (
               <Pane key={columns[1]!.image.imageId} image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title}
                 style={{ clipPath: `inset(0 0 0 ${split * 100}%)` }} />
             ) : (
               <div className="missing-right" style={{ left: `${split * 100}%` }}>
-                <Missing title={columns[1]!.title} />
+                <Missing column={columns[1]!} />
               </div>
             )}
             <PaneLabel column={columns[0]!} />
@@ -282,7 +290,7 @@ function Viewer({ out, mode, columns, split, onSplit, gain }: {
               <Pane key={`a-${columns[0]!.image.imageId}`} image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} />
               <Pane key={`b-${columns[1]!.image.imageId}`} image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title} className="blend-difference" />
             </div>
-          ) : <Missing title="Choose and run models A and B to see their difference" />
+          ) : <div className="missing">Choose and run models A and B to see their difference</div>
         )}
         {mode === 'diff' && <div className="pane-label">|{columns[0]!.title} − {columns[1]!.title}| × {gain}</div>}
       </div>
@@ -308,6 +316,7 @@ function PaneLabel({ column, right }: { column: Column; right?: boolean }) {
   );
 }
 
-function Missing({ title }: { title: string }) {
-  return <div className="missing">{title}: not run yet</div>;
+function Missing({ column }: { column: Column }) {
+  const state = column.running ? 'running…' : column.chosen ? 'not run yet' : 'choose a model';
+  return <div className="missing" role="status">{column.title}: {state}</div>;
 }
