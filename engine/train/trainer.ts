@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Shape } from '../graph/value';
 import { float32Tensor, type StateDict } from '../io/tensor';
@@ -107,6 +108,9 @@ export class Trainer {
     const arch = resolveArch(cfg.model);
     const scale = arch.scale;
     const status = (phase: TrainPhase, detail?: string) => this.events.emit('status', detail === undefined ? { phase } : { phase, detail });
+    if (!this.opts.resume && existsSync(path.join(this.outDir, 'latest.json'))) {
+      throw new Error(`${this.outDir} already holds a training run with checkpoints: resume it (--resume ${this.outDir}) or choose another folder`);
+    }
     await writeRunConfig(this.outDir, cfg);
 
     status('loading-data', cfg.data.dir);

@@ -139,6 +139,8 @@ describe('Trainer', () => {
     const resumed = await new Trainer(config({ steps: 6 }), out, { resume: true, export: false }).run();
     expect(resumed.step).toBe(6);
     expect(resumed.history.loss.slice(0, 3)).toEqual(r.history.loss);
+    // Starting afresh over a run's checkpoints is refused.
+    await expect(new Trainer(config({ steps: 6 }), out, { export: false }).run()).rejects.toThrow(/already holds a training run/);
   });
 
   it('resumes after a crash from the last periodic checkpoint and repeats the same losses exactly', async () => {
