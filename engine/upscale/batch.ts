@@ -4,6 +4,7 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import picomatch from 'picomatch';
 import { probeImage } from '../image/decode';
 import { ImageDecodeError } from '../image/errors';
+import { ExecutionProviderError } from '../runtime/select';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
 import { scaleLabel, upscaleFile, type FileUpscaleOptions, type UpscaleProgress, type UpscaleResult } from './pipeline';
 
@@ -178,6 +179,8 @@ export async function upscaleBatch(paths: readonly string[], opts: BatchOptions)
         summary.cancelled = true;
         break;
       }
+      // A provider that cannot run fails every file the same way: stop and say so once.
+      if (err instanceof ExecutionProviderError) throw err;
       fail(err);
     }
   }

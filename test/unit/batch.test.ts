@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionCache } from '../../engine/runtime/cache';
+import { ExecutionProviderError } from '../../engine/runtime/select';
 import { collectInputs, outputName, upscaleBatch } from '../../engine/upscale/batch';
 import { tinyModel, writeTestImage } from './upscale-helpers';
 
@@ -105,6 +106,21 @@ describe('upscaleBatch', () => {
     expect(summary.succeeded.map((s) => s.output)).toEqual([join(src, 'p_tiny_x2_tiny_x2.png')]);
     const same = await upscaleBatch([join(src, 'p.png')], { ...base, template: '{name}.{ext}' });
     expect(same.failed[0]!.reason).toMatch(/would overwrite an input file/);
+  });
+
+  it('a forced execution provider that cannot run stops the batch with its reason', async (ctx) => {
+    const src = join(dir, 'forced');
+    await mkdir(src, { recursive: true });
+    await writeTestImage(join(src, 'a.png'), 16, 16);
+    const run = upscaleBatch([src], { ...base, ep: 'webgpu', sessions: new SessionCache(1) });
+    const err = await run.then(
+      (s) => s,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof Error)) return ctx.skip(); // this machine has a WebGPU adapter
+    expect(err).toBeInstanceOf(ExecutionProviderError);
+    expect(err.message).toMatch(/execution provider webgpu failed/);
+    expect(await readdir(src)).toEqual(['a.png']);
   });
 
   it('an aborted batch stops and leaves no partial file', async () => {
