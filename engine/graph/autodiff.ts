@@ -6,23 +6,29 @@ import type { Value } from './value';
 
 /**
  * Reverse-mode autodiff that emits the backward pass as default-domain ONNX nodes into the
- * same Graph, so one ORT session runs forward + backward.
+ * same Graph, so one ORT session runs forward + backward. Gradient rules live beside the shape
+ * rules in the op table (ops.ts -> grad-rules.ts); this walker does the rest in one place:
+ * pruning (only nodes on a path from a wrt value to the loss), accumulation (Add) of values
+ * used more than once, and un-broadcasting (ReduceSum over broadcast axes + Reshape).
  *
- * API used by the trainer:
+ * API used by the trainer (engine/train/train-graph.ts):
  *
  *   const g = new Graph('train');
- *   const lr = g.input('lr', [N, 3, h, w]);             // batch inputs
- *   const teacher = g.input('teacher', [N, 3, H, W]);
+ *   const lr = g.input('lr', [N, 3, h, w]);                   // batch inputs
  *   const hr = g.input('hr', [N, 3, H, W]);
- *   const sr = edsr.build(g, lr, config);               // params declared with g.param(key, shape)
- *   const loss = distillationLoss(g, sr, teacher, hr);  // engine/train/losses.ts, a scalar []
- *   const t = buildTrainingGraph(g, loss, { monitors: { l1: someValue } });
- *   const bytes = toOnnx(g, { params: 'inputs' });      // every param is a graph input
- *   // run: feeds = batch inputs + one tensor per key of g.params (buffers included);
- *   // outputs: 'loss' (t.loss), 'grad.<key>' for each key in t.params (t.grads maps key -> output name),
- *   // and each monitor under its own name.
+ *   const teacher = g.input('teacher', [N, 3, H, W]);         // cached teacher output: no gradients
+ *   const sr = resolveArch(config).build(g, lr);              // params: g.param(key, shape)
+ *   const loss = distillationLoss(g, sr, teacher, hr);        // engine/train/losses.ts, shape []
+ *   const t = buildTrainingGraph(g, loss, { monitors: { l1: l1Loss(g, sr, hr) } });
+ *   const onnx = toOnnx(g, { params: 'inputs' });             // every parameter is a graph input
  *
- * `gradients(g, loss, wrt)` is the lower-level form: it returns the gradient Value of each wrt.
+ * Feeds: the batch inputs plus one tensor per key of `g.params` (frozen buffers too).
+ * Outputs: `loss` (t.loss), `grad.<key>` for each learnable key in t.params (t.grads maps key
+ * to output name), and each monitor under its own name. Parameters declared with
+ * `{ learnable: false }`, constants and inputs get no gradient nodes at all.
+ *
+ * `gradients(g, loss, wrt)` is the lower-level form: it appends the backward pass and returns
+ * the gradient Value of each wrt value (inputs, params or node outputs alike).
  */
 
 export interface TrainingGraph {
