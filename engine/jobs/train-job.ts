@@ -47,7 +47,9 @@ export async function runTrainJob(req: TrainJobRequest, hooks: TrainJobHooks = {
   let poll: ReturnType<typeof setInterval> | undefined;
   if (hooks.isPaused) {
     const isPaused = hooks.isPaused;
-    poll = setInterval(() => (isPaused() ? trainer.pause() : trainer.resume()), 100);
+    const sync = () => (isPaused() ? trainer.pause() : trainer.resume());
+    sync();
+    poll = setInterval(sync, 100);
   }
   try {
     return await trainer.run(hooks.signal);
