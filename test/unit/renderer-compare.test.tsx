@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageRegionQuery } from '../../renderer/api/client';
 import { useImages } from '../../renderer/state/images';
@@ -102,5 +102,26 @@ describe('compare view', () => {
     fireEvent.click(screen.getByRole('radio', { name: 'Difference' }));
     expect(document.querySelector('.diff')?.getAttribute('style')).toContain('brightness(8)');
     expect(document.querySelector('.blend-difference')).not.toBeNull();
+  });
+});
+
+describe('compare view without results yet', () => {
+  beforeEach(installBrowserGaps);
+  afterEach(teardown);
+
+  it('runs a chosen model on the compared image and shows it running', async () => {
+    const client = fakeClient();
+    renderApp(client);
+    act(() => {
+      useImages.getState().add([source]);
+      useUi.getState().setCompare({ sourceId: 'src', scale: 4 });
+      useUi.getState().setView('compare');
+    });
+    expect((await screen.findAllByText(/Model B: choose a model/)).length).toBeGreaterThan(0);
+    await within(screen.getByRole('combobox', { name: 'Model B' })).findByRole('option', { name: 'EDSRmini' });
+    fireEvent.change(screen.getByRole('combobox', { name: 'Model B' }), { target: { value: 'edsr-mini-x2' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Run model B' }));
+    await waitFor(() => expect(client.calls.find((c) => c.method === 'startUpscale')?.args).toEqual([{ imageId: 'src', modelId: 'edsr-mini-x2', scale: 4 }]));
+    expect(await screen.findByText('EDSRmini: running…')).toBeTruthy();
   });
 });

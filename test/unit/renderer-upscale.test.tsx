@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { act, fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeClient, type FakeClient } from '../helpers/renderer-fake-client';
 import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
@@ -114,5 +114,38 @@ describe('upscale view in the desktop app', () => {
     await waitFor(() => expect(client.calls.find((c) => c.method === 'saveImage')?.args).toEqual(['out-dog', '/photos/out/dog_edsr-mini-x2_x4.png']));
     expect(picked).toEqual(['dog_edsr-mini-x2_x4.png']);
     expect(await screen.findByText('Saved /photos/out/dog_edsr-mini-x2_x4.png')).toBeTruthy();
+  });
+});
+
+describe('getting images in', () => {
+  beforeEach(installBrowserGaps);
+  afterEach(teardown);
+
+  it('uploads dropped image files and skips other files', async () => {
+    const client = fakeClient();
+    renderApp(client);
+    const files = [new File(['a'], 'one.png', { type: 'image/png' }), new File(['b'], 'notes.txt', { type: 'text/plain' }), new File(['c'], 'two.JPG', { type: '' })];
+    fireEvent.drop(screen.getByTestId('dropzone'), { dataTransfer: { files } });
+    await screen.findByText('one.png'); // the first becomes the current image
+    expect(client.calls.filter((c) => c.method === 'uploadImage').map((c) => c.args[0])).toEqual(['one.png', 'two.JPG']);
+    const opened = screen.getByRole('listbox', { name: 'Opened images' });
+    expect(within(opened).getAllByRole('option').map((o) => o.getAttribute('title'))).toEqual(['one.png', 'two.JPG']);
+  });
+
+  it('sends a dropped folder to the batch view, which asks for it by picker', async () => {
+    const client = fakeClient();
+    renderApp(client);
+    const folder = { kind: 'file', getAsFile: () => null, webkitGetAsEntry: () => ({ isDirectory: true, name: 'holiday' }) };
+    fireEvent.drop(screen.getByTestId('dropzone'), { dataTransfer: { items: [folder], files: [] } });
+    expect((await screen.findByText('holiday')).closest('[role=status]')?.textContent).toContain('choose it with “Add folder”');
+    expect(screen.getAllByRole('tab').find((t) => t.getAttribute('aria-selected') === 'true')?.textContent).toContain('Batch');
+  });
+
+  it('uploads an image pasted from the clipboard', async () => {
+    const client = fakeClient();
+    renderApp(client);
+    fireEvent.paste(window, { clipboardData: { files: [new File(['p'], 'image.png', { type: 'image/png' })] } });
+    await screen.findByText('image.png');
+    expect(client.calls.filter((c) => c.method === 'uploadImage').map((c) => c.args[0])).toEqual(['image.png']);
   });
 });
