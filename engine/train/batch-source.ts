@@ -65,10 +65,9 @@ export class BatchSource {
   }
 
   private request(step: number): Promise<Batch> {
-    if (this.failure) return Promise.reject(this.failure);
-    const p = new Promise<Batch>((resolve, reject) => this.waiting.push({ step, resolve, reject }));
+    const p = this.failure ? Promise.reject(this.failure) : new Promise<Batch>((resolve, reject) => this.waiting.push({ step, resolve, reject }));
     p.catch(() => undefined); // prefetched batches nobody asks for must not raise unhandled rejections
-    this.worker!.postMessage(step);
+    if (!this.failure) this.worker!.postMessage(step);
     return p;
   }
 

@@ -104,6 +104,23 @@ describe('BatchSource', () => {
   });
 });
 
+describe('BatchSource failures', () => {
+  it('rejects the waiting step with the worker\'s error (and later ones), without unhandled rejections', async () => {
+    const small = boxPair(4, 4, 9);
+    const lr = new Uint8Array(new SharedArrayBuffer(small.lr.length));
+    const hr = new Uint8Array(new SharedArrayBuffer(small.hr.length));
+    lr.set(small.lr);
+    hr.set(small.hr);
+    const src = new BatchSource([{ ...small, lr, hr }], spec, { worker: true, prefetch: 2 });
+    try {
+      await expect(src.get(0)).rejects.toThrow(/smaller than the patch 5/);
+      await expect(src.get(1)).rejects.toThrow(/smaller than the patch 5/);
+    } finally {
+      await src.close();
+    }
+  });
+});
+
 describe('image folders', () => {
   let dir: string;
   afterAll(async () => {

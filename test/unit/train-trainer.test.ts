@@ -162,6 +162,10 @@ describe('Trainer', () => {
     expect(resumed.history.loss).toEqual(whole.history.loss);
   });
 
+  it('names a patch larger than every training image', async () => {
+    await expect(new Trainer(config({ patch: 17 }), path.join(dir, 'run-big-patch'), { export: false }).run()).rejects.toThrow(/no training image is at least 17x17/);
+  });
+
   it('rejects bad configs naming the field', () => {
     expect(() => config({ loss: { type: 'l2' } })).toThrow(/loss.type/);
     expect(() => config({ steps: 0 })).toThrow(/steps/);
