@@ -20,6 +20,43 @@ export interface CompareState {
   readonly diffGain: number;
 }
 
+/** What the user typed into each view's form: kept here so switching views loses nothing. */
+export interface Forms {
+  readonly upscale: { readonly modelId?: string; readonly scale: number };
+  readonly batch: {
+    readonly inputs: readonly string[];
+    readonly outputDir?: string;
+    readonly modelId?: string;
+    readonly scale: number;
+    readonly recursive: boolean;
+    readonly skipExisting: boolean;
+    readonly glob: string;
+  };
+  readonly distill: {
+    /** A model id, or IMPORT_TEACHER for a file path. */
+    readonly teacher?: string;
+    readonly teacherPath: string;
+    readonly teacherPreset: string;
+    readonly student: string;
+    readonly steps: number;
+    readonly batch: number;
+    readonly patch: number;
+    readonly lr: number;
+    readonly dataDir: string;
+    readonly valDir: string;
+  };
+}
+
+export const IMPORT_TEACHER = '__import__';
+
+const initialForms: Forms = {
+  upscale: { scale: 2 },
+  batch: { inputs: [], scale: 2, recursive: true, skipExisting: true, glob: '' },
+  distill: {
+    teacherPath: '', teacherPreset: 'edsr-baseline', student: 'edsr-mini', steps: 2000, batch: 16, patch: 48, lr: 2e-4, dataDir: '', valDir: '',
+  },
+};
+
 export interface Notice {
   readonly id: number;
   readonly kind: 'error' | 'info';
@@ -32,7 +69,9 @@ interface UiStore {
   readonly notices: readonly Notice[];
   /** A folder dropped where its path is unknown: the batch view asks the user to pick it. */
   readonly droppedFolder?: string;
+  readonly forms: Forms;
   setView(view: View): void;
+  setForm<K extends keyof Forms>(name: K, patch: Partial<Forms[K]>): void;
   setCompare(patch: Partial<CompareState>): void;
   notify(kind: Notice['kind'], text: string): void;
   dismiss(id: number): void;
@@ -47,13 +86,21 @@ export const useUi = create<UiStore>()((set) => ({
   view: 'upscale',
   compare: initialCompare,
   notices: [],
+  forms: initialForms,
   setView: (view) => set({ view }),
+  setForm: (name, patch) => set((s) => ({ forms: { ...s.forms, [name]: { ...s.forms[name], ...patch } } })),
   setCompare: (patch) => set((s) => ({ compare: { ...s.compare, ...patch } })),
   notify: (kind, text) => set((s) => ({ notices: [...s.notices.slice(-3), { id: nextNotice++, kind, text }] })),
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
   setDroppedFolder: (droppedFolder) => set({ droppedFolder }),
-  reset: () => set({ view: 'upscale', compare: initialCompare, notices: [], droppedFolder: undefined }),
+  reset: () => set({ view: 'upscale', compare: initialCompare, notices: [], droppedFolder: undefined, forms: initialForms }),
 }));
 
 /** Shows a failed call's message to the user. */
 export const reportError = (e: unknown) => useUi.getState().notify('error', e instanceof Error ? e.message : String(e));
+
+/** One view's form and its setter. */
+export function useForm<K extends keyof Forms>(name: K): [Forms[K], (patch: Partial<Forms[K]>) => void] {
+  const form = useUi((s) => s.forms[name]);
+  return [form, (patch) => useUi.getState().setForm(name, patch)];
+}

@@ -38,6 +38,11 @@ describe('batch view', () => {
     await chooseFolder('Add folder…', 'photos', 'trip');
     await chooseFolder('Choose output folder', 'photos', 'out');
     expect(screen.getByTestId('batch-output-dir').textContent).toBe('/home/u/photos/out');
+    // The setup survives a trip to another view.
+    fireEvent.keyDown(window, { key: '1' });
+    fireEvent.keyDown(window, { key: '3' });
+    expect(screen.getByTestId('batch-output-dir').textContent).toBe('/home/u/photos/out');
+    expect(within(screen.getByRole('list', { name: 'Batch inputs' })).getByTitle('/home/u/photos/trip')).toBeTruthy();
     fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startBatch')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startBatch')!.args[0]).toMatchObject({

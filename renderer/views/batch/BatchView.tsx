@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import type { BatchFileStatus, BatchRequest } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
@@ -7,7 +6,7 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { baseName, scaleLabel } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
-import { reportError, useUi } from '../../state/ui';
+import { reportError, useForm, useUi } from '../../state/ui';
 
 const STATE_LABEL: Record<BatchFileStatus['state'], string> = {
   queued: 'Queued', running: 'Running', done: 'Done', failed: 'Failed', skipped: 'Skipped',
@@ -19,13 +18,8 @@ export function BatchView() {
   const job = useJobs((s) => latestJob(s, 'batch'));
   const droppedFolder = useUi((s) => s.droppedFolder);
   const { pick, dialog } = usePathPicker();
-  const [inputs, setInputs] = useState<string[]>([]);
-  const [outputDir, setOutputDir] = useState<string>();
-  const [modelId, setModelId] = useState<string>();
-  const [scale, setScale] = useState(2);
-  const [recursive, setRecursive] = useState(true);
-  const [skipExisting, setSkipExisting] = useState(true);
-  const [glob, setGlob] = useState('');
+  const [form, setForm] = useForm('batch');
+  const { inputs, outputDir, modelId, scale, recursive, skipExisting, glob } = form;
   const model = modelId ?? (models.find((m) => m.compact) ?? models[0])?.id;
   const running = isActive(job);
 
@@ -33,7 +27,8 @@ export function BatchView() {
     try {
       const paths = await pick(mode, mode === 'folder' ? 'Choose a folder to upscale' : 'Choose images to upscale');
       if (paths.length > 0) {
-        setInputs((cur) => [...cur, ...paths.filter((p) => !cur.includes(p))]);
+        const cur = useUi.getState().forms.batch.inputs;
+        setForm({ inputs: [...cur, ...paths.filter((p) => !cur.includes(p))] });
         useUi.getState().setDroppedFolder(undefined);
       }
     } catch (e) {
@@ -43,7 +38,7 @@ export function BatchView() {
   const chooseOutput = async () => {
     try {
       const [dir] = await pick('folder', 'Choose the output folder');
-      if (dir) setOutputDir(dir);
+      if (dir) setForm({ outputDir: dir });
     } catch (e) {
       reportError(e);
     }
@@ -83,7 +78,7 @@ export function BatchView() {
           {inputs.map((p) => (
             <li key={p}>
               <span title={p}><strong>{baseName(p.replace(/[\\/]+$/, ''))}</strong><span className="muted">{p}</span></span>
-              <button type="button" className="ghost" aria-label={`Remove ${baseName(p)}`} onClick={() => setInputs(inputs.filter((x) => x !== p))}>×</button>
+              <button type="button" className="ghost" aria-label={`Remove ${baseName(p)}`} onClick={() => setForm({ inputs: inputs.filter((x) => x !== p) })}>×</button>
             </li>
           ))}
           {inputs.length === 0 && <li className="muted">No inputs yet.</li>}
@@ -93,25 +88,25 @@ export function BatchView() {
           <button type="button" onClick={() => void add('files')}>Add images…</button>
         </div>
         <div className="row">
-          <label className="check"><input type="checkbox" checked={recursive} onChange={(e) => setRecursive(e.target.checked)} aria-label="Include subfolders" /> Include subfolders</label>
-          <label className="check"><input type="checkbox" checked={skipExisting} onChange={(e) => setSkipExisting(e.target.checked)} aria-label="Skip existing outputs" /> Skip existing outputs</label>
+          <label className="check"><input type="checkbox" checked={recursive} onChange={(e) => setForm({ recursive: e.target.checked })} aria-label="Include subfolders" /> Include subfolders</label>
+          <label className="check"><input type="checkbox" checked={skipExisting} onChange={(e) => setForm({ skipExisting: e.target.checked })} aria-label="Skip existing outputs" /> Skip existing outputs</label>
         </div>
         <label className="field">
           <span>Only files matching (glob, optional)</span>
-          <input type="text" value={glob} placeholder="*.jpg" onChange={(e) => setGlob(e.target.value)} aria-label="File filter glob" />
+          <input type="text" value={glob} placeholder="*.jpg" onChange={(e) => setForm({ glob: e.target.value })} aria-label="File filter glob" />
         </label>
 
         <h2>Model and output</h2>
         <div className="row">
           <label className="field">
             <span>Model</span>
-            <select aria-label="Batch model" value={model ?? ''} onChange={(e) => setModelId(e.target.value)}>
+            <select aria-label="Batch model" value={model ?? ''} onChange={(e) => setForm({ modelId: e.target.value })}>
               {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
             </select>
           </label>
           <label className="field">
             <span>Scale</span>
-            <select aria-label="Batch scale" value={scale} onChange={(e) => setScale(Number(e.target.value))}>
+            <select aria-label="Batch scale" value={scale} onChange={(e) => setForm({ scale: Number(e.target.value) })}>
               {[2, 4, 8].map((s) => <option key={s} value={s}>{scaleLabel(s)}</option>)}
             </select>
           </label>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { ImageRef, ModelInfo, OutputFormat } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
@@ -11,7 +11,7 @@ import { useImages } from '../../state/images';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { useSettings } from '../../state/settings';
-import { reportError, useUi } from '../../state/ui';
+import { reportError, useForm, useUi } from '../../state/ui';
 import { DropZone } from './DropZone';
 
 const SCALES = [2, 4, 8] as const;
@@ -24,13 +24,12 @@ export function UpscaleView() {
   const models = useModels((s) => s.models);
   const settings = useSettings((s) => s.settings);
   const job = useJobs((s) => latestJob(s, 'upscale'));
-  const [modelId, setModelId] = useState<string>();
-  const [scale, setScale] = useState<number>(2);
+  const [form, setForm] = useForm('upscale');
+  const { scale } = form;
+  const modelId = form.modelId ?? (models.find((m) => m.compact) ?? models[0])?.id;
+  const setModelId = (id: string) => setForm({ modelId: id });
+  const setScale = (s: number) => setForm({ scale: s });
   const current = currentId ? images[currentId] : undefined;
-
-  useEffect(() => {
-    if (!modelId && models.length > 0) setModelId((models.find((m) => m.compact) ?? models[0]!).id);
-  }, [models, modelId]);
 
   // Paste anywhere while this view is up: images from the clipboard become sources.
   useEffect(() => {

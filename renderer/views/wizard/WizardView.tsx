@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import type { DistillRequest, ModelInfo } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
@@ -9,7 +9,7 @@ import { formatDuration, formatInt } from '../../format';
 import { useImages } from '../../state/images';
 import { isActive, latestJob, resultKey, resultsFor, useJobs, type JobEntry } from '../../state/jobs';
 import { useModels } from '../../state/models';
-import { reportError, useUi } from '../../state/ui';
+import { IMPORT_TEACHER, reportError, useForm, useUi } from '../../state/ui';
 import { StagePlanner } from './StagePlanner';
 
 /** Student architectures the distillation job builds (engine presets). */
@@ -19,7 +19,6 @@ const STUDENT_PRESETS = [
 ] as const;
 /** Architectures an imported teacher checkpoint may have. */
 const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical'] as const;
-const IMPORT = '__import__';
 
 export function WizardView() {
   return (
@@ -40,20 +39,16 @@ function DistilStage() {
   const models = useModels((s) => s.models);
   const job = useJobs((s) => latestJob(s, 'distill'));
   const { pick, dialog } = usePathPicker();
-  const [teacherChoice, setTeacherChoice] = useState<string>();
-  const [teacherPath, setTeacherPath] = useState('');
-  const [teacherPreset, setTeacherPreset] = useState<string>(TEACHER_PRESETS[0]);
-  const [student, setStudent] = useState<string>(STUDENT_PRESETS[0].id);
-  const [steps, setSteps] = useState(2000);
-  const [batch, setBatch] = useState(16);
-  const [patch, setPatch] = useState(48);
-  const [lr, setLr] = useState(2e-4);
-  const [dataDir, setDataDir] = useState('');
-  const [valDir, setValDir] = useState('');
+  const [form, setForm] = useForm('distill');
+  const { teacherPath, teacherPreset, student, steps, batch, patch, lr, dataDir, valDir } = form;
+  const set = <K extends keyof typeof form>(k: K) => (v: (typeof form)[K]) => setForm({ [k]: v } as Partial<typeof form>);
+  const [setTeacherChoice, setTeacherPath, setTeacherPreset, setStudent] = [set('teacher'), set('teacherPath'), set('teacherPreset'), set('student')];
+  const [setSteps, setBatch, setPatch, setLr, setDataDir, setValDir] = [set('steps'), set('batch'), set('patch'), set('lr'), set('dataDir'), set('valDir')];
+  const teacherChoice = form.teacher;
 
   const teachers = models.filter((m) => !m.compact);
-  const teacherId = teacherChoice ?? (teachers[0] ?? models[0])?.id ?? IMPORT;
-  const importing = teacherId === IMPORT;
+  const teacherId = teacherChoice ?? (teachers[0] ?? models[0])?.id ?? IMPORT_TEACHER;
+  const importing = teacherId === IMPORT_TEACHER;
   const active = isActive(job);
   const paused = job?.info.state === 'paused';
   const valid = (importing ? /\.(pth|pt|onnx)$/i.test(teacherPath.trim()) : !!teacherId) && dataDir.trim() !== '' && steps > 0 && batch > 0 && lr > 0;
@@ -94,7 +89,7 @@ function DistilStage() {
           <span>Teacher</span>
           <select aria-label="Teacher model" value={teacherId} onChange={(e) => setTeacherChoice(e.target.value)}>
             {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
-            <option value={IMPORT}>Import a .pth / ONNX file…</option>
+            <option value={IMPORT_TEACHER}>Import a .pth / ONNX file…</option>
           </select>
         </label>
         {importing && (
