@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { isPresetName, presetConfig } from '../zoo/presets';
 import { validateConfig, type ModelConfig } from '../zoo/registry';
 import type { AdamConfig } from './optim';
@@ -40,7 +41,7 @@ export interface TrainConfig {
   teacher?: TeacherConfig;
   /** Steps between checkpoints (and at the end). */
   checkpointInterval: number;
-  /** Disk cache for decoded images and teacher outputs. */
+  /** Disk cache for decoded images and teacher outputs (made absolute; default `.cache/minisr` under the working directory). */
   cacheDir: string;
   /** Prepare batches in a worker thread. */
   worker: boolean;
@@ -152,7 +153,7 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
     loss,
     ...(teacher ? { teacher } : {}),
     checkpointInterval: int(o.checkpointInterval ?? 1000, 'checkpointInterval', 1),
-    cacheDir: str(o.cacheDir ?? '.cache/minisr', 'cacheDir'),
+    cacheDir: path.resolve(str(o.cacheDir ?? '.cache/minisr', 'cacheDir')),
     worker: bool(o.worker ?? true, 'worker'),
     threads: int(o.threads ?? 0, 'threads', 0),
   };
