@@ -114,9 +114,18 @@ function Nav({ theme }: { theme: 'light' | 'dark' }) {
   );
 }
 
+/** Info notices fade after a while; errors stay until dismissed. */
+const INFO_MS = 6000;
+
 function Notices() {
   const notices = useUi((s) => s.notices);
   const dismiss = useUi((s) => s.dismiss);
+  const infoIds = notices.filter((n) => n.kind === 'info').map((n) => n.id).join(',');
+  useEffect(() => {
+    if (!infoIds) return;
+    const timers = infoIds.split(',').map((id) => setTimeout(() => dismiss(Number(id)), INFO_MS));
+    return () => timers.forEach(clearTimeout);
+  }, [infoIds, dismiss]);
   return (
     <div className="notices" aria-live="polite">
       {notices.map((n) => (
