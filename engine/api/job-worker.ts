@@ -46,6 +46,8 @@ async function runBatch(t: BatchTask): Promise<unknown> {
   const sessions = new SessionCache(2);
   const summary = { done: 0, failed: 0, skipped: 0 };
   const t0 = performance.now();
+  // The whole queue first, so the UI lists every file from the start.
+  for (const f of t.files) post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'queued' } } });
   for (const [i, f] of t.files.entries()) {
     checkpoint(control);
     if (f.skip) {

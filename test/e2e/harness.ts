@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -94,9 +94,4 @@ export async function dropFiles(page: Page, selector: string, files: { name: str
   }, files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64'), type: f.type ?? 'image/png' })));
   await page.dispatchEvent(selector, 'dragover', { dataTransfer: dt });
   await page.dispatchEvent(selector, 'drop', { dataTransfer: dt });
-}
-
-export async function copySample(name: string, to: string): Promise<string> {
-  await copyFile(join(SAMPLES, name), to);
-  return to;
 }
