@@ -14,12 +14,19 @@ export interface BatchSourceOptions {
   worker: boolean;
   /** Batches requested ahead of the one being consumed (the bounded queue's length). */
   prefetch?: number;
+  /** The worker module (tests point it elsewhere). */
+  workerEntry?: URL;
 }
 
 /** The worker is TypeScript: boot it through tsx's ESM loader, whatever started this process. */
-function workerBootstrap(): string {
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./batch-worker.ts', import.meta.url).href;
+function workerBootstrap(entryUrl: URL): string | undefined {
+  let tsxApi: string;
+  try {
+    tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  } catch {
+    return undefined; // no tsx (a bundled app): batches are made in this thread
+  }
+  const entry = entryUrl.href;
   return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
@@ -28,6 +35,9 @@ export class BatchSource {
   private readonly requested = new Map<number, Promise<Batch>>();
   private readonly waiting: { step: number; resolve: (b: Batch) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | undefined;
+  /** Set when the worker could not even load (e.g. a bundled app without tsx): batches are then made here. */
+  private inThread = false;
+  private delivered = false;
 
   constructor(
     private readonly images: readonly TrainImage[],
@@ -36,13 +46,19 @@ export class BatchSource {
   ) {
     if (images.length === 0) throw new RangeError('BatchSource: no training images');
     if (!opts.worker) return;
-    this.worker = new Worker(workerBootstrap(), { eval: true, workerData: { images, spec } });
+    const boot = workerBootstrap(opts.workerEntry ?? new URL('./batch-worker.ts', import.meta.url));
+    if (!boot) {
+      this.inThread = true;
+      return;
+    }
+    this.worker = new Worker(boot, { eval: true, workerData: { images, spec } });
     this.worker.on('message', (b: Batch) => {
+      this.delivered = true;
       const w = this.waiting.shift();
       if (w?.step !== b.step) this.fail(new Error(`batch worker answered step ${b.step}, expected ${w?.step}`));
       else w.resolve(b);
     });
-    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('error', (e) => (!this.delivered && isLoadError(e) ? this.fallBack() : this.fail(e)));
     this.worker.on('exit', (code) => {
       if (code !== 0) this.fail(new Error(`batch worker exited with code ${code}`));
     });
@@ -50,7 +66,7 @@ export class BatchSource {
 
   /** The batch for `step`; also queues the next `prefetch` steps. */
   get(step: number): Promise<Batch> {
-    if (!this.worker) return Promise.resolve(makeBatch(this.images, this.spec, step));
+    if (!this.worker || this.inThread) return Promise.resolve().then(() => makeBatch(this.images, this.spec, step));
     for (const s of this.requested.keys()) if (s < step) this.requested.delete(s);
     const ahead = this.opts.prefetch ?? 2;
     for (let s = step; s <= step + ahead; s++) if (!this.requested.has(s)) this.requested.set(s, this.request(s));
@@ -71,8 +87,24 @@ export class BatchSource {
     return p;
   }
 
+  private fallBack(): void {
+    this.inThread = true;
+    for (const w of this.waiting.splice(0)) {
+      try {
+        w.resolve(makeBatch(this.images, this.spec, w.step));
+      } catch (e) {
+        w.reject(e as Error);
+      }
+    }
+  }
+
   private fail(e: Error): void {
     this.failure ??= e;
     for (const w of this.waiting.splice(0)) w.reject(e);
   }
+}
+
+function isLoadError(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNKNOWN_FILE_EXTENSION' || code === 'ERR_WORKER_PATH';
 }

@@ -121,6 +121,17 @@ describe('BatchSource failures', () => {
   });
 });
 
+describe('BatchSource fallback', () => {
+  it('makes batches in this thread when the worker module cannot load', async () => {
+    const src = new BatchSource(images, spec, { worker: true, workerEntry: new URL('./no-such-worker.ts', import.meta.url) });
+    try {
+      for (const step of [0, 1, 5]) expect(Array.from((await src.get(step)).lr)).toEqual(Array.from(makeBatch(images, spec, step).lr));
+    } finally {
+      await src.close();
+    }
+  });
+});
+
 describe('image folders', () => {
   let dir: string;
   afterAll(async () => {
