@@ -86,6 +86,32 @@ describe('compare view', () => {
     for (const q of client.imageQueries) expect(q.maxSide).toBeLessThanOrEqual(1.5 * VIEWPORT.width);
   });
 
+  it('pans and zooms all panes together (side by side)', async () => {
+    fireEvent.keyDown(window, { key: '2' });
+    fireEvent.click(await screen.findByRole('radio', { name: 'Side by side' }));
+    const viewer = screen.getByTestId('compare-viewer');
+    fireEvent.wheel(viewer, { deltaY: -800, clientX: 133, clientY: 300 });
+    const zoomed = Number(screen.getByTestId('zoom-level').textContent!.replace('%', ''));
+    expect(zoomed).toBeGreaterThan(Math.round((800 / 3 / 4000) * 100) * 2);
+    const regionOf = (id: string, from: number) => client.imageQueries.slice(from).find((q) => q.imageId === id && q.width)!;
+    await waitFor(() => expect(regionOf('out-edsr-mini-x2', 0)).toBeDefined());
+    const afterZoom = client.imageQueries.length;
+    await new Promise((r) => setTimeout(r, 200));
+    const zoomedRegion = [...client.imageQueries].reverse().find((q) => q.imageId === 'out-edsr-mini-x2' && q.width)!;
+    fireEvent.pointerDown(viewer, { clientX: 200, clientY: 300, pointerId: 1 });
+    fireEvent.pointerMove(viewer, { clientX: 0, clientY: 250, pointerId: 1 });
+    fireEvent.pointerUp(viewer, { pointerId: 1 });
+    const before = Math.max(afterZoom, client.imageQueries.length);
+    await waitFor(() => expect(client.imageQueries.length).toBeGreaterThanOrEqual(before + 3));
+    // Dragging 200 screen pixels left moves the view right by more than one fetch grid cell.
+    expect(regionOf('out-edsr-mini-x2', before).left!).toBeGreaterThan(zoomedRegion.left!);
+    // Each pane fetched the same output rectangle: the original in its own pixels (half), the two models at 1:1.
+    const [o, a, b] = ['src', 'out-edsr-baseline-x2', 'out-edsr-mini-x2'].map((id) => client.imageQueries.slice(before).find((q) => q.imageId === id && q.width)!);
+    expect(a).toMatchObject({ left: b!.left, top: b!.top, width: b!.width, height: b!.height });
+    expect(Math.abs(o!.left! * 2 - a!.left!)).toBeLessThanOrEqual(64);
+    expect(Math.abs((o!.left! + o!.width!) * 2 - (a!.left! + a!.width!))).toBeLessThanOrEqual(64);
+  });
+
   it('shows each model’s timing, and side-by-side and difference modes', async () => {
     fireEvent.keyDown(window, { key: '2' });
     await screen.findByTestId('compare-viewer');
