@@ -3,7 +3,7 @@
  * distillation loss: our ONNX training graph in onnxruntime-node (CPU EP) against the same
  * step in PyTorch (scripts/bench/grad_step_torch.py, if `python3 -c "import torch"` works),
  * interleaved step by step, medians reported.
- *   npx tsx scripts/bench/grad-step.ts [preset=edsr-mini] [batch=16] [lrPatch=48] [steps=20]
+ *   [BENCH_THREADS=2] npx tsx scripts/bench/grad-step.ts [preset=edsr-mini] [batch=16] [lrPatch=48] [steps=20]
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,8 @@ import { resolveArch } from '../../engine/zoo/registry';
 const [preset = 'edsr-mini', batchArg = '16', patchArg = '48', stepsArg = '20'] = process.argv.slice(2);
 const [batch, patch, steps] = [Number(batchArg), Number(patchArg), Number(stepsArg)];
 const python = process.env.PYTHON ?? '/usr/bin/python3';
+/** Threads for both runtimes (BENCH_THREADS, default 2 = this machine's cores). */
+const threads = Number(process.env.BENCH_THREADS ?? 2);
 
 function rand(shape: number[]): HostTensor {
   return float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => Math.random() * 0.1));
@@ -32,20 +34,20 @@ const teacher = g.input('teacher', sr.shape);
 const hr = g.input('hr', sr.shape);
 buildTrainingGraph(g, distillationLoss(g, sr, teacher, hr));
 const bytes = toOnnx(g, { params: 'inputs' });
-const session = await ModelSession.create(bytes);
+const session = await ModelSession.create(bytes, { threads });
 const feeds: Record<string, HostTensor> = { input: rand(x.shape as number[]), teacher: rand(sr.shape as number[]), hr: rand(sr.shape as number[]) };
 for (const [key, p] of g.params) feeds[key] = rand(p.value.shape as number[]);
-console.log(`${preset} batch ${batch} LR ${patch}x${patch}: ${g.nodes.length} nodes, ONNX ${(bytes.length / 1e6).toFixed(1)} MB`);
+console.log(`${preset} batch ${batch} LR ${patch}x${patch}, ${threads} threads: ${g.nodes.length} nodes, ONNX ${(bytes.length / 1e6).toFixed(1)} MB`);
 // The same forward pass and loss without the backward, for the backward/forward ratio.
 const gf = new Graph('bench-forward');
 const xf = gf.input('input', x.shape);
 const srf = resolveArch(presetConfig(preset)).build(gf, xf);
 gf.output(distillationLoss(gf, srf, gf.input('teacher', sr.shape), gf.input('hr', sr.shape)), 'loss');
-const forward = await ModelSession.create(toOnnx(gf, { params: 'inputs' }));
+const forward = await ModelSession.create(toOnnx(gf, { params: 'inputs' }), { threads });
 
 /** One persistent PyTorch process per loss variant; each request runs one step and answers its ms. */
 async function torchRunner(variant: 'paper' | 'linear'): Promise<(() => Promise<number>) | undefined> {
-  const proc = spawn(python, [new URL('./grad_step_torch.py', import.meta.url).pathname, '2', String(batch), String(patch), variant], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(python, [new URL('./grad_step_torch.py', import.meta.url).pathname, String(threads), String(batch), String(patch), variant], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
   const step = async () => {
     proc.stdin!.write('step\n');
