@@ -111,11 +111,15 @@ export function trackJob(s: JobsState, info: JobInfo, request: JobRequest): Jobs
 
 export const isActive = (e: JobEntry | undefined) => !!e && (e.info.state === 'queued' || e.info.state === 'running' || e.info.state === 'paused');
 
-/** The newest job of a kind (the one its view shows). */
+/**
+ * The newest job of a kind (the one its view shows). Upscales count only when this page started
+ * them (their image is known); batch and distillation jobs also when the engine already had them
+ * (e.g. after a reload).
+ */
 export function latestJob(s: JobsState, kind: JobKind): JobEntry | undefined {
   for (let i = s.order.length - 1; i >= 0; i--) {
     const e = s.jobs[s.order[i]!];
-    if (e?.info.kind === kind && e.request) return e;
+    if (e?.info.kind === kind && (e.request || kind !== 'upscale')) return e;
   }
   return undefined;
 }

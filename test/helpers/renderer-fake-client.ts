@@ -30,6 +30,8 @@ export function fakeClient(opts: {
   images?: Record<string, ImageRef>;
   dialogs?: DialogApi | null;
   dirs?: Record<string, DirListing>;
+  /** Jobs the engine already has when the page loads. */
+  jobs?: JobInfo[];
 } = {}): FakeClient {
   const listeners = new Set<(e: EngineEvent) => void>();
   const menuListeners = new Set<(a: MenuAction) => void>();
@@ -110,7 +112,7 @@ export function fakeClient(opts: {
       record('cancelJob', [id]);
       return { id, kind: 'upscale', state: 'cancelled', title: '' };
     },
-    listJobs: async () => [],
+    listJobs: async () => opts.jobs ?? [],
     async saveImage(imageId, path) {
       record('saveImage', [imageId, path]);
       return path;

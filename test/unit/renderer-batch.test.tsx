@@ -84,4 +84,15 @@ describe('batch view', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Open output folder' }));
     await waitFor(() => expect(revealed).toEqual(['/data/in']));
   });
+
+  it('after a reload, shows the batch the engine is still running and keeps following it', async () => {
+    const client = fakeClient({ jobs: [{ id: 'old-7', kind: 'batch', state: 'running', title: '12 images x2 with edsr-mini-x2' }] });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '3' });
+    expect(await screen.findByRole('heading', { name: '12 images x2 with edsr-mini-x2' })).toBeTruthy();
+    act(() => client.emit({ type: 'batch-file', jobId: 'old-7', file: { input: '/x/a.png', state: 'failed', reason: 'unsupported image format' } }));
+    expect(within(screen.getByRole('region', { name: 'Failures' })).getByText(/unsupported image format/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel batch' }));
+    await waitFor(() => expect(client.calls.find((c) => c.method === 'cancelJob')?.args).toEqual(['old-7']));
+  });
 });

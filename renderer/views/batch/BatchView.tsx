@@ -138,9 +138,15 @@ export function BatchView() {
               )}
             </header>
             {running && <ProgressBar label="Batch progress" progress={job.progress} unit="files" testId="batch-progress" />}
-            <p className="summary" data-testid="batch-summary">
-              {counts.done} done · {counts.failed} failed · {counts.skipped} skipped · {counts.queued + counts.running} to go
-            </p>
+            {files.length > 0 ? (
+              <p className="summary" data-testid="batch-summary">
+                {counts.done} done · {counts.failed} failed · {counts.skipped} skipped · {counts.queued + counts.running} to go
+              </p>
+            ) : job.batchSummary && (
+              <p className="summary" data-testid="batch-summary">
+                {job.batchSummary.done} done · {job.batchSummary.failed} failed · {job.batchSummary.skipped} skipped
+              </p>
+            )}
             {job.info.state === 'failed' && job.info.error && <p role="alert" className="error">{job.info.error}</p>}
             {failures.length > 0 && (
               <div className="failures" role="region" aria-label="Failures">
