@@ -1,11 +1,14 @@
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { cpus, platform, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import picomatch from 'picomatch';
 import sharp from 'sharp';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
 import { providerAvailability } from '../runtime/providers';
 import { MODELS_DIR } from '../upscale/model';
+import { readCard } from '../zoo/card';
+import { isPresetName, PRESET_NAMES } from '../zoo/presets';
 import { assertNotInput } from '../upscale/pipeline';
 import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
@@ -13,7 +16,8 @@ import { ModelCatalog } from './models';
 import { PathPolicy } from './paths';
 import { renderRegion, type RenderedRegion } from './region';
 import { SettingsStore } from './settings';
-import type { BatchTask, UpscaleTask } from './tasks';
+import { ValidationError } from './schema';
+import type { BatchTask, DistillTask, UpscaleTask } from './tasks';
 import type {
   BatchRequest, DirListing, DistillRequest, EngineApi, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, ModelInfo,
   OutputFormat, Settings, SystemInfo, UpscaleRequest,
@@ -195,9 +199,52 @@ export class EngineHost implements EngineApi {
     }));
   }
 
+  /** The teacher as the training engine wants it: a listed model's file, or a file the user chose. */
+  private async teacherConfig(req: DistillRequest): Promise<Record<string, string>> {
+    const listed = (await this.models.list()).some((m) => m.id === req.teacher);
+    if (listed) return { type: 'onnx', path: await this.models.path(req.teacher) };
+    const path = await this.paths.check(req.teacher, 'read');
+    if (/\.onnx$/i.test(path)) return { type: 'onnx', path };
+    if (!req.teacherPreset) throw new ValidationError('startDistill.params.0.teacherPreset', 'a checkpoint teacher (.pth, .safetensors) needs its architecture preset, e.g. edsr-baseline');
+    return { type: 'preset', preset: req.teacherPreset, weights: path };
+  }
+
   async startDistill(req: DistillRequest): Promise<JobInfo> {
-    void req;
-    throw new Error('distillation jobs are not available in this build yet');
+    if (!isPresetName(req.student)) throw new ValidationError('startDistill.params.0.student', `unknown preset ${JSON.stringify(req.student)}; known: ${PRESET_NAMES.join(', ')}`);
+    const teacher = await this.teacherConfig(req);
+    const dataDir = await this.paths.check(req.dataDir, 'read');
+    const valDir = req.valDir !== undefined ? await this.paths.check(req.valDir, 'read') : undefined;
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+    const runName = `${req.student}-${stamp}-${randomBytes(2).toString('hex')}`;
+    const outDir = join(this.opts.configDir, 'runs', runName);
+    await mkdir(outDir, { recursive: true });
+    const config = {
+      preset: req.student,
+      data: { dir: dataDir, kind: 'hr' },
+      // About ten points on the validation curve, at most every 500 steps.
+      ...(valDir ? { val: { dir: valDir, interval: Math.max(1, Math.min(500, Math.floor(req.steps / 10))) } } : {}),
+      steps: req.steps,
+      batch: req.batch,
+      patch: req.patch,
+      optim: { lr: req.lr },
+      loss: { type: 'distill' },
+      teacher,
+      cacheDir: join(this.opts.configDir, 'cache'),
+      threads: this.settings.get().threads,
+    };
+    const task: DistillTask = { kind: 'distill', outDir, config };
+    const teacherName = basename(req.teacher).replace(/\.(onnx|pth|pt|safetensors)$/i, '');
+    return this.jobs.start('distill', `distil ${teacherName} into ${req.student} (${req.steps} steps)`, task, async (r, jobId) => {
+      const res = r as { onnx: string; card: string };
+      // The produced model joins the user's models, so every view can pick it.
+      const id = `${runName}-x${(await readCard(res.card)).scale}`;
+      const userDir = this.models.userDir;
+      await copyFile(res.card, join(userDir, `${id}.json`));
+      await copyFile(res.onnx, join(userDir, `${id}.onnx`));
+      const model = (await this.models.list()).find((m) => m.id === id);
+      if (!model) throw new Error(`the distilled model ${id} could not be listed`);
+      return { type: 'distill-done', jobId, model };
+    });
   }
 
   async pauseJob(id: string): Promise<JobInfo> {

@@ -90,6 +90,8 @@ async function main(): Promise<unknown> {
       return runUpscale(task);
     case 'batch':
       return runBatch(task);
+    case 'distill':
+      return (await import('./distill-task')).runDistill(task, control, post);
   }
 }
 

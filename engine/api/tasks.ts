@@ -24,4 +24,12 @@ export interface BatchTask extends RunOptions {
   readonly files: readonly { readonly input: string; readonly output: string; readonly skip: boolean }[];
 }
 
-export type WorkerTask = UpscaleTask | BatchTask;
+export interface DistillTask {
+  readonly kind: 'distill';
+  /** Run folder (checkpoints, config.json, the exported model). */
+  readonly outDir: string;
+  /** A raw training config; the training engine validates it. */
+  readonly config: { readonly steps: number } & Record<string, unknown>;
+}
+
+export type WorkerTask = UpscaleTask | BatchTask | DistillTask;
