@@ -190,15 +190,49 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
     await page.context().close();
   });
 
-  it('shows the wizard and settings views', async () => {
+  it('distillation: start a short job, watch the loss chart update, pause, resume, cancel', async () => {
+    const data = join(rig.root, 'train');
+    await mkdir(data);
+    for (const n of ['camera.png', 'coffee.png', 'chelsea.png', 'astronaut.png']) await sharp(join(SAMPLES, n)).resize({ width: 96 }).toFile(join(data, n));
     const page = await rig.newPage();
     await page.getByRole('tab', { name: 'Wizard' }).click();
-    await page.getByRole('region', { name: 'Stage 3: Distil' }).or(page.getByLabel('Stage 3: Distil')).first().waitFor();
+    await page.getByLabel('Teacher model').selectOption(SHIPPED_TEACHER);
+    await page.getByLabel('Student preset').selectOption('edsr-mini');
+    await page.getByLabel('Steps', { exact: true }).fill('100000');
+    await page.getByLabel('Batch', { exact: true }).fill('2');
+    await page.getByLabel('Patch (LR pixels)').fill('24');
+    await page.getByRole('textbox', { name: 'Training data folder' }).fill(data);
+    await page.getByRole('button', { name: 'Start distillation' }).click();
+    const stats = page.getByTestId('train-stats');
+    const step = async () => Number(/Step ([\d,]+)/.exec(await stats.innerText())?.[1]?.replace(/,/g, '') ?? 0);
+    await stats.waitFor({ timeout: 90_000 });
+    await expect.poll(step, { timeout: 60_000, interval: 200 }).toBeGreaterThanOrEqual(5);
+    const lossShown = await page.getByLabel('Latest Loss').innerText();
+    expect(Number(lossShown)).toBeGreaterThan(0);
+    const before = await step();
+    await expect.poll(step, { timeout: 30_000, interval: 200 }).toBeGreaterThan(before + 5); // the chart keeps moving
+    await page.getByLabel('Loss chart').scrollIntoViewIfNeeded();
     await shot(page, 'wizard');
+
+    await page.getByRole('button', { name: 'Pause distillation' }).click();
+    await expect.poll(() => page.getByTestId('distill-state').innerText(), { timeout: 10_000 }).toMatch(/^paused$/i);
+    await page.waitForTimeout(500); // a step in flight may still land
+    const held = await step();
+    await page.waitForTimeout(1500);
+    expect(await step()).toBe(held);
+    await page.getByRole('button', { name: 'Resume distillation' }).click();
+    await expect.poll(step, { timeout: 30_000, interval: 200 }).toBeGreaterThan(held);
+    await page.getByRole('button', { name: 'Cancel distillation' }).click();
+    await expect.poll(() => page.getByTestId('distill-state').innerText(), { timeout: 30_000 }).toMatch(/^cancelled$/i);
+    expect((await rig.host.listJobs()).find((j) => j.kind === 'distill')?.state).toBe('cancelled');
+    await page.context().close();
+  });
+
+  it('shows the settings view', async () => {
+    const page = await rig.newPage();
     await page.getByRole('tab', { name: 'Settings' }).click();
     await page.getByLabel('Tile size').waitFor();
     await shot(page, 'settings');
     await page.context().close();
   });
 });
-
