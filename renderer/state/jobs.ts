@@ -134,6 +134,16 @@ export function resultsFor(s: JobsState, imageId: string): Record<string, Upscal
   return out;
 }
 
+/** The newest upscale this page started for one image, model and scale. */
+export function upscaleJobFor(s: JobsState, imageId: string, modelId: string | undefined, scale: number): JobEntry | undefined {
+  for (let i = s.order.length - 1; i >= 0; i--) {
+    const e = s.jobs[s.order[i]!]!;
+    const r = e.request;
+    if (r?.kind === 'upscale' && r.req.imageId === imageId && r.req.modelId === modelId && r.req.scale === scale) return e;
+  }
+  return undefined;
+}
+
 export const resultKey = (r: { modelId: string; scale: number }) => `${r.modelId}@x${r.scale}`;
 
 interface JobsStore extends JobsState {

@@ -1,0 +1,40 @@
+import type { ImageRef } from '../../api/client';
+import { useClient } from '../../app/client-context';
+import { isActive, upscaleJobFor, useJobs } from '../../state/jobs';
+import { useModels } from '../../state/models';
+import { reportError, useUi } from '../../state/ui';
+
+/** Picks the model for slot A or B; runs it on the image when its result is missing. */
+export function ModelSlot({ slot, source, scale }: { slot: 'a' | 'b'; source: ImageRef; scale: number }) {
+  const client = useClient();
+  const models = useModels((s) => s.models);
+  const modelId = useUi((s) => s.compare[slot]);
+  const setCompare = useUi((s) => s.setCompare);
+  const job = useJobs((s) => upscaleJobFor(s, source.id, modelId, scale));
+  const have = !!job?.upscale;
+  const run = async () => {
+    if (!modelId) return;
+    const req = { imageId: source.id, modelId, scale };
+    try {
+      useJobs.getState().track(await client.startUpscale(req), { kind: 'upscale', req });
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const name = slot.toUpperCase();
+  return (
+    <span className="slot">
+      <label className="field inline">
+        <span>Model {name}</span>
+        <select aria-label={`Model ${name}`} value={modelId ?? ''} onChange={(e) => setCompare({ [slot]: e.target.value || undefined })}>
+          <option value="">—</option>
+          {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+        </select>
+      </label>
+      {modelId && !have && (isActive(job)
+        ? <span className="muted small" role="status">{job?.progress ? `${job.progress.done}/${job.progress.total} tiles` : 'running…'}</span>
+        : <button type="button" onClick={() => void run()} aria-label={`Run model ${name}`}>Run</button>)}
+    </span>
+  );
+}
+
