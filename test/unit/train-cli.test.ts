@@ -1,0 +1,40 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateTrainConfig } from '../../engine/train/config';
+import { configFromFlags, requestFromFlags, type TrainFlags } from '../../scripts/cli/commands/train';
+
+let dir: string;
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const flags = (f: Partial<TrainFlags>): TrainFlags => ({ worker: true, augment: true, ...f });
+
+describe('minisr train flags', () => {
+  it('map onto config fields, over a --config file', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'minisr-cli-'));
+    const file = path.join(dir, 'c.json');
+    await writeFile(file, JSON.stringify({ preset: 'edsr-mini', data: { dir: 'x' }, steps: 10, optim: { lr: 1e-4, weightDecay: 0.01 }, seed: 3 }));
+    await writeFile(path.join(dir, 'a_HR.png'), '');
+    await writeFile(path.join(dir, 'a_LR.png'), '');
+    const raw = await configFromFlags(flags({ config: file, data: dir, steps: 20, lr: 2e-3, schedule: 'multistep', milestones: '5,15', gamma: 0.1, worker: false, val: dir, valInterval: 7 }), { loss: { type: 'charbonnier' } });
+    const c = validateTrainConfig(raw);
+    expect(c.steps).toBe(20);
+    expect(c.seed).toBe(3);
+    expect(c.optim).toMatchObject({ lr: 2e-3, weightDecay: 0.01 });
+    expect(c.schedule).toEqual({ type: 'multistep', milestones: [5, 15], gamma: 0.1 });
+    expect(c.data).toEqual({ dir, kind: 'paired' }); // NAME_LR files: a benchmark-layout folder
+    expect(c.val).toEqual({ dir, interval: 7 });
+    expect(c.worker).toBe(false);
+    expect(c.loss).toEqual({ type: 'charbonnier', eps: 1e-3 });
+  });
+
+  it('needs --out unless resuming, and names a broken --config', async () => {
+    expect(() => requestFromFlags(flags({}), {})).toThrow(/--out/);
+    expect(requestFromFlags(flags({ resume: 'runs/x', steps: 9 }), undefined)).toEqual({ outDir: 'runs/x', resume: true, steps: 9 });
+    await writeFile(path.join(dir, 'bad.json'), '{');
+    await expect(configFromFlags(flags({ config: path.join(dir, 'bad.json') }), {})).rejects.toThrow(/--config .*bad.json/);
+  });
+});
