@@ -45,7 +45,7 @@ export interface PassOptions {
   readonly threads?: number;
   /** Requested square tile side in input pixels (rounded down to the model's multiple). */
   readonly tile: number;
-  /** Context per side; default: the model's receptive radius + 4, else 16. */
+  /** Context per side; default: the model's receptive radius + 4 (else 16), at most a quarter tile. */
   readonly overlap?: number;
   readonly signal?: AbortSignal;
   /** Called after each tile with the pass's done/total count. */
@@ -57,7 +57,7 @@ export function defaultOverlap(model: UpscaleModel): number {
 }
 
 /** Tile shape and placement for an image: tiles lie inside the image; it is padded only when smaller than a tile. */
-export function planPass(width: number, height: number, model: UpscaleModel, tile: number, overlap = defaultOverlap(model)): PassPlan {
+export function planPass(width: number, height: number, model: UpscaleModel, tile: number, overlapOption?: number): PassPlan {
   const m = model.inputMultiple;
   let shape: TileShape;
   if (model.shapes === 'any') {
@@ -68,6 +68,8 @@ export function planPass(width: number, height: number, model: UpscaleModel, til
     shape = model.shapes;
   }
   const padded = { height: Math.max(height, shape.height), width: Math.max(width, shape.width) };
+  // Past a quarter tile, exactness costs more than it gains: a deep model's far context weighs little.
+  const overlap = overlapOption ?? Math.min(defaultOverlap(model), Math.floor(Math.min(shape.height, shape.width) / 4));
   const axis = (length: number, t: number) =>
     planAxis({
       length,

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,6 +63,27 @@ describe('minisr upscale (subprocess)', () => {
     expect(lines.filter((l) => l.type === 'progress').length).toBeGreaterThanOrEqual(5);
     expect(lines.filter((l) => l.type === 'done')).toHaveLength(5);
   }, 120_000);
+
+  it('killed mid-image (SIGTERM): exits after removing its partial files', async () => {
+    const src = join(dir, 'kill');
+    const out = join(dir, 'kill-out');
+    await mkdir(src, { recursive: true });
+    await writeTestImage(join(src, 'large.png'), 400, 300, { seed: 3 });
+    const child = spawn(process.execPath, [CLI, 'upscale', src, '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '--tile', '48', '-s', '4', '--json'], { cwd: dir });
+    let stdout = '';
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    await new Promise<void>((res) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('"type":"progress"')) res();
+      });
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    const last = JSON.parse(stdout.trim().split('\n').pop()!) as { type: string; cancelled: boolean; succeeded: unknown[] };
+    expect([last.type, last.cancelled, last.succeeded.length]).toEqual(['summary', true, 0]);
+    expect(await readdir(out)).toEqual([]);
+  }, 60_000);
 
   it('bad options are refused with a message', async () => {
     const r = await minisr(['upscale', join(dir, 'in'), '-m', 'no-such-model']);

@@ -37,6 +37,10 @@ function bar(fraction: number, width = 24): string {
   return `[${'#'.repeat(full)}${'-'.repeat(width - full)}]`;
 }
 
+function mps(v: number): string {
+  return v >= 1 ? v.toFixed(2) : v.toPrecision(2);
+}
+
 function seconds(s: number): string {
   return !Number.isFinite(s) ? '?' : s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
 }
@@ -58,7 +62,7 @@ function humanReporter(tty: boolean): (e: BatchEvent) => void {
         if (now - lastDraw < 100 && e.tilesDone !== e.tilesTotal) break;
         lastDraw = now;
         const pass = e.passes > 1 ? ` pass ${e.pass}/${e.passes}` : '';
-        process.stdout.write(`\r\x1b[K${tag(e)} ${basename(e.file ?? '')}${pass} ${bar(e.tilesDone / e.tilesTotal)} ${e.tilesDone}/${e.tilesTotal} tiles  ${e.megapixelsPerSec.toFixed(2)} MP/s  ETA ${seconds(e.etaSec)}`);
+        process.stdout.write(`\r\x1b[K${tag(e)} ${basename(e.file ?? '')}${pass} ${bar(e.tilesDone / e.tilesTotal)} ${e.tilesDone}/${e.tilesTotal} tiles  ${mps(e.megapixelsPerSec)} MP/s  ETA ${seconds(e.etaSec)}`);
         break;
       }
       case 'done': {
@@ -68,7 +72,7 @@ function humanReporter(tty: boolean): (e: BatchEvent) => void {
           epShown = true;
           console.log(`execution provider: ${r.ep.used}${r.ep.attempts.length > 1 ? ` (${describeEpReport(r.ep).filter((l) => !l.endsWith(': used')).join('; ')})` : ''}`);
         }
-        console.log(`${tag(e)} done    ${r.output}  ${r.width}x${r.height} -> ${r.outWidth}x${r.outHeight} (${r.scaleLabel})  ${seconds(r.seconds)}, ${r.megapixelsPerSec.toFixed(2)} MP/s`);
+        console.log(`${tag(e)} done    ${r.output}  ${r.width}x${r.height} -> ${r.outWidth}x${r.outHeight} (${r.scaleLabel})  ${seconds(r.seconds)}, ${mps(r.megapixelsPerSec)} MP/s`);
         break;
       }
       case 'failed':
@@ -128,9 +132,11 @@ export function upscaleCommand(): Command {
     .option('--json', 'JSON lines (events, then the summary) instead of text')
     .action(async (paths: string[], opts: UpscaleCliOptions) => {
       const model = await resolveModel({ ...(opts.model ? { model: opts.model } : {}), ...(opts.weights ? { weights: opts.weights } : {}) });
+      // Ctrl-C or a kill stops within one tile and removes the partial files before exiting.
       const ac = new AbortController();
-      const onSigint = () => ac.abort(new Error('interrupted'));
-      process.once('SIGINT', onSigint);
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      const onSignal = (sig: NodeJS.Signals) => ac.abort(new Error(`interrupted by ${sig}`));
+      for (const sig of signals) process.once(sig, onSignal);
       try {
         const summary = await upscaleBatch(paths, {
           model,
@@ -155,7 +161,7 @@ export function upscaleCommand(): Command {
         else printSummary(summary);
         if (summary.failed.length > 0 || summary.cancelled) process.exitCode = 1;
       } finally {
-        process.off('SIGINT', onSigint);
+        for (const sig of signals) process.off(sig, onSignal);
       }
     });
 }
