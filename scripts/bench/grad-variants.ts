@@ -1,11 +1,12 @@
 /**
  * The measurements behind the autodiff's design choices, each as interleaved runs of the
  * alternatives in onnxruntime-node (CPU EP), medians printed:
- *   npx tsx scripts/bench/grad-variants.ts [rounds=15]
+ *   [BENCH_THREADS=2] npx tsx scripts/bench/grad-variants.ts [rounds=15]
  * - LayerNormalization: the fused op (saved Mean/InvStdDev, composed gradient) vs a decomposed LN.
  * - SwinIR bias-table Gather backward: ScatterElements(add) vs a constant one-hot MatMul.
- * - Conv weight gradient (16->16 3x3, batch 16, 48x48): unfold + MatMul (ours), per-tap
- *   MatMuls over shifted slices, Conv over batch/channel-transposed tensors.
+ * - Conv weight gradient (16->16 3x3, batch 16, 48x48): per-tap MatMuls over shifted slices
+ *   (ours), unfold (depthwise one-hot Conv) + MatMul, slices + Concat + MatMul, Conv over
+ *   batch/channel-transposed tensors.
  * - MultiLap + 0.1 L1 (batch 16, 96x96) forward + backward: ours (one pyramid of p - t,
  *   separable matrices) vs the paper's form (four pyramids) vs Pad + depthwise Conv + AveragePool.
  */
@@ -18,6 +19,7 @@ import { ModelSession } from '../../engine/runtime/session';
 import { distillationLoss, gaussianBlur, l1Loss, laplacianPyramid } from '../../engine/train/losses';
 
 const rounds = Number(process.argv[2] ?? 15);
+const threads = Number(process.env.BENCH_THREADS ?? 2);
 const rand = (shape: readonly number[]) => float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 type Timed = () => Promise<number>;
@@ -26,7 +28,7 @@ type Timed = () => Promise<number>;
 async function timed(build: (g: Graph) => Value[]): Promise<Timed> {
   const g = new Graph('variant');
   build(g).forEach((v, i) => g.output(v, `out${i}`));
-  const session = await ModelSession.create(toOnnx(g, { params: 'inputs' }));
+  const session = await ModelSession.create(toOnnx(g, { params: 'inputs' }), { threads });
   const feeds: Record<string, HostTensor> = {};
   for (const v of g.inputs) feeds[v.name] = rand(v.shape);
   for (const [k, p] of g.params) feeds[k] = rand(p.value.shape);
@@ -89,16 +91,8 @@ const [N, C, H] = [16, 16, 48];
 const P = H * H;
 const dwVariant = (f: (g: Graph, x: Value, dy: Value) => Value) => timed((g) => [f(g, g.input('x', [N, C, H, H]), g.input('dy', [N, C, H, H]))]);
 await compare('Conv dW 16->16 3x3 b16 48x48', {
-  unfoldMatMul: await dwVariant((g, x, dy) => {
-    // The ops gradConv emits for dW (Ci <= Co).
-    const oneHot = new Float32Array(C * 81);
-    for (let c = 0; c < C; c++) for (let j = 0; j < 9; j++) oneHot[(c * 9 + j) * 9 + j] = 1;
-    const kernel = g.constant({ dtype: 'float32', shape: [C * 9, 1, 3, 3], data: oneHot });
-    const u = g.reshape(g.op1('Conv', [x, kernel], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: C }), [N, C * 9, P]);
-    const wT = g.reduceSum(g.matmul(u, g.transpose(g.reshape(dy, [N, C, P]), [0, 2, 1])), [0], false);
-    return g.reshape(g.transpose(wT, [1, 0]), [C, C, 3, 3]);
-  }),
   perTapSlices: await dwVariant((g, x, dy) => {
+    // What gradConv emits (Ci <= Co).
     const xp = g.pad(x, [0, 0, 1, 1, 0, 0, 1, 1]);
     const d3 = g.reshape(dy, [N, C, P]);
     const taps: Value[] = [];
@@ -108,6 +102,22 @@ await compare('Conv dW 16->16 3x3 b16 48x48', {
         taps.push(g.reduceSum(g.matmul(d3, g.transpose(xj, [0, 2, 1])), [0], true));
       }
     return g.transpose(g.reshape(g.concat(taps, 0), [3, 3, C, C]), [2, 3, 0, 1]);
+  }),
+  unfoldMatMul: await dwVariant((g, x, dy) => {
+    const oneHot = new Float32Array(C * 81);
+    for (let c = 0; c < C; c++) for (let j = 0; j < 9; j++) oneHot[(c * 9 + j) * 9 + j] = 1;
+    const kernel = g.constant({ dtype: 'float32', shape: [C * 9, 1, 3, 3], data: oneHot });
+    const u = g.reshape(g.op1('Conv', [x, kernel], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: C }), [N, C * 9, P]);
+    const wT = g.reduceSum(g.matmul(u, g.transpose(g.reshape(dy, [N, C, P]), [0, 2, 1])), [0], false);
+    return g.reshape(g.transpose(wT, [1, 0]), [C, C, 3, 3]);
+  }),
+  sliceConcatMatMul: await dwVariant((g, x, dy) => {
+    const xp = g.pad(x, [0, 0, 1, 1, 0, 0, 1, 1]);
+    const taps: Value[] = [];
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) taps.push(g.reshape(g.slice(xp, [a, b], [a + H, b + H], [2, 3]), [N, 1, C, P]));
+    const u = g.reshape(g.concat(taps, 1), [N, 9 * C, P]); // channel j*C + ci
+    const w = g.reduceSum(g.matmul(u, g.transpose(g.reshape(dy, [N, C, P]), [0, 2, 1])), [0], false); // [9*Ci, Co]
+    return g.transpose(g.reshape(w, [3, 3, C, C]), [3, 2, 0, 1]);
   }),
   convOverTransposed: await dwVariant((g, x, dy) => {
     const w = g.op1('Conv', [g.transpose(x, [1, 0, 2, 3]), g.transpose(dy, [1, 0, 2, 3])], { kernel_shape: [H, H], pads: [1, 1, 1, 1] });
