@@ -1,8 +1,7 @@
 import type {
-  BatchRequest, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, MenuAction, ModelInfo,
+  BatchRequest, DialogApi, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, MenuAction, ModelInfo,
   Settings, SystemInfo, UpscaleRequest,
 } from '../../renderer/api/client';
-import type { DialogApi } from '../../electron/channels';
 
 /**
  * An EngineClient for component tests: answers calls from plain data, records what the UI asked
