@@ -85,6 +85,15 @@ describe('minisr upscale (subprocess)', () => {
     expect(await readdir(out)).toEqual([]);
   }, 60_000);
 
+  it('minisr bench reports MP/s per model per EP, and a failing EP as a row with its reason', async () => {
+    const r = await minisr(['bench', '-m', 'edsr-mini', '--size', '16', '--runs', '1', '--ep', 'cpu,webgpu', '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { model: string; ep: string; megapixelsPerSec?: number; error?: string }[];
+    expect(rows.map((x) => [x.model, x.ep])).toEqual([['edsr-mini', 'cpu'], ['edsr-mini', 'webgpu']]);
+    expect(rows[0]!.megapixelsPerSec).toBeGreaterThan(0);
+    expect(rows[1]!.megapixelsPerSec !== undefined || /webgpu/.test(rows[1]!.error ?? '')).toBe(true);
+  }, 60_000);
+
   it('bad options are refused with a message', async () => {
     const r = await minisr(['upscale', join(dir, 'in'), '-m', 'no-such-model']);
     expect(r.code).toBe(1);

@@ -6,6 +6,7 @@ import { float32Tensor } from '../../../engine/io/tensor';
 import { AUTO_ORDER } from '../../../engine/runtime/providers';
 import { describeEpReport, openSession, type EpChoice } from '../../../engine/runtime/select';
 import { MODELS_DIR, modelFromWeights, resolveModel, type UpscaleModel } from '../../../engine/upscale/model';
+import { readCard } from '../../../engine/zoo/card';
 import { isPresetName, presetConfig } from '../../../engine/zoo/presets';
 import { randomWeights } from '../../../engine/zoo/random-weights';
 import { formatTable, positiveInt } from '../table';
@@ -33,9 +34,15 @@ export interface BenchRow {
 }
 
 /** Shipped models (models/*.onnx) plus the paper's presets at random weights (speed does not depend on weights). */
-function defaultModels(): string[] {
+async function defaultModels(): Promise<string[]> {
   const shipped = existsSync(MODELS_DIR) ? readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5)).sort() : [];
-  return [...shipped, 'edsr-mini', 'swinir-mini', 'edsr-baseline', 'swinir-light'];
+  const exported = new Set<string>();
+  for (const id of shipped) {
+    const card = await readCard(join(MODELS_DIR, `${id}.json`)).catch(() => undefined);
+    if (card?.preset) exported.add(card.preset);
+  }
+  // Presets that no shipped model was exported from, at random weights.
+  return [...shipped, ...['edsr-mini', 'swinir-mini', 'edsr-baseline', 'swinir-light'].filter((p) => !exported.has(p))];
 }
 
 async function benchModel(name: string): Promise<{ model: UpscaleModel; note?: string }> {
@@ -95,7 +102,7 @@ export function benchCommand(): Command {
     .action(async (o: BenchOptions) => {
       const eps = o.ep.split(',').map((e) => e.trim()) as EpChoice[];
       for (const ep of eps) if (ep !== 'auto' && !AUTO_ORDER.includes(ep)) throw new RangeError(`unknown execution provider ${JSON.stringify(ep)}`);
-      const names = o.model ?? defaultModels();
+      const names = o.model ?? (await defaultModels());
       if (!o.json) console.log(`minisr bench: ${os.cpus().length} CPU cores (${os.cpus()[0]?.model.trim()}), tile ${o.size}x${o.size}, median of ${o.runs} runs\n`);
       const rows: BenchRow[] = [];
       for (const name of names) {
