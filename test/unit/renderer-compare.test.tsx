@@ -149,5 +149,13 @@ describe('compare view without results yet', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Run model B' }));
     await waitFor(() => expect(client.calls.find((c) => c.method === 'startUpscale')?.args).toEqual([{ imageId: 'src', modelId: 'edsr-mini-x2', scale: 4 }]));
     expect(await screen.findByText('EDSRmini: running…')).toBeTruthy();
+    // Ctrl+Enter runs the other chosen model still missing; Esc cancels both.
+    fireEvent.change(screen.getByRole('combobox', { name: 'Model A' }), { target: { value: 'edsr-baseline-x2' } });
+    fireEvent.keyDown(window, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(client.calls.filter((c) => c.method === 'startUpscale')).toHaveLength(2));
+    expect(client.calls.filter((c) => c.method === 'startUpscale')[1]!.args[0]).toEqual({ imageId: 'src', modelId: 'edsr-baseline-x2', scale: 4 });
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Run model A' })).toBeNull());
+    fireEvent.keyDown(window, { key: 'Escape' });
+    await waitFor(() => expect(client.calls.filter((c) => c.method === 'cancelJob').map((c) => c.args[0]).sort()).toEqual(['job-1', 'job-2']));
   });
 });

@@ -7,9 +7,9 @@ import { useImages } from '../../state/images';
 import { isActive, resultKey, resultsFor, upscaleJobFor, useJobs } from '../../state/jobs';
 import { findModel, useModels } from '../../state/models';
 import { useSettings } from '../../state/settings';
-import { useUi, type CompareMode } from '../../state/ui';
+import { reportError, useUi, type CompareMode } from '../../state/ui';
 import type { Size } from './geometry';
-import { ModelSlot } from './ModelSlot';
+import { ModelSlot, runModels } from './ModelSlot';
 import { Viewer, type Column } from './Viewer';
 
 export function CompareView() {
@@ -33,6 +33,12 @@ export function CompareView() {
       outputName(settings?.nameTemplate ?? '{name}_{model}_x{scale}.{ext}', source.name, saveTarget.modelId, saveTarget.scale, format), format, settings?.quality)
     : undefined;
   useCommand('save', save);
+  // Esc stops this comparison's upscales; Ctrl+Enter runs the chosen models still missing.
+  const slotJobs = source ? [compare.a, compare.b].map((m) => upscaleJobFor(jobs, source.id, m, scale)) : [];
+  const activeIds = slotJobs.filter(isActive).map((e) => e!.info.id);
+  useCommand('cancel', activeIds.length ? () => activeIds.forEach((id) => void client.cancelJob(id).catch(reportError)) : undefined);
+  const missing = source ? [...new Set([compare.a, compare.b])].filter((m): m is string => !!m && !resultOf(m) && !isActive(upscaleJobFor(jobs, source.id, m, scale))) : [];
+  useCommand('run', source && missing.length ? () => void runModels(client, source.id, missing, scale) : undefined);
 
   if (!source) {
     return <p className="muted empty">Open an image in the Upscale view (1) and run a model to compare results here.</p>;

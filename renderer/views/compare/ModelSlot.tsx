@@ -1,8 +1,20 @@
-import type { ImageRef } from '../../api/client';
+import type { EngineClient, ImageRef } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { isActive, upscaleJobFor, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { reportError, useUi } from '../../state/ui';
+
+/** Starts an upscale of one image per model, tracked for the compare panes. */
+export async function runModels(client: EngineClient, imageId: string, modelIds: readonly string[], scale: number): Promise<void> {
+  for (const modelId of modelIds) {
+    const req = { imageId, modelId, scale };
+    try {
+      useJobs.getState().track(await client.startUpscale(req), { kind: 'upscale', req });
+    } catch (e) {
+      reportError(e);
+    }
+  }
+}
 
 /** Picks the model for slot A or B; runs it on the image when its result is missing. */
 export function ModelSlot({ slot, source, scale }: { slot: 'a' | 'b'; source: ImageRef; scale: number }) {
@@ -12,15 +24,7 @@ export function ModelSlot({ slot, source, scale }: { slot: 'a' | 'b'; source: Im
   const setCompare = useUi((s) => s.setCompare);
   const job = useJobs((s) => upscaleJobFor(s, source.id, modelId, scale));
   const have = !!job?.upscale;
-  const run = async () => {
-    if (!modelId) return;
-    const req = { imageId: source.id, modelId, scale };
-    try {
-      useJobs.getState().track(await client.startUpscale(req), { kind: 'upscale', req });
-    } catch (e) {
-      reportError(e);
-    }
-  };
+  const run = () => modelId && runModels(client, source.id, [modelId], scale);
   const name = slot.toUpperCase();
   return (
     <span className="slot">

@@ -10,6 +10,7 @@ import { useImages } from '../../state/images';
 import { isActive, latestJob, resultKey, resultsFor, useJobs, type JobEntry } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, reportError, useForm, useUi } from '../../state/ui';
+import { runModels } from '../compare/ModelSlot';
 import { StagePlanner } from './StagePlanner';
 
 /** Student architectures the distillation job builds (engine presets). */
@@ -195,15 +196,8 @@ function ProducedModel({ model, teacherId }: { model: ModelInfo; teacherId?: str
     if (!sourceId) return;
     // Start whichever of the two upscales this image does not have yet.
     const have = resultsFor(useJobs.getState(), sourceId);
-    for (const m of [teacher, model]) {
-      if (!m || have[resultKey({ modelId: m.id, scale: m.scale })]) continue;
-      const req = { imageId: sourceId, modelId: m.id, scale: m.scale };
-      try {
-        useJobs.getState().track(await client.startUpscale(req), { kind: 'upscale', req });
-      } catch (e) {
-        reportError(e);
-      }
-    }
+    const missing = [teacher, model].filter((m) => m && !have[resultKey({ modelId: m.id, scale: model.scale })]).map((m) => m!.id);
+    await runModels(client, sourceId, missing, model.scale);
   };
   return (
     <div className="result-card" data-testid="distill-result">
