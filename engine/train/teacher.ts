@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { float32Tensor } from '../io/tensor';
-import { ModelSession, type SessionOptions } from '../runtime/session';
+import { SessionCache } from '../runtime/cache';
+import type { SessionOptions } from '../runtime/session';
 import { modelFromOnnxFile, modelFromPreset, type UpscaleModel } from '../upscale/model';
+import { upscaleImage } from '../upscale/pipeline';
+import { planarFromUint8 } from './dataset';
 import type { TeacherConfig } from './config';
 import type { TrainImage } from './crops';
 
 /**
- * The teacher-output cache for distillation: the teacher runs once per training image (whole
- * image, graph built per image size, sizes grouped so sessions are reused) and its output is
+ * The teacher-output cache for distillation: the teacher runs once per training image (through
+ * the upscaler's tiled pass: whole images up to the tile size, larger ones tiled) and its output is
  * stored as planar uint8 in `<cacheDir>/teacher-v1/<teacher hash>/<LR hash>.bin`. Crops are then
  * taken from it aligned with the HR crop, so a distillation step costs what a plain step costs.
  */
@@ -31,27 +33,13 @@ export function loadTeacher(t: TeacherConfig): Promise<UpscaleModel> {
   return t.type === 'onnx' ? modelFromOnnxFile(t.path) : modelFromPreset(t.preset, t.weights);
 }
 
-function reflect(i: number, n: number): number {
-  return i < n ? i : Math.max(0, 2 * n - 2 - i);
-}
-
-/** Runs the teacher on one LR image (mirror-padded to its multiple); output planar uint8, HR-sized. */
-async function runTeacher(session: ModelSession, model: UpscaleModel, im: TrainImage, h: number, w: number): Promise<Uint8Array> {
-  const input = new Float32Array(3 * h * w);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) input[(c * h + y) * w + x] = im.lr[(c * im.height + reflect(y, im.height)) * im.width + reflect(x, im.width)]! / 255;
-  const out = (await session.run({ [model.inputName]: float32Tensor([1, 3, h, w], input) }, [model.outputName]))[model.outputName]!;
-  const s = model.scale;
-  const [W, H, OW] = [im.width * s, im.height * s, w * s];
-  if (out.shape.join() !== [1, 3, h * s, OW].join()) throw new Error(`teacher output is [${out.shape.join(', ')}], expected [1, 3, ${h * s}, ${OW}]`);
-  const data = out.data as Float32Array;
-  const res = new Uint8Array(new SharedArrayBuffer(3 * W * H));
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < H; y++)
-      for (let x = 0; x < W; x++) {
-        const v = data[(c * h * s + y) * OW + x]!;
-        res[(c * H + y) * W + x] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
-      }
+/** Planar uint8 of the teacher's output, clamped and rounded as any 8-bit image is. */
+function toUint8Shared(data: Float32Array): Uint8Array {
+  const res = new Uint8Array(new SharedArrayBuffer(data.length));
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    res[i] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
+  }
   return res;
 }
 
@@ -59,6 +47,8 @@ export interface TeacherCacheOptions {
   cacheDir: string;
   scale: number;
   session?: SessionOptions;
+  /** Tile side for the teacher's pass (input pixels); default: the upscaler's automatic choice. */
+  tile?: number;
   onProgress?: (done: number, total: number, computed: number) => void;
 }
 
@@ -67,9 +57,9 @@ export async function attachTeacherOutputs(images: readonly TrainImage[], t: Tea
   const dir = path.join(opts.cacheDir, VERSION, await teacherHash(t));
   await mkdir(dir, { recursive: true });
   let model: UpscaleModel | undefined;
-  let sized: { key: string; session: ModelSession } | undefined;
+  const sessions = new SessionCache(2);
   const out: TrainImage[] = new Array(images.length);
-  // Same-size images one after another: one session per size.
+  // Same-size images one after another: the tile sessions are reused.
   const order = [...images.keys()].sort((a, b) => images[a]!.height - images[b]!.height || images[a]!.width - images[b]!.width || a - b);
   let computed = 0;
   try {
@@ -85,20 +75,16 @@ export async function attachTeacherOutputs(images: readonly TrainImage[], t: Tea
       } else {
         model ??= await loadTeacher(t);
         if (model.scale !== opts.scale) throw new RangeError(`teacher is x${model.scale}, the student x${opts.scale}`);
-        const m = model.inputMultiple;
-        let [h, w] = [Math.ceil(im.height / m) * m, Math.ceil(im.width / m) * m];
-        if (model.shapes !== 'any' && model.dynamic === false) {
-          if (model.shapes.height < h || model.shapes.width < w) {
-            throw new RangeError(`teacher takes only ${model.shapes.height}x${model.shapes.width} inputs; image ${im.name} is ${im.height}x${im.width} (tiled teachers are not supported)`);
-          }
-          [h, w] = [model.shapes.height, model.shapes.width];
-        }
-        const key = model.dynamic ? 'dynamic' : `${h}x${w}`;
-        if (sized?.key !== key) {
-          await sized?.session.release();
-          sized = { key, session: await ModelSession.create(model.onnxFor(h, w), opts.session) };
-        }
-        teacher = await runTeacher(sized.session, model, im, h, w);
+        // The upscaler's tiled pass: whole images up to the tile, exact tiling for models with a known receptive radius.
+        const { rgb } = await upscaleImage(planarFromUint8(im.lr, im.width, im.height), undefined, {
+          model,
+          ep: 'cpu',
+          tile: opts.tile ?? 'auto',
+          sessions,
+          ...(opts.session?.threads ? { threads: opts.session.threads } : {}),
+        });
+        if (rgb.data.length !== need) throw new Error(`teacher output for ${im.name} is ${rgb.width}x${rgb.height}, expected x${opts.scale} of ${im.width}x${im.height}`);
+        teacher = toUint8Shared(rgb.data);
         const tmp = `${file}.${process.pid}.tmp`;
         await writeFile(tmp, teacher);
         await rename(tmp, file);
@@ -108,7 +94,7 @@ export async function attachTeacherOutputs(images: readonly TrainImage[], t: Tea
       opts.onProgress?.(done + 1, images.length, computed);
     }
   } finally {
-    await sized?.session.release();
+    await sessions.clear();
   }
   return out;
 }

@@ -62,6 +62,23 @@ describe('teacher-output cache', () => {
     expect((await readdir(path.join(cacheDir, 'teacher-v1'))).length).toBe(2);
   });
 
+  it('tiles images larger than the tile and matches the whole-image result', async () => {
+    const config = presetConfig('edsr-mini');
+    const shapes = modelParamShapes(config);
+    const weights = initParams('edsr', shapes, 8);
+    const sd = new Map([...shapes].map(([k, s]) => [k, float32Tensor(s, weights.get(k)!)]));
+    const weightsPath = path.join(dir, 'tiled.safetensors');
+    await saveSafetensors(weightsPath, sd);
+    const big = image('big', 100, 60, 4);
+    const [got] = await attachTeacherOutputs([big], { type: 'preset', preset: 'edsr-mini', weights: weightsPath }, { cacheDir: path.join(dir, 'cache-tiled'), scale: 2, tile: 48 });
+    const reference = await ImageModel.fromWeights(config, sd);
+    const want = await reference.upscale(planarFromUint8(big.lr, 100, 60));
+    await reference.release();
+    let maxDiff = 0;
+    for (let j = 0; j < want.data.length; j++) maxDiff = Math.max(maxDiff, Math.abs(got!.teacher![j]! - Math.round(Math.min(1, Math.max(0, want.data[j]!)) * 255)));
+    expect(maxDiff).toBeLessThanOrEqual(1);
+  });
+
   it('names an unreadable teacher', async () => {
     await expect(attachTeacherOutputs([image('a', 4, 4, 1)], { type: 'onnx', path: path.join(dir ?? tmpdir(), 'missing.onnx') }, { cacheDir: dir ?? tmpdir(), scale: 2 })).rejects.toThrow(/cannot read .*missing.onnx/);
   });
