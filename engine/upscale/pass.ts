@@ -2,7 +2,7 @@ import { float32Tensor } from '../io/tensor';
 import type { SessionCache } from '../runtime/cache';
 import type { EpChoice, EpReport } from '../runtime/select';
 import type { UpscaleModel } from './model';
-import { planAxis, reflectIndex, roundDown, roundUp, type AxisPlan } from './tiler';
+import { planAxis, mirrorIndex, roundDown, roundUp, type AxisPlan } from './tiler';
 
 /**
  * One x`model.scale` pass over an image, one band of tiles at a time: a band of input rows is
@@ -88,7 +88,7 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('upscale aborted', 'AbortError');
 }
 
-/** Rows [top, top+count) of the padded image (mirrored where it extends past the source). */
+/** Rows [top, top+count) of the padded image (mirrored, edge repeated, where it extends past the source). */
 async function readPaddedBand(src: BandSource, plan: PassPlan, top: number, count: number): Promise<{ rgb: Float32Array; alpha?: Float32Array }> {
   const { width: W, height: H } = src;
   const Wp = plan.padded.width;
@@ -100,10 +100,10 @@ async function readPaddedBand(src: BandSource, plan: PassPlan, top: number, coun
     const out = new Float32Array(planes * count * Wp);
     for (let c = 0; c < planes; c++) {
       for (let y = 0; y < count; y++) {
-        const sy = inside ? y : reflectIndex(top + y, H);
+        const sy = inside ? y : mirrorIndex(top + y, H);
         const srcRow = (c * rows + sy) * W;
         const dstRow = (c * count + y) * Wp;
-        for (let x = 0; x < Wp; x++) out[dstRow + x] = plane[srcRow + (x < W ? x : reflectIndex(x, W))]!;
+        for (let x = 0; x < Wp; x++) out[dstRow + x] = plane[srcRow + (x < W ? x : mirrorIndex(x, W))]!;
       }
     }
     return out;

@@ -92,11 +92,13 @@ export function roundDown(n: number, m: number): number {
   return Math.max(m, Math.floor(n / m) * m);
 }
 
-/** Index into [0, n) mirrored at the ends without repeating the edge (numpy/torch 'reflect'), any distance. */
-export function reflectIndex(i: number, n: number): number {
-  if (n === 1) return 0;
-  const period = 2 * (n - 1);
-  let j = ((i % period) + period) % period;
-  if (j >= n) j = period - j;
-  return j;
+/**
+ * Index into [0, n) mirrored at the ends with the edge repeated (numpy 'symmetric'), any
+ * distance: the padding of SwinIR's official test script (a flipped copy appended), which the
+ * zoo's whole-image inference uses too.
+ */
+export function mirrorIndex(i: number, n: number): number {
+  const period = 2 * n;
+  const j = ((i % period) + period) % period;
+  return j < n ? j : period - 1 - j;
 }

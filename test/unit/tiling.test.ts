@@ -4,8 +4,11 @@ import { ModelSession } from '../../engine/runtime/session';
 import { SessionCache } from '../../engine/runtime/cache';
 import { exportOnnx } from '../../engine/zoo/build';
 import { validateConfig } from '../../engine/zoo/registry';
+import { presetConfig } from '../../engine/zoo/presets';
+import { randomWeights as zooRandomWeights } from '../../engine/zoo/random-weights';
+import { ImageModel } from '../../engine/zoo/infer';
 import { modelFromWeights, type UpscaleModel } from '../../engine/upscale/model';
-import { planAxis, reflectIndex, tileStarts } from '../../engine/upscale/tiler';
+import { mirrorIndex, planAxis, tileStarts } from '../../engine/upscale/tiler';
 import { planarBandSource, planarSink } from '../../engine/upscale/bands';
 import { runPass } from '../../engine/upscale/pass';
 import type { PlanarImage } from '../../engine/image/planar';
@@ -63,9 +66,9 @@ describe('tile placement', () => {
     }
   });
 
-  it('reflects indices at any distance', () => {
-    expect([-3, -1, 0, 4, 5, 8, 9].map((i) => reflectIndex(i, 5))).toEqual([3, 1, 0, 4, 3, 0, 1]);
-    expect(reflectIndex(7, 1)).toBe(0);
+  it('mirrors indices with the edge repeated, at any distance', () => {
+    expect([-3, -1, 0, 4, 5, 6, 9, 10, 12].map((i) => mirrorIndex(i, 5))).toEqual([2, 0, 0, 4, 4, 3, 0, 0, 2]);
+    expect(mirrorIndex(7, 1)).toBe(0);
   });
 });
 
@@ -86,6 +89,19 @@ describe('tiled upscaling equals whole-image upscaling (EDSR, random weights)', 
       expect(maxAbsDiff(out, ref)).toBeLessThan(1e-3);
     });
   }
+
+  it('SwinIR (window 8): an image smaller than a tile is padded to the window by mirroring, as the whole-image pass does', async () => {
+    const swin = presetConfig('swinir-mini');
+    const sw = zooRandomWeights(swin, 3, 0.05);
+    const sm = modelFromWeights('swinir-test', swin, sw);
+    const img = randomImage(37, 29, 5);
+    const sink = planarSink(74, 58, false);
+    await runPass(planarBandSource(img), sink, { model: sm, sessions, ep: 'cpu', tile: 64 });
+    const whole = await ImageModel.fromWeights(swin, sw);
+    const ref = await whole.upscale(img);
+    await whole.release();
+    expect(maxAbsDiff(sink.rgb.data, ref.data)).toBeLessThan(1e-4);
+  });
 
   it('with too little overlap the seams show (the test can fail)', async () => {
     const img = randomImage(96, 80, 7);
