@@ -19,6 +19,10 @@ export function rng(seed: number): () => number {
   };
 }
 
+/**
+ * He-scaled uniform weights: activations stay O(1) through the blocks (zoo/random-weights.ts
+ * uses a fixed +-0.05, which shrinks them), so a seam of the tiler shows up as a large error.
+ */
 export function randomWeights(config: ModelConfig, seed = 1): StateDict {
   const r = rng(seed);
   const sd: StateDict = new Map();
