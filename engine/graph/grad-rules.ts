@@ -371,21 +371,44 @@ export const gradSplit: GradRule = ({ g, node, dY }) => {
 export const gradSqueezeLike: GradRule = ({ g, node, dY }) => [g.reshape(dY[0]!, x(node).shape)];
 
 /**
- * Gather along `axis`: scatter-add of dY into zeros (ScatterElements, reduction add) over the
- * view [outer, indices, inner], so repeated indices (SwinIR's bias table) accumulate.
+ * Gather along `axis`. Constant indices that never repeat (token permutations, SwinIR's window
+ * order) get a Gather with the inverse index, zeros where no index points: no scatter at all.
+ * Otherwise a scatter-add of dY into zeros (ScatterElements, reduction add) over the view
+ * [outer, indices, inner], so repeated indices (SwinIR's bias table) accumulate.
  */
 export const gradGather: GradRule = ({ g, node, dY }) => {
   const X = x(node);
   const idx = x(node, 1);
   const axis = normAxis(intAttr(node.attrs, 'axis', 0), X.shape.length);
+  const dim = X.shape[axis]!;
   const outer = numel(X.shape.slice(0, axis));
   const inner = numel(X.shape.slice(axis + 1));
   const n = numel(idx.shape);
   const view = [outer, n, inner];
+  const d = g.reshape(dY[0]!, view);
+  const inverse = idx.data ? inverseIndex(constInts(idx, 'Gather indices'), dim) : undefined;
+  if (inverse) {
+    const covered = inverse.every((j) => j < n);
+    const source = covered ? d : g.concat([d, g.zeros([outer, 1, inner])], 1); // slot n holds zeros
+    const back = g.op1('Gather', [source, g.constant({ dtype: 'int64', shape: [dim], data: BigInt64Array.from(inverse, BigInt) })], { axis: 1 });
+    return [g.reshape(back, X.shape)];
+  }
   const ix = g.expand(g.reshape(idx.dtype === 'int64' ? idx : g.op1('Cast', [idx], { to: 7 }), [1, n, 1]), view);
-  const acc = g.op1('ScatterElements', [g.zeros([outer, X.shape[axis]!, inner]), ix, g.reshape(dY[0]!, view)], { axis: 1, reduction: 'add' });
+  const acc = g.op1('ScatterElements', [g.zeros([outer, dim, inner]), ix, d], { axis: 1, reduction: 'add' });
   return [g.reshape(acc, X.shape)];
 };
+
+/** For indices that never repeat: where each of 0..dim-1 was gathered to (n where nowhere); else undefined. */
+function inverseIndex(indices: readonly number[], dim: number): number[] | undefined {
+  const n = indices.length;
+  const inverse = new Array<number>(dim).fill(n);
+  for (let j = 0; j < n; j++) {
+    const k = indices[j]! < 0 ? indices[j]! + dim : indices[j]!;
+    if (inverse[k] !== n) return undefined;
+    inverse[k] = j;
+  }
+  return inverse;
+}
 
 /** DepthToSpace backward: the inverse Reshape/Transpose/Reshape (CRD or DCR). */
 export const gradDepthToSpace: GradRule = ({ g, node, dY }) => {

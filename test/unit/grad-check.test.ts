@@ -107,6 +107,8 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
   Gather: {
     repeatedIndices: ({ g, x }) =>
       g.op1('Gather', [x([10, 3]), g.constant({ dtype: 'int64', shape: [2, 3], data: BigInt64Array.from([0n, 9n, 3n, 3n, 3n, -1n]) })], { axis: 0 }),
+    permutation: ({ g, x }) => g.op1('Gather', [x([2, 5, 3]), g.constant({ dtype: 'int64', shape: [5], data: BigInt64Array.from([3n, 0n, 4n, -4n, 2n]) })], { axis: 1 }),
+    distinctPartial: ({ g, x }) => g.op1('Gather', [x([6, 2]), g.constant({ dtype: 'int64', shape: [2, 2], data: BigInt64Array.from([5n, 0n, 2n, 3n]) })], { axis: 0 }),
     innerAxis: ({ g, x }) => g.op1('Gather', [x([2, 5, 3]), g.constant({ dtype: 'int64', shape: [4], data: BigInt64Array.from([4n, 0n, 4n, 2n]) })], { axis: 1 }),
   },
   DepthToSpace: {
