@@ -230,7 +230,6 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
 
   it('shows the settings view', async () => {
     const page = await rig.newPage();
-    await shot(page, 'settings-before');
     await page.getByRole('tab', { name: 'Settings' }).click({ timeout: 10_000 });
     await page.getByLabel('Tile size').waitFor();
     await shot(page, 'settings');

@@ -125,6 +125,18 @@ describe('web mode server', () => {
     expect((await get(`${base}/%2e%2e/secret.txt?token=${server.token}`)).status).toBe(404);
   });
 
+  it('refuses an upload declared over the size limit before reading it', async () => {
+    const status = await new Promise<number>((ok, fail) => {
+      const req = request(`${base}/api/upload?name=big.png&token=${server.token}`, { method: 'POST', headers: { 'Content-Length': String(300 * 1024 * 1024) } }, (res) => {
+        res.resume();
+        ok(res.statusCode!);
+      });
+      req.on('error', fail);
+      req.write(Buffer.alloc(1024));
+    });
+    expect(status).toBe(400);
+  });
+
   it('refuses bad shapes and paths outside the roots over the WebSocket, with clear errors', async () => {
     const c = await connect(`ws://127.0.0.1:${server.port}/api/ws?token=${server.token}`);
     c.raw('{not json');
