@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,7 +38,7 @@ async function minisr(args: string[]): Promise<{ code: number; stdout: string; s
 describe('minisr upscale (subprocess)', () => {
   it('a folder of 20 images: per-file progress and a final summary', async () => {
     const out = join(dir, 'out');
-    const r = await minisr(['upscale', join(dir, 'in'), '-r', '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '--tile', '64']);
+    const r = await minisr(['upscale', join(dir, 'in'), '-r', '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '--tile', '64', '--summary', join(dir, 'summary.json')]);
     expect(r.stderr).not.toMatch(/minisr:/);
     expect(r.code).toBe(0);
     const done = r.stdout.split('\n').filter((l) => / done /.test(l));
@@ -47,6 +47,9 @@ describe('minisr upscale (subprocess)', () => {
     expect(r.stdout).toMatch(/execution provider: cpu/);
     expect(r.stdout).toMatch(/20 succeeded, 0 failed, 0 skipped in [\d.]+s \(model edsr-mini, x2\)/);
     expect((await readdir(out)).filter((f) => f.endsWith('.png'))).toHaveLength(15);
+    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { succeeded: { outWidth: number }[]; failed: unknown[]; skipped: unknown[] };
+    expect([summary.succeeded.length, summary.failed.length, summary.skipped.length]).toEqual([20, 0, 0]);
+    expect(summary.succeeded[0]!.outWidth).toBe(40);
     expect(await readdir(join(out, 'sub'))).toEqual(['img15_edsr-mini_x2.png', 'img16_edsr-mini_x2.png', 'img17_edsr-mini_x2.png', 'img18_edsr-mini_x2.png', 'img19_edsr-mini_x2.png']);
   }, 120_000);
 

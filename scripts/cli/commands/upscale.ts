@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../../engine/image/formats';
@@ -25,6 +26,7 @@ interface UpscaleCliOptions {
   keep16bit?: boolean;
   metadata: boolean;
   json?: boolean;
+  summary?: string;
 }
 
 function tileOption(v: string): string {
@@ -130,6 +132,7 @@ export function upscaleCommand(): Command {
     .option('--keep-16bit', 'write 16-bit sources as 16-bit PNG/TIFF')
     .option('--no-metadata', 'do not copy ICC profile, EXIF and XMP')
     .option('--json', 'JSON lines (events, then the summary) instead of text')
+    .option('--summary <file>', 'also write the JSON summary (succeeded, failed with reasons, skipped) to this file')
     .action(async (paths: string[], opts: UpscaleCliOptions) => {
       const model = await resolveModel({ ...(opts.model ? { model: opts.model } : {}), ...(opts.weights ? { weights: opts.weights } : {}) });
       // Ctrl-C or a kill stops within one tile and removes the partial files before exiting.
@@ -157,6 +160,7 @@ export function upscaleCommand(): Command {
           signal: ac.signal,
           onEvent: opts.json ? jsonReporter() : humanReporter(process.stdout.isTTY === true),
         });
+        if (opts.summary) await writeFile(opts.summary, `${JSON.stringify(summary, null, 2)}\n`);
         if (opts.json) console.log(JSON.stringify({ type: 'summary', ...summary }));
         else printSummary(summary);
         if (summary.failed.length > 0 || summary.cancelled) process.exitCode = 1;
