@@ -168,8 +168,9 @@ export const gradMatMul: GradRule = ({ g, node, dY, needs }) => {
  * flipped (measured faster than ConvTranspose on ORT CPU); for stride > 1 a ConvTranspose.
  * dW (group 1): one batched MatMul per kernel tap between dY and a shifted (strided) slice of
  * the padded x, or, when Co < Ci, between a shifted slice of the padded dY and x (the smaller
- * tensor is the one copied per tap). Measured faster than an unfold (depthwise Conv over a
- * one-hot kernel) + one MatMul, and than a Conv over batch/channel-transposed tensors.
+ * tensor is the one copied per tap). In isolation faster than an unfold (depthwise Conv over a
+ * one-hot kernel) + one MatMul and than a Conv over batch/channel-transposed tensors
+ * (scripts/bench/grad-variants.ts), and it never holds a k*k-times-larger unfolded tensor.
  * db: ReduceSum of dY.
  */
 export const gradConv: GradRule = ({ g, node, dY, needs }) => {
@@ -182,9 +183,11 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
   const dil = intsAttr(node.attrs, 'dilations', [1, 1]);
   if (dil.some((v) => v !== 1)) throw new TypeError(`${node.name}: Conv gradient supports dilation 1 only`);
   const stride1 = strides.every((s) => s === 1);
+  // Pads of at most k-1 leave the transposed convolution's padding non-negative.
+  const padsFit = pads[0]! <= kh - 1 && pads[2]! <= kh - 1 && pads[1]! <= kw - 1 && pads[3]! <= kw - 1;
 
   const dX = when(needs(0), () => {
-    if (stride1 && pads[0]! <= kh - 1 && pads[2]! <= kh - 1 && pads[1]! <= kw - 1 && pads[3]! <= kw - 1) {
+    if (stride1 && padsFit) {
       // W [Co, Ci/g, k, k] -> W' [Ci, Co/g, k, k], flipped spatially. A constant W (the loss's
       // blur) gets a constant W', which ORT can prepack like any fixed weight.
       let wt: Value;
@@ -203,7 +206,6 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
 
   const dW = when(needs(1), () => {
     if (group !== 1) throw new TypeError(`${node.name}: Conv weight gradient supports group 1 only`);
-    const padsFit = pads[0]! <= kh - 1 && pads[2]! <= kh - 1 && pads[1]! <= kw - 1 && pads[3]! <= kw - 1;
     return convWeightGrad(g, X, d, W.shape as number[], pads, strides, co < cig && stride1 && padsFit);
   });
 
