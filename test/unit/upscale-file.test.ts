@@ -58,20 +58,23 @@ describe('upscaleFile', () => {
     expect(events).toContain(2);
   });
 
-  it('keeps the alpha channel of an RGBA PNG, upscaled', async () => {
-    const input = join(dir, 'alpha.png');
-    const w = 40;
-    const h = 30;
-    const data = Buffer.alloc(w * h * 4, 128);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(y * w + x) * 4 + 3] = x < w / 2 ? 0 : 255;
-    await sharp(data, { raw: { width: w, height: h, channels: 4 } }).png().toFile(input);
-    const res = await upscaleFile(input, join(dir, 'alpha_x2.png'), base);
-    const out = await decodeImage(res.output);
-    expect(out.hasAlpha).toBe(true);
-    const a = out.alpha!.data;
-    expect(a[5 * 2 * w + 2]).toBe(0); // left half transparent
-    expect(a[5 * 2 * w + 2 * w - 3]).toBe(1); // right half opaque
-  });
+  for (const scale of [2, 4]) {
+    it(`keeps the alpha channel of an RGBA PNG, upscaled x${scale}`, async () => {
+      const input = join(dir, `alpha${scale}.png`);
+      const w = 40;
+      const h = 30;
+      const data = Buffer.alloc(w * h * 4, 128);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(y * w + x) * 4 + 3] = x < w / 2 ? 0 : 255;
+      await sharp(data, { raw: { width: w, height: h, channels: 4 } }).png().toFile(input);
+      const res = await upscaleFile(input, join(dir, `alpha_x${scale}.png`), { ...base, scale });
+      const out = await decodeImage(res.output);
+      expect([out.hasAlpha, out.width, out.height]).toEqual([true, w * scale, h * scale]);
+      const a = out.alpha!.data;
+      const row = 5 * scale * w * scale;
+      expect(a[row + 2]).toBe(0); // left half transparent
+      expect(a[row + w * scale - 3]).toBe(1); // right half opaque
+    });
+  }
 
   it('applies EXIF orientation once and carries ICC and EXIF (orientation reset to 1)', async () => {
     const input = join(dir, 'rot.jpg');
