@@ -3,11 +3,12 @@
 // esbuild. Native modules (onnxruntime-node, sharp) and electron stay external: they load from
 // node_modules (unpacked from the asar by electron-builder).
 import { build } from 'esbuild';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist/electron');
+// An output folder argument lets tests bundle elsewhere.
+const out = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist/electron');
 const common = {
   bundle: true,
   platform: 'node',
