@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { outputFormatFor, type OutputFormat } from '../image/formats';
 import { exifForOutput } from '../image/metadata';
 import type { PlanarImage } from '../image/planar';
+import { float32Tensor } from '../io/tensor';
 import { SessionCache } from '../runtime/cache';
 import { isOutOfMemory, type EpChoice, type EpReport } from '../runtime/select';
 import { fileBandSource, planarBandSource, planarSink, VipsFileSink } from './bands';
@@ -112,6 +113,20 @@ export function autoTile(model: UpscaleModel, ep: EpChoice, free = freemem()): n
 
 const MIN_TILE = 32;
 
+/**
+ * The provider `auto` will pick, when that is cheap to learn: a model with symbolic H/W has one
+ * session for every tile size, so opening it now (cached) costs nothing extra.
+ */
+async function likelyEp(model: UpscaleModel, ep: EpChoice, sessions: SessionCache, threads: number | undefined): Promise<EpChoice> {
+  if (ep !== 'auto' || !model.dynamic) return ep;
+  const side = Math.ceil(64 / model.inputMultiple) * model.inputMultiple;
+  const { report } = await sessions.get({ model: model.id, ep, shape: [] }, () => model.onnxFor(side, side), {
+    ...(threads ? { threads } : {}),
+    probe: { [model.inputName]: float32Tensor([1, 3, side, side]) },
+  });
+  return report.used;
+}
+
 /** Runs the passes: pass k reads what pass k-1 wrote; retries a pass with half the tile on out-of-memory. */
 async function runPasses(
   first: BandSource,
@@ -123,7 +138,7 @@ async function runPasses(
   const { model } = opts;
   const sessions = opts.sessions ?? sharedSessions;
   const ep = opts.ep ?? 'auto';
-  let tile = opts.tile === undefined || opts.tile === 'auto' ? autoTile(model, ep) : opts.tile;
+  let tile = opts.tile === undefined || opts.tile === 'auto' ? autoTile(model, await likelyEp(model, ep, sessions, opts.threads)) : opts.tile;
   const t0 = performance.now();
   const sizes = Array.from({ length: passes }, (_, k) => ({ w: first.width * model.scale ** k, h: first.height * model.scale ** k }));
   const totalMp = sizes.reduce((a, s) => a + (s.w * s.h) / 1e6, 0);

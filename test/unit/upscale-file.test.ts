@@ -48,6 +48,15 @@ describe('upscaleFile', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]); // no temp files left
   });
 
+  it('auto EP and auto tile: the tile follows the provider auto picked', async () => {
+    const input = join(dir, 'auto.png');
+    await writeTestImage(input, 300, 40);
+    const res = await upscaleFile(input, join(dir, 'auto_x2.png'), { model, sessions, ep: 'auto', tile: 'auto' });
+    expect(res.ep.requested).toBe('auto');
+    expect(res.tile).toBe(res.ep.used === 'cpu' ? 256 : 512);
+    expect([res.outWidth, res.outHeight]).toEqual([600, 80]);
+  });
+
   it('x4 runs two passes and reports them', async () => {
     const input = join(dir, 'b.jpg');
     await writeTestImage(input, 30, 20, { format: 'jpeg' });
