@@ -118,6 +118,11 @@ export class Trainer {
       cfg.data.kind === 'hr'
         ? await loadHrFolder(cfg.data.dir, { scale, cacheDir: cfg.cacheDir, ...(cfg.data.limit ? { limit: cfg.data.limit } : {}) })
         : (await loadPairedFolder(cfg.data.dir, scale)).images.slice(0, cfg.data.limit);
+    // Images smaller than the LR patch cannot be cropped (T91 has a few 78x78 ones): leave them out.
+    const usable = images.filter((im) => im.width >= cfg.patch && im.height >= cfg.patch);
+    if (usable.length === 0) throw new RangeError(`no training image is at least ${cfg.patch}x${cfg.patch} pixels (LR): lower the patch size`);
+    if (usable.length < images.length) status('loading-data', `${images.length - usable.length} of ${images.length} images are smaller than the ${cfg.patch}px LR patch and are skipped`);
+    images = usable;
     if (cfg.teacher) {
       status('teacher-cache', 'running the teacher once per training image (cached)');
       images = await attachTeacherOutputs(images, cfg.teacher, {
@@ -127,11 +132,6 @@ export class Trainer {
         onProgress: (done, total, computed) => status('teacher-cache', `${done}/${total} images, ${computed} computed`),
       });
     }
-    // Images smaller than the LR patch cannot be cropped (T91 has a few 78x78 ones): leave them out.
-    const usable = images.filter((im) => im.width >= cfg.patch && im.height >= cfg.patch);
-    if (usable.length === 0) throw new RangeError(`no training image is at least ${cfg.patch}x${cfg.patch} pixels (LR): lower the patch size`);
-    if (usable.length < images.length) status('loading-data', `${images.length - usable.length} of ${images.length} images are smaller than the ${cfg.patch}px LR patch and are skipped`);
-    images = usable;
     const valImages = cfg.val ? (await loadPairedFolder(cfg.val.dir, scale)).images.slice(0, cfg.val.limit) : undefined;
 
     status('building-graph');
