@@ -16,6 +16,7 @@ import { ModelCatalog } from './models';
 import { PathPolicy } from './paths';
 import { renderRegion, type RenderedRegion } from './region';
 import { SettingsStore } from './settings';
+import { SpeedLog } from './speeds';
 import { ValidationError } from './schema';
 import type { BatchTask, DistillTask, UpscaleTask } from './tasks';
 import type {
@@ -59,6 +60,7 @@ export class EngineHost implements EngineApi {
     readonly settings: SettingsStore,
     readonly models: ModelCatalog,
     readonly jobs: JobManager,
+    readonly speeds: SpeedLog,
   ) {}
 
   static async create(opts: HostOptions): Promise<EngineHost> {
@@ -70,7 +72,7 @@ export class EngineHost implements EngineApi {
     const userModels = join(opts.configDir, 'models');
     await mkdir(userModels, { recursive: true });
     const models = new ModelCatalog(opts.modelsDir ?? MODELS_DIR, userModels);
-    return new EngineHost(opts, paths, images, settings, models, opts.jobs ?? new JobManager());
+    return new EngineHost(opts, paths, images, settings, models, opts.jobs ?? new JobManager(), await SpeedLog.open(opts.configDir));
   }
 
   /** Subscribes to engine events; returns the unsubscribe. */
@@ -97,8 +99,11 @@ export class EngineHost implements EngineApi {
     };
   }
 
-  listModels(): Promise<ModelInfo[]> {
-    return this.models.list();
+  async listModels(): Promise<ModelInfo[]> {
+    return (await this.models.list()).map((m) => {
+      const speed = this.speeds.get(m.id);
+      return speed === undefined ? m : { ...m, cpuMegapixelsPerSec: speed };
+    });
   }
 
   async getSettings(): Promise<Settings> {
@@ -148,8 +153,9 @@ export class EngineHost implements EngineApi {
     const output = await this.images.outputPath(this.fileName(entry.ref.name, req.modelId, req.scale, entry.ref.format));
     const task: UpscaleTask = { kind: 'upscale', input: entry.path, output, ...this.runOptions(modelPath, req.scale) };
     return this.jobs.start('upscale', `${entry.ref.name} x${req.scale} with ${req.modelId}`, task, async (r, jobId) => {
-      const res = r as { output: string; passes: number; ep: string; millis: number };
+      const res = r as { output: string; passes: number; ep: string; millis: number; seconds: number; megapixels: number };
       const ref = await this.images.add(res.output, 'output');
+      if (res.ep === 'cpu') await this.speeds.record(req.modelId, res.megapixels, res.seconds);
       return { type: 'upscale-done', jobId, result: { output: ref, modelId: req.modelId, scale: req.scale, passes: res.passes, ep: res.ep, millis: res.millis } };
     });
   }

@@ -38,7 +38,8 @@ async function runUpscale(t: UpscaleTask): Promise<unknown> {
       checkpoint(control);
     }),
   );
-  return { output: r.output, passes: r.passes, ep: r.ep.used, millis: performance.now() - t0 };
+  // Model time only (no decode/encode), over input megapixels summed across passes: the picker's speed.
+  return { output: r.output, passes: r.passes, ep: r.ep.used, millis: performance.now() - t0, seconds: r.seconds, megapixels: r.megapixelsPerSec * r.seconds };
 }
 
 async function runBatch(t: BatchTask): Promise<unknown> {

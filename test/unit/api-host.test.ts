@@ -51,8 +51,9 @@ describe('EngineHost', () => {
     expect(outputName('{name}/../{ext}', { name: 'a', model: 'm', scale: 2, ext: 'png' })).toBe('a_.._png');
   });
 
-  it('pauses an upscale between tiles and resumes it to the end', async () => {
-    await host.setSettings({ tile: 64 });
+  it('pauses an upscale between tiles and resumes it to the end; records the measured CPU speed', async () => {
+    await host.setSettings({ tile: 64, ep: 'cpu' });
+    expect((await host.listModels())[0]!.cpuMegapixelsPerSec).toBeUndefined();
     const img = await host.openImage(join(dir, 'root/in/a.png'));
     const job = await host.startUpscale({ imageId: img.id, modelId: 'mini-random-x2', scale: 2 });
     const tiles = () => events.filter((e) => e.type === 'progress' && e.jobId === job.id).length;
@@ -69,6 +70,12 @@ describe('EngineHost', () => {
     const done = events.find((e) => e.type === 'upscale-done' && e.jobId === job.id) as Extract<EngineEvent, { type: 'upscale-done' }>;
     expect(done.result.output).toMatchObject({ width: 1024, height: 1024 });
     expect(tiles()).toBeGreaterThan(held);
+    expect(done.result.ep).toBe('cpu');
+    const speed = (await host.listModels())[0]!.cpuMegapixelsPerSec!;
+    expect(speed).toBeGreaterThan(0);
+    // Model time excludes decode and encode, so it is at least the wall-clock rate.
+    expect(speed).toBeGreaterThanOrEqual((512 * 512) / 1e6 / (done.result.millis / 1000));
+    expect(JSON.parse(await readFile(join(dir, 'config/speeds.json'), 'utf8'))['mini-random-x2']).toHaveLength(1);
     await host.setSettings({ tile: 0 });
   });
 
