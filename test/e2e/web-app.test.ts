@@ -176,6 +176,15 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
         for (const e of list.getEntries()) w.__longTasks.push(e.duration);
       }).observe({ type: 'longtask' });
     });
+    // The probe works: a deliberate 150 ms task is seen (then forgotten before the run).
+    await page.evaluate(() => setTimeout(() => {
+      const end = performance.now() + 150;
+      while (performance.now() < end) {
+        // busy
+      }
+    }));
+    await expect.poll(() => page.evaluate(() => Math.max(0, ...(window as unknown as { __longTasks: number[] }).__longTasks)), { timeout: 5_000 }).toBeGreaterThanOrEqual(150);
+    await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks = []));
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Run upscale' }).click();
     await page.getByTestId('upscale-progress').waitFor({ timeout: 30_000 });
