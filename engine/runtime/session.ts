@@ -15,6 +15,11 @@ export interface SessionOptions {
   readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** ORT log severity: 0 verbose .. 4 fatal. */
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Let idle ORT worker threads spin. Off by default: a desktop app shares its cores with the UI
+   * and other work, and on a loaded 2-core machine spinning made SwinIR 1.5-3.8x slower.
+   */
+  readonly allowSpinning?: boolean;
 }
 
 export class ModelSession {
@@ -30,6 +35,7 @@ export class ModelSession {
       graphOptimizationLevel: opts.graphOptimization ?? 'all',
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
       logSeverityLevel: opts.logSeverity ?? 3,
+      extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' }, inter_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } },
     });
     return new ModelSession(session, ep);
   }
