@@ -1,4 +1,4 @@
-import { Graph } from '../../engine/graph/graph';
+import type { Graph } from '../../engine/graph/graph';
 import { toOnnx } from '../../engine/graph/onnx';
 import { ModelSession } from '../../engine/runtime/session';
 import type { HostTensor } from '../../engine/io/tensor';
