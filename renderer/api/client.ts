@@ -1,8 +1,9 @@
-import type { RpcError } from '../../engine/api/rpc';
 import type { EngineApi, EngineEvent, ImageRef, ImageRegionQuery, OutputFormat } from '../../engine/api/types';
 import type { DialogApi, MenuAction } from '../../electron/channels';
 import { createIpcClient } from './ipc-client';
 import { createWsClient } from './ws-client';
+
+export { ApiError, regionSearch } from './shared';
 
 export type * from '../../engine/api/types';
 export type { DialogApi, MenuAction } from '../../electron/channels';
@@ -25,33 +26,6 @@ export interface EngineClient extends EngineApi {
   onMenu(cb: (action: MenuAction) => void): () => void;
   /** Native dialogs (Electron only); null in web mode, where browse() and uploads stand in. */
   readonly dialogs: DialogApi | null;
-}
-
-/** A refused or failed call: `code` says why, `field` names the offending field when there is one. */
-export class ApiError extends Error {
-  readonly code: RpcError['code'];
-  readonly field: string | undefined;
-  constructor(error: RpcError) {
-    super(error.message);
-    this.name = 'ApiError';
-    this.code = error.code;
-    this.field = error.field;
-  }
-}
-
-/** Query string of an image region, shared by both transports' URLs. */
-export function regionSearch(q: ImageRegionQuery): URLSearchParams {
-  const s = new URLSearchParams();
-  for (const k of ['left', 'top', 'width', 'height', 'maxSide'] as const) {
-    const v = q[k];
-    if (v !== undefined) s.set(k, String(Math.round(v)));
-  }
-  if (q.resample) {
-    s.set('resample', q.resample.kernel);
-    s.set('scale', String(q.resample.scale));
-  }
-  if (q.format) s.set('format', q.format);
-  return s;
 }
 
 let client: EngineClient | undefined;

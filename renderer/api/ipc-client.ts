@@ -1,6 +1,7 @@
 import type { DialogMethod, Envelope, MinisrBridge } from '../../electron/channels';
 import { ENGINE_METHODS, type EngineApi, type OutputFormat } from '../../engine/api/types';
-import { ApiError, regionSearch, type EngineClient } from './client';
+import type { EngineClient } from './client';
+import { ApiError, regionSearch } from './shared';
 
 async function unwrap<T>(p: Promise<Envelope<T>>): Promise<T> {
   const env = await p;

@@ -1,6 +1,7 @@
 import type { RpcRequest, RpcError, ServerMessage } from '../../engine/api/rpc';
 import { ENGINE_METHODS, type EngineApi, type EngineEvent, type EngineMethod, type ImageRef, type OutputFormat } from '../../engine/api/types';
-import { ApiError, regionSearch, type EngineClient } from './client';
+import type { EngineClient } from './client';
+import { ApiError, regionSearch } from './shared';
 
 const TOKEN_KEY = 'minisr-token';
 
