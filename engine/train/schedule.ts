@@ -44,7 +44,7 @@ export function validateSchedule(s: unknown): ScheduleConfig {
       return { type: 'constant' };
     case 'cosine': {
       const etaMin = o.etaMin ?? 0;
-      if (typeof etaMin !== 'number' || !(etaMin >= 0)) throw new RangeError(`schedule.etaMin must be a number >= 0, got ${String(etaMin)}`);
+      if (typeof etaMin !== 'number' || !(etaMin >= 0)) throw new RangeError(`schedule.etaMin must be a number >= 0, got ${show(etaMin)}`);
       return { type: 'cosine', etaMin };
     }
     case 'multistep': {
@@ -52,10 +52,15 @@ export function validateSchedule(s: unknown): ScheduleConfig {
       if (!Array.isArray(milestones) || milestones.some((m) => !Number.isInteger(m) || m < 0)) {
         throw new TypeError(`schedule.milestones must be a list of step indices, got ${JSON.stringify(milestones)}`);
       }
-      if (typeof gamma !== 'number' || !(gamma > 0)) throw new RangeError(`schedule.gamma must be positive, got ${String(gamma)}`);
+      if (typeof gamma !== 'number' || !(gamma > 0)) throw new RangeError(`schedule.gamma must be positive, got ${show(gamma)}`);
       return { type: 'multistep', milestones: [...(milestones as number[])].sort((a, b) => a - b), gamma };
     }
     default:
       throw new TypeError(`schedule.type must be constant, cosine or multistep, got ${JSON.stringify(o.type)}`);
   }
+}
+
+/** JSON for objects and strings (String() would print [object Object]); String for numbers so NaN stays NaN. */
+function show(v: unknown): string {
+  return typeof v === 'number' ? String(v) : JSON.stringify(v);
 }

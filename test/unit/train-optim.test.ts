@@ -101,6 +101,13 @@ describe('learning-rate schedules', () => {
     expect(() => validateSchedule({ type: 'step' })).toThrow(/schedule.type/);
     expect(() => validateSchedule({ type: 'multistep', milestones: [1.5] })).toThrow(/milestones/);
   });
+
+  it('shows the bad value itself, not [object Object]', () => {
+    expect(() => validateSchedule({ type: 'cosine', etaMin: { v: 1 } })).toThrow('schedule.etaMin must be a number >= 0, got {"v":1}');
+    expect(() => validateSchedule({ type: 'cosine', etaMin: '1e-7' })).toThrow('got "1e-7"');
+    expect(() => validateSchedule({ type: 'cosine', etaMin: NaN })).toThrow('got NaN');
+    expect(() => validateSchedule({ type: 'multistep', milestones: [1], gamma: [0.5] })).toThrow('schedule.gamma must be positive, got [0.5]');
+  });
 });
 
 describe('Rng', () => {
