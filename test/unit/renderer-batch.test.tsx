@@ -85,6 +85,25 @@ describe('batch view', () => {
     await waitFor(() => expect(revealed).toEqual(['/data/in']));
   });
 
+  it('shows an error when the output folder cannot be opened', async () => {
+    const dialogs: DialogApi = {
+      openFiles: async () => [],
+      openFolder: async () => '/data/in',
+      saveFile: async () => null,
+      revealInFolder: async () => Promise.reject(new Error('no file manager for /data/in')),
+    };
+    renderApp(fakeClient({ dialogs }));
+    fireEvent.keyDown(window, { key: '3' });
+    await screen.findByRole('option', { name: 'EDSRmini' });
+    fireEvent.click(screen.getByRole('button', { name: 'Add folder…' }));
+    await screen.findByText('/data/in');
+    fireEvent.click(screen.getByRole('button', { name: 'Choose output folder' }));
+    await waitFor(() => expect(screen.getByTestId('batch-output-dir').textContent).toBe('/data/in'));
+    fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Open output folder' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('no file manager for /data/in');
+  });
+
   it('after a reload, shows the batch the engine is still running and keeps following it', async () => {
     const client = fakeClient({ jobs: [{ id: 'old-7', kind: 'batch', state: 'running', title: '12 images x2 with edsr-mini-x2' }] });
     renderApp(client);

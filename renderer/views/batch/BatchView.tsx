@@ -132,7 +132,7 @@ export function BatchView() {
               <h2>{job.info.title || 'Batch'}</h2>
               <span className={`state-pill ${job.info.state}`}>{job.info.state}</span>
               {client.dialogs && outDir && (
-                <button type="button" onClick={() => client.dialogs!.revealInFolder(outDir).catch(reportError)} aria-label="Open output folder">
+                <button type="button" onClick={() => void client.dialogs!.revealInFolder(outDir).catch(reportError)} aria-label="Open output folder">
                   Open output folder
                 </button>
               )}
