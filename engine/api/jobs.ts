@@ -110,7 +110,8 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
   /** Cancels everything and waits for the workers to exit. */
   async close(): Promise<void> {
     for (const rec of this.jobs.values()) if (!isFinal(rec.info.state)) this.cancel(rec.info.id);
-    await Promise.all([...this.jobs.values()].map((r) => r.worker?.terminate()));
+    const workers = [...this.jobs.values()].flatMap((r) => (r.worker ? [r.worker] : []));
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 
   private record(id: string): JobRecord {

@@ -96,4 +96,19 @@ describe('JobManager (worker threads)', () => {
     expect(c.states(queued.id)).toEqual(['queued', 'cancelled']);
     expect(() => m.pause(first.id)).toThrow(/is done/);
   });
+
+  it('close cancels queued jobs and resolves once the running worker has stopped', async () => {
+    m = new JobManager(WORKER);
+    const c = collect(m);
+    const running = m.start('distill', 'a', { steps: 1000, ms: 10 }, async () => undefined);
+    const queued = m.start('upscale', 'b', { steps: 1, ms: 1 }, async () => undefined);
+    await c.untilProgress(running.id, 1);
+    await m.close();
+    expect(m.get(queued.id).state).toBe('cancelled');
+    await c.until(running.id, 'cancelled');
+    const atClose = c.progress(running.id);
+    await sleep(100);
+    expect(c.progress(running.id)).toBe(atClose);
+    expect(c.states(queued.id)).toEqual(['queued', 'cancelled']);
+  });
 });
