@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { dispatch } from '../../engine/api/dispatch';
 import type { EngineHost } from '../../engine/api/host';
 import type { RpcResponse } from '../../engine/api/rpc';
@@ -70,6 +70,12 @@ function sendError(res: ServerResponse, e: unknown): void {
   const error = toRpcError(e);
   const status = { 'bad-request': 400, forbidden: 403, 'not-found': 404, failed: 500 }[error.code];
   send(res, status, JSON.stringify({ error }), 'application/json');
+}
+
+/** A WebSocket message as UTF-8 text, whatever binaryType gave it: String() would join fragments with commas. */
+export function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -172,7 +178,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
-      ws.on('message', (data) => void onMessage(ws, String(data)));
+      ws.on('message', (data) => void onMessage(ws, frameText(data)));
     });
   });
 

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { EngineHost } from '../../engine/api/host';
 import type { ServerMessage } from '../../engine/api/rpc';
 import type { EngineEvent, ImageRef } from '../../engine/api/types';
-import { startWebServer, type WebServer } from '../../scripts/web/server';
+import { frameText, startWebServer, type WebServer } from '../../scripts/web/server';
 import { writeRandomModel } from '../helpers/random-model';
 
 const SAMPLE = join(import.meta.dirname, '../../resources/samples/camera.png');
@@ -185,5 +185,19 @@ describe('web mode server', () => {
     const saved = (await c.call('saveImage', [out.id, join(dir, 'root/saved.png')])) as { result: string };
     expect(await sharp(saved.result).metadata()).toMatchObject({ width: 1024, format: 'png' });
     c.ws.close();
+  });
+});
+
+describe('frameText', () => {
+  const json = '{"id":1,"method":"listModels","params":["é"]}';
+  it('decodes a message delivered as one buffer, as fragments or as an ArrayBuffer', () => {
+    const bytes = Buffer.from(json, 'utf8');
+    expect(frameText(bytes)).toBe(json);
+    // a fragment boundary inside the two-byte é must not corrupt it
+    const cut = bytes.indexOf(0xc3) + 1;
+    expect(frameText([bytes.subarray(0, cut), bytes.subarray(cut)])).toBe(json);
+    const ab = new ArrayBuffer(bytes.length);
+    new Uint8Array(ab).set(bytes);
+    expect(frameText(ab)).toBe(json);
   });
 });
