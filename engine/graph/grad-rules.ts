@@ -228,12 +228,13 @@ function convWeightGrad(g: Graph, X: Value, d: Value, wShape: number[], pads: re
         const dj = g.reshape(g.slice(dp, [kh - 1 - a, kw - 1 - b], [kh - 1 - a + h, kw - 1 - b + w], [2, 3]), [n, co, h * w]);
         taps.push(g.reduceSum(g.matmul(dj, xT), [0], true)); // [1, Co, Ci]
       }
-  } else if (strides.every((s) => s === 1)) {
+  } else if (strides.every((s) => s === 1) && co <= ci) {
     // Column shifts b copy x (kw slices of the padded x, flattened over [Hp, Wo]); row shifts a
     // are offsets of a*Wo in that flattened axis, so they go on dY instead: dY zero-padded to
     // Hp rows at kh offsets, stacked as [N, kh*Co, Hp*Wo]. Then one MatMul per column shift
     // gives kh taps at once: kw slices + kh pads instead of kh*kw slices, and GEMMs kh times
-    // taller (EDSRmini training step, 1 thread: -4% CPU time against one MatMul per tap).
+    // taller (EDSRmini training step, 1 thread: -4% CPU time against one MatMul per tap). With
+    // more output than input channels the dY copies cost more than the x slices they save.
     const xp = pads.some((p) => p !== 0) ? g.pad(X, [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!]) : X;
     const hp = xp.shape[2]!;
     const df = g.reshape(d, [n, co, ho * wo]);
