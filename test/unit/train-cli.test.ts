@@ -37,4 +37,13 @@ describe('minisr train flags', () => {
     await writeFile(path.join(dir, 'bad.json'), '{');
     await expect(configFromFlags(flags({ config: path.join(dir, 'bad.json') }), {})).rejects.toThrow(/--config .*bad.json/);
   });
+
+  it('refuses a --config that is valid JSON but not an object, naming the file', async () => {
+    for (const [name, text] of [['null.json', 'null'], ['list.json', '[1]'], ['num.json', '3']]) {
+      await writeFile(path.join(dir, name), text);
+      await expect(configFromFlags(flags({ config: path.join(dir, name), steps: 5, data: dir }), {})).rejects.toThrow(
+        new RegExp(`--config .*${name}: must hold a JSON object`),
+      );
+    }
+  });
 });

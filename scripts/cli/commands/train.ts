@@ -87,11 +87,16 @@ function dataKind(dir: string): 'hr' | 'paired' {
 export async function configFromFlags(f: TrainFlags, extra: Record<string, unknown>): Promise<Record<string, unknown>> {
   let c: Record<string, unknown> = {};
   if (f.config) {
+    let parsed: unknown;
     try {
-      c = JSON.parse(await readFile(f.config, 'utf8'));
+      parsed = JSON.parse(await readFile(f.config, 'utf8'));
     } catch (e) {
-      throw new Error(`--config ${f.config}: ${(e as Error).message}`);
+      throw new Error(`--config ${f.config}: ${(e as Error).message}`, { cause: e });
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new TypeError(`--config ${f.config}: must hold a JSON object, got ${Array.isArray(parsed) ? 'a list' : JSON.stringify(parsed)}`);
+    }
+    c = parsed as Record<string, unknown>;
   }
   const set = (obj: Record<string, unknown>, key: string, v: unknown) => {
     if (v !== undefined) obj[key] = v;
