@@ -1,9 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateTrainConfig } from '../../engine/train/config';
-import { configFromFlags, requestFromFlags, type TrainFlags } from '../../scripts/cli/commands/train';
+import { addTrainOptions, configFromFlags, requestFromFlags, type TrainFlags } from '../../scripts/cli/commands/train';
 
 let dir: string;
 afterAll(async () => {
@@ -45,5 +46,14 @@ describe('minisr train flags', () => {
         new RegExp(`--config .*${name}: must hold a JSON object`),
       );
     }
+  });
+
+  it('parses numeric flags and names the flag in a bad value', () => {
+    const parse = (...args: string[]) => addTrainOptions(new Command().exitOverride()).parse(args, { from: 'user' }).opts<TrainFlags>();
+    expect(parse('--steps', '12', '--lr', '2e-3', '--warmup', '0', '--no-worker')).toMatchObject({ steps: 12, lr: 2e-3, warmup: 0, worker: false, augment: true });
+    expect(() => parse('--steps', '0')).toThrow('--steps must be a positive integer, got "0"');
+    expect(() => parse('--warmup', '-1')).toThrow('--warmup must be an integer >= 0');
+    expect(() => parse('--ema-decay', 'x')).toThrow('--ema-decay must be a number');
+    expect(() => parse('--checkpoint-interval', '1.5')).toThrow('--checkpoint-interval must be a positive integer');
   });
 });

@@ -47,35 +47,45 @@ const nonNegInt = (name: string) => (v: string) => {
   return n;
 };
 
+type FlagParser = (flag: string) => (v: string) => number;
+
+/** [flags, help, parser]: the parser is named after the flag it reads, so its errors say which flag was wrong. */
+const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
+  ['--config <file>', 'JSON config file (flags override its fields)'],
+  ['--resume <runDir>', 'continue the run in this folder from its latest checkpoint (its config.json is used)'],
+  ['--out <dir>', 'run folder: config, checkpoints, exported model'],
+  ['--data <dir>', 'training images: HR folder (LR made by bicubic) or NAME_HR/NAME_LR pairs'],
+  ['--limit <n>', 'use only the first n training images', positiveInt],
+  ['--val <dir>', 'validation pairs (e.g. ../shared/datasets/Set5/x2), scored on the EMA weights'],
+  ['--val-interval <n>', 'steps between validations', positiveInt],
+  ['--steps <n>', 'training steps', positiveInt],
+  ['--batch <n>', 'batch size', positiveInt],
+  ['--patch <n>', 'LR patch side', positiveInt],
+  ['--lr <x>', 'base learning rate', num],
+  ['--optimizer <name>', 'adam or adamw'],
+  ['--weight-decay <x>', 'weight decay', num],
+  ['--schedule <name>', 'constant, cosine or multistep'],
+  ['--eta-min <x>', 'cosine: final learning rate', num],
+  ['--milestones <steps>', 'multistep: comma-separated step indices'],
+  ['--gamma <x>', 'multistep: factor per milestone', num],
+  ['--warmup <n>', 'linear warm-up steps', nonNegInt],
+  ['--grad-clip <x>', 'max global gradient norm (0: off)', num],
+  ['--ema-decay <x>', 'EMA decay of the weights used for validation and export', num],
+  ['--seed <n>', 'seed for init, crops and augmentation', nonNegInt],
+  ['--checkpoint-interval <n>', 'steps between checkpoints', positiveInt],
+  ['--cache-dir <dir>', 'cache for decoded images and teacher outputs'],
+  ['--threads <n>', 'onnxruntime intra-op threads (0: all cores)', nonNegInt],
+  ['--no-worker', 'prepare batches on the main thread'],
+  ['--no-augment', 'no flips/transpositions'],
+  ['--json', 'JSON lines instead of a progress line'],
+];
+
 export function addTrainOptions(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'JSON config file (flags override its fields)')
-    .option('--resume <runDir>', 'continue the run in this folder from its latest checkpoint (its config.json is used)')
-    .option('--out <dir>', 'run folder: config, checkpoints, exported model')
-    .option('--data <dir>', 'training images: HR folder (LR made by bicubic) or NAME_HR/NAME_LR pairs')
-    .option('--limit <n>', 'use only the first n training images', positiveInt('--limit'))
-    .option('--val <dir>', 'validation pairs (e.g. ../shared/datasets/Set5/x2), scored on the EMA weights')
-    .option('--val-interval <n>', 'steps between validations', positiveInt('--val-interval'))
-    .option('--steps <n>', 'training steps', positiveInt('--steps'))
-    .option('--batch <n>', 'batch size', positiveInt('--batch'))
-    .option('--patch <n>', 'LR patch side', positiveInt('--patch'))
-    .option('--lr <x>', 'base learning rate', num('--lr'))
-    .option('--optimizer <name>', 'adam or adamw')
-    .option('--weight-decay <x>', 'weight decay', num('--weight-decay'))
-    .option('--schedule <name>', 'constant, cosine or multistep')
-    .option('--eta-min <x>', 'cosine: final learning rate', num('--eta-min'))
-    .option('--milestones <steps>', 'multistep: comma-separated step indices')
-    .option('--gamma <x>', 'multistep: factor per milestone', num('--gamma'))
-    .option('--warmup <n>', 'linear warm-up steps', nonNegInt('--warmup'))
-    .option('--grad-clip <x>', 'max global gradient norm (0: off)', num('--grad-clip'))
-    .option('--ema-decay <x>', 'EMA decay of the weights used for validation and export', num('--ema-decay'))
-    .option('--seed <n>', 'seed for init, crops and augmentation', nonNegInt('--seed'))
-    .option('--checkpoint-interval <n>', 'steps between checkpoints', positiveInt('--checkpoint-interval'))
-    .option('--cache-dir <dir>', 'cache for decoded images and teacher outputs')
-    .option('--threads <n>', 'onnxruntime intra-op threads (0: all cores)', nonNegInt('--threads'))
-    .option('--no-worker', 'prepare batches on the main thread')
-    .option('--no-augment', 'no flips/transpositions')
-    .option('--json', 'JSON lines instead of a progress line');
+  for (const [flags, help, parser] of TRAIN_OPTIONS) {
+    if (parser) cmd.option(flags, help, parser(flags.split(' ')[0]!));
+    else cmd.option(flags, help);
+  }
+  return cmd;
 }
 
 /** Looks like a benchmark folder (NAME_HR / NAME_LR files) rather than HR images only. */
