@@ -40,7 +40,7 @@ describe('minisr train flags', () => {
   });
 
   it('refuses a --config that is valid JSON but not an object, naming the file', async () => {
-    for (const [name, text] of [['null.json', 'null'], ['list.json', '[1]'], ['num.json', '3']]) {
+    for (const [name, text] of [['null.json', 'null'], ['list.json', '[1]'], ['num.json', '3']] as const) {
       await writeFile(path.join(dir, name), text);
       await expect(configFromFlags(flags({ config: path.join(dir, name), steps: 5, data: dir }), {})).rejects.toThrow(
         new RegExp(`--config .*${name}: must hold a JSON object`),
