@@ -27,7 +27,8 @@ const SRGB = 22;
 const RGB16 = 25;
 const GREY16 = 26;
 
-function header(width: number, height: number, channels: number, sixteen: boolean): Buffer {
+/** The 64-byte `.v` header for HWC pixels, uint8 or (sixteen) uint16, little-endian. */
+export function vipsHeader(width: number, height: number, channels: number, sixteen: boolean): Buffer {
   const h = Buffer.alloc(64);
   h.writeUInt32BE(MAGIC_LSB_FIRST, 0);
   h.writeInt32LE(width, 4);
@@ -42,7 +43,8 @@ function header(width: number, height: number, channels: number, sixteen: boolea
   return h; // remaining fields (length, compression, level, offsets) stay 0
 }
 
-function extension(meta: VipsFileMetadata): string {
+/** The XML block after the pixels; libvips attaches its blobs to the image it reads. */
+export function vipsExtension(meta: VipsFileMetadata): string {
   const fields: string[] = [];
   const blob = (name: string, b: Buffer | undefined) => {
     if (b && b.length > 0) fields.push(`    <field type="VipsBlob" name="${name}">${b.toString('base64')}</field>`);
@@ -64,6 +66,11 @@ function extension(meta: VipsFileMetadata): string {
   ].join('\n');
 }
 
+/** The header says little-endian and the pixels are written as they are in memory. */
+export function assertLittleEndianHost(who: string): void {
+  if (new Uint16Array(new Uint8Array([1, 0]).buffer)[0] !== 1) throw new Error(`${who}: big-endian hosts are not supported`);
+}
+
 /** Writes `pixels` (HWC, uint8 or native-endian uint16) plus `meta` to `path` as a `.v` file. */
 export async function writeVipsFile(
   path: string,
@@ -73,14 +80,14 @@ export async function writeVipsFile(
   channels: number,
   meta: VipsFileMetadata,
 ): Promise<void> {
-  if (new Uint16Array(new Uint8Array([1, 0]).buffer)[0] !== 1) throw new Error('writeVipsFile: big-endian hosts are not supported');
+  assertLittleEndianHost('writeVipsFile');
   const sixteen = pixels instanceof Uint16Array;
   const bytes = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
   const fh = await open(path, 'wx');
   try {
-    await fh.write(header(width, height, channels, sixteen));
+    await fh.write(vipsHeader(width, height, channels, sixteen));
     await fh.write(bytes);
-    await fh.write(extension(meta));
+    await fh.write(vipsExtension(meta));
   } finally {
     await fh.close();
   }

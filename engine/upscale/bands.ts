@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import sharp from 'sharp';
 import { decodeImage, decodeRegion, probeImage, type DecodedImage } from '../image/decode';
 import type { PlanarImage } from '../image/planar';
+import { assertLittleEndianHost, vipsExtension, vipsHeader, type VipsFileMetadata } from '../image/vips-file';
 import type { BandSource, RowSink } from './pass';
 
 /** Band sources (where input rows come from) and row sinks (where output rows go). */
@@ -75,37 +75,6 @@ export function planarSink(width: number, height: number, hasAlpha: boolean): Ro
   };
 }
 
-/** Metadata blobs carried into a `.v` file (libvips keeps them when it reads the file). */
-export interface VipsMetadata {
-  icc?: Buffer;
-  /** Must start with 'Exif\0\0'. */
-  exif?: Buffer;
-  xmp?: Buffer;
-}
-
-const VIPS_MAGIC_LSB = 0xb6a6f208;
-
-function vipsHeader(width: number, height: number, channels: number, sixteen: boolean): Buffer {
-  const h = Buffer.alloc(64);
-  h.writeUInt32BE(VIPS_MAGIC_LSB, 0); // bytes b6 a6 f2 08 mark an Intel-order (little-endian) file
-  h.writeInt32LE(width, 4);
-  h.writeInt32LE(height, 8);
-  h.writeInt32LE(channels, 12);
-  h.writeInt32LE(sixteen ? 16 : 8, 16);
-  h.writeInt32LE(sixteen ? 2 : 0, 20); // band format: ushort / uchar
-  h.writeInt32LE(0, 24); // coding: none
-  h.writeInt32LE(sixteen ? 25 : 22, 28); // interpretation: rgb16 / srgb
-  h.writeFloatLE(1, 32);
-  h.writeFloatLE(1, 36);
-  return h;
-}
-
-function vipsExtension(meta: VipsMetadata): string {
-  const blob = (name: string, b: Buffer | undefined) => (b?.length ? [`<field type="VipsBlob" name="${name}">${b.toString('base64')}</field>`] : []);
-  const fields = [...blob('icc-profile-data', meta.icc), ...blob('exif-data', meta.exif), ...blob('xmp-data', meta.xmp)];
-  return `<?xml version="1.0"?>\n<root xmlns="http://www.vips.ecs.soton.ac.uk/vips/${sharp.versions.vips}">\n<header>\n</header>\n<meta>\n${fields.join('\n')}\n</meta>\n</root>\n`;
-}
-
 /**
  * Streams output rows, quantised to 8 or 16 bits, into a libvips `.v` file on disk: the whole
  * output never sits in memory, and sharp encodes from the file (which libvips reads row by row).
@@ -124,6 +93,7 @@ export class VipsFileSink implements RowSink {
   ) {}
 
   static async create(path: string, width: number, height: number, channels: 3 | 4, bitDepth: 8 | 16): Promise<VipsFileSink> {
+    assertLittleEndianHost('VipsFileSink');
     const sink = new VipsFileSink(path, width, height, channels, bitDepth);
     sink.fh = await open(path, 'wx');
     await sink.fh.write(vipsHeader(width, height, channels, bitDepth === 16));
@@ -144,7 +114,7 @@ export class VipsFileSink implements RowSink {
   }
 
   /** Writes the metadata block and closes; the file is then a complete `.v` image. */
-  async finish(meta: VipsMetadata = {}): Promise<void> {
+  async finish(meta: VipsFileMetadata = {}): Promise<void> {
     if (!this.fh) return;
     if (this.rows !== this.height) throw new Error(`${this.path}: ${this.rows} of ${this.height} rows written`);
     await this.fh.write(vipsExtension(meta));
