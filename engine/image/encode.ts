@@ -110,7 +110,11 @@ function toPixels(src: EncodeSource, bitDepth: 8 | 16 | undefined): Pixels {
   return { data, width, height, channels, bitDepth: src.bitDepth };
 }
 
-function formatOptions(s: Sharp, opts: EncodeOptions, hasAlpha: boolean): Sharp {
+/** What picks the encoder and its settings; engine/upscale's file path encodes with the same. */
+export type FormatOptions = Pick<EncodeOptions, 'format' | 'quality' | 'lossless' | 'mozjpeg'>;
+
+/** Sets the output format on `s` (JPEG composites alpha onto white). Throws RangeError on a bad quality. */
+export function withOutputFormat(s: Sharp, opts: FormatOptions, hasAlpha: boolean): Sharp {
   const q = opts.quality;
   if (q !== undefined && (!Number.isInteger(q) || q < 1 || q > 100)) throw new RangeError(`quality must be an integer 1..100, got ${q}`);
   switch (opts.format) {
@@ -167,7 +171,7 @@ async function pipelineFor(px: Pixels, opts: EncodeOptions, scratchDir: string):
   else if (px.bitDepth === 16 || grey) s = s.toColourspace(grey ? 'b-w' : 'srgb');
   const hasAlpha = px.channels === 2 || px.channels === 4;
   if (hasAlpha && !ALPHA_FORMATS.has(opts.format) && opts.format !== 'jpeg') throw new RangeError(`${opts.format} cannot hold alpha`);
-  return { s: formatOptions(s, opts, hasAlpha), outDepth, ...(carrier && { carrier }) };
+  return { s: withOutputFormat(s, opts, hasAlpha), outDepth, ...(carrier && { carrier }) };
 }
 
 /** Refuses `out` when it is, or is a link to, one of the input files. */
