@@ -1,4 +1,5 @@
 import { create } from 'zustand';
+import type { DistillRequest } from '../../engine/api/types';
 
 export const VIEWS = ['upscale', 'compare', 'batch', 'wizard', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
@@ -32,17 +33,12 @@ export interface Forms {
     readonly skipExisting: boolean;
     readonly glob: string;
   };
-  readonly distill: {
+  /** The request's own fields as typed, plus how the teacher was chosen; valDir '' = none. */
+  readonly distill: Pick<DistillRequest, 'student' | 'steps' | 'batch' | 'patch' | 'lr' | 'dataDir'> & {
     /** A model id, or IMPORT_TEACHER for a file path. */
     readonly teacher?: string;
     readonly teacherPath: string;
     readonly teacherPreset: string;
-    readonly student: string;
-    readonly steps: number;
-    readonly batch: number;
-    readonly patch: number;
-    readonly lr: number;
-    readonly dataDir: string;
     readonly valDir: string;
   };
 }
