@@ -4,7 +4,10 @@
  * the host) for EDSRmini (batch 16, LR patch 48) and SwinIRmini (batch 16, LR patch 64), and
  * side by side the same step in PyTorch (scripts/bench/train_torch.py through Debian's
  * /usr/bin/python3 with python3-torch; skipped with a note when torch is missing). Steps are
- * interleaved ours/PyTorch and medians reported, since this machine is shared and noisy.
+ * interleaved ours/PyTorch and medians reported, since this machine is shared and noisy; beside
+ * wall time each side's process CPU time per step, which other jobs on the machine disturb far
+ * less (with 1 thread and no spinning it is the step's own work; with more threads it includes
+ * time the runtimes' worker threads spend waiting or spinning).
  *   npm run bench:train -- [--runs 5] [--only edsr-mini] [--threads 0] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,7 +36,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const log = (s: string) => !args.json && console.log(s);
 
 /** A persistent PyTorch process for one case: each stdin line runs one step and answers its ms. */
-async function torchRunner(preset: string, batch: number, patch: number): Promise<{ step: () => Promise<number>; proc: ChildProcess } | string> {
+interface StepTime {
+  wallMs: number;
+  cpuMs: number;
+}
+
+async function torchRunner(preset: string, batch: number, patch: number): Promise<{ step: () => Promise<StepTime>; proc: ChildProcess } | string> {
   const torchThreads = threads > 0 ? threads : os.cpus().length;
   const proc = spawn(python, [new URL('./train_torch.py', import.meta.url).pathname, String(torchThreads), preset, String(batch), String(patch)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
@@ -43,7 +51,8 @@ async function torchRunner(preset: string, batch: number, patch: number): Promis
     proc.stdin!.write('step\n');
     const r = await lines.next();
     if (r.done) throw new Error(`PyTorch bench ended: ${err.trim().split('\n').pop()}`);
-    return Number(r.value.split(' ')[0]);
+    const [wall, , cpu] = r.value.split(' ');
+    return { wallMs: Number(wall), cpuMs: Number(cpu) };
   };
   try {
     await step(); // warm-up
@@ -70,21 +79,26 @@ for (const c of CASES) {
   const rng = Rng.seeded(0);
   const P = c.patch * scale;
   const batch = { step: 0, lr: Float32Array.from({ length: c.batch * 3 * c.patch * c.patch }, () => rng.next()), hr: Float32Array.from({ length: c.batch * 3 * P * P }, () => rng.next()) };
-  const ours = async () => {
+  const ours = async (): Promise<StepTime> => {
+    const c = process.cpuUsage();
     const s = performance.now();
     const { grads } = await step.run(params, batch);
     adam.step(params, grads, 2e-4);
     ema.update(params);
-    return performance.now() - s;
+    const wallMs = performance.now() - s;
+    const cpu = process.cpuUsage(c);
+    return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
   await ours(); // warm-up
   const torch = await torchRunner(c.preset, c.batch, c.patch);
-  const oursMs: number[] = [];
-  const torchMs: number[] = [];
+  const oursT: StepTime[] = [];
+  const torchT: StepTime[] = [];
   for (let i = 0; i < runs; i++) {
-    oursMs.push(await ours());
-    if (typeof torch !== 'string') torchMs.push(await torch.step());
+    oursT.push(await ours());
+    if (typeof torch !== 'string') torchT.push(await torch.step());
   }
+  const [oursMs, torchMs] = [oursT.map((t) => t.wallMs), torchT.map((t) => t.wallMs)];
+  const [oursCpu, torchCpu] = [oursT.map((t) => t.cpuMs), torchT.map((t) => t.cpuMs)];
   if (typeof torch !== 'string') torch.proc.kill();
   await step.release();
   const r = {
@@ -96,12 +110,16 @@ for (const c of CASES) {
     oursStepsPerSec: 1000 / median(oursMs),
     torchMs: torchMs.length ? median(torchMs) : undefined,
     torchStepsPerSec: torchMs.length ? 1000 / median(torchMs) : undefined,
+    oursCpuMs: median(oursCpu),
+    torchCpuMs: torchCpu.length ? median(torchCpu) : undefined,
     samples: { ours: oursMs.map(Math.round), torch: torchMs.map(Math.round) },
   };
   results.push(r);
   log(
     `${c.preset} batch ${c.batch}, LR patch ${c.patch}: ours ${r.oursMs.toFixed(0)} ms (${r.oursStepsPerSec.toFixed(2)} steps/s)` +
       (r.torchMs !== undefined ? `, PyTorch ${r.torchMs.toFixed(0)} ms (${r.torchStepsPerSec!.toFixed(2)} steps/s), ours/PyTorch time ${(r.oursMs / r.torchMs).toFixed(2)}` : `; ${torch as string}`) +
+      `; CPU ms/step ours ${r.oursCpuMs.toFixed(0)}` +
+      (r.torchCpuMs !== undefined ? `, PyTorch ${r.torchCpuMs.toFixed(0)} (ratio ${(r.oursCpuMs / r.torchCpuMs).toFixed(2)})` : '') +
       `  [ours ${r.samples.ours.join(' ')} | torch ${r.samples.torch.join(' ')}]`,
   );
 }

@@ -3,7 +3,8 @@ Adam (betas 0.9/0.99), EMA 0.999 of the weights) of EDSRmini or SwinIRmini, as o
 Architectures follow the official definitions (BasicSR's EDSR; SwinIR's network_swinir.py,
 pixelshuffledirect, resi_connection '1conv', patch_norm, no APE, drop-path 0).
 Bench-only dependency: Debian's python3-torch (run with /usr/bin/python3).
-Usage: train_torch.py THREADS MODEL BATCH PATCH; then one line on stdin per step, one line back: ms."""
+Usage: train_torch.py THREADS MODEL BATCH PATCH; then one line on stdin per step, one line back:
+wall ms, loss, process CPU ms."""
 import sys, time
 import torch
 import torch.nn as nn
@@ -178,7 +179,7 @@ def main():
     ema = [p.detach().clone() for p in params]
     lr, hr = torch.rand(N, 3, P, P), torch.rand(N, 3, 2 * P, 2 * P)
     for _ in sys.stdin:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = F.l1_loss(model(lr), hr)
         loss.backward()
@@ -186,7 +187,7 @@ def main():
         with torch.no_grad():
             for e, p in zip(ema, params):
                 e.mul_(0.999).add_(p, alpha=0.001)
-        print(f'{(time.perf_counter() - t0) * 1000:.3f} {loss.item():.6f}', flush=True)
+        print(f'{(time.perf_counter() - t0) * 1000:.3f} {loss.item():.6f} {(time.process_time() - c0) * 1000:.3f}', flush=True)
 
 if __name__ == '__main__':
     main()
