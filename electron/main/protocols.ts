@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
 import type { EngineHost } from '../../engine/api/host';
 import { parseRegionQuery, toRpcError } from '../../engine/api/schema';
+import { HTTP_STATUS, rendererCsp, rendererFile, staticMime } from '../../engine/api/serving';
 import type { ProtocolLike } from './electron-api';
 
 /**
@@ -13,29 +13,7 @@ import type { ProtocolLike } from './electron-api';
 export const APP_SCHEME = 'minisr-app';
 export const IMAGE_SCHEME = 'minisr-image';
 
-export const ELECTRON_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  `img-src 'self' ${IMAGE_SCHEME}: blob: data:`,
-  "font-src 'self'",
-  `connect-src 'self' ${IMAGE_SCHEME}:`,
-  "worker-src 'self' blob:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
+export const ELECTRON_CSP = rendererCsp({ img: [`${IMAGE_SCHEME}:`], connect: [`${IMAGE_SCHEME}:`] });
 
 /** Must run before the app is ready. */
 export function registerSchemes(protocol: Pick<ProtocolLike, 'registerSchemesAsPrivileged'>): void {
@@ -47,18 +25,16 @@ export function registerSchemes(protocol: Pick<ProtocolLike, 'registerSchemesAsP
 
 function errorResponse(e: unknown): Response {
   const err = toRpcError(e);
-  const status = { 'bad-request': 400, forbidden: 403, 'not-found': 404, failed: 500 }[err.code];
-  return new Response(err.message, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  return new Response(err.message, { status: HTTP_STATUS[err.code], headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
 }
 
 export async function serveApp(rendererDir: string, request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const root = resolve(rendererDir);
-  const file = resolve(root, '.' + (url.pathname === '/' ? '/index.html' : decodeURIComponent(url.pathname)));
-  if (url.host !== 'app' || (file !== root && !file.startsWith(root + sep))) return new Response('not found', { status: 404 });
+  const file = rendererFile(rendererDir, url.pathname);
+  if (url.host !== 'app' || !file) return new Response('not found', { status: 404 });
   try {
     const body = await readFile(file);
-    return new Response(body, { headers: { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': ELECTRON_CSP, 'X-Content-Type-Options': 'nosniff' } });
+    return new Response(body, { headers: { 'Content-Type': staticMime(file), 'Content-Security-Policy': ELECTRON_CSP, 'X-Content-Type-Options': 'nosniff' } });
   } catch {
     return new Response('not found', { status: 404 });
   }

@@ -2,13 +2,14 @@ import { createReadStream, existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { dispatch } from '../../engine/api/dispatch';
 import type { EngineHost } from '../../engine/api/host';
 import type { RpcResponse } from '../../engine/api/rpc';
 import { MAX_UPLOAD_BYTES, parseRegionQuery, parseRequest, toRpcError, ValidationError } from '../../engine/api/schema';
+import { HTTP_STATUS, rendererCsp, rendererFile, staticMime } from '../../engine/api/serving';
 import { COOKIE, hostAllowed, newToken, requestToken, tokenMatches } from './auth';
 
 /**
@@ -32,33 +33,8 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-};
-
 export function contentSecurityPolicy(port: number): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' blob: data:",
-    "font-src 'self'",
-    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
-    "worker-src 'self' blob:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-  ].join('; ');
+  return rendererCsp({ connect: [`ws://127.0.0.1:${port}`, `ws://localhost:${port}`] });
 }
 
 function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
@@ -68,8 +44,7 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type =
 
 function sendError(res: ServerResponse, e: unknown): void {
   const error = toRpcError(e);
-  const status = { 'bad-request': 400, forbidden: 403, 'not-found': 404, failed: 500 }[error.code];
-  send(res, status, JSON.stringify({ error }), 'application/json');
+  send(res, HTTP_STATUS[error.code], JSON.stringify({ error }), 'application/json');
 }
 
 /** A WebSocket message as UTF-8 text, whatever binaryType gave it: String() would join fragments with commas. */
@@ -98,8 +73,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   let port = 0;
 
   const serveStatic = async (res: ServerResponse, pathname: string) => {
-    const file = resolve(root, '.' + (pathname === '/' ? '/index.html' : decodeURIComponent(pathname)));
-    if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'not found');
+    const file = rendererFile(root, pathname);
+    if (!file) return send(res, 404, 'not found');
     const s = await stat(file).catch(() => undefined);
     if (!s?.isFile()) {
       if (!existsSync(join(root, 'index.html'))) return send(res, 503, `the renderer is not built (${relative(process.cwd(), root) || root}/index.html missing): run npm run build:renderer`);
@@ -108,9 +83,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (file.endsWith('index.html')) {
       // The page learns its token from a meta tag, so the address bar can drop it.
       const html = (await readFile(file, 'utf8')).replace('<head>', `<head>\n    <meta name="minisr-token" content="${token}">`);
-      return send(res, 200, html, MIME['.html']);
+      return send(res, 200, html, staticMime(file));
     }
-    res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Length': s.size });
+    res.writeHead(200, { 'Content-Type': staticMime(file), 'Content-Length': s.size });
     createReadStream(file).pipe(res);
   };
 

@@ -229,6 +229,7 @@ describe('Electron main process (with faked Electron)', () => {
       expect(ELECTRON_CSP).toContain("script-src 'self'");
       expect((await protocols.get('minisr-app')!(new Request('minisr-app://app/%2e%2e/chosen/camera.png'))).status).toBe(404);
       expect((await protocols.get('minisr-app')!(new Request('minisr-app://other/index.html'))).status).toBe(404);
+      expect((await protocols.get('minisr-app')!(new Request('minisr-app://app/bad%zz.js'))).status).toBe(404); // a stray '%' is no file, not a rejection
       const ref = (await ipc.invoke<ImageRef>(engineChannel('openImage'), join(dir, 'not-chosen.png'))) as { result: ImageRef };
       const img = await protocols.get('minisr-image')!(new Request(`minisr-image://image/${ref.result.id}?width=100&height=50&resample=bicubic&scale=2&format=png`));
       expect(img.headers.get('content-type')).toBe('image/png');
