@@ -3,33 +3,12 @@
 Protocol: reads one line per step request from stdin, answers the step's wall time in ms."""
 import sys, time
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch_archs import EDSR  # edsr-mini preset
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 N, P = int(sys.argv[2]), int(sys.argv[3])
 VARIANT = sys.argv[4] if len(sys.argv) > 4 else 'paper'  # 'linear': one pyramid of p - t, as ours
-
-class Block(nn.Module):
-    def __init__(self, f, s):
-        super().__init__(); self.conv1 = nn.Conv2d(f, f, 3, 1, 1); self.conv2 = nn.Conv2d(f, f, 3, 1, 1); self.s = s
-    def forward(self, x):
-        return x + self.conv2(F.relu(self.conv1(x))) * self.s
-
-class EDSR(nn.Module):  # BasicSR layout, edsr-mini preset
-    def __init__(self, f=16, nb=8, s=2.0):
-        super().__init__()
-        self.mean = torch.tensor([0.4488, 0.4371, 0.4040]).view(1, 3, 1, 1)
-        self.conv_first = nn.Conv2d(3, f, 3, 1, 1)
-        self.body = nn.Sequential(*[Block(f, s) for _ in range(nb)])
-        self.conv_after_body = nn.Conv2d(f, f, 3, 1, 1)
-        self.up = nn.Sequential(nn.Conv2d(f, 4 * f, 3, 1, 1), nn.PixelShuffle(2))
-        self.conv_last = nn.Conv2d(f, 3, 3, 1, 1)
-    def forward(self, x):
-        x = (x - self.mean) * 255
-        h = self.conv_first(x)
-        r = self.conv_after_body(self.body(h)) + h
-        return self.conv_last(self.up(r)) / 255 + self.mean
 
 K = (torch.tensor([1., 4., 6., 4., 1.])[:, None] * torch.tensor([1., 4., 6., 4., 1.])[None, :] / 256).repeat(3, 1, 1, 1)
 def blur(x, factor=1.0):
