@@ -86,16 +86,18 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint, shapes: Readon
 
 /** The newest complete checkpoint of a run folder; undefined when it has none yet. */
 export async function loadLatestCheckpoint(dir: string, keys: readonly string[]): Promise<Checkpoint | undefined> {
-  let latest: { checkpoint?: unknown };
+  let latest: unknown;
   try {
     latest = JSON.parse(await readFile(path.join(dir, 'latest.json'), 'utf8'));
   } catch {
     return undefined;
   }
-  if (typeof latest.checkpoint !== 'string' || !/^checkpoints\/step_\d+$/.test(latest.checkpoint)) {
-    throw new Error(`${dir}/latest.json: bad checkpoint reference ${JSON.stringify(latest.checkpoint)}`);
+  // null or a list parses too: read the field only from an object
+  const ref = typeof latest === 'object' && latest !== null ? (latest as { checkpoint?: unknown }).checkpoint : undefined;
+  if (typeof ref !== 'string' || !/^checkpoints\/step_\d+$/.test(ref)) {
+    throw new Error(`${dir}/latest.json: bad checkpoint reference ${JSON.stringify(ref ?? latest)}`);
   }
-  const stem = path.join(dir, latest.checkpoint);
+  const stem = path.join(dir, ref);
   const state = JSON.parse(await readFile(`${stem}.json`, 'utf8')) as TrainState;
   if (!Number.isInteger(state.step) || !Array.isArray(state.history?.loss)) throw new Error(`${stem}.json: not a training state`);
   const { tensors } = await readSafetensors(`${stem}.safetensors`);
