@@ -64,34 +64,9 @@ describe('batch view', () => {
     expect(screen.queryByRole('button', { name: 'Open output folder' })).toBeNull();
   });
 
-  it('offers "open output folder" in the desktop app', async () => {
-    const revealed: string[] = [];
-    const dialogs: DialogApi = {
-      openFiles: async () => [],
-      openFolder: async () => '/data/in',
-      saveFile: async () => null,
-      revealInFolder: async (p) => void revealed.push(p),
-    };
-    const client = fakeClient({ dialogs });
-    renderApp(client);
-    fireEvent.keyDown(window, { key: '3' });
-    await screen.findByRole('option', { name: 'EDSRmini' });
-    fireEvent.click(screen.getByRole('button', { name: 'Add folder…' }));
-    await screen.findByText('/data/in');
-    fireEvent.click(screen.getByRole('button', { name: 'Choose output folder' }));
-    await waitFor(() => expect(screen.getByTestId('batch-output-dir').textContent).toBe('/data/in'));
-    fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
-    fireEvent.click(await screen.findByRole('button', { name: 'Open output folder' }));
-    await waitFor(() => expect(revealed).toEqual(['/data/in']));
-  });
-
-  it('shows an error when the output folder cannot be opened', async () => {
-    const dialogs: DialogApi = {
-      openFiles: async () => [],
-      openFolder: async () => '/data/in',
-      saveFile: async () => null,
-      revealInFolder: async () => Promise.reject(new Error('no file manager for /data/in')),
-    };
+  /** Desktop app: folder /data/in in and out, batch started, then "Open output folder" clicked. */
+  async function startAndReveal(revealInFolder: DialogApi['revealInFolder']) {
+    const dialogs: DialogApi = { openFiles: async () => [], openFolder: async () => '/data/in', saveFile: async () => null, revealInFolder };
     renderApp(fakeClient({ dialogs }));
     fireEvent.keyDown(window, { key: '3' });
     await screen.findByRole('option', { name: 'EDSRmini' });
@@ -101,6 +76,16 @@ describe('batch view', () => {
     await waitFor(() => expect(screen.getByTestId('batch-output-dir').textContent).toBe('/data/in'));
     fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
     fireEvent.click(await screen.findByRole('button', { name: 'Open output folder' }));
+  }
+
+  it('offers "open output folder" in the desktop app', async () => {
+    const revealed: string[] = [];
+    await startAndReveal(async (p) => void revealed.push(p));
+    await waitFor(() => expect(revealed).toEqual(['/data/in']));
+  });
+
+  it('shows an error when the output folder cannot be opened', async () => {
+    await startAndReveal(async () => Promise.reject(new Error('no file manager for /data/in')));
     expect((await screen.findByRole('alert')).textContent).toContain('no file manager for /data/in');
   });
 
