@@ -88,7 +88,7 @@ function parseEntry(name: string, info: unknown, dataLen: number) {
   const where = `tensor '${name}'`;
   if (!isPlainObject(info)) throw new SafetensorsError(`${where}: entry is not an object`);
   const { dtype: fileDType, shape, data_offsets: offsets } = info;
-  const dtype = typeof fileDType === 'string' ? FILE_DTYPES[fileDType] : undefined;
+  const dtype = typeof fileDType === 'string' && Object.hasOwn(FILE_DTYPES, fileDType) ? FILE_DTYPES[fileDType] : undefined;
   if (!dtype) throw new SafetensorsError(`${where}: unsupported dtype ${JSON.stringify(fileDType)}`);
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     throw new SafetensorsError(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);

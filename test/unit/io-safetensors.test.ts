@@ -119,6 +119,7 @@ describe('safetensors validation', () => {
     ['a header that is not JSON', handMade(ok, data8).map((b, i) => (i === 8 ? 0x78 : b)), /not valid UTF-8 JSON/],
     ['a header that is a list', handMade([1], data8), /not an object/],
     ['an unsupported dtype', handMade({ t: { ...ok.t, dtype: 'F64' } }, data8), /tensor 't': unsupported dtype "F64"/],
+    ['a dtype named like an Object property', handMade({ t: { ...ok.t, dtype: 'constructor' } }, data8), /tensor 't': unsupported dtype "constructor"/],
     ['offsets past the data', handMade({ t: { ...ok.t, data_offsets: [0, 16] } }, data8), /\[0, 16\] out of bounds \(data section is 8 bytes\)/],
     ['reversed offsets', handMade({ t: { ...ok.t, data_offsets: [8, 0] } }, data8), /out of bounds/],
     ['a size that disagrees with the shape', handMade({ t: { ...ok.t, shape: [3] } }, data8), /F32 \[3\] needs 12 bytes, data_offsets give 8/],
