@@ -97,6 +97,13 @@ function reduceShape(shape: Shape, axes: readonly number[] | undefined, keepdims
   return out;
 }
 
+/** Opset-17 ReduceMean/ReduceMax: axes as an attribute (all axes when absent). */
+const reduceWithAxesAttr = (inputs: OpInputs, attrs: Attrs): TypedShape[] => {
+  const x = req(inputs, 0);
+  const axes = attrs.axes === undefined ? undefined : intsAttr(attrs, 'axes', []);
+  return [{ shape: reduceShape(x.shape, axes, intAttr(attrs, 'keepdims', 1) === 1), dtype: x.dtype }];
+};
+
 // ---- the table ----
 
 export const OPS = {
@@ -438,20 +445,12 @@ export const OPS = {
     attrs: { axes: 'ints', keepdims: 'int' },
     arity: [1, 1],
     grad: R.gradReduceMean,
-    infer: (inputs, attrs) => {
-      const x = req(inputs, 0);
-      const axes = attrs.axes === undefined ? undefined : intsAttr(attrs, 'axes', []);
-      return [{ shape: reduceShape(x.shape, axes, intAttr(attrs, 'keepdims', 1) === 1), dtype: x.dtype }];
-    },
+    infer: reduceWithAxesAttr,
   },
   ReduceMax: {
     attrs: { axes: 'ints', keepdims: 'int' },
     arity: [1, 1],
-    infer: (inputs, attrs) => {
-      const x = req(inputs, 0);
-      const axes = attrs.axes === undefined ? undefined : intsAttr(attrs, 'axes', []);
-      return [{ shape: reduceShape(x.shape, axes, intAttr(attrs, 'keepdims', 1) === 1), dtype: x.dtype }];
-    },
+    infer: reduceWithAxesAttr,
   },
   // Opset 13+: ReduceSum takes its axes as an (optional) constant input.
   ReduceSum: {
