@@ -25,8 +25,8 @@ describe.runIf(existsSync(TEACHER))('shipped teacher through the tiler', () => {
     dir = await mkdtemp(join(tmpdir(), 'minisr-teacher-'));
     const input = join(dir, 'crop.png');
     await sharp(sharedPath('datasets/Set5/x2/001_LR.png')).extract({ left: 20, top: 30, width: 120, height: 100 }).png().toFile(input);
-    const model = await resolveModel({});
-    expect(model.id).toMatch(/edsr/);
+    const model = await resolveModel({ model: TEACHER });
+    expect(model.config?.family).toBe('edsr');
     const res = await upscaleFile(input, join(dir, 'crop_x2.png'), { model, ep: 'cpu', tile: 96, overlap: model.receptiveRadius! });
     expect(res.ep.used).toBe('cpu');
     const whole = await ImageModel.fromOnnx(await readFile(TEACHER), undefined, { ep: 'cpu' });
