@@ -3,6 +3,7 @@ import { isPresetName, presetConfig } from '../zoo/presets';
 import { validateConfig, type ModelConfig } from '../zoo/registry';
 import type { AdamConfig } from './optim';
 import { validateSchedule, type ScheduleConfig } from './schedule';
+import { isLevelWeights, LEVEL_WEIGHTS } from './losses';
 import type { LossConfig } from './train-graph';
 
 /**
@@ -88,8 +89,11 @@ function validateLoss(v: unknown): LossConfig {
       return { type: o.type };
     case 'charbonnier':
       return { type: 'charbonnier', eps: num(o.eps ?? 1e-3, 'loss.eps', 0, Infinity, true) };
-    case 'distill':
-      return { type: 'distill', hrWeight: num(o.hrWeight ?? 0.1, 'loss.hrWeight', 0) };
+    case 'distill': {
+      const levelWeights = o.levelWeights ?? 'paper';
+      if (!isLevelWeights(levelWeights)) throw new TypeError(`loss.levelWeights must be ${LEVEL_WEIGHTS.join(' or ')}, got ${JSON.stringify(levelWeights)}`);
+      return { type: 'distill', hrWeight: num(o.hrWeight ?? 0.1, 'loss.hrWeight', 0), levelWeights };
+    }
     default:
       throw new TypeError(`loss.type must be l1, mse, charbonnier or distill, got ${JSON.stringify(o.type)}`);
   }

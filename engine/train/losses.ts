@@ -147,19 +147,34 @@ export function laplacianPyramid(g: Graph, x: Value, levels = 5): Value[] {
   return pyramid;
 }
 
-/** sum_i 2^i mean|x_i| over the Laplacian pyramid of x. */
-function pyramidNorm(g: Graph, x: Value, levels: number): Value {
-  const terms = laplacianPyramid(g, x, levels).map((level, i) => g.mul(g.reduceMean(g.abs(level), undefined, false), g.scalar(2 ** i)));
+/**
+ * Weight of pyramid level i (0 finest): 'paper' 2^i as in Jiang et al.; 'inverse' 2^-i, because
+ * with 2^i the coarse low-pass term dominates the gradient and short distillation runs trail L1.
+ */
+export const LEVEL_WEIGHTS = ['paper', 'inverse'] as const;
+export type LevelWeights = (typeof LEVEL_WEIGHTS)[number];
+
+export function isLevelWeights(v: unknown): v is LevelWeights {
+  return (LEVEL_WEIGHTS as readonly unknown[]).includes(v);
+}
+
+function levelWeight(i: number, weights: LevelWeights): number {
+  return weights === 'paper' ? 2 ** i : 2 ** -i;
+}
+
+/** sum_i w_i mean|x_i| over the Laplacian pyramid of x. */
+function pyramidNorm(g: Graph, x: Value, levels: number, weights: LevelWeights): Value {
+  const terms = laplacianPyramid(g, x, levels).map((level, i) => g.mul(g.reduceMean(g.abs(level), undefined, false), g.scalar(levelWeight(i, weights))));
   return terms.reduce((s, t) => g.add(s, t));
 }
 
 /**
- * Lap(a, b) = sum_i 2^i mean|a_i - b_i| over the two pyramids. The pyramid is linear, so
- * a_i - b_i is level i of the pyramid of a - b: one pyramid instead of two.
+ * Lap(a, b) = sum_i w_i mean|a_i - b_i| over the two pyramids (w_i = 2^i in the paper). The
+ * pyramid is linear, so a_i - b_i is level i of the pyramid of a - b: one pyramid instead of two.
  */
-export function laplacianLoss(g: Graph, a: Value, b: Value, levels = 5): Value {
+export function laplacianLoss(g: Graph, a: Value, b: Value, levels = 5, weights: LevelWeights = 'paper'): Value {
   checkPair(a, b, 'laplacianLoss');
-  return pyramidNorm(g, g.sub(a, b), levels);
+  return pyramidNorm(g, g.sub(a, b), levels, weights);
 }
 
 /**
@@ -167,14 +182,14 @@ export function laplacianLoss(g: Graph, a: Value, b: Value, levels = 5): Value {
  * of G and of the pyramid this is pyramidNorm(e - G(e)) + pyramidNorm(e) with e = p - t, so the
  * teacher side costs nothing beyond the subtraction.
  */
-export function multiLapLoss(g: Graph, pred: Value, target: Value, levels = 5): Value {
+export function multiLapLoss(g: Graph, pred: Value, target: Value, levels = 5, weights: LevelWeights = 'paper'): Value {
   checkPair(pred, target, 'multiLapLoss');
   const e = g.sub(pred, target);
-  return g.add(pyramidNorm(g, g.sub(e, gaussianBlur(g, e)), levels), pyramidNorm(g, e, levels));
+  return g.add(pyramidNorm(g, g.sub(e, gaussianBlur(g, e)), levels, weights), pyramidNorm(g, e, levels, weights));
 }
 
 /** The paper's distillation objective: MultiLap(student, teacher) + hrWeight * L1(student, HR). */
-export function distillationLoss(g: Graph, student: Value, teacher: Value, hr: Value, hrWeight = 0.1): Value {
-  return g.add(multiLapLoss(g, student, teacher), g.mul(l1Loss(g, student, hr), g.scalar(hrWeight)));
+export function distillationLoss(g: Graph, student: Value, teacher: Value, hr: Value, hrWeight = 0.1, weights: LevelWeights = 'paper'): Value {
+  return g.add(multiLapLoss(g, student, teacher, 5, weights), g.mul(l1Loss(g, student, hr), g.scalar(hrWeight)));
 }
 

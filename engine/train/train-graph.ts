@@ -6,7 +6,7 @@ import { float32Tensor, type HostTensor } from '../io/tensor';
 import { ModelSession, type SessionOptions } from '../runtime/session';
 import { resolveArch, type ModelConfig } from '../zoo/registry';
 import type { Batch } from './crops';
-import { charbonnierLoss, distillationLoss, l1Loss, mseLoss } from './losses';
+import { charbonnierLoss, distillationLoss, l1Loss, mseLoss, type LevelWeights } from './losses';
 
 /**
  * The training step: one ONNX graph holding forward + loss + backward (engine/graph/autodiff),
@@ -18,8 +18,8 @@ export type LossConfig =
   | { type: 'l1' }
   | { type: 'mse' }
   | { type: 'charbonnier'; eps: number }
-  /** The paper's MultiLap(student, teacher) + hrWeight * L1(student, HR). */
-  | { type: 'distill'; hrWeight: number };
+  /** The paper's MultiLap(student, teacher) + hrWeight * L1(student, HR); levelWeights 'paper' is 2^i per pyramid level. */
+  | { type: 'distill'; hrWeight: number; levelWeights: LevelWeights };
 
 export interface StepResult {
   loss: number;
@@ -68,7 +68,7 @@ export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: Ste
       value = charbonnierLoss(g, sr, hr, loss.eps);
       break;
     case 'distill':
-      value = distillationLoss(g, sr, g.input('teacher', [n, 3, P, P]), hr, loss.hrWeight);
+      value = distillationLoss(g, sr, g.input('teacher', [n, 3, P, P]), hr, loss.hrWeight, loss.levelWeights);
       break;
   }
   const t = buildTrainingGraph(g, value);
