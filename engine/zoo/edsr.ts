@@ -2,6 +2,7 @@ import { float32Tensor } from '../io/tensor';
 import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import type { ArchFamily } from './types';
+import { positiveInt, positiveNumber } from './config-checks';
 
 /**
  * EDSR (Lim et al. 2017) in BasicSR's layout: option names follow BasicSR's `EDSR` arguments and
@@ -35,30 +36,16 @@ const DEFAULTS: EDSRConfig = {
   rgb_mean: DIV2K_RGB_MEAN,
 };
 
-function positiveInt(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`edsr: ${field} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-function positiveNumber(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`edsr: ${field} must be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
-
 function validate(partial: Partial<EDSRConfig>): EDSRConfig {
   const c = { ...DEFAULTS, ...partial };
   for (const field of ['num_in_ch', 'num_out_ch'] as const) {
     if (c[field] !== 3) throw new RangeError(`edsr: ${field} must be 3 (RGB), got ${String(c[field])}`);
   }
-  positiveInt(c.num_feat, 'num_feat');
-  positiveInt(c.num_block, 'num_block');
+  positiveInt('edsr', c.num_feat, 'num_feat');
+  positiveInt('edsr', c.num_block, 'num_block');
   if (![2, 3, 4].includes(c.upscale)) throw new RangeError(`edsr: upscale must be 2, 3 or 4, got ${String(c.upscale)}`);
-  positiveNumber(c.res_scale, 'res_scale');
-  positiveNumber(c.img_range, 'img_range');
+  positiveNumber('edsr', c.res_scale, 'res_scale');
+  positiveNumber('edsr', c.img_range, 'img_range');
   if (!Array.isArray(c.rgb_mean) || c.rgb_mean.length !== 3 || !c.rgb_mean.every((m) => typeof m === 'number' && Number.isFinite(m))) {
     throw new TypeError(`edsr: rgb_mean must be three numbers, got ${JSON.stringify(c.rgb_mean)}`);
   }

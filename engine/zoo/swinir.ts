@@ -3,6 +3,7 @@ import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import type { ArchFamily } from './types';
 import { Layouts, linear, windowAttention } from './swinir-attention';
+import { positiveInt, positiveNumber } from './config-checks';
 
 /**
  * SwinIR (Liang et al. 2021) following the official `models/network_swinir.py`: option names are
@@ -45,39 +46,25 @@ const DEFAULTS: SwinIRConfig = {
   resi_connection: '1conv',
 };
 
-function positiveInt(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`swinir: ${field} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-function positiveNumber(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`swinir: ${field} must be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
-
 function validate(partial: Partial<SwinIRConfig>): SwinIRConfig {
   const c = { ...DEFAULTS, ...partial };
   if (c.in_chans !== 1 && c.in_chans !== 3) throw new RangeError(`swinir: in_chans must be 1 or 3, got ${String(c.in_chans)}`);
-  positiveInt(c.embed_dim, 'embed_dim');
+  positiveInt('swinir', c.embed_dim, 'embed_dim');
   if (!Array.isArray(c.depths) || c.depths.length === 0) throw new TypeError('swinir: depths must be a non-empty list');
   if (!Array.isArray(c.num_heads) || c.num_heads.length !== c.depths.length) {
     throw new TypeError(`swinir: num_heads must list one head count per group (${c.depths.length}), got ${JSON.stringify(c.num_heads)}`);
   }
-  c.depths.forEach((d, i) => positiveInt(d, `depths[${i}]`));
+  c.depths.forEach((d, i) => positiveInt('swinir', d, `depths[${i}]`));
   c.num_heads.forEach((h, i) => {
-    positiveInt(h, `num_heads[${i}]`);
+    positiveInt('swinir', h, `num_heads[${i}]`);
     if (c.embed_dim % h !== 0) throw new RangeError(`swinir: num_heads[${i}] = ${h} does not divide embed_dim ${c.embed_dim}`);
   });
-  positiveInt(c.window_size, 'window_size');
+  positiveInt('swinir', c.window_size, 'window_size');
   if (c.window_size < 2) throw new RangeError('swinir: window_size must be at least 2 (shifted blocks move by window_size / 2)');
-  positiveNumber(c.mlp_ratio, 'mlp_ratio');
+  positiveNumber('swinir', c.mlp_ratio, 'mlp_ratio');
   if (Math.floor(c.embed_dim * c.mlp_ratio) < 1) throw new RangeError('swinir: embed_dim * mlp_ratio must be at least 1');
   if (![2, 3, 4].includes(c.upscale)) throw new RangeError(`swinir: upscale must be 2, 3 or 4, got ${String(c.upscale)}`);
-  positiveNumber(c.img_range, 'img_range');
+  positiveNumber('swinir', c.img_range, 'img_range');
   if (c.upsampler !== 'pixelshuffledirect' && c.upsampler !== 'pixelshuffle') {
     throw new RangeError(`swinir: upsampler must be 'pixelshuffledirect' or 'pixelshuffle', got ${String(c.upsampler)}`);
   }
