@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { isPresetName, presetConfig } from '../zoo/presets';
 import { validateConfig, type ModelConfig } from '../zoo/registry';
+import type { EpChoice } from '../runtime/select';
 import type { AdamConfig } from './optim';
 import { validateSchedule, type ScheduleConfig } from './schedule';
 import { isLevelWeights, LEVEL_WEIGHTS } from './losses';
@@ -48,6 +49,11 @@ export interface TrainConfig {
   worker: boolean;
   /** ORT intra-op threads (0: all cores). */
   threads: number;
+  /**
+   * Execution provider for the training step, the teacher pass and validation. `auto` tries the
+   * GPU providers first (a trial step decides) and falls back to the CPU.
+   */
+  ep: EpChoice;
 }
 
 type Json = Record<string, unknown>;
@@ -79,7 +85,14 @@ function bool(v: unknown, field: string): boolean {
   return v;
 }
 
-const KNOWN = new Set(['preset', 'model', 'data', 'val', 'steps', 'batch', 'patch', 'seed', 'augment', 'optim', 'schedule', 'warmup', 'gradClip', 'emaDecay', 'loss', 'teacher', 'checkpointInterval', 'cacheDir', 'worker', 'threads']);
+const KNOWN = new Set(['preset', 'model', 'data', 'val', 'steps', 'batch', 'patch', 'seed', 'augment', 'optim', 'schedule', 'warmup', 'gradClip', 'emaDecay', 'loss', 'teacher', 'checkpointInterval', 'cacheDir', 'worker', 'threads', 'ep']);
+
+const EP_CHOICES: readonly EpChoice[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu', 'auto'];
+
+function epChoice(v: unknown): EpChoice {
+  if (!EP_CHOICES.includes(v as EpChoice)) throw new TypeError(`ep must be ${EP_CHOICES.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as EpChoice;
+}
 
 function validateLoss(v: unknown): LossConfig {
   const o = obj(v, 'loss');
@@ -160,6 +173,7 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
     cacheDir: path.resolve(str(o.cacheDir ?? '.cache/minisr', 'cacheDir')),
     worker: bool(o.worker ?? true, 'worker'),
     threads: int(o.threads ?? 0, 'threads', 0),
+    ep: epChoice(o.ep ?? 'cpu'),
   };
   if (cfg.warmup > cfg.steps) throw new RangeError(`warmup (${cfg.warmup}) must not exceed steps (${cfg.steps})`);
   return cfg;

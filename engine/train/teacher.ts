@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SessionCache } from '../runtime/cache';
+import type { EpChoice } from '../runtime/select';
 import type { SessionOptions } from '../runtime/session';
 import { modelFromOnnxFile, modelFromPreset, type UpscaleModel } from '../upscale/model';
 import { upscaleImage } from '../upscale/pipeline';
@@ -47,6 +48,8 @@ export interface TeacherCacheOptions {
   cacheDir: string;
   scale: number;
   session?: SessionOptions;
+  /** Provider for the teacher's pass (default cpu); `auto` picks as the upscaler does. */
+  ep?: EpChoice;
   /** Tile side for the teacher's pass (input pixels); default: the upscaler's automatic choice. */
   tile?: number;
   onProgress?: (done: number, total: number, computed: number) => void;
@@ -78,7 +81,7 @@ export async function attachTeacherOutputs(images: readonly TrainImage[], t: Tea
         // The upscaler's tiled pass: whole images up to the tile, exact tiling for models with a known receptive radius.
         const { rgb } = await upscaleImage(planarFromUint8(im.lr, im.width, im.height), undefined, {
           model,
-          ep: 'cpu',
+          ep: opts.ep ?? 'cpu',
           tile: opts.tile ?? 'auto',
           sessions,
           ...(opts.session?.threads ? { threads: opts.session.threads } : {}),

@@ -3,7 +3,8 @@ import { Graph } from '../graph/graph';
 import { toOnnx } from '../graph/onnx';
 import type { Shape } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
-import { ModelSession, type SessionOptions } from '../runtime/session';
+import { openSession, type EpReport, type OpenOptions } from '../runtime/select';
+import type { ExecutionProvider, ModelSession } from '../runtime/session';
 import { resolveArch, type ModelConfig } from '../zoo/registry';
 import type { Batch } from './crops';
 import { charbonnierLoss, distillationLoss, l1Loss, mseLoss, type LevelWeights } from './losses';
@@ -30,6 +31,8 @@ export interface TrainStep {
   /** Keys of the learnable parameters, whose gradients `run` returns. */
   readonly paramKeys: readonly string[];
   readonly paramShapes: ReadonlyMap<string, Shape>;
+  /** The provider running the step (absent: the CPU). */
+  readonly ep?: ExecutionProvider;
   run(params: ReadonlyMap<string, Float32Array>, batch: Batch): Promise<StepResult>;
   release(): Promise<void>;
 }
@@ -87,7 +90,13 @@ export class OnnxTrainStep implements TrainStep {
     private readonly built: TrainGraphBytes,
     private readonly shape: StepShape,
     private readonly scale: number,
+    /** Which providers were tried and which one runs the step. */
+    readonly epReport: EpReport,
   ) {}
+
+  get ep(): ExecutionProvider {
+    return this.epReport.used;
+  }
 
   get paramKeys(): readonly string[] {
     return this.built.paramKeys;
@@ -97,9 +106,18 @@ export class OnnxTrainStep implements TrainStep {
     return this.built.paramShapes;
   }
 
-  static async create(model: ModelConfig, loss: LossConfig, shape: StepShape, opts: SessionOptions = {}): Promise<OnnxTrainStep> {
+  /**
+   * Opens the step on `opts.ep` (default cpu). A GPU provider first runs one trial step on zeros:
+   * providers often create a session fine and fail at the first kernel, and with `auto` that
+   * failure moves the step on to the next provider instead of failing the run at step 1.
+   */
+  static async create(model: ModelConfig, loss: LossConfig, shape: StepShape, opts: OpenOptions = {}): Promise<OnnxTrainStep> {
     const built = buildTrainGraph(model, loss, shape);
-    return new OnnxTrainStep(await ModelSession.create(built.onnx, opts), built, shape, resolveArch(model).scale);
+    const scale = resolveArch(model).scale;
+    const ep = opts.ep ?? 'cpu';
+    const probe = ep === 'cpu' ? undefined : zeroFeeds(built, shape, scale);
+    const { session, report } = await openSession(built.onnx, { ...opts, ep, ...(probe ? { probe } : {}) });
+    return new OnnxTrainStep(session, built, shape, scale, report);
   }
 
   async run(params: ReadonlyMap<string, Float32Array>, batch: Batch): Promise<StepResult> {
@@ -124,4 +142,13 @@ export class OnnxTrainStep implements TrainStep {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+function zeroFeeds(built: TrainGraphBytes, shape: StepShape, scale: number): Record<string, HostTensor> {
+  const { batch: n, patch: p } = shape;
+  const P = p * scale;
+  const feeds: Record<string, HostTensor> = { lr: float32Tensor([n, 3, p, p]), hr: float32Tensor([n, 3, P, P]) };
+  if (built.usesTeacher) feeds.teacher = float32Tensor([n, 3, P, P]);
+  for (const [key, s] of built.paramShapes) feeds[key] = float32Tensor(s);
+  return feeds;
 }

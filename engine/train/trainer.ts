@@ -19,6 +19,7 @@ import { attachTeacherOutputs } from './teacher';
 import { OnnxTrainStep, type TrainStep } from './train-graph';
 import { Validator, type ValidationResult } from './validate';
 import { resolveArch } from '../zoo/registry';
+import { describeEpReport } from '../runtime/select';
 
 /**
  * The training loop (BasicSR's shape: feed data, optimise, update the LR, validate and save at
@@ -129,14 +130,18 @@ export class Trainer {
         cacheDir: cfg.cacheDir,
         scale,
         session: { threads: cfg.threads },
+        ep: cfg.ep,
         onProgress: (done, total, computed) => status('teacher-cache', `${done}/${total} images, ${computed} computed`),
       });
     }
     const valImages = cfg.val ? (await loadPairedFolder(cfg.val.dir, scale)).images.slice(0, cfg.val.limit) : undefined;
 
     status('building-graph');
-    const step = await (this.opts.makeStep ?? ((c) => OnnxTrainStep.create(c.model, c.loss, { batch: c.batch, patch: c.patch }, { threads: c.threads })))(cfg);
-    const validator = valImages ? new Validator(cfg.model, valImages, { threads: cfg.threads }) : undefined;
+    const step = await (this.opts.makeStep ?? ((c) => OnnxTrainStep.create(c.model, c.loss, { batch: c.batch, patch: c.patch }, { threads: c.threads, ep: c.ep })))(cfg);
+    const ep = step.ep ?? 'cpu';
+    if (step instanceof OnnxTrainStep && cfg.ep !== 'cpu') status('building-graph', `training on ${ep} (${describeEpReport(step.epReport).join('; ')})`);
+    // Validation runs where the step runs: a provider that ran the whole training graph runs the forward pass too.
+    const validator = valImages ? new Validator(cfg.model, valImages, { threads: cfg.threads, ep }) : undefined;
     const source = new BatchSource(images, { batch: cfg.batch, patch: cfg.patch, scale, augment: cfg.augment, seed: cfg.seed }, { worker: cfg.worker, prefetch: 2 });
 
     try {

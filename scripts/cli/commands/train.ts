@@ -31,6 +31,7 @@ export interface TrainFlags {
   checkpointInterval?: number;
   cacheDir?: string;
   threads?: number;
+  ep?: string;
   worker: boolean;
   augment: boolean;
   json?: boolean;
@@ -75,6 +76,7 @@ const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
   ['--checkpoint-interval <n>', 'steps between checkpoints', positiveInt],
   ['--cache-dir <dir>', 'cache for decoded images and teacher outputs'],
   ['--threads <n>', 'onnxruntime intra-op threads (0: all cores)', nonNegInt],
+  ['--ep <name>', 'execution provider for training, teacher and validation: cpu (default), webgpu, cuda, dml, coreml, or auto (GPU first, CPU fallback)'],
   ['--no-worker', 'prepare batches on the main thread'],
   ['--no-augment', 'no flips/transpositions'],
   ['--json', 'JSON lines instead of a progress line'],
@@ -117,7 +119,7 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
   if (f.limit) sub('data').limit = f.limit;
   if (f.val) sub('val').dir = f.val;
   if (f.valInterval) sub('val').interval = f.valInterval;
-  for (const [key, v] of [['steps', f.steps], ['batch', f.batch], ['patch', f.patch], ['warmup', f.warmup], ['gradClip', f.gradClip], ['emaDecay', f.emaDecay], ['seed', f.seed], ['checkpointInterval', f.checkpointInterval], ['cacheDir', f.cacheDir], ['threads', f.threads]] as const) set(c, key, v);
+  for (const [key, v] of [['steps', f.steps], ['batch', f.batch], ['patch', f.patch], ['warmup', f.warmup], ['gradClip', f.gradClip], ['emaDecay', f.emaDecay], ['seed', f.seed], ['checkpointInterval', f.checkpointInterval], ['cacheDir', f.cacheDir], ['threads', f.threads], ['ep', f.ep]] as const) set(c, key, v);
   if (!f.worker) c.worker = false;
   if (!f.augment) c.augment = false;
   if (f.lr !== undefined) sub('optim').lr = f.lr;
