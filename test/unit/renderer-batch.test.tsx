@@ -43,10 +43,11 @@ describe('batch view', () => {
     fireEvent.keyDown(window, { key: '3' });
     expect(screen.getByTestId('batch-output-dir').textContent).toBe('/home/u/photos/out');
     expect(within(screen.getByRole('list', { name: 'Batch inputs' })).getByTitle('/home/u/photos/trip')).toBeTruthy();
+    fireEvent.change(screen.getByRole('combobox', { name: 'Batch scale' }), { target: { value: '4' } });
     fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startBatch')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startBatch')!.args[0]).toMatchObject({
-      inputs: ['/home/u/photos/trip'], outputDir: '/home/u/photos/out', modelId: 'edsr-mini-x2', scale: 2, recursive: true, skipExisting: true,
+      inputs: ['/home/u/photos/trip'], outputDir: '/home/u/photos/out', modelId: 'edsr-mini-x2', scale: 4, recursive: true, skipExisting: true,
     });
 
     act(() => {

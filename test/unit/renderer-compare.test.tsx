@@ -140,9 +140,11 @@ describe('compare view without results yet', () => {
     renderApp(client);
     act(() => {
       useImages.getState().add([source]);
-      useUi.getState().setCompare({ sourceId: 'src', scale: 4 });
+      useUi.getState().setCompare({ sourceId: 'src' });
       useUi.getState().setView('compare');
     });
+    fireEvent.change(await screen.findByRole('combobox', { name: 'Compared scale' }), { target: { value: '4' } });
+    expect(useUi.getState().compare.scale).toBe(4);
     expect((await screen.findAllByText(/Model B: choose a model/)).length).toBeGreaterThan(0);
     await within(screen.getByRole('combobox', { name: 'Model B' })).findByRole('option', { name: 'EDSRmini' });
     fireEvent.change(screen.getByRole('combobox', { name: 'Model B' }), { target: { value: 'edsr-mini-x2' } });

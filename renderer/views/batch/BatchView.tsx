@@ -3,7 +3,8 @@ import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
 import { usePathPicker } from '../../components/PathBrowser';
 import { ProgressBar } from '../../components/ProgressBar';
-import { baseName, scaleLabel } from '../../format';
+import { ScaleSelect } from '../../components/ScaleSelect';
+import { baseName } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { reportError, useForm, useUi } from '../../state/ui';
@@ -106,9 +107,7 @@ export function BatchView() {
           </label>
           <label className="field">
             <span>Scale</span>
-            <select aria-label="Batch scale" value={scale} onChange={(e) => setForm({ scale: Number(e.target.value) })}>
-              {[2, 4, 8].map((s) => <option key={s} value={s}>{scaleLabel(s)}</option>)}
-            </select>
+            <ScaleSelect label="Batch scale" value={scale} onChange={(s) => setForm({ scale: s })} />
           </label>
         </div>
         <div className="field">

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
 import { outputFormat, outputName, saveOutput } from '../../app/save';
-import { scaleLabel } from '../../format';
+import { ScaleSelect } from '../../components/ScaleSelect';
 import { useImages } from '../../state/images';
 import { isActive, resultKey, resultsFor, upscaleJobFor, useJobs } from '../../state/jobs';
 import { findModel, useModels } from '../../state/models';
@@ -67,9 +67,7 @@ export function CompareView() {
         </label>
         <label className="field inline">
           <span>Scale</span>
-          <select aria-label="Compared scale" value={scale} onChange={(e) => setCompare({ scale: Number(e.target.value) })}>
-            {[2, 4, 8].map((s) => <option key={s} value={s}>{scaleLabel(s)}</option>)}
-          </select>
+          <ScaleSelect label="Compared scale" value={scale} onChange={(s) => setCompare({ scale: s })} />
         </label>
         {(['a', 'b'] as const).map((k) => (
           <ModelSlot key={k} slot={k} source={source} scale={scale} />

@@ -6,6 +6,7 @@ import { importFiles, isImageFile } from '../../app/open-images';
 import { outputFormat, outputName, saveOutput } from '../../app/save';
 import { ModelPicker } from '../../components/ModelPicker';
 import { ProgressBar } from '../../components/ProgressBar';
+import { SCALES } from '../../components/ScaleSelect';
 import { formatBytes, formatDuration, formatMillis, scaleLabel } from '../../format';
 import { useImages } from '../../state/images';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
@@ -14,7 +15,6 @@ import { useSettings } from '../../state/settings';
 import { reportError, useForm, useUi } from '../../state/ui';
 import { DropZone } from './DropZone';
 
-const SCALES = [2, 4, 8] as const;
 const FORMATS: readonly (OutputFormat | 'same')[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff'];
 const LOSSY = new Set(['jpeg', 'webp', 'avif']);
 
