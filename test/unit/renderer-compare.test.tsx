@@ -112,6 +112,30 @@ describe('compare view', () => {
     expect(Math.abs((o!.left! + o!.width!) * 2 - (a!.left! + a!.width!))).toBeLessThanOrEqual(64);
   });
 
+  it('starts fitted in each mode and after Fit, and keeps the user’s zoom otherwise', async () => {
+    fireEvent.keyDown(window, { key: '2' });
+    await screen.findByTestId('compare-viewer');
+    const zoom = () => screen.getByTestId('zoom-level').textContent;
+    // 4000x3000 in 800x600 fits at 20%; a third of the width (side by side) at 800/3/4000 ≈ 7%.
+    expect(zoom()).toBe('20%');
+    fireEvent.keyDown(window, { key: '+' });
+    expect(zoom()).toBe('30%');
+    fireEvent.click(screen.getByRole('radio', { name: 'Side by side' }));
+    expect(zoom()).toBe('7%');
+    fireEvent.click(screen.getByRole('radio', { name: 'Split' }));
+    expect(zoom()).toBe('20%');
+    fireEvent.click(screen.getByRole('button', { name: 'Zoom in' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Zoom in' }));
+    expect(zoom()).toBe('45%');
+    fireEvent.click(screen.getByRole('button', { name: 'Actual pixels' }));
+    expect(zoom()).toBe('100%');
+    fireEvent.doubleClick(screen.getByTestId('compare-viewer'));
+    expect(zoom()).toBe('20%');
+    fireEvent.keyDown(window, { key: '+' });
+    fireEvent.click(screen.getByRole('button', { name: 'Fit to window' }));
+    expect(zoom()).toBe('20%');
+  });
+
   it('shows each model’s timing, and side-by-side and difference modes', async () => {
     fireEvent.keyDown(window, { key: '2' });
     await screen.findByTestId('compare-viewer');

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useEffect, useEffectEvent, useLayoutEffect, useRef, useState } from 'react';
 import type { UpscaleResult } from '../../api/client';
 import { useCommand } from '../../app/commands';
 import { formatMillis } from '../../format';
@@ -18,14 +18,21 @@ export interface Column {
   readonly chosen?: boolean;
 }
 
-/** The shared-view viewer: split, side by side or difference; wheel/keys zoom, drag pans. */
-export function Viewer({ out, mode, columns, split, onSplit, gain }: {
+interface ViewerProps {
   out: Size; mode: CompareMode; columns: Column[]; split: number; onSplit(v: number): void; gain: number;
-}) {
+}
+
+/** The shared-view viewer: split, side by side or difference; wheel/keys zoom, drag pans. */
+export function Viewer(props: ViewerProps) {
+  // A new image size or mode starts a fresh viewer, fitted, rather than resetting its view in an effect.
+  return <ViewerBody key={`${props.out.width}x${props.out.height} ${props.mode}`} {...props} />;
+}
+
+function ViewerBody({ out, mode, columns, split, onSplit, gain }: ViewerProps) {
   const box = useRef<HTMLDivElement>(null);
   const [vp, setVp] = useState<Size>({ width: 0, height: 0 });
-  const [view, setView] = useState<ViewState>();
-  const outKey = `${out.width}x${out.height}`;
+  /** Where the user zoomed or panned to; until then (or after Fit) the view follows the fitted one. */
+  const [moved, setView] = useState<ViewState>();
 
   useLayoutEffect(() => {
     const el = box.current!;
@@ -39,31 +46,28 @@ export function Viewer({ out, mode, columns, split, onSplit, gain }: {
 
   const paneVp: Size = mode === 'side' ? { width: vp.width / columns.length, height: vp.height } : vp;
   const ready = paneVp.width > 0 && paneVp.height > 0;
-  // A new image size or a fresh mount starts fitted.
-  useEffect(() => {
-    if (ready) setView(fitView(paneVp, out));
-  }, [outKey, ready, mode]); // eslint-disable-line react-hooks/exhaustive-deps
+  const view = ready ? (moved ?? fitView(paneVp, out)) : undefined;
+  const fit = () => setView(undefined);
 
   const zoomBy = (f: number) => view && setView(zoomAt(view, f, paneVp.width / 2, paneVp.height / 2, paneVp, out));
   useCommand('zoom-in', () => zoomBy(1.5));
   useCommand('zoom-out', () => zoomBy(1 / 1.5));
-  useCommand('zoom-fit', () => ready && setView(fitView(paneVp, out)));
+  useCommand('zoom-fit', fit);
 
-  // Wheel zoom needs a non-passive listener to keep the page from scrolling.
-  const latest = useRef({ view, paneVp, out });
-  latest.current = { view, paneVp, out };
+  // Wheel zoom needs a non-passive listener to keep the page from scrolling; it is added once and
+  // reads the current view through an effect event.
+  const onWheel = useEffectEvent((e: WheelEvent, el: HTMLElement) => {
+    if (!view) return;
+    e.preventDefault();
+    const r = el.getBoundingClientRect();
+    const x = (e.clientX - r.left) % paneVp.width;
+    setView(zoomAt(view, Math.pow(1.0015, -e.deltaY), x, e.clientY - r.top, paneVp, out));
+  });
   useEffect(() => {
     const el = box.current!;
-    const onWheel = (e: WheelEvent) => {
-      const { view: v, paneVp: p, out: o } = latest.current;
-      if (!v) return;
-      e.preventDefault();
-      const r = el.getBoundingClientRect();
-      const x = (e.clientX - r.left) % p.width;
-      setView(zoomAt(v, Math.pow(1.0015, -e.deltaY), x, e.clientY - r.top, p, o));
-    };
-    el.addEventListener('wheel', onWheel, { passive: false });
-    return () => el.removeEventListener('wheel', onWheel);
+    const listener = (e: WheelEvent) => onWheel(e, el);
+    el.addEventListener('wheel', listener, { passive: false });
+    return () => el.removeEventListener('wheel', listener);
   }, []);
 
   const drag = useRef<{ x: number; y: number; what: 'pan' | 'split' } | null>(null);
@@ -100,7 +104,7 @@ export function Viewer({ out, mode, columns, split, onSplit, gain }: {
         onPointerMove={onPointerMove}
         onPointerUp={onPointerUp}
         onPointerCancel={onPointerUp}
-        onDoubleClick={() => ready && setView(fitView(paneVp, out))}
+        onDoubleClick={fit}
       >
         {view && ready && mode === 'side' && columns.map((c, i) => (
           <div key={c.key} className="side-cell" style={{ left: i * paneVp.width, width: paneVp.width }}>
@@ -155,7 +159,7 @@ export function Viewer({ out, mode, columns, split, onSplit, gain }: {
         <span>{out.width}×{out.height}</span>
         <span data-testid="zoom-level">{percent}%</span>
         <button type="button" className="ghost" onClick={() => zoomBy(1 / 1.5)} aria-label="Zoom out">−</button>
-        <button type="button" className="ghost" onClick={() => ready && setView(fitView(paneVp, out))} aria-label="Fit to window">Fit</button>
+        <button type="button" className="ghost" onClick={fit} aria-label="Fit to window">Fit</button>
         <button type="button" className="ghost" onClick={() => view && setView(clampView({ ...view, zoom: 1 }, paneVp, out))} aria-label="Actual pixels">1:1</button>
         <button type="button" className="ghost" onClick={() => zoomBy(1.5)} aria-label="Zoom in">+</button>
       </div>
