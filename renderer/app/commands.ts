@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useEffectEvent } from 'react';
 
 /**
  * Actions that keyboard shortcuts and menus trigger but a view implements (open, save, run,
@@ -16,12 +16,11 @@ export function runCommand(cmd: Command): boolean {
 
 /** Registers `fn` for `cmd` while the calling component is mounted (latest closure wins). */
 export function useCommand(cmd: Command, fn: (() => void) | undefined): void {
-  const ref = useRef(fn);
-  ref.current = fn;
+  const run = useEffectEvent(() => fn?.());
   const enabled = fn !== undefined;
   useEffect(() => {
     if (!enabled) return;
-    const h = () => ref.current?.();
+    const h = () => run();
     handlers.set(cmd, h);
     return () => {
       if (handlers.get(cmd) === h) handlers.delete(cmd);

@@ -24,8 +24,8 @@ export function Chart({ label, xs, ys, unit, digits, color }: {
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const data = useRef<[number[], number[]]>([[], []]);
-  data.current = [xs as number[], ys as number[]];
+  /** The latest points, for a chart created after uPlot has loaded. */
+  const data = useRef<[number[], number[]]>([xs as number[], ys as number[]]);
 
   useEffect(() => {
     let disposed = false;
@@ -68,7 +68,8 @@ export function Chart({ label, xs, ys, unit, digits, color }: {
   }, [label, color]);
 
   useEffect(() => {
-    plot.current?.setData([xs as number[], ys as number[]]);
+    data.current = [xs as number[], ys as number[]];
+    plot.current?.setData(data.current);
   }, [xs, ys]);
 
   const last = ys.length > 0 ? ys[ys.length - 1]! : undefined;

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { DirListing } from '../api/client';
+import type { DirListing, EngineClient } from '../api/client';
 import { useClient } from '../app/client-context';
 
 /**
@@ -16,13 +16,23 @@ export function PathBrowser({ mode, title, onChoose, onClose }: {
 
   const open = (path?: string) => {
     setTicked(new Set());
-    // No argument at all for the roots: a transport may not carry `undefined`.
-    (path === undefined ? client.browse() : client.browse(path)).then((l) => {
+    browse(client, path).then((l) => {
       setListing(l);
       setError(undefined);
     }, (e: Error) => setError(e.message));
   };
-  useEffect(() => open(), []); // eslint-disable-line react-hooks/exhaustive-deps
+  // The allowed folders, once; a listing that arrives after the dialog closed is dropped.
+  useEffect(() => {
+    let live = true;
+    browse(client).then((l) => {
+      if (live) setListing(l);
+    }, (e: Error) => {
+      if (live) setError(e.message);
+    });
+    return () => {
+      live = false;
+    };
+  }, [client]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -91,6 +101,11 @@ export function PathBrowser({ mode, title, onChoose, onClose }: {
       </div>
     </div>
   );
+}
+
+/** No argument at all for the roots: a transport may not carry `undefined`. */
+function browse(client: EngineClient, path?: string): Promise<DirListing> {
+  return path === undefined ? client.browse() : client.browse(path);
 }
 
 /** Asks for a folder or files: the native dialog in Electron, the PathBrowser in web mode. */
