@@ -9,6 +9,11 @@
  * less (with 1 thread and no spinning it is the step's own work; with more threads it includes
  * time the runtimes' worker threads spend waiting or spinning).
  *   npm run bench:train -- [--runs 5] [--only edsr-mini] [--threads 0] [--json]
+ *                          [--ep webgpu] [--torch-device cuda] [--ort-verbose]
+ * On a GPU machine `--ep webgpu` runs our step there (after checking its loss and gradients
+ * against the CPU EP's for the same batch), `--torch-device cuda` moves the anchor to the GPU,
+ * and `--ort-verbose` turns on ORT's verbose log, whose node-placement lines name every node
+ * that falls back to the CPU.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -18,6 +23,7 @@ import { Adam, ADAM_DEFAULTS, copyParams, Ema } from '../../engine/train/optim';
 import { initParams } from '../../engine/train/init';
 import { Rng } from '../../engine/train/rng';
 import { OnnxTrainStep } from '../../engine/train/train-graph';
+import { describeEpReport, type EpChoice } from '../../engine/runtime/select';
 import { presetConfig } from '../../engine/zoo/presets';
 import { resolveArch } from '../../engine/zoo/registry';
 
@@ -27,11 +33,30 @@ const CASES = [
 ] as const;
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, threads: { type: 'string', default: '0' }, json: { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    threads: { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false },
+    ep: { type: 'string', default: 'cpu' },
+    'torch-device': { type: 'string', default: 'cpu' },
+    'ort-verbose': { type: 'boolean', default: false },
+  },
 });
 const runs = Number(args.runs);
 const threads = Number(args.threads);
+const ep = args.ep as EpChoice;
+const torchDevice = args['torch-device'];
 const python = process.env.PYTHON ?? '/usr/bin/python3';
+/** max |a - b| over max |b|: the goldens' measure. */
+function maxRelErr(a: Float32Array, b: Float32Array): number {
+  let [d, m] = [0, 0];
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return m > 0 ? d / m : d;
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const log = (s: string) => !args.json && console.log(s);
 
@@ -43,7 +68,7 @@ interface StepTime {
 
 async function torchRunner(preset: string, batch: number, patch: number): Promise<{ step: () => Promise<StepTime>; proc: ChildProcess } | string> {
   const torchThreads = threads > 0 ? threads : os.cpus().length;
-  const proc = spawn(python, [new URL('./train_torch.py', import.meta.url).pathname, String(torchThreads), preset, String(batch), String(patch)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(python, [new URL('./train_torch.py', import.meta.url).pathname, String(torchThreads), preset, String(batch), String(patch), torchDevice], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
@@ -64,14 +89,17 @@ async function torchRunner(preset: string, batch: number, patch: number): Promis
 }
 
 const results = [];
-log(`training-step bench: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), onnxruntime-node CPU EP threads ${threads || 'all'}, median of ${runs} interleaved steps after 1 warm-up`);
+log(
+  `training-step bench: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), onnxruntime-node EP ${ep} (CPU threads ${threads || 'all'}), PyTorch on ${torchDevice}, median of ${runs} interleaved steps after 1 warm-up`,
+);
 for (const c of CASES) {
   if (args.only && !args.only.split(',').includes(c.preset)) continue;
   const config = presetConfig(c.preset);
   const scale = resolveArch(config).scale;
   const t0 = performance.now();
-  const step = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, { threads });
+  const step = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, { threads, ep, ...(args['ort-verbose'] ? { logSeverity: 0 } : {}) });
   const buildSec = (performance.now() - t0) / 1000;
+  if (ep !== 'cpu') log(`${c.preset}: ${describeEpReport(step.epReport).join('; ')}`);
   const learnable = new Map(step.paramKeys.map((k) => [k, step.paramShapes.get(k)!]));
   const params = initParams(config.family, learnable, 0);
   const adam = new Adam(ADAM_DEFAULTS, params);
@@ -89,6 +117,15 @@ for (const c of CASES) {
     const cpu = process.cpuUsage(c);
     return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
+  if (step.ep !== 'cpu') {
+    // The same step on the CPU EP: the GPU provider must give the same loss and gradients.
+    const cpu = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, { threads });
+    const [a, b] = [await step.run(params, batch), await cpu.run(params, batch)];
+    await cpu.release();
+    let worst = 0;
+    for (const k of step.paramKeys) worst = Math.max(worst, maxRelErr(a.grads.get(k)!, b.grads.get(k)!));
+    log(`${c.preset} on ${step.ep} vs cpu: loss ${a.loss.toPrecision(7)} vs ${b.loss.toPrecision(7)}, worst gradient error ${worst.toExponential(2)} (max |diff| / max |cpu| per tensor)`);
+  }
   await ours(); // warm-up
   const torch = await torchRunner(c.preset, c.batch, c.patch);
   const oursT: StepTime[] = [];
@@ -103,6 +140,8 @@ for (const c of CASES) {
   await step.release();
   const r = {
     preset: c.preset,
+    ep: step.ep,
+    torchDevice,
     batch: c.batch,
     lrPatch: c.patch,
     graphBuildAndSessionSec: buildSec,
