@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type CSSProperties } from 'react';
+import { useEffect, useEffectEvent, useMemo, useState, type CSSProperties } from 'react';
 import type { ImageRegionQuery } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { PREVIEW_SIDE, planRegion, stageTransform, type Size, type ViewState } from './geometry';
@@ -45,12 +45,15 @@ export function Pane({ image, out, view, viewport, style, className, label }: {
   const [pending, setPending] = useState<Loaded>();
   const [shown, setShown] = useState<Loaded>();
 
-  // Ask only once the view has settled: a zoom gesture passes through many sizes.
-  useEffect(() => {
+  // Ask only once the view has settled: a zoom gesture passes through many sizes, each a new key.
+  const ask = useEffectEvent(() => {
     if (!query || !plan || wantedKey === shown?.key || wantedKey === pending?.key) return;
-    const t = setTimeout(() => setPending({ key: wantedKey!, url: client.imageUrl(query), rect: plan.out }), DEBOUNCE_MS);
+    setPending({ key: wantedKey!, url: client.imageUrl(query), rect: plan.out });
+  });
+  useEffect(() => {
+    const t = setTimeout(() => ask(), DEBOUNCE_MS);
     return () => clearTimeout(t);
-  }, [wantedKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [wantedKey]);
 
   const preview = useMemo(() => client.imageUrl({ imageId: image.imageId, maxSide: PREVIEW_SIDE }), [client, image.imageId]);
   const pixelated = view.zoom >= 2 ? ' pixelated' : '';
