@@ -99,7 +99,7 @@ export const gradSqrt: GradRule = ({ g, node, dY }) => [g.div(g.mul(dY[0]!, g.sc
 export const gradSigmoid: GradRule = ({ g, node, dY }) => [g.mul(dY[0]!, g.mul(y(node), g.sub(g.scalar(1), y(node))))];
 export const gradTanh: GradRule = ({ g, node, dY }) => [g.mul(dY[0]!, g.sub(g.scalar(1), g.mul(y(node), y(node))))];
 export const gradReciprocal: GradRule = ({ g, node, dY }) => [g.neg(g.mul(dY[0]!, g.mul(y(node), y(node))))];
-export const gradAbs: GradRule = ({ g, node, dY }) => [g.mul(dY[0]!, g.op1('Sign', [x(node)]))];
+export const gradAbs: GradRule = ({ g, node, dY }) => [g.mul(dY[0]!, g.sign(x(node)))];
 /** Pow with a constant exponent p: p x^(p-1). */
 export const gradPow: GradRule = ({ g, node, dY, needs }) => {
   if (needs(1)) throw new TypeError(`${node.name}: Pow gradient w.r.t. the exponent is not supported`);

@@ -23,6 +23,15 @@ export interface ParamInfo {
  * Parameters are named by their checkpoint keys; their data is bound at export time, so the
  * same graph serves inference (parameters as initializers) and training (parameters as inputs).
  */
+/** Most inputs of a Concat / outputs of a Split (with the one other tensor, 16 storage buffers). */
+export const MAX_FAN_IO = 15;
+
+/** [from, to) index ranges cutting n items into at most MAX_FAN_IO groups of near-equal size. */
+function fanGroups(n: number): [number, number][] {
+  const count = Math.min(MAX_FAN_IO, Math.ceil(n / MAX_FAN_IO));
+  return Array.from({ length: count }, (_, i) => [Math.floor((i * n) / count), Math.floor(((i + 1) * n) / count)]);
+}
+
 export class Graph {
   readonly inputs: Value[] = [];
   readonly outputs: Value[] = [];
@@ -150,8 +159,24 @@ export class Graph {
   transpose(x: Value, perm: readonly number[]): Value {
     return this.op1('Transpose', [x], { perm });
   }
+  /**
+   * Concat of any number of values, as a tree of Concats with at most MAX_FAN_IO inputs each:
+   * a WebGPU shader binds every input and the output as a storage buffer, and at most 16 of those.
+   */
   concat(xs: readonly Value[], axis: number): Value {
-    return this.op1('Concat', xs, { axis });
+    if (xs.length <= MAX_FAN_IO) return this.op1('Concat', xs, { axis });
+    return this.concat(fanGroups(xs.length).map(([from, to]) => this.concat(xs.slice(from, to), axis)), axis);
+  }
+  /** Split into pieces of `sizes` along `axis`, as a tree of Splits with at most MAX_FAN_IO outputs each (see `concat`). */
+  split(x: Value, sizes: readonly number[], axis: number): Value[] {
+    if (sizes.length <= MAX_FAN_IO) return this.op('Split', [x, this.ints(sizes)], { axis }, sizes.length);
+    const groups = fanGroups(sizes.length);
+    const totals = groups.map(([from, to]) => sizes.slice(from, to).reduce((a, b) => a + b, 0));
+    return this.split(x, totals, axis).flatMap((part, i) => this.split(part, sizes.slice(groups[i]![0], groups[i]![1]), axis));
+  }
+  /** sign(x) exactly (0 at 0) for every normal float as Clip(x * 2^126, -1, 1): ops every provider has (WebGPU has no Sign). */
+  sign(x: Value): Value {
+    return this.op1('Clip', [this.mul(x, this.scalar(2 ** 126)), this.scalar(-1), this.scalar(1)]);
   }
   slice(x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Value {
     return this.op1('Slice', [x, this.ints(starts), this.ints(ends), this.ints(axes), ...(steps ? [this.ints(steps)] : [])]);

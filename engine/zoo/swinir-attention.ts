@@ -144,7 +144,7 @@ function attendWindows(g: Graph, x: Value, weights: { w: Value; b: Value }[], po
   // The score tensor is the big one (heads * N * N per window): in chunks of windows it stays in
   // cache from the GEMM through bias, softmax and the second GEMM.
   const chunks = chunkSizes(bw);
-  const split = (t: Value) => (chunks.length === 1 ? [t] : g.op('Split', [t, g.ints(chunks)], { axis: 0 }, chunks.length));
+  const split = (t: Value) => (chunks.length === 1 ? [t] : g.split(t, chunks, 0));
   const [qc, kc, vc] = [split(q), split(ks), split(vs)];
   const outs = chunks.map((w, i) => {
     const scores = g.matmul(qc[i]!, g.transpose(kc[i]!, [0, 1, 3, 2])); // w, groups, N, hg*N
