@@ -6,6 +6,8 @@
 #  2. steps/s on WebGPU next to PyTorch on CUDA, and on the CPU EP next to PyTorch on the CPU;
 #  3. `minisr distill --ep webgpu` end to end (teacher cache, steps, validation, export).
 # Results go to $OUT (default /tmp/out). Every part runs even if one before it failed.
+# PARTS (default "1 2a 2b 3") picks parts; 2c is the CPU EP with spinning worker threads.
+# STUDENTS (default "edsr-mini swinir-mini") picks the models of part 3.
 set -u
 D=.device
 O=${OUT:-/tmp/out}
@@ -16,8 +18,11 @@ for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json PYTHON=python3
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+PARTS=" ${PARTS:-1 2a 2b 3} "
+want() { [[ $PARTS == *" $1 "* ]]; }
 part() { echo; echo "=== $*"; }
 
+if want 1; then
 part "1. WebGPU step: placement (ORT verbose) and gradients vs the CPU EP"
 timeout 120 $N $D/app/bench-train.mjs --ep webgpu --runs 1 --torch-device cuda --ort-verbose 2>"$O/ort-verbose.log"
 echo "verbose log: $(wc -l <"$O/ort-verbose.log") lines"
@@ -25,15 +30,16 @@ grep -E "placed on \[" "$O/ort-verbose.log"
 # The op types of the nodes placed on the CPU, counted (the lines after each 'placed on [CPU...' header).
 awk -F'VerifyEachNodeIsAssignedToAnEp\\] ' 'NF>1 { s = $2; if (s ~ /placed on \[/) { cpu = (s ~ /CPUExecutionProvider/); next } if (cpu) { sub(/^ +/, "", s); split(s, a, " "); print a[1] } }' \
   "$O/ort-verbose.log" | sort | uniq -c | sort -rn | head -40
-grep -iE "error|fallback|not supported|Memcpy" "$O/ort-verbose.log" | sort | uniq -c | sort -rn | head -20
+grep -iE "error|fallback|not supported|Memcpy" "$O/ort-verbose.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -20
+xz -9 "$O/ort-verbose.log"
+fi
 
-part "2a. steps/s: WebGPU EP vs PyTorch CUDA"
-timeout 100 $N $D/app/bench-train.mjs --ep webgpu --runs 9 --torch-device cuda
-part "2b. steps/s: CPU EP (all cores) vs PyTorch CPU (all cores)"
-timeout 90 $N $D/app/bench-train.mjs --runs 5
+want 2a && part "2a. steps/s: WebGPU EP vs PyTorch CUDA" && timeout 100 $N $D/app/bench-train.mjs --ep webgpu --runs 9 --torch-device cuda
+want 2b && part "2b. steps/s: CPU EP (all cores) vs PyTorch CPU (all cores)" && timeout 90 $N $D/app/bench-train.mjs --runs 5
+want 2c && part "2c. steps/s: CPU EP (all cores, spinning) vs PyTorch CPU (all cores)" && timeout 90 $N $D/app/bench-train.mjs --runs 5 --spin
 
-part "3. minisr distill --ep webgpu"
-for s in edsr-mini swinir-mini; do
+want 3 && part "3. minisr distill --ep webgpu"
+want 3 && for s in ${STUDENTS:-edsr-mini swinir-mini}; do
   timeout 110 $N $D/app/minisr.mjs distill --teacher models/edsr-baseline-x2.onnx --student $s --ep webgpu --data $D/data/train --val $D/data/set5 \
     --steps 200 --val-interval 100 --batch 16 --patch 32 --lr 1e-3 --warmup 20 --level-weights inverse --no-worker --out /tmp/run-$s --cache-dir /tmp/cache --json >"$O/distill-$s.jsonl" 2>"$O/distill-$s.err"
   echo "$s: exit $?"
@@ -41,4 +47,3 @@ for s in edsr-mini swinir-mini; do
   grep '"progress"' "$O/distill-$s.jsonl" | tail -1
   tail -3 "$O/distill-$s.err"
 done
-xz -9 "$O/ort-verbose.log"

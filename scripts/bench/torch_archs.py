@@ -28,10 +28,11 @@ class EDSR(nn.Module):
         self.upsample = nn.Sequential(nn.Conv2d(num_feat, 4 * num_feat, 3, 1, 1), nn.PixelShuffle(2))
         self.conv_last = nn.Conv2d(num_feat, 3, 3, 1, 1)
     def forward(self, x):
-        x = (x - MEAN) * self.img_range
+        mean = MEAN.to(x)
+        x = (x - mean) * self.img_range
         x = self.conv_first(x)
         res = self.conv_after_body(self.body(x)) + x
-        return self.conv_last(self.upsample(res)) / self.img_range + MEAN
+        return self.conv_last(self.upsample(res)) / self.img_range + mean
 
 # ---- SwinIR (official network_swinir.py, trimmed to what the presets use) ----
 def window_partition(x, ws):
@@ -154,7 +155,8 @@ class SwinIR(nn.Module):
             nn.init.constant_(m.weight, 1.0)
     def forward(self, x):
         H, W = x.shape[2:]
-        x = (x - MEAN) * self.img_range
+        mean = MEAN.to(x)
+        x = (x - mean) * self.img_range
         x = self.conv_first(x)
         f = self.patch_norm(x.flatten(2).transpose(1, 2))
         for layer in self.layers:
@@ -162,4 +164,4 @@ class SwinIR(nn.Module):
         f = self.norm(f)
         B, L, C = f.shape
         x = self.conv_after_body(f.transpose(1, 2).view(B, C, H, W)) + x
-        return self.upsample(x) / self.img_range + MEAN
+        return self.upsample(x) / self.img_range + mean
