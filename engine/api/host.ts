@@ -237,6 +237,8 @@ export class EngineHost implements EngineApi {
       teacher,
       cacheDir: join(this.opts.configDir, 'cache'),
       threads: this.settings.get().threads,
+      // The provider setting covers training too: a trial step decides, and auto falls back to the CPU.
+      ep: this.settings.get().ep,
     };
     const task: DistillTask = { kind: 'distill', outDir, config };
     const teacherName = basename(req.teacher).replace(/\.(onnx|pth|pt|safetensors)$/i, '');

@@ -103,6 +103,20 @@ describe('EngineHost', () => {
     await expect(host.startUpscale({ imageId: img.id, modelId: 'nope', scale: 2 })).rejects.toThrow(/unknown model "nope"; available: mini-random-x2/);
   });
 
+  it('trains on the provider setting, and fails naming it when that provider is absent', async () => {
+    // A provider this platform cannot have: training must stop with its reason, never quietly use the CPU.
+    const absent = process.platform === 'win32' ? 'coreml' : 'dml';
+    await host.setSettings({ ep: absent });
+    try {
+      const job = await host.startDistill({ teacher: 'mini-random-x2', student: 'edsr-mini', steps: 2, batch: 1, patch: 16, lr: 1e-4, dataDir: join(dir, 'root/in') });
+      await until(job.id, 'failed');
+      const failed = events.find((e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'failed') as Extract<EngineEvent, { type: 'job' }>;
+      expect(failed.job.error).toMatch(new RegExp(`execution provider ${absent} failed`));
+    } finally {
+      await host.setSettings({ ep: 'auto' });
+    }
+  });
+
   it('browses only inside the roots', async () => {
     expect(await host.browse()).toEqual({ path: null, parent: null, entries: [{ name: join(dir, 'root'), path: join(dir, 'root'), kind: 'dir' }] });
     const listing = await host.browse(join(dir, 'root/in'));
