@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { HostTensor } from '../io/tensor';
 
@@ -20,12 +22,19 @@ export interface SessionOptions {
    * and other work, and on a loaded 2-core machine spinning made SwinIR 1.5-3.8x slower.
    */
   readonly allowSpinning?: boolean;
+  /** Profile every run into `<prefix>_<timestamp>.json` (ORT's per-node timings); see `endProfiling`. */
+  readonly profile?: string;
+  /** Write the graph as ORT optimised it (ONNX) to this path, to see its fusions and layouts. */
+  readonly optimizedModelPath?: string;
+  /** Extra ORT session config entries (e.g. `session.disable_prepacking`: '1'). */
+  readonly configEntries?: Readonly<Record<string, string>>;
 }
 
 export class ModelSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly ep: ExecutionProvider,
+    private readonly profile?: string,
   ) {}
 
   static async create(model: Uint8Array | string, opts: SessionOptions = {}): Promise<ModelSession> {
@@ -35,9 +44,24 @@ export class ModelSession {
       graphOptimizationLevel: opts.graphOptimization ?? 'all',
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
       logSeverityLevel: opts.logSeverity ?? 3,
-      extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' }, inter_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } },
+      ...(opts.profile ? { enableProfiling: true, profileFilePrefix: opts.profile } : {}),
+      ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+      extra: { ...opts.configEntries, session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' }, inter_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } },
     });
-    return new ModelSession(session, ep);
+    return new ModelSession(session, ep, opts.profile);
+  }
+
+  /** Ends profiling (sessions created with `profile`) and returns the JSON file ORT wrote. */
+  endProfiling(): string {
+    if (!this.profile) throw new Error('endProfiling: the session was not created with a profile prefix');
+    const dir = path.dirname(path.resolve(this.profile));
+    const base = path.basename(this.profile);
+    const before = new Set(fs.readdirSync(dir));
+    this.session.endProfiling();
+    const written = fs.readdirSync(dir).filter((f) => f.startsWith(`${base}_`) && f.endsWith('.json'));
+    const fresh = written.find((f) => !before.has(f)) ?? written.sort().pop();
+    if (!fresh) throw new Error(`endProfiling: ORT wrote no ${base}_*.json in ${dir}`);
+    return path.join(dir, fresh);
   }
 
   get inputNames(): readonly string[] {
