@@ -125,7 +125,7 @@ export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new Error(`not a valid ONNX model: ${(e as Error).message}`);
+    throw new Error(`not a valid ONNX model: ${(e as Error).message}`, { cause: e });
   }
   const g = model.graph as onnxProto.onnx.GraphProto | null;
   if (!g) throw new Error('not a valid ONNX model: no graph');

@@ -63,7 +63,7 @@ export async function listImages(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (e) {
-    throw new Error(`cannot read image folder ${dir}: ${(e as Error).message}`);
+    throw new Error(`cannot read image folder ${dir}: ${(e as Error).message}`, { cause: e });
   }
   return names.filter((n) => IMAGE_EXT.test(n)).sort().map((n) => path.join(dir, n));
 }

@@ -59,7 +59,7 @@ export async function readRunConfig(dir: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read ${file} (is ${dir} a training run folder?): ${(e as Error).message}`);
+    throw new Error(`cannot read ${file} (is ${dir} a training run folder?): ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -25,7 +25,7 @@ export async function teacherHash(t: TeacherConfig): Promise<string> {
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new Error(`teacher: cannot read ${file}: ${(e as Error).message}`);
+    throw new Error(`teacher: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   return createHash('sha256').update(JSON.stringify(t.type === 'onnx' ? ['onnx'] : ['preset', t.preset])).update(bytes).digest('hex').slice(0, 24);
 }

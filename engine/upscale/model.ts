@@ -114,7 +114,7 @@ export async function modelFromOnnxFile(path: string): Promise<UpscaleModel> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`${path}: cannot read model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   const summary = summarizeOnnx(bytes);
   const card = await cardFor(path, bytes);

@@ -57,7 +57,7 @@ export async function readCard(path: string): Promise<ModelCard> {
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${path}: cannot read model card: ${(e as Error).message}`);
+    throw new Error(`${path}: cannot read model card: ${(e as Error).message}`, { cause: e });
   }
   return parseCard(raw, path);
 }

@@ -80,7 +80,7 @@ export function cardFromOnnx(bytes: Uint8Array): ModelCard {
   try {
     raw = JSON.parse(entry.value);
   } catch (e) {
-    throw new Error(`ONNX metadata ${CARD_METADATA_KEY} is not JSON: ${(e as Error).message}`);
+    throw new Error(`ONNX metadata ${CARD_METADATA_KEY} is not JSON: ${(e as Error).message}`, { cause: e });
   }
   return parseCard(raw, `ONNX metadata ${CARD_METADATA_KEY}`);
 }
@@ -110,7 +110,7 @@ function decode(bytes: Uint8Array): onnxProto.onnx.ModelProto {
   try {
     return onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new Error(`not a valid ONNX model: ${(e as Error).message}`);
+    throw new Error(`not a valid ONNX model: ${(e as Error).message}`, { cause: e });
   }
 }
 
