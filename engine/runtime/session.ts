@@ -28,6 +28,10 @@ export interface SessionOptions {
   readonly optimizedModelPath?: string;
   /** Extra ORT session config entries (e.g. `session.disable_prepacking`: '1'). */
   readonly configEntries?: Readonly<Record<string, string>>;
+  /** `parallel` runs independent branches of the graph at once (inter-op threads); default sequential. */
+  readonly executionMode?: 'sequential' | 'parallel';
+  /** Inter-op threads for `parallel`; 0 or absent lets ORT choose. */
+  readonly interOpThreads?: number;
 }
 
 export class ModelSession {
@@ -43,6 +47,8 @@ export class ModelSession {
       executionProviders: [ep],
       graphOptimizationLevel: opts.graphOptimization ?? 'all',
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
+      ...(opts.interOpThreads ? { interOpNumThreads: opts.interOpThreads } : {}),
       logSeverityLevel: opts.logSeverity ?? 3,
       ...(opts.profile ? { enableProfiling: true, profileFilePrefix: opts.profile } : {}),
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),

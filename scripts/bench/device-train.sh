@@ -6,7 +6,8 @@
 #  2. steps/s on WebGPU next to PyTorch on CUDA, and on the CPU EP next to PyTorch on the CPU;
 #  3. `minisr distill --ep webgpu` end to end (teacher cache, steps, validation, export).
 # Results go to $OUT (default /tmp/out). Every part runs even if one before it failed.
-# PARTS (default "1 2a 2b 3") picks parts; 2c is the CPU EP with spinning worker threads.
+# PARTS (default "1 2a 2b 3") picks parts; 2c is the CPU EP with spinning worker threads, 2d with
+# parallel execution of independent graph branches.
 # STUDENTS (default "edsr-mini swinir-mini") picks the models of part 3.
 set -u
 D=.device
@@ -37,6 +38,7 @@ fi
 want 2a && part "2a. steps/s: WebGPU EP vs PyTorch CUDA" && timeout 100 $N $D/app/bench-train.mjs --ep webgpu --runs 9 --torch-device cuda
 want 2b && part "2b. steps/s: CPU EP (all cores) vs PyTorch CPU (all cores)" && timeout 90 $N $D/app/bench-train.mjs --runs 5
 want 2c && part "2c. steps/s: CPU EP (all cores, spinning) vs PyTorch CPU (all cores)" && timeout 90 $N $D/app/bench-train.mjs --runs 5 --spin
+want 2d && part "2d. steps/s: CPU EP (all cores, parallel branches) vs PyTorch CPU (all cores)" && timeout 90 $N $D/app/bench-train.mjs --runs 5 --parallel
 
 want 3 && part "3. minisr distill --ep webgpu"
 want 3 && for s in ${STUDENTS:-edsr-mini swinir-mini}; do

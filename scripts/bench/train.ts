@@ -9,12 +9,13 @@
  * less (with 1 thread and no spinning it is the step's own work; with more threads it includes
  * time the runtimes' worker threads spend waiting or spinning).
  *   npm run bench:train -- [--runs 5] [--only edsr-mini] [--threads 0] [--json]
- *                          [--ep webgpu] [--torch-device cuda] [--ort-verbose] [--spin]
+ *                          [--ep webgpu] [--torch-device cuda] [--ort-verbose] [--spin] [--parallel]
  * On a GPU machine `--ep webgpu` runs our step there (after checking its loss and gradients
  * against the CPU EP's for the same batch), `--torch-device cuda` moves the anchor to the GPU,
  * and `--ort-verbose` turns on ORT's verbose log, whose node-placement lines name every node
  * that falls back to the CPU. `--spin` lets ORT's idle worker threads spin (off by default in
- * our sessions; see engine/runtime/session.ts).
+ * our sessions; see engine/runtime/session.ts); `--parallel` lets ORT run independent branches of
+ * the graph (e.g. a convolution's input and weight gradients) at the same time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     'torch-device': { type: 'string', default: 'cpu' },
     'ort-verbose': { type: 'boolean', default: false },
     spin: { type: 'boolean', default: false },
+    parallel: { type: 'boolean', default: false },
   },
 });
 const runs = Number(args.runs);
@@ -92,14 +94,20 @@ async function torchRunner(preset: string, batch: number, patch: number): Promis
 
 const results = [];
 log(
-  `training-step bench: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), onnxruntime-node EP ${ep} (CPU threads ${threads || 'all'}${args.spin ? ', spinning' : ''}), PyTorch on ${torchDevice}, median of ${runs} interleaved steps after 1 warm-up`,
+  `training-step bench: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), onnxruntime-node EP ${ep} (CPU threads ${threads || 'all'}${args.spin ? ', spinning' : ''}${args.parallel ? ', parallel branches' : ''}), PyTorch on ${torchDevice}, median of ${runs} interleaved steps after 1 warm-up`,
 );
 for (const c of CASES) {
   if (args.only && !args.only.split(',').includes(c.preset)) continue;
   const config = presetConfig(c.preset);
   const scale = resolveArch(config).scale;
   const t0 = performance.now();
-  const step = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, { threads, ep, allowSpinning: args.spin, ...(args['ort-verbose'] ? { logSeverity: 0 } : {}) });
+  const step = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, {
+    threads,
+    ep,
+    allowSpinning: args.spin,
+    ...(args.parallel ? { executionMode: 'parallel' as const } : {}),
+    ...(args['ort-verbose'] ? { logSeverity: 0 as const } : {}),
+  });
   const buildSec = (performance.now() - t0) / 1000;
   if (ep !== 'cpu') log(`${c.preset}: ${describeEpReport(step.epReport).join('; ')}`);
   const learnable = new Map(step.paramKeys.map((k) => [k, step.paramShapes.get(k)!]));
