@@ -83,7 +83,12 @@ export const gradDiv: GradRule = ({ g, node, dY, needs }) => [
   when(needs(0), () => g.div(dY[0]!, x(node, 1))),
   when(needs(1), () => g.neg(g.div(g.mul(dY[0]!, y(node)), x(node, 1)))),
 ];
-export const gradRelu: GradRule = ({ g, node, dY }) => [g.where(g.op1('Greater', [y(node), g.scalar(0)]), dY[0]!, g.scalar(0))];
+/**
+ * The mask comes from the output, so the forward Conv + Relu can fuse. dY * Cast(y > 0) rather
+ * than Where(y > 0, dY, 0): ORT's Where with a broadcast scalar is slow (EDSRmini step, 1
+ * thread: -7 ms of ~225 over 8 ReLUs).
+ */
+export const gradRelu: GradRule = ({ g, node, dY }) => [g.mul(dY[0]!, g.op1('Cast', [g.op1('Greater', [y(node), g.scalar(0)])], { to: 1 }))];
 export const gradLeakyRelu: GradRule = ({ g, node, dY }) => {
   const alpha = node.attrs.alpha === undefined ? 0.01 : (node.attrs.alpha as number);
   return [g.where(g.op1('Greater', [x(node), g.scalar(0)]), dY[0]!, g.mul(dY[0]!, g.scalar(alpha)))];
@@ -165,13 +170,11 @@ export const gradMatMul: GradRule = ({ g, node, dY, needs }) => {
 
 /**
  * Conv. dX: for stride 1 a Conv of dY with the weights transposed (in/out, per group) and
- * flipped (measured faster than ConvTranspose on ORT CPU); for stride > 1 a ConvTranspose.
- * dW (group 1): batched MatMuls between dY and shifted copies of the padded x (see
- * `convWeightGrad`), or, when Co < Ci, between shifted slices of the padded dY and x (the
- * smaller tensor is the one copied per tap). In isolation faster than an unfold (depthwise Conv
- * over a one-hot kernel) + one MatMul and than a Conv over batch/channel-transposed tensors
- * (scripts/bench/grad-variants.ts), and it never holds a k*k-times-larger unfolded tensor.
- * db: ReduceSum of dY.
+ * flipped, or, when the conv widens (Co > Ci, group 1), a ConvTranspose with W itself; for
+ * stride > 1 a ConvTranspose. EDSRmini's shapes, 1 thread (scripts/bench/conv-dx.ts): for the
+ * 16->64 upsample conv ConvTranspose 8.2 ms vs flipped Conv 11.9 ms; for 16->16 and 16->3 the
+ * flipped Conv wins (2.2 vs 3.5 ms, 1.9 vs 14.0 ms).
+ * dW (group 1): see `convWeightGrad`. db: ReduceSum of dY.
  */
 export const gradConv: GradRule = ({ g, node, dY, needs }) => {
   const [X, W] = [x(node, 0), x(node, 1)];
@@ -187,7 +190,7 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
   const padsFit = pads[0]! <= kh - 1 && pads[2]! <= kh - 1 && pads[1]! <= kw - 1 && pads[3]! <= kw - 1;
 
   const dX = when(needs(0), () => {
-    if (stride1 && padsFit) {
+    if (stride1 && padsFit && !(group === 1 && co > cig && !W.data)) {
       // W [Co, Ci/g, k, k] -> W' [Ci, Co/g, k, k], flipped spatially. A constant W (the loss's
       // blur) gets a constant W', which ORT can prepack like any fixed weight.
       let wt: Value;
@@ -206,56 +209,80 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
 
   const dW = when(needs(1), () => {
     if (group !== 1) throw new TypeError(`${node.name}: Conv weight gradient supports group 1 only`);
-    return convWeightGrad(g, X, d, W.shape as number[], pads, strides, co < cig && stride1 && padsFit);
+    // Shifts of up to k-1 must stay inside the grid.
+    const same = stride1 && d.shape[2] === X.shape[2] && d.shape[3] === X.shape[3] && kh <= X.shape[2]! && kw <= X.shape[3]!;
+    return same ? sameConvWeightGrad(g, X, d, W.shape as number[], pads) : convWeightGrad(g, X, d, W.shape as number[], pads, strides);
   });
 
   const db = when(needs(2), () => g.reduceSum(d, [0, 2, 3], false));
   return [dX, dW, db];
 };
 
-/** dW [Co, Ci, kh, kw] of a group-1 Conv from x [N, Ci, H, W] and dY [N, Co, Ho, Wo]. */
-function convWeightGrad(g: Graph, X: Value, d: Value, wShape: number[], pads: readonly number[], strides: readonly number[], slideDy: boolean): Value {
+/**
+ * Shifts v [N, C, H, W] by s along `axis` (2 or 3), zero-filled: out[i] = v[i - s], as one Pad
+ * with one side negative. Rows shift on the flattened H*W axis (whole rows move: contiguous
+ * copies, cheaper than ORT's 4-D Pad).
+ */
+function shift(g: Graph, v: Value, axis: 2 | 3, s: number): Value {
+  if (s === 0) return v;
+  const [n, c, h, w] = v.shape as [number, number, number, number];
+  if (axis === 2) return g.reshape(g.pad(g.reshape(v, [n, c, h * w]), [0, 0, s * w, 0, 0, -s * w]), [n, c, h, w]);
+  return g.pad(v, [0, 0, 0, s, 0, 0, 0, -s]);
+}
+
+/**
+ * dW [Co, Ci, kh, kw] of a stride-1 Conv whose output has its input's size ("same" padding):
+ *   dW[:, :, a, b] = sum_{n,i,j} dY[n, :, i, j] x[n, :, i + a - p0, j + b - p1]
+ *                  = sum_{n,i,j} D[n, :, i, j] X[n, :, i, j]
+ * with D and X shifted, zero-filled copies of dY and x on the same H x W grid, so every tap is
+ * one batched MatMul over the flattened grid (then a ReduceSum over the batch). Usually the
+ * kh row shifts go on dY and the kw column shifts on x (kh-1 + kw-1 copies); a tensor 4+ times
+ * smaller than the other (EDSR's 3->16 first and 16->3 last convs) takes all kh*kw shifts
+ * instead, concatenated into one MatMul. 1 thread, batch 16 (scripts/bench/conv-wgrad.ts)
+ * against the former slices of a padded x with row-padded dY: 16->16 at 48x48 4.1 vs 5.5 ms;
+ * 16->64 11.3 vs 16.5; 3->16 (all on x) 2.0 vs 4.2; 16->3 at 96x96 (all on dY) 6.1 vs 9.4.
+ * It never holds a k*k-times-larger unfolded copy of the larger tensor.
+ */
+function sameConvWeightGrad(g: Graph, X: Value, d: Value, wShape: number[], pads: readonly number[]): Value {
   const [co, ci, kh, kw] = wShape as [number, number, number, number];
   const [n, , h, w] = X.shape as [number, number, number, number];
-  const [ho, wo] = [d.shape[2]!, d.shape[3]!];
-  const taps: Value[] = [];
-  if (slideDy) {
-    // dW[:, :, a, b] = sum_n dYpad[n, :, kh-1-a + u, kw-1-b + v] . x[n, :, u, v]
-    const dp = g.pad(d, [0, 0, kh - 1 - pads[0]!, kw - 1 - pads[1]!, 0, 0, kh - 1 - pads[2]!, kw - 1 - pads[3]!]);
-    const xT = g.transpose(g.reshape(X, [n, ci, h * w]), [0, 2, 1]); // [N, HW, Ci]
-    for (let a = 0; a < kh; a++)
-      for (let b = 0; b < kw; b++) {
-        const dj = g.reshape(g.slice(dp, [kh - 1 - a, kw - 1 - b], [kh - 1 - a + h, kw - 1 - b + w], [2, 3]), [n, co, h * w]);
-        taps.push(g.reduceSum(g.matmul(dj, xT), [0], true)); // [1, Co, Ci]
-      }
-  } else if (strides.every((s) => s === 1) && co <= ci) {
-    // Column shifts b copy x (kw slices of the padded x, flattened over [Hp, Wo]); row shifts a
-    // are offsets of a*Wo in that flattened axis, so they go on dY instead: dY zero-padded to
-    // Hp rows at kh offsets, stacked as [N, kh*Co, Hp*Wo]. Then one MatMul per column shift
-    // gives kh taps at once: kw slices + kh pads instead of kh*kw slices, and GEMMs kh times
-    // taller (EDSRmini training step, 1 thread: -4% CPU time against one MatMul per tap). With
-    // more output than input channels the dY copies cost more than the x slices they save.
-    const xp = pads.some((p) => p !== 0) ? g.pad(X, [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!]) : X;
-    const hp = xp.shape[2]!;
-    const df = g.reshape(d, [n, co, ho * wo]);
-    const rows = Array.from({ length: kh }, (_, a) => (hp === ho ? df : g.pad(df, [0, 0, a * wo, 0, 0, (hp - ho - a) * wo])));
-    const dRows = kh === 1 ? rows[0]! : g.concat(rows, 1);
-    for (let b = 0; b < kw; b++) {
-      const xb = g.reshape(g.slice(xp, [b], [b + wo], [3]), [n, ci, hp * wo]);
-      taps.push(g.reduceSum(g.matmul(dRows, g.transpose(xb, [0, 2, 1])), [0], false)); // [kh*Co, Ci], rows (a, co)
-    }
-    return g.transpose(g.reshape(taps.length === 1 ? taps[0]! : g.concat(taps, 0), [kw, kh, co, ci]), [2, 3, 1, 0]);
-  } else {
-    // dW[:, :, a, b] = sum_n dY[n, :, i, j] . xpad[n, :, i*sh + a, j*sw + b]
-    const xp = pads.some((p) => p !== 0) ? g.pad(X, [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!]) : X;
-    const d3 = g.reshape(d, [n, co, ho * wo]);
-    const [sh, sw] = [strides[0]!, strides[1]!];
-    for (let a = 0; a < kh; a++)
-      for (let b = 0; b < kw; b++) {
-        const xj = g.reshape(g.slice(xp, [a, b], [a + (ho - 1) * sh + 1, b + (wo - 1) * sw + 1], [2, 3], [sh, sw]), [n, ci, ho * wo]);
-        taps.push(g.reduceSum(g.matmul(d3, g.transpose(xj, [0, 2, 1])), [0], true)); // [1, Co, Ci]
-      }
+  const [p0, p1] = [pads[0]!, pads[1]!];
+  const flat = (v: Value) => g.reshape(v, [n, v.shape[1]!, h * w]);
+  // v holds the taps with axes `order` (indices into [a, b, co, ci]); to [Co, Ci, kh, kw].
+  const toWeight = (v: Value, order: number[]) => g.transpose(g.reshape(v, order.map((o) => [kh, kw, co, ci][o]!)), [2, 3, 0, 1].map((o) => order.indexOf(o)));
+  if (4 * co <= ci || 4 * ci <= co) {
+    const onDy = co < ci;
+    // The small tensor shifted to all taps, concatenated along channels: [N, kh*kw*C, H*W].
+    const shifted = Array.from({ length: kh * kw }, (_, t) => {
+      const [a, b] = [Math.floor(t / kw), t % kw];
+      return onDy ? shift(g, shift(g, d, 2, a - p0), 3, b - p1) : shift(g, shift(g, X, 2, p0 - a), 3, p1 - b);
+    });
+    const all = flat(g.concat(shifted, 1));
+    if (onDy) return toWeight(g.reduceSum(g.matmul(all, g.transpose(flat(X), [0, 2, 1])), [0], false), [0, 1, 2, 3]); // rows (a, b, co)
+    return toWeight(g.reduceSum(g.matmul(flat(d), g.transpose(all, [0, 2, 1])), [0], false), [2, 0, 1, 3]); // [Co, (a, b, ci)]
   }
+  // Row shifts on dY, concatenated along channels (the MatMul's left operand, read in place),
+  // column shifts on x (the right operand, which MLAS packs): one MatMul per column shift gives
+  // kh taps. This orientation also won for Co < Ci (24->12 at 64x64: 8.6 vs 10.0 ms).
+  const rows = flat(g.concat(Array.from({ length: kh }, (_, a) => shift(g, d, 2, a - p0)), 1));
+  const perB = Array.from({ length: kw }, (_, b) => g.reduceSum(g.matmul(rows, g.transpose(flat(shift(g, X, 3, p1 - b)), [0, 2, 1])), [0], false)); // [(a, co), ci]
+  return toWeight(g.concat(perB, 0), [1, 0, 2, 3]);
+}
+
+/** dW of any other group-1 Conv: per tap, a batched MatMul of dY with a (strided) slice of the padded x. */
+function convWeightGrad(g: Graph, X: Value, d: Value, wShape: number[], pads: readonly number[], strides: readonly number[]): Value {
+  const [co, ci, kh, kw] = wShape as [number, number, number, number];
+  const n = X.shape[0]!;
+  const [ho, wo] = [d.shape[2]!, d.shape[3]!];
+  const xp = pads.some((p) => p !== 0) ? g.pad(X, [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!]) : X;
+  const d3 = g.reshape(d, [n, co, ho * wo]);
+  const [sh, sw] = [strides[0]!, strides[1]!];
+  const taps: Value[] = [];
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++) {
+      const xj = g.reshape(g.slice(xp, [a, b], [a + (ho - 1) * sh + 1, b + (wo - 1) * sw + 1], [2, 3], [sh, sw]), [n, ci, ho * wo]);
+      taps.push(g.reduceSum(g.matmul(d3, g.transpose(xj, [0, 2, 1])), [0], false)); // [Co, Ci]
+    }
   return g.transpose(g.reshape(g.concat(taps, 0), [kh, kw, co, ci]), [2, 3, 0, 1]);
 }
 
@@ -429,16 +456,18 @@ function inverseIndex(indices: readonly number[], dim: number): number[] | undef
   return inverse;
 }
 
-/** DepthToSpace backward: the inverse Reshape/Transpose/Reshape (CRD or DCR). */
+/**
+ * DepthToSpace backward: SpaceToDepth, its inverse for DCR; for CRD followed by a transpose of
+ * [N, b*b, C, H*W] to [N, C, b*b, H*W], which moves whole H*W planes. EDSRmini's [16, 16, 96, 96]
+ * gradient, 1 thread: 3.4 ms against 7.6 ms for the one 6-D Transpose it replaces
+ * (scripts/bench/conv-dx.ts).
+ */
 export const gradDepthToSpace: GradRule = ({ g, node, dY }) => {
   const [n, c, h, w] = x(node).shape as [number, number, number, number];
   const b = intAttr(node.attrs, 'blocksize', 0);
-  const oc = c / (b * b);
-  const crd = strAttr(node.attrs, 'mode', 'DCR') === 'CRD';
-  // Forward CRD: [n, oc, b, b, h, w] -perm [0,1,4,2,5,3]-> ; DCR: [n, b, b, oc, h, w] -perm [0,3,4,1,5,2]->.
-  const perm = crd ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2];
-  const t = g.transpose(g.reshape(dY[0]!, [n, oc, h, b, w, b]), inversePerm(perm));
-  return [g.reshape(t, [n, c, h, w])];
+  const s2d = g.op1('SpaceToDepth', [dY[0]!], { blocksize: b }); // channels (bh, bw, oc)
+  if (strAttr(node.attrs, 'mode', 'DCR') !== 'CRD') return [s2d];
+  return [g.reshape(g.transpose(g.reshape(s2d, [n, b * b, c / (b * b), h * w]), [0, 2, 1, 3]), [n, c, h, w])];
 };
 export const gradSpaceToDepth: GradRule = ({ g, node, dY }) => [g.op1('DepthToSpace', [dY[0]!], { blocksize: intAttr(node.attrs, 'blocksize', 0), mode: 'DCR' })];
 

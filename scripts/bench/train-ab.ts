@@ -4,8 +4,11 @@
  * runs alternate, medians of wall and process CPU ms per step are printed. On a shared machine
  * only interleaved runs in one process compare fairly.
  *   npx tsx scripts/bench/train-ab.ts [--preset edsr-mini] [--threads 1] [--rounds 9]
- *     --variant 'name[:opt=extended][:cfg.key=value][:env.NAME=value]...' --variant ...
+ *     --variant 'name[:opt=extended][:cfg.key=value][:env.NAME=value][:file=step.onnx]...' --variant ...
+ * file=: a step graph saved by another checkout (`--save step.onnx` there), to compare code versions.
+ *   npx tsx scripts/bench/train-ab.ts --save /tmp/step.onnx   (writes this checkout's graph, exits)
  */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession, type SessionOptions } from '../../engine/runtime/session';
@@ -21,6 +24,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '9' },
     variant: { type: 'string', multiple: true, default: ['default'] },
+    save: { type: 'string' },
   },
 });
 
@@ -40,6 +44,10 @@ interface Variant {
   sys: number[];
 }
 
+if (args.save) {
+  fs.writeFileSync(args.save, buildTrainGraph(config, { type: 'l1' }, { batch: n, patch: p }).onnx);
+  process.exit(0);
+}
 const variants: Variant[] = [];
 for (const spec of args.variant) {
   const [name, ...kvs] = spec.split(':');
@@ -47,11 +55,13 @@ for (const spec of args.variant) {
   const cfg: Record<string, string> = {};
   // env.X=v: set while this variant's graph is built (for experiment switches in graph rules).
   const env: Record<string, string> = {};
+  let file: string | undefined;
   for (const kv of kvs) {
     const [k, v] = kv.split('=') as [string, string];
     if (k === 'opt') opts.graphOptimization = v as 'all';
     else if (k.startsWith('cfg.')) cfg[k.slice(4)] = v;
     else if (k.startsWith('env.')) env[k.slice(4)] = v;
+    else if (k === 'file') file = v;
     else throw new RangeError(`unknown variant setting ${k}`);
   }
   opts.configEntries = cfg;
@@ -62,7 +72,7 @@ for (const spec of args.variant) {
   Object.assign(process.env, saved);
   const feeds: Record<string, HostTensor> = { lr: rand([n, 3, p, p]), hr: rand([n, 3, P, P]) };
   for (const [k, s] of built.paramShapes) feeds[k] = rand(s, 0.1);
-  variants.push({ name: name!, session: await ModelSession.create(built.onnx, opts), feeds, wall: [], cpu: [], sys: [] });
+  variants.push({ name: name!, session: await ModelSession.create(file ? fs.readFileSync(file) : built.onnx, opts), feeds, wall: [], cpu: [], sys: [] });
 }
 for (const v of variants) await v.session.run(v.feeds);
 for (let r = 0; r < Number(args.rounds); r++) {

@@ -74,6 +74,9 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
     fewerOutputsAsymmetric: ({ g, x }) => g.conv(x([1, 4, 5, 6]), x([3, 4, 3, 2]), undefined, { pads: [2, 0, 0, 1] }),
     sameChannelsAsymmetric: ({ g, x }) => g.conv(x([2, 3, 5, 6]), x([3, 3, 3, 2]), x([3]), { pads: [2, 0, 0, 1] }),
     moreOutputs: ({ g, x }) => g.conv(x([2, 2, 5, 4]), x([3, 2, 3, 3]), x([3])),
+    // Co >= 4 Ci: every weight-gradient shift on x; Ci >= 4 Co: every shift on dY.
+    manyMoreOutputs: ({ g, x }) => g.conv(x([2, 2, 5, 4]), x([8, 2, 3, 3]), x([8])),
+    manyFewerOutputs: ({ g, x }) => g.conv(x([2, 8, 4, 5]), x([2, 8, 3, 3]), x([2]), { pads: [2, 1, 0, 1] }),
     pointwise: ({ g, x }) => g.conv(x([2, 2, 4, 3]), x([2, 2, 1, 1]), undefined, { pads: [0, 0, 0, 0] }),
     stride2: ({ g, x }) => g.conv(x([1, 2, 7, 6]), x([3, 2, 3, 3]), x([3]), { strides: [2, 2] }),
     asymmetric: ({ g, x }) => g.conv(x([1, 2, 6, 6]), x([2, 2, 3, 1]), undefined, { strides: [2, 1], pads: [1, 0, 0, 0] }),
