@@ -6,6 +6,37 @@
 
 export type ParamSet = Map<string, Float32Array>;
 
+/** What the trainer needs of an optimizer: a step, and its state for checkpoints. */
+export interface Optimizer {
+  /** Steps taken. */
+  readonly stepCount: number;
+  step(params: ParamSet, grads: ReadonlyMap<string, Float32Array>, lr: number): unknown;
+  /** Per-parameter buffers by checkpoint prefix (Adam: `adam.m`, `adam.v`); empty when it keeps none. */
+  buffers(): ReadonlyMap<string, ParamSet>;
+}
+
+/** An optimizer's saved state: the step counter and the buffers `buffers()` returned. */
+export interface OptimizerState {
+  step: number;
+  buffers: ReadonlyMap<string, ParamSet>;
+}
+
+/**
+ * OBProx-SG (L1-regularised training for pruning). Its implementation lives in engine/compress
+ * (a layer above this one), so the trainer is handed it as an optimizer factory.
+ */
+export interface OBProxSettings {
+  type: 'obprox';
+  /** Weight of the L1 penalty on conv/linear weights. */
+  lambda: number;
+  /** Prox-SG steps per cycle (N_P): they find the zero pattern. */
+  proxSteps: number;
+  /** Orthant steps per cycle (N_O); 0: orthant steps until the end once the Prox-SG steps are done. */
+  orthantSteps: number;
+}
+
+export const ADAM_BUFFERS = ['adam.m', 'adam.v'] as const;
+
 export interface AdamConfig {
   /** 'adam': L2 penalty added to the gradient; 'adamw': decoupled weight decay. */
   type: 'adam' | 'adamw';
@@ -23,7 +54,7 @@ export interface AdamState {
   v: ParamSet;
 }
 
-export class Adam {
+export class Adam implements Optimizer {
   readonly state: AdamState;
 
   constructor(
@@ -46,6 +77,17 @@ export class Adam {
       const zeros = () => new Map([...params].map(([k, p]) => [k, new Float32Array(p.length)]));
       this.state = { step: 0, m: zeros(), v: zeros() };
     }
+  }
+
+  get stepCount(): number {
+    return this.state.step;
+  }
+
+  buffers(): ReadonlyMap<string, ParamSet> {
+    return new Map([
+      ['adam.m', this.state.m],
+      ['adam.v', this.state.v],
+    ]);
   }
 
   /** One update of every parameter in place with learning rate `lr`. */
