@@ -6,6 +6,7 @@ import { float32Tensor, type HostTensor } from '../io/tensor';
 import { openSession, type EpReport, type OpenOptions } from '../runtime/select';
 import type { ExecutionProvider, ModelSession } from '../runtime/session';
 import { resolveArch, type ModelConfig } from '../zoo/registry';
+import type { BuildTarget } from '../zoo/types';
 import type { Batch } from './crops';
 import { charbonnierLoss, distillationLoss, l1Loss, mseLoss, type LevelWeights } from './losses';
 
@@ -48,9 +49,11 @@ export interface TrainGraphBytes {
   paramKeys: string[];
   paramShapes: Map<string, Shape>;
   usesTeacher: boolean;
+  target: BuildTarget;
 }
 
-export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: StepShape): TrainGraphBytes {
+/** `target`: layout choices for the device that runs the step (engine/zoo/types.ts `BuildTarget`). */
+export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: StepShape, target: BuildTarget = 'cpu'): TrainGraphBytes {
   const arch = resolveArch(model);
   const { batch: n, patch: p } = shape;
   if (p % arch.inputMultiple !== 0) throw new RangeError(`patch ${p} must be a multiple of ${arch.inputMultiple} for ${model.family}`);
@@ -58,7 +61,7 @@ export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: Ste
   const g = new Graph(`train-${model.family}`);
   const lr = g.input('lr', [n, 3, p, p]);
   const hr = g.input('hr', [n, 3, P, P]);
-  const sr = arch.build(g, lr);
+  const sr = arch.build(g, lr, target);
   let value;
   switch (loss.type) {
     case 'l1':
@@ -80,6 +83,7 @@ export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: Ste
     paramKeys: [...t.params],
     paramShapes: new Map([...g.params].map(([k, v]) => [k, v.value.shape])),
     usesTeacher: loss.type === 'distill',
+    target,
   };
 }
 
@@ -98,6 +102,11 @@ export class OnnxTrainStep implements TrainStep {
     return this.epReport.used;
   }
 
+  /** The layout the step's graph was built for. */
+  get target(): BuildTarget {
+    return this.built.target;
+  }
+
   get paramKeys(): readonly string[] {
     return this.built.paramKeys;
   }
@@ -109,14 +118,23 @@ export class OnnxTrainStep implements TrainStep {
   /**
    * Opens the step on `opts.ep` (default cpu). A GPU provider first runs one trial step on zeros:
    * providers often create a session fine and fail at the first kernel, and with `auto` that
-   * failure moves the step on to the next provider instead of failing the run at step 1.
+   * failure moves the step on to the next provider instead of failing the run at step 1. The
+   * graph is laid out for a GPU unless the CPU runs it (rebuilt when `auto` ends on the CPU).
    */
   static async create(model: ModelConfig, loss: LossConfig, shape: StepShape, opts: OpenOptions = {}): Promise<OnnxTrainStep> {
-    const built = buildTrainGraph(model, loss, shape);
     const scale = resolveArch(model).scale;
     const ep = opts.ep ?? 'cpu';
+    const target: BuildTarget = ep === 'cpu' ? 'cpu' : 'gpu';
+    let built = buildTrainGraph(model, loss, shape, target);
     const probe = ep === 'cpu' ? undefined : zeroFeeds(built, shape, scale);
-    const { session, report } = await openSession(built.onnx, { ...opts, ep, ...(probe ? { probe } : {}) });
+    const opened = await openSession(built.onnx, { ...opts, ep, ...(probe ? { probe } : {}) });
+    const report = opened.report;
+    let session = opened.session;
+    if (report.used === 'cpu' && target === 'gpu') {
+      await session.release();
+      built = buildTrainGraph(model, loss, shape, 'cpu');
+      session = (await openSession(built.onnx, { ...opts, ep: 'cpu' })).session;
+    }
     return new OnnxTrainStep(session, built, shape, scale, report);
   }
 

@@ -2,6 +2,7 @@ import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
 import { gridCounts, relativePositionIndex, relayoutIndices, shiftMaskEmbedding, windowOrder, type WindowGrid } from './swinir-windows';
+import type { BuildTarget } from './types';
 
 /**
  * SwinIR's window attention as ONNX ops (graph side of `swinir-windows.ts`): the shared
@@ -38,6 +39,8 @@ export class Layouts {
   constructor(
     private readonly g: Graph,
     readonly grid: WindowGrid,
+    /** `gpu`: attention over all windows at once (chunks only add dispatches there). */
+    readonly target: BuildTarget = 'cpu',
   ) {
     const { windows, tokens } = gridCounts(grid);
     this.windows = windows;
@@ -118,12 +121,22 @@ export function windowAttention(g: Graph, x: Value, key: string, dim: number, he
   const gathered = g.op1('Gather', [table, lay.relativePositionIndex()], { axis: 0 }); // N, N, heads
   const posBias = g.transpose(g.reshape(gathered, [n, n, groups, hg]), [2, 0, 3, 1]); // groups, N, hg, N
   const maskEmb = shift > 0 ? lay.maskEmbedding(b, groups, shift) : undefined;
-  const merged = attendWindows(g, g.reshape(x, [bw, n, dim]), weights, posBias, maskEmb, groups, hg);
+  const chunks = lay.target === 'gpu' ? [bw] : chunkSizes(bw);
+  const merged = attendWindows(g, g.reshape(x, [bw, n, dim]), weights, posBias, maskEmb, groups, hg, chunks);
   return linear(g, g.reshape(merged, [b, lay.tokens, dim]), `${key}.proj`, dim, dim);
 }
 
 /** Attention core for windows x [W, N, C]: returns [W, N, C] (heads merged, before proj). */
-function attendWindows(g: Graph, x: Value, weights: { w: Value; b: Value }[], posBias: Value, maskEmb: Value | undefined, groups: number, hg: number): Value {
+function attendWindows(
+  g: Graph,
+  x: Value,
+  weights: { w: Value; b: Value }[],
+  posBias: Value,
+  maskEmb: Value | undefined,
+  groups: number,
+  hg: number,
+  chunks: readonly number[],
+): Value {
   const [bw, n, dim] = x.shape as [number, number, number];
   const cg = dim / groups;
   /** q, k or v as [W, groups, N, Cg]. */
@@ -141,9 +154,8 @@ function attendWindows(g: Graph, x: Value, weights: { w: Value; b: Value }[], po
     g.reshape(g.mul(g.reshape(t, [bw, groups, 1, n * channels]), headMask(g, hg, n, cg, channels - cg)), [bw, groups, hg * n, channels]);
   const ks = spread(k, cg + extra);
   const vs = spread(v, cg);
-  // The score tensor is the big one (heads * N * N per window): in chunks of windows it stays in
-  // cache from the GEMM through bias, softmax and the second GEMM.
-  const chunks = chunkSizes(bw);
+  // The score tensor is the big one (heads * N * N per window): in chunks of windows (on a CPU) it
+  // stays in cache from the GEMM through bias, softmax and the second GEMM.
   const split = (t: Value) => (chunks.length === 1 ? [t] : g.split(t, chunks, 0));
   const [qc, kc, vc] = [split(q), split(ks), split(vs)];
   const outs = chunks.map((w, i) => {

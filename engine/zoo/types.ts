@@ -2,6 +2,13 @@ import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 
 /**
+ * Which kind of device the graph's layout choices are tuned for (the maths is the same): `cpu`
+ * (the default) keeps working sets cache-sized, e.g. SwinIR attention in chunks of windows; `gpu`
+ * uses the fewest nodes, since there every node is a kernel dispatch.
+ */
+export type BuildTarget = 'cpu' | 'gpu';
+
+/**
  * The contract every architecture family implements. A family builds its forward pass into a
  * Graph for a concrete input shape (graphs are static; rebuilding is cheap), declaring its
  * parameters with `g.param(key, shape)` under the official checkpoint key names.
@@ -11,7 +18,7 @@ export interface ArchFamily<C> {
   /** Checks a config and fills defaults; throws RangeError/TypeError naming the bad field. */
   validate(config: Partial<C>): C;
   /** Adds the network to `g`: `input` is [N, 3, H, W] in [0,1]; returns [N, 3, H*s, W*s]. */
-  build(g: Graph, input: Value, config: C): Value;
+  build(g: Graph, input: Value, config: C, target?: BuildTarget): Value;
   /** Upscale factor of the config. */
   scale(config: C): number;
   /** H and W of the input must be multiples of this (SwinIR: the window; callers pad). */
