@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { isPresetName, presetConfig } from '../zoo/presets';
-import { validateConfig, type ModelConfig } from '../zoo/registry';
+import { resolveArch, validateConfig, type ModelConfig } from '../zoo/registry';
 import type { EpChoice } from '../runtime/select';
-import type { AdamConfig } from './optim';
+import type { AdamConfig, OBProxSettings } from './optim';
 import { validateSchedule, type ScheduleConfig } from './schedule';
 import { isLevelWeights, LEVEL_WEIGHTS } from './losses';
 import type { LossConfig } from './train-graph';
@@ -33,7 +33,10 @@ export interface TrainConfig {
   patch: number;
   seed: number;
   augment: boolean;
-  optim: AdamConfig & { lr: number };
+  /** Adam/AdamW, or OBProx-SG (L1-regularised SGD for pruning; its optimizer comes from engine/compress). */
+  optim: (AdamConfig | OBProxSettings) & { lr: number };
+  /** Start from these weights instead of the from-scratch init (fine-tuning, pruning a teacher). */
+  init?: InitWeights;
   schedule: ScheduleConfig;
   warmup: number;
   /** Max global gradient norm; 0 disables clipping. */
@@ -54,6 +57,12 @@ export interface TrainConfig {
    * GPU providers first (a trial step decides) and falls back to the CPU.
    */
   ep: EpChoice;
+}
+
+/** A checkpoint (.pth / safetensors) in the model's key layout; `preset`, when given, must be the model's preset. */
+export interface InitWeights {
+  weights: string;
+  preset?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -85,7 +94,7 @@ function bool(v: unknown, field: string): boolean {
   return v;
 }
 
-const KNOWN = new Set(['preset', 'model', 'data', 'val', 'steps', 'batch', 'patch', 'seed', 'augment', 'optim', 'schedule', 'warmup', 'gradClip', 'emaDecay', 'loss', 'teacher', 'checkpointInterval', 'cacheDir', 'worker', 'threads', 'ep']);
+const KNOWN = new Set(['preset', 'model', 'data', 'val', 'steps', 'batch', 'patch', 'seed', 'augment', 'optim', 'schedule', 'warmup', 'gradClip', 'emaDecay', 'loss', 'teacher', 'checkpointInterval', 'cacheDir', 'worker', 'threads', 'ep', 'init']);
 
 const EP_CHOICES: readonly EpChoice[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu', 'auto'];
 
@@ -123,6 +132,43 @@ function validateTeacher(v: unknown): TeacherConfig {
   throw new TypeError(`teacher.type must be onnx or preset, got ${JSON.stringify(o.type)}`);
 }
 
+const ADAM_FIELDS = ['betas', 'eps', 'weightDecay'];
+const OBPROX_FIELDS = ['lambda', 'proxSteps', 'orthantSteps'];
+
+function validateOptim(o: Json, steps: number): TrainConfig['optim'] {
+  const type = o.type ?? 'adam';
+  const lr = num(o.lr ?? 2e-4, 'optim.lr', 0, Infinity, true);
+  const known = new Set(['type', 'lr', ...(type === 'obprox' ? OBPROX_FIELDS : ADAM_FIELDS)]);
+  if (type !== 'adam' && type !== 'adamw' && type !== 'obprox') throw new TypeError(`optim.type must be adam, adamw or obprox, got ${JSON.stringify(type)}`);
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`optim.${k} does not apply to optim.type ${type}; its fields: ${[...known].join(', ')}`);
+  if (type === 'obprox') {
+    if (o.lambda === undefined) throw new TypeError('optim.lambda (the L1 weight) is required for optim.type obprox');
+    const proxSteps = int(o.proxSteps ?? Math.ceil(steps / 2), 'optim.proxSteps', 1);
+    return { type, lr, lambda: num(o.lambda, 'optim.lambda', 0), proxSteps, orthantSteps: int(o.orthantSteps ?? 0, 'optim.orthantSteps', 0) };
+  }
+  const betas = o.betas ?? [0.9, 0.99];
+  if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`optim.betas must be two numbers, got ${JSON.stringify(betas)}`);
+  return {
+    type,
+    lr,
+    betas: [num(betas[0], 'optim.betas[0]', 0, 0.999999), num(betas[1], 'optim.betas[1]', 0, 0.999999)],
+    eps: num(o.eps ?? 1e-8, 'optim.eps', 0, Infinity, true),
+    weightDecay: num(o.weightDecay ?? 0, 'optim.weightDecay', 0),
+  };
+}
+
+function validateInit(v: unknown, model: ModelConfig): InitWeights {
+  const o = obj(v, 'init');
+  for (const k of Object.keys(o)) if (k !== 'weights' && k !== 'preset') throw new TypeError(`unknown field init.${k}; known: weights, preset`);
+  const weights = str(o.weights, 'init.weights');
+  if (o.preset === undefined) return { weights };
+  const preset = str(o.preset, 'init.preset');
+  if (JSON.stringify(presetConfig(preset, { scale: resolveArch(model).scale })) !== JSON.stringify(model)) {
+    throw new RangeError(`init.preset ${preset} is not the model being trained (${JSON.stringify(model)})`);
+  }
+  return { weights, preset };
+}
+
 /** Checks a raw config and fills defaults; `model` may be given as `preset` (a zoo preset name) instead. */
 export function validateTrainConfig(raw: unknown): TrainConfig {
   const o = obj(raw, 'config');
@@ -135,11 +181,9 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
   if (kind !== 'hr' && kind !== 'paired') throw new TypeError(`data.kind must be hr or paired, got ${JSON.stringify(kind)}`);
   const val = o.val === undefined ? undefined : obj(o.val, 'val');
   const steps = int(o.steps, 'steps', 1);
-  const optim = obj(o.optim ?? {}, 'optim');
-  const optimType = optim.type ?? 'adam';
-  if (optimType !== 'adam' && optimType !== 'adamw') throw new TypeError(`optim.type must be adam or adamw, got ${JSON.stringify(optimType)}`);
-  const betas = optim.betas ?? [0.9, 0.99];
-  if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`optim.betas must be two numbers, got ${JSON.stringify(betas)}`);
+  const optim = validateOptim(obj(o.optim ?? {}, 'optim'), steps);
+  // An average of weights is not sparse: pruning runs validate and export the weights themselves.
+  if (optim.type === 'obprox' && o.emaDecay !== undefined && o.emaDecay !== 0) throw new RangeError(`emaDecay must be 0 with optim.type obprox (an average of sparse weights is not sparse), got ${JSON.stringify(o.emaDecay)}`);
   const loss = validateLoss(o.loss ?? { type: 'l1' });
   const teacher = o.teacher === undefined ? undefined : validateTeacher(o.teacher);
   if (loss.type === 'distill' && !teacher) throw new TypeError('loss distill needs a teacher');
@@ -156,17 +200,12 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
     patch: int(o.patch ?? 48, 'patch', 1),
     seed: int(o.seed ?? 0, 'seed', 0),
     augment: bool(o.augment ?? true, 'augment'),
-    optim: {
-      type: optimType,
-      lr: num(optim.lr ?? 2e-4, 'optim.lr', 0, Infinity, true),
-      betas: [num(betas[0], 'optim.betas[0]', 0, 0.999999), num(betas[1], 'optim.betas[1]', 0, 0.999999)],
-      eps: num(optim.eps ?? 1e-8, 'optim.eps', 0, Infinity, true),
-      weightDecay: num(optim.weightDecay ?? 0, 'optim.weightDecay', 0),
-    },
+    optim,
+    ...(o.init !== undefined ? { init: validateInit(o.init, model) } : {}),
     schedule: validateSchedule(o.schedule ?? { type: 'cosine', etaMin: 1e-7 }),
     warmup: int(o.warmup ?? 0, 'warmup', 0),
     gradClip: num(o.gradClip ?? 0, 'gradClip', 0),
-    emaDecay: num(o.emaDecay ?? 0.999, 'emaDecay', 0, 0.999999),
+    emaDecay: num(o.emaDecay ?? (optim.type === 'obprox' ? 0 : 0.999), 'emaDecay', 0, 0.999999),
     loss,
     ...(teacher ? { teacher } : {}),
     checkpointInterval: int(o.checkpointInterval ?? 1000, 'checkpointInterval', 1),

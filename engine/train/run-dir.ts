@@ -4,11 +4,11 @@ import { readSafetensors } from '../io/safetensors';
 import { saveSafetensors } from '../io/checkpoint';
 import { float32Tensor, type StateDict } from '../io/tensor';
 import type { Shape } from '../graph/value';
-import type { ParamSet } from './optim';
+import { ADAM_BUFFERS, type ParamSet } from './optim';
 
 /**
  * A run folder: `config.json` (the resolved config), `checkpoints/step_NNNNNNN.safetensors`
- * (parameters, EMA, Adam moments under `params/`, `ema/`, `adam.m/`, `adam.v/` prefixes) with a
+ * (parameters, EMA and the optimizer's buffers under `params/`, `ema/`, `adam.m/`, `adam.v/` prefixes) with a
  * `.json` state beside it, and `latest.json` naming the newest complete checkpoint (written last,
  * atomically, so a kill mid-save leaves the previous checkpoint in charge).
  */
@@ -22,6 +22,7 @@ export interface TrainHistory {
 export interface TrainState {
   /** Steps completed. */
   step: number;
+  /** Optimizer steps taken (Adam's `state['step']`; OBProx-SG's step counter). */
   adamStep: number;
   seed: number;
   /** Batches and augmentations are drawn from Rng.seeded(seed, stream, step): the seed is the whole RNG state. */
@@ -37,8 +38,8 @@ export interface Checkpoint {
   state: TrainState;
   params: ParamSet;
   ema: ParamSet;
-  m: ParamSet;
-  v: ParamSet;
+  /** The optimizer's per-parameter buffers by prefix (Adam: `adam.m`, `adam.v`; OBProx-SG: none). */
+  buffers: ReadonlyMap<string, ParamSet>;
 }
 
 const KEEP = 2;
@@ -68,7 +69,7 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint, shapes: Readon
   await mkdir(ckDir, { recursive: true });
   const name = `step_${String(ck.state.step).padStart(7, '0')}`;
   const sd: StateDict = new Map();
-  for (const [prefix, set] of [['params', ck.params], ['ema', ck.ema], ['adam.m', ck.m], ['adam.v', ck.v]] as const) {
+  for (const [prefix, set] of [['params', ck.params] as const, ['ema', ck.ema] as const, ...ck.buffers]) {
     for (const [key, data] of set) sd.set(`${prefix}/${key}`, float32Tensor(shapes.get(key) ?? [data.length], data));
   }
   await saveSafetensors(path.join(ckDir, `${name}.safetensors`), sd, { 'minisr.train-step': String(ck.state.step) });
@@ -84,8 +85,8 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint, shapes: Readon
   return path.join(ckDir, name);
 }
 
-/** The newest complete checkpoint of a run folder; undefined when it has none yet. */
-export async function loadLatestCheckpoint(dir: string, keys: readonly string[]): Promise<Checkpoint | undefined> {
+/** The newest complete checkpoint of a run folder, with the optimizer buffers named by `buffers`; undefined when it has none yet. */
+export async function loadLatestCheckpoint(dir: string, keys: readonly string[], buffers: readonly string[] = ADAM_BUFFERS): Promise<Checkpoint | undefined> {
   let latest: unknown;
   try {
     latest = JSON.parse(await readFile(path.join(dir, 'latest.json'), 'utf8'));
@@ -110,5 +111,5 @@ export async function loadLatestCheckpoint(dir: string, keys: readonly string[])
     }
     return out;
   };
-  return { state, params: pick('params'), ema: pick('ema'), m: pick('adam.m'), v: pick('adam.v') };
+  return { state, params: pick('params'), ema: pick('ema'), buffers: new Map(buffers.map((b) => [b, pick(b)])) };
 }

@@ -12,7 +12,9 @@ import type { TrainImage } from './crops';
 import { loadHrFolder, loadPairedFolder } from './dataset';
 import { Events } from './events';
 import { initParams } from './init';
-import { Adam, clipGradNorm, copyParams, Ema, type ParamSet } from './optim';
+import { Adam, ADAM_BUFFERS, clipGradNorm, copyParams, Ema, type OBProxSettings, type Optimizer, type OptimizerState, type ParamSet } from './optim';
+import { loadStateDict } from '../io/checkpoint';
+import { bindWeights } from '../zoo/build';
 import { loadLatestCheckpoint, saveCheckpoint, writeRunConfig, type TrainHistory, type TrainState } from './run-dir';
 import { learningRate, type LrPlan } from './schedule';
 import { attachTeacherOutputs } from './teacher';
@@ -65,6 +67,16 @@ export interface TrainerOptions {
   export?: boolean;
   /** Replaces the ONNX training step (tests). */
   makeStep?: (config: TrainConfig) => Promise<TrainStep>;
+  /** The OBProx-SG optimizer for `optim.type: 'obprox'` (engine/compress's `makeOBProx`: it lives in a layer above this one). */
+  obprox?: OptimizerFactory<OBProxSettings>;
+}
+
+export type OptimizerFactory<S> = (settings: S, params: ParamSet, shapes: ReadonlyMap<string, Shape>, saved?: OptimizerState) => Optimizer;
+
+/** The `init` weights for the learnable keys, copied (the loaded buffers may be views into the file). */
+async function initWeights(cfg: TrainConfig, keys: readonly string[]): Promise<ParamSet> {
+  const bound = bindWeights(cfg.model, await loadStateDict(cfg.init!.weights));
+  return new Map(keys.map((k) => [k, Float32Array.from(bound.get(k)!.data as Float32Array)]));
 }
 
 /** EMA decay ramps up over the first steps ((1 + t) / (10 + t), as TensorFlow's num_updates does) so short runs are not dominated by the initial weights. */
@@ -159,10 +171,10 @@ export class Trainer {
     const shapes: ReadonlyMap<string, Shape> = ts.paramShapes;
     const learnableShapes = new Map(keys.map((k) => [k, shapes.get(k)!]));
 
-    const ck = this.opts.resume ? await loadLatestCheckpoint(this.outDir, keys) : undefined;
-    const params: ParamSet = ck?.params ?? initParams(cfg.model.family, learnableShapes, cfg.seed);
+    const ck = this.opts.resume ? await loadLatestCheckpoint(this.outDir, keys, cfg.optim.type === 'obprox' ? [] : ADAM_BUFFERS) : undefined;
+    const params: ParamSet = ck?.params ?? (cfg.init ? await initWeights(cfg, keys) : initParams(cfg.model.family, learnableShapes, cfg.seed));
     const ema = new Ema(cfg.emaDecay, params, ck?.ema ?? copyParams(params));
-    const adam = new Adam(cfg.optim, params, ck ? { step: ck.state.adamStep, m: ck.m, v: ck.v } : undefined);
+    const opt = this.optimizer(params, learnableShapes, ck ? { step: ck.state.adamStep, buffers: ck.buffers } : undefined);
     const history: TrainHistory = ck ? { loss: ck.state.history.loss.slice(0, ck.state.step), val: ck.state.history.val.filter((v) => v.step <= ck.state.step) } : { loss: [], val: [] };
     let done = ck?.state.step ?? 0;
     let elapsed = ck?.state.elapsedSec ?? 0;
@@ -170,7 +182,7 @@ export class Trainer {
 
     const state = (): TrainState => ({
       step: done,
-      adamStep: adam.state.step,
+      adamStep: opt.stepCount,
       seed: cfg.seed,
       rng: { seed: cfg.seed, scheme: 'sfc32(seed, stream, step)' },
       nextLr: learningRate(plan, done),
@@ -178,7 +190,7 @@ export class Trainer {
       elapsedSec: elapsed,
     });
     const checkpoint = async () => {
-      const p = await saveCheckpoint(this.outDir, { state: state(), params, ema: ema.weights, m: adam.state.m, v: adam.state.v }, shapes);
+      const p = await saveCheckpoint(this.outDir, { state: state(), params, ema: ema.weights, buffers: opt.buffers() }, shapes);
       this.events.emit('checkpoint', { step: done, path: p });
     };
     const validate = async () => {
@@ -209,7 +221,7 @@ export class Trainer {
       const { loss, grads } = await ts.run(params, batch);
       if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${done}: lower the learning rate or enable gradClip`);
       if (cfg.gradClip > 0) clipGradNorm(grads, cfg.gradClip);
-      adam.step(params, grads, lr);
+      opt.step(params, grads, lr);
       ema.update(params, emaDecayAt(cfg.emaDecay, done));
       history.loss.push(loss);
       done++;
@@ -231,6 +243,18 @@ export class Trainer {
     }
     this.events.emit('status', { phase: 'done' });
     return result;
+  }
+
+  private optimizer(params: ParamSet, shapes: ReadonlyMap<string, Shape>, saved: OptimizerState | undefined): Optimizer {
+    const o = this.config.optim;
+    if (o.type === 'obprox') {
+      if (!this.opts.obprox) throw new Error('optim.type obprox needs the OBProx-SG optimizer from engine/compress (run it as a prune job: minisr prune)');
+      return this.opts.obprox(o, params, shapes, saved);
+    }
+    if (!saved) return new Adam(o, params);
+    const [m, v] = ADAM_BUFFERS.map((b) => saved.buffers.get(b));
+    if (!m || !v) throw new Error('the checkpoint holds no Adam moments (adam.m, adam.v)');
+    return new Adam(o, params, { step: saved.step, m, v });
   }
 
   /** EMA weights -> `model.safetensors` (official key names), `model.onnx` and its card `model.json` with the measured validation scores. */

@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readImportanceReport } from '../../engine/compress/importance';
+import { runPruneJob } from '../../engine/compress/prune';
+import { saveSafetensors } from '../../engine/io/checkpoint';
+import { readSafetensors } from '../../engine/io/safetensors';
+import { validateTrainConfig } from '../../engine/train/config';
+import { Rng } from '../../engine/train/rng';
+import { Trainer } from '../../engine/train/trainer';
+import { randomWeights } from '../../engine/zoo/random-weights';
+import { validateConfig } from '../../engine/zoo/registry';
+
+let dir: string;
+const model = validateConfig({ family: 'edsr', num_feat: 4, num_block: 2 });
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'minisr-prune-'));
+  const rng = Rng.seeded(13);
+  for (let i = 0; i < 3; i++) {
+    const small = Buffer.from(Uint8Array.from({ length: 8 * 8 * 3 }, () => rng.int(256)));
+    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } }).resize(40, 32, { kernel: 'cubic' }).png().toFile(path.join(dir, `img${i}.png`));
+  }
+  await saveSafetensors(path.join(dir, 'teacher.safetensors'), randomWeights(model, 4, 0.05));
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function pruneConfig(overrides: Record<string, unknown> = {}, optim: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model,
+    init: { weights: path.join(dir, 'teacher.safetensors') },
+    data: { dir },
+    steps: 12,
+    batch: 2,
+    patch: 8,
+    seed: 3,
+    optim: { type: 'obprox', lr: 1e-3, lambda: 1, proxSteps: 6, ...optim },
+    schedule: { type: 'constant' },
+    checkpointInterval: 4,
+    cacheDir: path.join(dir, 'cache'),
+    worker: false,
+    threads: 1,
+    ...overrides,
+  };
+}
+
+describe('prune config', () => {
+  it('validates obprox settings, naming the field', () => {
+    const c = validateTrainConfig(pruneConfig({ steps: 10 }, { proxSteps: undefined }));
+    expect(c.optim).toEqual({ type: 'obprox', lr: 1e-3, lambda: 1, proxSteps: 5, orthantSteps: 0 });
+    expect(c.emaDecay).toBe(0);
+    expect(() => validateTrainConfig(pruneConfig({}, { lambda: undefined }))).toThrow(/optim.lambda \(the L1 weight\) is required/);
+    expect(() => validateTrainConfig(pruneConfig({}, { lambda: -1 }))).toThrow(/optim.lambda must be a number in \[0/);
+    expect(() => validateTrainConfig(pruneConfig({}, { proxSteps: 0 }))).toThrow(/optim.proxSteps must be an integer >= 1/);
+    expect(() => validateTrainConfig(pruneConfig({}, { orthantSteps: 1.5 }))).toThrow(/optim.orthantSteps/);
+    expect(() => validateTrainConfig(pruneConfig({}, { betas: [0.9, 0.99] }))).toThrow(/optim.betas does not apply to optim.type obprox/);
+    expect(() => validateTrainConfig(pruneConfig({ emaDecay: 0.999 }))).toThrow(/emaDecay must be 0 with optim.type obprox/);
+    expect(() => validateTrainConfig({ ...pruneConfig(), optim: { lr: 1e-3, lambda: 1 } })).toThrow(/optim.lambda does not apply to optim.type adam/);
+    expect(() => validateTrainConfig({ ...pruneConfig(), optim: { type: 'sgd' } })).toThrow(/optim.type must be adam, adamw or obprox/);
+  });
+
+  it('validates init, naming the field', () => {
+    expect(validateTrainConfig(pruneConfig({ model: undefined, preset: 'edsr-mini', init: { weights: 'w.pth', preset: 'edsr-mini' } })).init).toEqual({ weights: 'w.pth', preset: 'edsr-mini' });
+    expect(() => validateTrainConfig(pruneConfig({ init: { weights: '' } }))).toThrow(/init.weights must be a non-empty string/);
+    expect(() => validateTrainConfig(pruneConfig({ init: { weights: 'w.pth', preset: 'edsr-baseline' } }))).toThrow(/init.preset edsr-baseline is not the model being trained/);
+    expect(() => validateTrainConfig(pruneConfig({ init: { weights: 'w.pth', key: 'params' } }))).toThrow(/unknown field init.key/);
+  });
+
+  it('a trainer without the OBProx-SG factory says where it comes from', async () => {
+    await expect(new Trainer(validateTrainConfig(pruneConfig()), path.join(dir, 'no-factory'), { export: false }).run()).rejects.toThrow(/needs the OBProx-SG optimizer from engine\/compress/);
+  });
+});
+
+describe('prune run (tiny EDSR, real training step)', () => {
+  it('starts from the init weights, writes sparse weights, model.onnx and importance.json; sparsity grows with lambda', async () => {
+    const sparsity: number[] = [];
+    for (const lambda of [0, 2, 5]) {
+      const out = path.join(dir, `run-l${lambda}`);
+      const r = await runPruneJob({ outDir: out, config: pruneConfig({}, { lambda }) });
+      expect(r.train.step).toBe(12);
+      expect(existsSync(path.join(out, 'model.onnx'))).toBe(true);
+      const report = await readImportanceReport(r.reportPath!);
+      expect(report.config).toEqual(model);
+      const weights = (await readSafetensors(path.join(out, 'model.safetensors'))).tensors;
+      const zeros = [...weights.values()].reduce((a, t) => a + (t.data as Float32Array).filter((v) => v === 0).length, 0);
+      expect(report.zeros).toBe(zeros);
+      sparsity.push(report.weightSparsity);
+      // lambda 0 is plain SGD from the teacher: nothing is zeroed, and the weights moved only a little
+      if (lambda === 0) {
+        const teacher = randomWeights(model, 4, 0.05).get('body.0.conv1.weight')!.data as Float32Array;
+        const now = weights.get('body.0.conv1.weight')!.data as Float32Array;
+        const drift = now.reduce((a, v, i) => Math.max(a, Math.abs(v - teacher[i]!)), 0);
+        expect(drift).toBeGreaterThan(0);
+        expect(drift).toBeLessThan(0.05);
+      }
+    }
+    expect(sparsity[0]).toBe(0);
+    expect(sparsity[1]).toBeGreaterThan(0);
+    expect(sparsity[2]).toBeGreaterThan(sparsity[1]!);
+  }, 60_000);
+
+  it('an aborted prune run resumes with the optimizer in the same phase and ends where the whole run ends', async () => {
+    const whole = await runPruneJob({ outDir: path.join(dir, 'whole'), config: pruneConfig() });
+    const out = path.join(dir, 'resumed');
+    const ac = new AbortController();
+    const first = await runPruneJob(
+      { outDir: out, config: pruneConfig() },
+      { signal: ac.signal, onEvent: (e) => e.type === 'progress' && e.step === 9 && ac.abort() },
+    );
+    expect(first.train.aborted).toBe(true);
+    expect(first.report).toBeUndefined();
+    const state = JSON.parse(await readFile(path.join(out, 'checkpoints', 'step_0000009.json'), 'utf8'));
+    expect(state.adamStep).toBe(9);
+    const resumed = await runPruneJob({ outDir: out, resume: true });
+    expect(resumed.train.history.loss).toEqual(whole.train.history.loss);
+    const a = (await readSafetensors(path.join(dir, 'whole', 'model.safetensors'))).tensors;
+    const b = (await readSafetensors(path.join(out, 'model.safetensors'))).tensors;
+    for (const [k, t] of a) expect(Array.from(b.get(k)!.data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+    expect(resumed.report!.zeros).toBe(whole.report!.zeros);
+  }, 60_000);
+});
