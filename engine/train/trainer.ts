@@ -201,7 +201,7 @@ export class Trainer {
       return r;
     };
 
-    this.events.emit('status', { phase: 'training', detail: ck ? `resumed at step ${done}` : 'from scratch' });
+    this.events.emit('status', { phase: 'training', detail: ck ? `resumed at step ${done}` : cfg.init ? `from ${cfg.init.weights}` : 'from scratch' });
     const window: number[] = []; // recent step durations (s) for steps/s
     let last: ValidationResult | undefined;
     while (done < cfg.steps) {

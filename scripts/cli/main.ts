@@ -8,6 +8,8 @@ import { benchCommand } from './commands/bench';
 import { serveCommand } from './commands/serve';
 import { trainCommand } from './commands/train';
 import { distillCommand } from './commands/distill';
+import { pruneCommand } from './commands/prune';
+import { compressCommand } from './commands/compress';
 
 /** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
 const program = new Command('minisr')
@@ -22,6 +24,8 @@ program.addCommand(upscaleCommand());
 program.addCommand(benchCommand());
 program.addCommand(serveCommand());
 program.addCommand(trainCommand());
+program.addCommand(pruneCommand());
+program.addCommand(compressCommand());
 program.addCommand(distillCommand());
 
 try {

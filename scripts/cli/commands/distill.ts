@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { validateConfig } from '../../../engine/zoo/registry';
 import { LEVEL_WEIGHTS, type LevelWeights } from '../../../engine/train/losses';
 import { addTrainOptions, configFromFlags, requestFromFlags, runFromCli, type TrainFlags } from './train';
 
@@ -6,6 +8,7 @@ export interface DistillFlags extends TrainFlags {
   teacher?: string;
   teacherPreset?: string;
   student?: string;
+  studentConfig?: string;
   hrWeight?: number;
   levelWeights?: LevelWeights;
 }
@@ -26,6 +29,23 @@ export function distillConfigFields(f: DistillFlags): Record<string, unknown> {
   return fields;
 }
 
+/** The student's architecture: a preset (`--student`) or a zoo config file (`--student-config`, e.g. from minisr compress). */
+export async function studentFields(f: DistillFlags): Promise<Record<string, unknown>> {
+  if (f.student && f.studentConfig) throw new TypeError('give --student or --student-config, not both');
+  if (!f.studentConfig) return { preset: f.student };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(f.studentConfig, 'utf8'));
+  } catch (e) {
+    throw new Error(`--student-config ${f.studentConfig}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return { preset: undefined, model: validateConfig(raw) };
+  } catch (e) {
+    throw new Error(`--student-config ${f.studentConfig}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** `minisr distill`: trains a compact student against a teacher's cached outputs (the paper's MultiLap + 0.1 L1 loss). */
 export function distillCommand(): Command {
   return addTrainOptions(
@@ -36,6 +56,7 @@ export function distillCommand(): Command {
       .option('--teacher <file>', 'teacher: an .onnx model, or a .pth/.safetensors checkpoint with --teacher-preset')
       .option('--teacher-preset <name>', 'architecture of a checkpoint teacher (e.g. edsr-baseline)')
       .option('--student <name>', 'student preset (e.g. edsr-mini)')
+      .option('--student-config <file>', 'student architecture as a zoo config JSON (what minisr compress writes)')
       .option('--hr-weight <x>', 'weight of the L1 term against HR', (v) => Number(v))
       .addOption(
         new Option(
@@ -44,7 +65,7 @@ export function distillCommand(): Command {
         ).choices(LEVEL_WEIGHTS),
       ),
   ).action(async (f: DistillFlags) => {
-    const config = f.resume ? undefined : await configFromFlags(f, distillConfigFields(f));
+    const config = f.resume ? undefined : await configFromFlags(f, { ...distillConfigFields(f), ...(await studentFields(f)) });
     await runFromCli(requestFromFlags(f, config), f.json === true);
   });
 }

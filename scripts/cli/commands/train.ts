@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { Command } from 'commander';
 import { resolveTrainConfig, runTrainJob, type TrainJobEvent, type TrainJobRequest } from '../../../engine/jobs/train-job';
+import type { TrainConfig } from '../../../engine/train/config';
 import type { TrainResult } from '../../../engine/train/trainer';
 import { positiveInt } from '../table';
 
@@ -164,16 +165,24 @@ function reporter(json: boolean): (e: TrainJobEvent) => void {
   };
 }
 
+/** How a command resolves and runs its job (`minisr prune` runs the prune job instead of the plain training job). */
+export interface CliJob {
+  resolve(req: TrainJobRequest): Promise<TrainConfig>;
+  run(req: TrainJobRequest, hooks: { signal: AbortSignal; onEvent: (e: TrainJobEvent) => void }): Promise<TrainResult>;
+}
+
+const TRAIN_JOB: CliJob = { resolve: resolveTrainConfig, run: runTrainJob };
+
 /** Runs a job with Ctrl-C mapped to abort (the trainer saves a checkpoint first) and prints the outcome. */
-export async function runFromCli(req: TrainJobRequest, json: boolean): Promise<TrainResult> {
-  const config = await resolveTrainConfig(req);
-  if (!json) console.error(`${req.resume ? 'resuming' : 'training'} ${config.preset ?? config.model.family} into ${req.outDir}: ${config.steps} steps, batch ${config.batch}, LR patch ${config.patch}, lr ${config.optim.lr}, loss ${config.loss.type}`);
+export async function runFromCli(req: TrainJobRequest, json: boolean, job: CliJob = TRAIN_JOB): Promise<TrainResult> {
+  const config = await job.resolve(req);
+  if (!json) console.error(`${req.resume ? 'resuming' : 'training'} ${config.preset ?? config.model.family} into ${req.outDir}: ${config.steps} steps, batch ${config.batch}, LR patch ${config.patch}, lr ${config.optim.lr} (${config.optim.type}${config.optim.type === 'obprox' ? `, lambda ${config.optim.lambda}, ${config.optim.proxSteps} Prox-SG steps` : ''}), loss ${config.loss.type}`);
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   try {
-    const r = await runTrainJob({ ...req, ...(req.resume ? {} : { config }) }, { signal: ac.signal, onEvent: reporter(json) });
+    const r = await job.run({ ...req, ...(req.resume ? {} : { config }) }, { signal: ac.signal, onEvent: reporter(json) });
     const summary = {
       step: r.step,
       aborted: r.aborted,

@@ -1,0 +1,57 @@
+import { writeFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { readImportanceReport } from '../../../engine/compress/importance';
+import { shrink, type ShrinkResult, type ShrinkTarget } from '../../../engine/compress/shrink';
+import { positiveInt } from '../table';
+
+export interface CompressFlags {
+  report: string;
+  out: string;
+  params?: number;
+  feats?: number;
+  blocks?: number;
+  layers?: number;
+  resScale?: number;
+  channelMultiple?: number;
+  json?: boolean;
+}
+
+export function targetFromFlags(f: CompressFlags): ShrinkTarget {
+  const t: ShrinkTarget = {};
+  for (const k of ['params', 'feats', 'blocks', 'layers', 'resScale', 'channelMultiple'] as const) if (f[k] !== undefined) t[k] = f[k];
+  if (t.params === undefined && t.feats === undefined && t.blocks === undefined && t.layers === undefined) {
+    throw new TypeError('give a target: --params N (a budget) and/or --feats C, --blocks B, --layers L');
+  }
+  return t;
+}
+
+function describe(r: ShrinkResult): string {
+  const s = r.sizes;
+  return `${r.config.family}: N_c ${s.feats}, N_b ${s.blocks}${s.layers !== undefined ? `, N_l ${s.layers}` : ''}; ${r.params.toLocaleString('en-US')} parameters (report allows up to N_c ${r.bounds.feats}, N_b ${r.bounds.blocks}${r.bounds.layers !== undefined ? `, N_l ${r.bounds.layers}` : ''})`;
+}
+
+/** `minisr compress`: stage 2, the compact architecture from an importance report, written as a zoo config for `minisr distill --student-config`. */
+export function compressCommand(): Command {
+  return new Command('compress')
+    .description('stage 2 of compression: choose the compact student architecture (channels N_c, blocks N_b, layers N_l) from a prune report and a parameter budget or explicit sizes')
+    .requiredOption('--report <file>', 'importance.json written by minisr prune')
+    .requiredOption('--out <file>', 'student config (JSON) for minisr distill --student-config')
+    .option('--params <n>', 'parameter budget', positiveInt('--params'))
+    .option('--feats <n>', 'feature channels N_c', positiveInt('--feats'))
+    .option('--blocks <n>', 'blocks N_b (EDSR residual blocks, SwinIR residual groups)', positiveInt('--blocks'))
+    .option('--layers <n>', 'SwinIR: Swin layers per group N_l', positiveInt('--layers'))
+    .option('--res-scale <x>', 'EDSR: residual scale of the student (EDSRmini uses 2)', (v) => {
+      const n = Number(v);
+      if (!(n > 0)) throw new RangeError(`--res-scale must be a positive number, got ${JSON.stringify(v)}`);
+      return n;
+    })
+    .option('--channel-multiple <n>', 'search channel counts in multiples of n (EDSR default 4)', positiveInt('--channel-multiple'))
+    .option('--json', 'print the result as JSON')
+    .action(async (f: CompressFlags) => {
+      const report = await readImportanceReport(f.report);
+      const r = shrink(report, targetFromFlags(f));
+      await writeFile(f.out, JSON.stringify(r.config, null, 1) + '\n');
+      if (f.json) console.log(JSON.stringify({ type: 'compress', out: f.out, ...r }));
+      else console.error(`${describe(r)}\nstudent config: ${f.out}\nnext: minisr distill --student-config ${f.out} --teacher ... --teacher-preset ... --data ...`);
+    });
+}

@@ -1,0 +1,95 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { analyzeImportance, readImportanceReport, writeImportanceReport } from '../../engine/compress/importance';
+import { validateTrainConfig } from '../../engine/train/config';
+import { presetConfig } from '../../engine/zoo/presets';
+import { randomWeights } from '../../engine/zoo/random-weights';
+import { validateConfig } from '../../engine/zoo/registry';
+import { compressCommand, targetFromFlags } from '../../scripts/cli/commands/compress';
+import { studentFields, type DistillFlags } from '../../scripts/cli/commands/distill';
+import { addPruneOptions, PRUNE_DEFAULT_LR, pruneConfigFromFlags, type PruneFlags } from '../../scripts/cli/commands/prune';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'minisr-compress-cli-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const parsePrune = (...args: string[]) => addPruneOptions(new Command().exitOverride()).parse(args, { from: 'user' }).opts<PruneFlags>();
+
+describe('minisr prune flags', () => {
+  it('make a training config: teacher as init, OBProx-SG with lambda and the switch, L1 loss', async () => {
+    const f = parsePrune('--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--data', 'd', '--steps', '300', '--lambda', '0.05', '--prox-steps', '200', '--orthant-steps', '0');
+    const c = validateTrainConfig(await pruneConfigFromFlags(f));
+    expect(c.model).toEqual(presetConfig('edsr-baseline'));
+    expect(c.init).toEqual({ weights: 'w.pth', preset: 'edsr-baseline' });
+    expect(c.optim).toEqual({ type: 'obprox', lr: PRUNE_DEFAULT_LR, lambda: 0.05, proxSteps: 200, orthantSteps: 0 });
+    expect(c.loss).toEqual({ type: 'l1' });
+    expect(c.emaDecay).toBe(0);
+    const withLr = validateTrainConfig(await pruneConfigFromFlags(parsePrune('--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--data', 'd', '--steps', '10', '--lambda', '1', '--lr', '0.01')));
+    expect(withLr.optim.lr).toBe(0.01);
+  });
+
+  it('names what is missing or does not apply', async () => {
+    const base = ['--data', 'd', '--steps', '10', '--lambda', '1'];
+    await expect(pruneConfigFromFlags(parsePrune(...base))).rejects.toThrow(/needs the teacher: --teacher W.pth --teacher-preset NAME/);
+    await expect(pruneConfigFromFlags(parsePrune(...base, '--teacher', 'w.pth'))).rejects.toThrow(/--teacher needs --teacher-preset/);
+    await expect(pruneConfigFromFlags(parsePrune(...base, '--teacher', 't.onnx', '--teacher-preset', 'edsr-baseline'))).rejects.toThrow(/not an ONNX file/);
+    await expect(pruneConfigFromFlags(parsePrune(...base, '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--optimizer', 'adam'))).rejects.toThrow(/--optimizer adam does not apply/);
+    expect(() => parsePrune('--lambda', 'x')).toThrow('--lambda must be a number');
+    expect(() => parsePrune('--prox-steps', '-2')).toThrow('--prox-steps must be an integer >= 0');
+    const noLambda = await pruneConfigFromFlags(parsePrune('--data', 'd', '--steps', '10', '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline'));
+    expect(() => validateTrainConfig(noLambda)).toThrow(/optim.lambda \(the L1 weight\) is required/);
+  });
+});
+
+describe('minisr compress', () => {
+  it('writes the compact architecture for a budget as a zoo config that distill --student-config reads', async () => {
+    const teacher = presetConfig('edsr-baseline');
+    const w = new Map([...randomWeights(teacher, 2)].map(([k, t]) => [k, t.data as Float32Array]));
+    const reportPath = path.join(dir, 'importance.json');
+    await writeImportanceReport(reportPath, analyzeImportance(teacher, w));
+    const out = path.join(dir, 'student.json');
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await compressCommand().exitOverride().parseAsync(['--report', reportPath, '--params', '49603', '--res-scale', '2', '--out', out], { from: 'user' });
+    } finally {
+      log.mockRestore();
+    }
+    expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(presetConfig('edsr-mini'));
+    const fields = await studentFields({ studentConfig: out, worker: true, augment: true } as DistillFlags);
+    expect(fields.model).toEqual(presetConfig('edsr-mini'));
+  });
+
+  it('needs a target, and names bad flags and files', async () => {
+    expect(() => targetFromFlags({ report: 'r', out: 'o' })).toThrow(/give a target/);
+    expect(targetFromFlags({ report: 'r', out: 'o', feats: 16, blocks: 8 })).toEqual({ feats: 16, blocks: 8 });
+    const cmd = () => compressCommand().exitOverride().configureOutput({ writeErr: () => {} });
+    await expect(cmd().parseAsync(['--report', 'r', '--out', 'o', '--params', '0'], { from: 'user' })).rejects.toThrow('--params must be a positive integer');
+    await writeFile(path.join(dir, 'notreport.json'), JSON.stringify({ schema: 'x' }));
+    await expect(readImportanceReport(path.join(dir, 'notreport.json'))).rejects.toThrow(/not an importance report/);
+    await writeFile(path.join(dir, 'torn.json'), '{"schema":');
+    await expect(readImportanceReport(path.join(dir, 'torn.json'))).rejects.toThrow(/torn.json: not a readable JSON file/);
+  });
+});
+
+describe('minisr distill --student-config', () => {
+  it('reads a zoo config, refuses it beside --student, and names a bad file', async () => {
+    const file = path.join(dir, 'tiny.json');
+    await writeFile(file, JSON.stringify({ family: 'edsr', num_feat: 12, num_block: 3 }));
+    const flags = (f: Partial<DistillFlags>) => ({ worker: true, augment: true, ...f }) as DistillFlags;
+    expect((await studentFields(flags({ studentConfig: file }))).model).toEqual(validateConfig({ family: 'edsr', num_feat: 12, num_block: 3 }));
+    expect(await studentFields(flags({ student: 'edsr-mini' }))).toEqual({ preset: 'edsr-mini' });
+    await expect(studentFields(flags({ student: 'edsr-mini', studentConfig: file }))).rejects.toThrow(/not both/);
+    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ family: 'edsr', num_feat: 0 }));
+    await expect(studentFields(flags({ studentConfig: path.join(dir, 'bad.json') }))).rejects.toThrow(/--student-config .*bad.json: edsr: num_feat must be a positive integer/);
+    // and the command accepts the flag
+    const parsed = new Command().addCommand((await import('../../scripts/cli/commands/distill')).distillCommand());
+    expect(parsed.commands[0]!.options.some((o) => o.long === '--student-config')).toBe(true);
+  });
+});
