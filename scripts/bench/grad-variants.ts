@@ -5,8 +5,9 @@
  * - LayerNormalization: the fused op (saved Mean/InvStdDev, composed gradient) vs a decomposed LN.
  * - SwinIR bias-table Gather backward: ScatterElements(add) vs a constant one-hot MatMul.
  * - Conv weight gradient (16->16 3x3, batch 16, 48x48): per-tap MatMuls over shifted slices
- *   (ours), unfold (depthwise one-hot Conv) + MatMul, slices + Concat + MatMul, Conv over
- *   batch/channel-transposed tensors.
+ *   (an early gradConv form), unfold (depthwise one-hot Conv) + MatMul, slices + Concat + MatMul,
+ *   Conv over batch/channel-transposed tensors. gradConv's current form and its alternatives:
+ *   scripts/bench/conv-wgrad.ts.
  * - MultiLap + 0.1 L1 (batch 16, 96x96) forward + backward: ours (one pyramid of p - t,
  *   separable matrices) vs the paper's form (four pyramids) vs Pad + depthwise Conv + AveragePool.
  */
@@ -92,7 +93,7 @@ const P = H * H;
 const dwVariant = (f: (g: Graph, x: Value, dy: Value) => Value) => timed((g) => [f(g, g.input('x', [N, C, H, H]), g.input('dy', [N, C, H, H]))]);
 await compare('Conv dW 16->16 3x3 b16 48x48', {
   perTapSlices: await dwVariant((g, x, dy) => {
-    // What gradConv emits (Ci <= Co).
+    // An early gradConv form.
     const xp = g.pad(x, [0, 0, 1, 1, 0, 0, 1, 1]);
     const d3 = g.reshape(dy, [N, C, P]);
     const taps: Value[] = [];

@@ -4,7 +4,8 @@
  * (forward / backward apart: backward nodes live under the `grad` scope) and by node.
  *   npx tsx scripts/bench/train-profile.ts [--preset edsr-mini] [--batch 16] [--patch 48]
  *     [--threads 1] [--runs 5] [--opt all|extended|basic|disabled] [--config key=value ...]
- *     [--top 25] [--dump optimized.onnx]
+ *     [--top 25] [--dump optimized.onnx] [--onnx step.onnx]
+ * --onnx: profile a step graph saved by another checkout (train-ab.ts --save) instead of this one's.
  * Kernel times exclude ORT's per-node overhead between kernels; the line "step" is the
  * profile's own whole-run time (median), which includes it.
  */
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     config: { type: 'string', multiple: true, default: [] },
     top: { type: 'string', default: '25' },
     dump: { type: 'string' },
+    onnx: { type: 'string' },
   },
 });
 
@@ -45,7 +47,7 @@ const P = p * resolveArch(config).scale;
 const built = buildTrainGraph(config, { type: 'l1' }, { batch: n, patch: p });
 const configEntries = Object.fromEntries(args.config.map((kv) => kv.split('=') as [string, string]));
 const prefix = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'minisr-prof-')), 'step');
-const session = await ModelSession.create(built.onnx, {
+const session = await ModelSession.create(args.onnx ? fs.readFileSync(args.onnx) : built.onnx, {
   threads: Number(args.threads),
   ...(args.opt ? { graphOptimization: args.opt as 'all' } : {}),
   configEntries,
