@@ -484,7 +484,9 @@ export const gradPad: GradRule = ({ g, node, dY, needs }) => {
   let d = dY[0]!;
   if (mode === 'constant') {
     const axes = [...Array(r).keys()].filter((a) => pads[a] !== 0 || pads[a + r] !== 0);
-    if (axes.some((a) => pads[a]! < 0 || pads[a + r]! < 0)) throw new TypeError(`${node.name}: negative pads are not supported`);
+    // With a negative (cropping) side the adjoint is the Pad with every pad negated: what was
+    // cropped comes back as zeros, what was added is cropped (a shift's gradient is the opposite shift).
+    if (axes.some((a) => pads[a]! < 0 || pads[a + r]! < 0)) return [g.pad(d, pads.map((p) => -p))];
     return [axes.length ? g.slice(d, axes.map((a) => pads[a]!), axes.map((a) => pads[a]! + X.shape[a]!), axes) : d];
   }
   if (mode !== 'reflect') throw new TypeError(`${node.name}: Pad gradient supports constant and reflect modes`);

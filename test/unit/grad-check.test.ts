@@ -125,6 +125,8 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
   Pad: {
     reflect: ({ g, x }) => g.pad(x([1, 2, 6, 5]), [0, 0, 2, 1, 0, 0, 2, 3], 'reflect'),
     constant: ({ g, x }) => g.pad(x([2, 3, 4]), [0, 1, 2, 1, 0, 3]),
+    // A shift: one side crops.
+    negative: ({ g, x }) => g.pad(x([2, 3, 5]), [0, -1, 2, 0, 2, -2]),
   },
   ReduceMean: { axes: ({ g, x }) => g.reduceMean(x([2, 3, 4]), [1, -1], false), all: ({ g, x }) => g.reduceMean(x([2, 3, 4]), undefined, false) },
   ReduceSum: { axes: ({ g, x }) => g.reduceSum(x([2, 3, 4]), [0], true), all: ({ g, x }) => g.op1('ReduceSum', [x([2, 3, 4])], { keepdims: 0 }) },
