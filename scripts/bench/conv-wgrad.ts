@@ -9,7 +9,8 @@
  * - shiftsNoConcat: the same shifts, one MatMul per tap. colsOnDy: rows on x, columns on dY.
  * - xOnly / dyOnly (gradConv now when one side is 4+ times smaller): all kh*kw shifts on one
  *   tensor, concatenated, one MatMul. *2d: the same on channel-major copies, 2-D GEMMs.
- * - matmulsOnly / oneGemm: the GEMMs alone, without the shifted copies (wrong results; bounds).
+ * - matmulsOnly / gemms2d: the GEMMs alone, batched or 2-D, without the shifted copies (wrong
+ *   results; bounds).
  */
 import { Graph } from '../../engine/graph/graph';
 import { toOnnx } from '../../engine/graph/onnx';
@@ -98,11 +99,16 @@ const variants: Record<string, (g: Graph, x: Value, dy: Value) => Value> = {
     const taps = [0, 1, 2].map(() => g.reduceSum(g.matmul(dRows, xt), [0], false));
     return g.transpose(g.reshape(g.concat(taps, 0), [3, 3, CO, CI]), [2, 3, 1, 0]);
   },
-  oneGemm: (g, x, dy) => {
-    // Lower bound: one GEMM [Co, N*L] x [N*L, Ci] (wrong result).
-    const w = g.matmul(g.reshape(g.transpose(dy, [1, 0, 2, 3]), [CO, N * L]), g.transpose(g.reshape(g.transpose(x, [1, 0, 2, 3]), [CI, N * L]), [1, 0]));
-    return g.reshape(g.concat([w, w, w, w, w, w, w, w, w], 1), [CO, CI, 3, 3]);
+  gemms2d: (g, x, dy) => {
+    // Bound for the 2-D form: matmulsOnly's three GEMMs as [3Co, N*H*W] x [N*H*W, Ci] on
+    // channel-major copies (the two transposes included), no shifted copies (wrong result).
+    const dc = g.reshape(g.transpose(dy, [1, 0, 2, 3]), [CO, N * L]);
+    const dRows = g.concat([dc, dc, dc], 0);
+    const xt = g.transpose(g.reshape(g.transpose(x, [1, 0, 2, 3]), [CI, N * L]), [1, 0]);
+    const taps = [0, 1, 2].map(() => g.matmul(dRows, xt));
+    return g.transpose(g.reshape(g.concat(taps, 0), [3, 3, CO, CI]), [2, 3, 1, 0]);
   },
+
   dyOnly: (g, x, dy) => {
     const ds = [0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => shift(g, shift(g, dy, 2, a - 1), 3, b - 1)));
     const w = g.reduceSum(g.matmul(g.reshape(g.concat(ds, 1), [N, 9 * CO, L]), g.transpose(g.reshape(x, [N, CI, L]), [0, 2, 1])), [0], false);
