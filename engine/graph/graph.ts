@@ -32,6 +32,13 @@ function fanGroups(n: number): [number, number][] {
   return Array.from({ length: count }, (_, i) => [Math.floor((i * n) / count), Math.floor(((i + 1) * n) / count)]);
 }
 
+/**
+ * Which kind of device a graph's layout choices are tuned for (the maths is the same): `cpu` (the
+ * default) keeps working sets cache-sized and uses CPU-fast ops; `gpu` uses the fewest nodes (each
+ * is a kernel dispatch there) and only ops the GPU providers have.
+ */
+export type BuildTarget = 'cpu' | 'gpu';
+
 export class Graph {
   readonly inputs: Value[] = [];
   readonly outputs: Value[] = [];
@@ -43,7 +50,10 @@ export class Graph {
   private scopes: string[] = [];
   private counter = 0;
 
-  constructor(readonly name = 'minisr') {}
+  constructor(
+    readonly name = 'minisr',
+    readonly target: BuildTarget = 'cpu',
+  ) {}
 
   // ---- values ----
 

@@ -58,7 +58,7 @@ export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: Ste
   const { batch: n, patch: p } = shape;
   if (p % arch.inputMultiple !== 0) throw new RangeError(`patch ${p} must be a multiple of ${arch.inputMultiple} for ${model.family}`);
   const P = p * arch.scale;
-  const g = new Graph(`train-${model.family}`);
+  const g = new Graph(`train-${model.family}`, target);
   const lr = g.input('lr', [n, 3, p, p]);
   const hr = g.input('hr', [n, 3, P, P]);
   const sr = arch.build(g, lr, target);

@@ -1,12 +1,7 @@
-import type { Graph } from '../graph/graph';
+import type { BuildTarget, Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 
-/**
- * Which kind of device the graph's layout choices are tuned for (the maths is the same): `cpu`
- * (the default) keeps working sets cache-sized, e.g. SwinIR attention in chunks of windows; `gpu`
- * uses the fewest nodes, since there every node is a kernel dispatch.
- */
-export type BuildTarget = 'cpu' | 'gpu';
+export type { BuildTarget } from '../graph/graph';
 
 /**
  * The contract every architecture family implements. A family builds its forward pass into a

@@ -12,7 +12,8 @@ const { onnx } = onnxProto;
 
 /**
  * The `gpu` build target changes the layout of the graph (SwinIR attention over all windows at
- * once instead of cache-sized chunks: fewer nodes, each a GPU dispatch), never its values.
+ * once instead of cache-sized chunks: fewer nodes, each a GPU dispatch; no ops the GPU providers
+ * lack), never its values.
  */
 
 // 2 images of 32x32 in 4x4 windows: 128 windows, chunked on the CPU layout.
@@ -48,6 +49,24 @@ describe('build target', () => {
       hr: float32Tensor([2, 3, 64, 64], Float32Array.from({ length: 2 * 3 * 64 * 64 }, () => rng.next())),
     };
     const params = initParams('swinir', cpu.paramShapes, 3);
+    for (const [k, s] of cpu.paramShapes) feeds[k] = float32Tensor(s, params.get(k)!);
+    const [a, b] = [await runStep(cpu.onnx, feeds), await runStep(gpu.onnx, feeds)];
+    expect(relErr(b.loss!, a.loss!)).toBeLessThan(1e-6);
+    for (const k of cpu.paramKeys) expect(relErr(b[`grad.${k}`]!, a[`grad.${k}`]!), k).toBeLessThan(1e-5);
+  });
+
+  it('gpu: EDSR pixel-shuffle gradient without SpaceToDepth (no WebGPU kernel), the same loss and gradients', async () => {
+    const edsr = validateConfig({ family: 'edsr', num_feat: 8, num_block: 2, res_scale: 2 });
+    const cpu = buildTrainGraph(edsr, { type: 'l1' }, { batch: 2, patch: 12 }, 'cpu');
+    const gpu = buildTrainGraph(edsr, { type: 'l1' }, { batch: 2, patch: 12 }, 'gpu');
+    expect(nodes(cpu.onnx).some((n) => n.opType === 'SpaceToDepth')).toBe(true);
+    expect(nodes(gpu.onnx).some((n) => n.opType === 'SpaceToDepth')).toBe(false);
+    const rng = Rng.seeded(8);
+    const feeds: Record<string, HostTensor> = {
+      lr: float32Tensor([2, 3, 12, 12], Float32Array.from({ length: 2 * 3 * 12 * 12 }, () => rng.next())),
+      hr: float32Tensor([2, 3, 24, 24], Float32Array.from({ length: 2 * 3 * 24 * 24 }, () => rng.next())),
+    };
+    const params = initParams('edsr', cpu.paramShapes, 4);
     for (const [k, s] of cpu.paramShapes) feeds[k] = float32Tensor(s, params.get(k)!);
     const [a, b] = [await runStep(cpu.onnx, feeds), await runStep(gpu.onnx, feeds)];
     expect(relErr(b.loss!, a.loss!)).toBeLessThan(1e-6);
