@@ -11,9 +11,9 @@ import type { ImportanceReport } from './importance';
  *
  * The report bounds each size (alive channels, blocks and layers that are not the identity); a
  * size given explicitly is taken as is (within the bounds); the free sizes are searched: the
- * candidate with the most parameters within the budget wins (the budget buys capacity), ties
- * going to the shape closest to the teacher's proportions. Without a budget, free sizes stay at
- * their bounds. Parameters are counted on the built graph (engine/zoo/count).
+ * candidates within the budget and within `slack` (2%) of the largest of them compete, and the
+ * shape closest to the teacher's proportions wins (the budget buys capacity, but not at any
+ * shape). Without a budget, free sizes stay at their bounds. Parameters are counted on the built graph (engine/zoo/count).
  */
 
 export interface ShrinkTarget {
@@ -27,7 +27,11 @@ export interface ShrinkTarget {
   resScale?: number;
   /** Channel counts searched are multiples of this (SwinIR: also of every head count). Default 4 for EDSR. */
   channelMultiple?: number;
+  /** Candidates within this fraction of the largest that fits compete on shape (default 0.02). */
+  slack?: number;
 }
+
+const SLACK = 0.02;
 
 export interface ShrinkResult {
   config: ModelConfig;
@@ -153,16 +157,21 @@ export function shrink(report: ImportanceReport, target: ShrinkTarget): ShrinkRe
   if (target.channelMultiple !== undefined && !(Number.isInteger(target.channelMultiple) && target.channelMultiple > 0)) {
     throw new RangeError(`channelMultiple must be a positive integer, got ${target.channelMultiple}`);
   }
+  if (target.slack !== undefined && !(target.slack >= 0 && target.slack < 1)) throw new RangeError(`slack must be in [0, 1), got ${target.slack}`);
   const { candidates, bounds } = report.config.family === 'edsr' ? edsrCandidates(report, target) : swinirCandidates(report, target);
   const budget = target.params ?? Infinity;
-  let best: (Candidate & { params: number }) | undefined;
+  const fitting: (Candidate & { params: number })[] = [];
   let smallest = Infinity;
   for (const c of candidates) {
     const params = paramCount(c.config);
     smallest = Math.min(smallest, params);
-    if (params > budget) continue;
-    if (!best || params > best.params || (params === best.params && c.skew < best.skew)) best = { ...c, params };
+    if (params <= budget) fitting.push({ ...c, params });
   }
+  const most = Math.max(...fitting.map((c) => c.params));
+  // Near the largest, shape matters more than the last few parameters: the least skewed wins.
+  const best = fitting
+    .filter((c) => c.params >= (1 - (target.slack ?? SLACK)) * most)
+    .sort((a, b) => a.skew - b.skew || b.params - a.params)[0];
   if (!best) throw new RangeError(`no architecture within ${budget} parameters: the smallest allowed here has ${smallest}`);
   const channels = topIndices(report.channels.l1, best.sizes.feats, (i) => report.channels.alive[i] === true);
   const s = report.structure;

@@ -58,6 +58,16 @@ describe('shrink: budgets and bounds', () => {
     }
   });
 
+  it('near the largest fitting size, the shape closest to the teacher wins (slack)', () => {
+    const exact = shrink(edsrTeacher, { params: 300_000, slack: 0 });
+    const balanced = shrink(edsrTeacher, { params: 300_000 });
+    expect(exact.params).toBeGreaterThanOrEqual(balanced.params);
+    expect(balanced.params).toBeGreaterThanOrEqual(0.98 * exact.params);
+    const skew = (s: { feats: number; blocks: number }) => Math.abs(Math.log(s.feats / 64) - Math.log(s.blocks / 16));
+    expect(skew(balanced.sizes)).toBeLessThan(skew(exact.sizes));
+    expect(() => shrink(edsrTeacher, { params: 300_000, slack: 1 })).toThrow(/slack must be in \[0, 1\)/);
+  });
+
   it('a size fixed by the caller is kept while the others are searched', () => {
     const r = shrink(edsrTeacher, { params: 60_000, blocks: 4 });
     expect(r.sizes.blocks).toBe(4);

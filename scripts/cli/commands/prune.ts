@@ -15,7 +15,7 @@ export interface PruneFlags extends TrainFlags {
  * Plain SGD steps (OBProx-SG's base direction) need a far larger rate than Adam's 2e-4. See
  * engine/compress/README.md for the runs that chose it.
  */
-export const PRUNE_DEFAULT_LR = 1e-3;
+export const PRUNE_DEFAULT_LR = 1e-2;
 
 const number = (flag: string) => (v: string) => {
   const n = Number(v);
@@ -54,7 +54,8 @@ function pct(x: number): string {
 /** A short account of the report for the terminal. */
 export function describeReport(r: ImportanceReport): string[] {
   const lines = [`sparsity: ${pct(r.weightSparsity)} of conv/linear weights (${r.zeros} of ${r.params} parameters are zero)`];
-  lines.push(`feature channels alive: ${r.channels.aliveCount} of ${r.channels.count}${r.channels.exact ? '' : ' (SwinIR: ranked only)'}`);
+  const zf = [...r.channels.zeroFraction].sort((a, b) => a - b);
+  lines.push(`feature channels alive: ${r.channels.aliveCount} of ${r.channels.count}${r.channels.exact ? '' : ' (SwinIR: ranked only)'}; zero fraction of their weights min ${pct(zf[0]!)}, median ${pct(zf[zf.length >> 1]!)}, max ${pct(zf[zf.length - 1]!)}`);
   const s = r.structure;
   if (s.family === 'edsr') lines.push(`residual blocks: ${s.blocks.filter((b) => !b.dead).length} of ${s.blocks.length} not the identity; gains ${s.blocks.map((b) => b.gain.toPrecision(2)).join(' ')}`);
   else {
