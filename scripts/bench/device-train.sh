@@ -49,3 +49,4 @@ want 3 && for s in ${STUDENTS:-edsr-mini swinir-mini}; do
   grep '"progress"' "$O/distill-$s.jsonl" | tail -1
   tail -3 "$O/distill-$s.err"
 done
+true  # the parts not wanted leave a non-zero status behind
