@@ -3,8 +3,8 @@ import { float32Tensor, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
 import { initParams } from '../../engine/train/init';
 import { Rng } from '../../engine/train/rng';
-import { buildTrainGraph, OnnxTrainStep } from '../../engine/train/train-graph';
-import { validateConfig } from '../../engine/zoo/registry';
+import { buildTrainGraph, OnnxTrainStep, type StepShape } from '../../engine/train/train-graph';
+import { validateConfig, type ModelConfig } from '../../engine/zoo/registry';
 import { relErr } from './autodiff-helpers';
 import onnxProto from 'onnx-proto';
 
@@ -33,44 +33,43 @@ async function runStep(bytes: Uint8Array, feeds: Record<string, HostTensor>): Pr
   }
 }
 
-describe('build target', () => {
-  it('gpu: SwinIR attention unchunked, fewer nodes, the same loss and gradients', async () => {
-    const cpu = buildTrainGraph(model, { type: 'l1' }, shape, 'cpu');
-    const gpu = buildTrainGraph(model, { type: 'l1' }, shape, 'gpu');
-    const [nc, ng] = [nodes(cpu.onnx), nodes(gpu.onnx)];
-    expect(nc.some((n) => n.opType === 'Split')).toBe(true);
-    expect(ng.some((n) => n.opType === 'Split')).toBe(false);
-    expect(ng.length).toBeLessThan(nc.length);
+/** Both layouts of one training step, and a check that they give the same loss and gradients on random data. */
+function layouts(config: ModelConfig, shape: StepShape) {
+  const cpu = buildTrainGraph(config, { type: 'l1' }, shape, 'cpu');
+  const gpu = buildTrainGraph(config, { type: 'l1' }, shape, 'gpu');
+  const sameResults = async (seed: number) => {
     expect(gpu.paramKeys).toEqual(cpu.paramKeys);
-
-    const rng = Rng.seeded(7);
+    const rng = Rng.seeded(seed);
+    const [n, p, P] = [shape.batch, shape.patch, 2 * shape.patch];
     const feeds: Record<string, HostTensor> = {
-      lr: float32Tensor([2, 3, 32, 32], Float32Array.from({ length: 2 * 3 * 32 * 32 }, () => rng.next())),
-      hr: float32Tensor([2, 3, 64, 64], Float32Array.from({ length: 2 * 3 * 64 * 64 }, () => rng.next())),
+      lr: float32Tensor([n, 3, p, p], Float32Array.from({ length: n * 3 * p * p }, () => rng.next())),
+      hr: float32Tensor([n, 3, P, P], Float32Array.from({ length: n * 3 * P * P }, () => rng.next())),
     };
-    const params = initParams('swinir', cpu.paramShapes, 3);
+    const params = initParams(config.family, cpu.paramShapes, seed);
     for (const [k, s] of cpu.paramShapes) feeds[k] = float32Tensor(s, params.get(k)!);
     const [a, b] = [await runStep(cpu.onnx, feeds), await runStep(gpu.onnx, feeds)];
     expect(relErr(b.loss!, a.loss!)).toBeLessThan(1e-6);
     for (const k of cpu.paramKeys) expect(relErr(b[`grad.${k}`]!, a[`grad.${k}`]!), k).toBeLessThan(1e-5);
+  };
+  return { cpu: nodes(cpu.onnx), gpu: nodes(gpu.onnx), sameResults };
+}
+
+const has = (ns: ReturnType<typeof nodes>, op: string) => ns.some((n) => n.opType === op);
+
+describe('build target', () => {
+  it('gpu: SwinIR attention unchunked, fewer nodes, the same loss and gradients', async () => {
+    const l = layouts(model, shape);
+    expect(has(l.cpu, 'Split')).toBe(true);
+    expect(has(l.gpu, 'Split')).toBe(false);
+    expect(l.gpu.length).toBeLessThan(l.cpu.length);
+    await l.sameResults(7);
   });
 
   it('gpu: EDSR pixel-shuffle gradient without SpaceToDepth (no WebGPU kernel), the same loss and gradients', async () => {
-    const edsr = validateConfig({ family: 'edsr', num_feat: 8, num_block: 2, res_scale: 2 });
-    const cpu = buildTrainGraph(edsr, { type: 'l1' }, { batch: 2, patch: 12 }, 'cpu');
-    const gpu = buildTrainGraph(edsr, { type: 'l1' }, { batch: 2, patch: 12 }, 'gpu');
-    expect(nodes(cpu.onnx).some((n) => n.opType === 'SpaceToDepth')).toBe(true);
-    expect(nodes(gpu.onnx).some((n) => n.opType === 'SpaceToDepth')).toBe(false);
-    const rng = Rng.seeded(8);
-    const feeds: Record<string, HostTensor> = {
-      lr: float32Tensor([2, 3, 12, 12], Float32Array.from({ length: 2 * 3 * 12 * 12 }, () => rng.next())),
-      hr: float32Tensor([2, 3, 24, 24], Float32Array.from({ length: 2 * 3 * 24 * 24 }, () => rng.next())),
-    };
-    const params = initParams('edsr', cpu.paramShapes, 4);
-    for (const [k, s] of cpu.paramShapes) feeds[k] = float32Tensor(s, params.get(k)!);
-    const [a, b] = [await runStep(cpu.onnx, feeds), await runStep(gpu.onnx, feeds)];
-    expect(relErr(b.loss!, a.loss!)).toBeLessThan(1e-6);
-    for (const k of cpu.paramKeys) expect(relErr(b[`grad.${k}`]!, a[`grad.${k}`]!), k).toBeLessThan(1e-5);
+    const l = layouts(validateConfig({ family: 'edsr', num_feat: 8, num_block: 2, res_scale: 2 }), { batch: 2, patch: 12 });
+    expect(has(l.cpu, 'SpaceToDepth')).toBe(true);
+    expect(has(l.gpu, 'SpaceToDepth')).toBe(false);
+    await l.sameResults(8);
   });
 
   it('a step that ends on the CPU (auto falling back) runs the CPU layout', async () => {
