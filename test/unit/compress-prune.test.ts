@@ -105,6 +105,20 @@ describe('prune run (tiny EDSR, real training step)', () => {
     expect(sparsity[2]).toBeGreaterThan(sparsity[1]!);
   }, 60_000);
 
+  it('prunes a tiny SwinIR too: norms, biases and position tables stay dense', async () => {
+    const swin = validateConfig({ family: 'swinir', embed_dim: 6, depths: [1, 1], num_heads: [2, 2], window_size: 4, mlp_ratio: 2 });
+    const weights = path.join(dir, 'swin.safetensors');
+    await saveSafetensors(weights, randomWeights(swin, 5, 0.05));
+    const out = path.join(dir, 'run-swin');
+    const r = await runPruneJob({ outDir: out, config: pruneConfig({ model: swin, init: { weights }, steps: 4, patch: 8 }, { lambda: 5, proxSteps: 2 }) });
+    expect(r.report!.weightSparsity).toBeGreaterThan(0);
+    expect(r.report!.structure.family).toBe('swinir');
+    const tensors = (await readSafetensors(path.join(out, 'model.safetensors'))).tensors;
+    for (const [k, t] of tensors) {
+      if (/norm|bias|relative_position/.test(k)) expect((t.data as Float32Array).some((v) => v === 0), k).toBe(false);
+    }
+  }, 60_000);
+
   it('an aborted prune run resumes with the optimizer in the same phase and ends where the whole run ends', async () => {
     const whole = await runPruneJob({ outDir: path.join(dir, 'whole'), config: pruneConfig() });
     const out = path.join(dir, 'resumed');
