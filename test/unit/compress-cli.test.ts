@@ -10,6 +10,7 @@ import { randomWeights } from '../../engine/zoo/random-weights';
 import { validateConfig } from '../../engine/zoo/registry';
 import { compressCommand, targetFromFlags } from '../../scripts/cli/commands/compress';
 import { studentFields, type DistillFlags } from '../../scripts/cli/commands/distill';
+import { configFromFlags, trainConfigFields } from '../../scripts/cli/commands/train';
 import { addPruneOptions, PRUNE_DEFAULT_LR, pruneConfigFromFlags, type PruneFlags } from '../../scripts/cli/commands/prune';
 
 let dir: string;
@@ -75,6 +76,14 @@ describe('minisr compress', () => {
     await expect(readImportanceReport(path.join(dir, 'notreport.json'))).rejects.toThrow(/not an importance report/);
     await writeFile(path.join(dir, 'torn.json'), '{"schema":');
     await expect(readImportanceReport(path.join(dir, 'torn.json'))).rejects.toThrow(/torn.json: not a readable JSON file/);
+  });
+});
+
+describe('minisr train --init', () => {
+  it('starts from given weights: the config gets init', async () => {
+    const c = validateTrainConfig(await configFromFlags({ worker: true, augment: true, data: 'd', steps: 5 }, trainConfigFields({ preset: 'edsr-mini', init: 'w.safetensors' })));
+    expect(c.init).toEqual({ weights: 'w.safetensors' });
+    expect(validateTrainConfig(await configFromFlags({ worker: true, augment: true, data: 'd', steps: 5 }, trainConfigFields({ preset: 'edsr-mini' }))).init).toBeUndefined();
   });
 });
 

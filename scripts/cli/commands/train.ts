@@ -206,15 +206,21 @@ export function requestFromFlags(f: TrainFlags, config: Record<string, unknown> 
   return { outDir: f.out, config };
 }
 
-/** `minisr train`: from-scratch training of a zoo preset. */
+/** The config fields `minisr train` sets beyond the shared training flags. */
+export function trainConfigFields(f: { preset?: string; loss?: string; init?: string }): Record<string, unknown> {
+  return { preset: f.preset, ...(f.loss ? { loss: { type: f.loss } } : {}), ...(f.init ? { init: { weights: f.init } } : {}) };
+}
+
+/** `minisr train`: training of a zoo preset, from scratch or (--init) from given weights. */
 export function trainCommand(): Command {
   return addTrainOptions(
     new Command('train')
       .description('train a super-resolution model from scratch (EMA weights exported to ONNX with a model card)')
       .option('--preset <name>', 'model preset (e.g. edsr-mini, swinir-mini)')
-      .option('--loss <name>', 'l1, charbonnier or mse'),
-  ).action(async (f: TrainFlags & { preset?: string; loss?: string }) => {
-    const config = f.resume ? undefined : await configFromFlags(f, { preset: f.preset, ...(f.loss ? { loss: { type: f.loss } } : {}) });
+      .option('--loss <name>', 'l1, charbonnier or mse')
+      .option('--init <file>', 'start from these weights (.pth / .safetensors of the same architecture) instead of a fresh init: fine-tuning'),
+  ).action(async (f: TrainFlags & { preset?: string; loss?: string; init?: string }) => {
+    const config = f.resume ? undefined : await configFromFlags(f, trainConfigFields(f));
     await runFromCli(requestFromFlags(f, config), f.json === true);
   });
 }
