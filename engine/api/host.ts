@@ -1,27 +1,35 @@
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { cpus, platform, tmpdir } from 'node:os';
-import { basename, dirname, extname, join, relative } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import picomatch from 'picomatch';
 import sharp from 'sharp';
+import { IMPORTANCE_FILE } from '../compress/prune';
+import { readImportanceReport } from '../compress/importance';
+import { paramCount } from '../compress/shrink';
+import { saveSafetensors } from '../io/checkpoint';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
 import { providerAvailability } from '../runtime/providers';
 import { MODELS_DIR } from '../upscale/model';
-import { readCard } from '../zoo/card';
+import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
+import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
+import { validateConfig, type ModelConfig } from '../zoo/registry';
 import { isPresetName, PRESET_NAMES } from '../zoo/presets';
 import { assertNotInput } from '../upscale/pipeline';
 import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
 import { ModelCatalog } from './models';
-import { PathPolicy } from './paths';
+import { ForbiddenPathError, PathPolicy } from './paths';
+import { planFromReport } from './prune-summary';
 import { renderRegion, type RenderedRegion } from './region';
 import { SettingsStore } from './settings';
 import { SpeedLog } from './speeds';
 import { ValidationError } from './schema';
-import type { BatchTask, DistillTask, UpscaleTask } from './tasks';
+import type { BatchTask, DistillTask, PruneTask, UpscaleTask } from './tasks';
 import type {
   BatchRequest, DirListing, DistillRequest, EngineApi, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, ModelInfo,
-  OutputFormat, Settings, SystemInfo, UpscaleRequest,
+  OutputFormat, PlanRequest, PlanResult, PruneRequest, PruneSummary, Settings, SystemInfo, UpscaleRequest,
 } from './types';
 
 /**
@@ -45,6 +53,17 @@ export interface HostOptions {
 }
 
 const ALL_EPS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+
+/** OBProx-SG's base direction is plain SGD, which needs a far larger rate than Adam's (engine/compress/README.md). */
+const PRUNE_LR = 1e-2;
+/** A student config larger than this is refused (a typo such as num_feat 64000 would exhaust memory). */
+const MAX_STUDENT_PARAMS = 50_000_000;
+
+/** A run folder's name: what it trains, when, and a random tail. */
+function runName(what: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${what}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
 
 /** `{name}_{model}_x{scale}.{ext}` with the given values; what remains unsafe becomes `_`. */
 export function outputName(template: string, v: { name: string; model: string; scale: number; ext: string }): string {
@@ -215,17 +234,37 @@ export class EngineHost implements EngineApi {
     return { type: 'preset', preset: req.teacherPreset, weights: path };
   }
 
+  /** The student as a training config's model fields: a preset, or a zoo config checked here. */
+  private studentModel(req: DistillRequest): { fields: Record<string, unknown>; name: string } {
+    const field = 'startDistill.params.0';
+    if ((req.student === undefined) === (req.studentConfig === undefined)) {
+      throw new ValidationError(`${field}.student`, 'give exactly one of student (a preset name) and studentConfig (a zoo config, e.g. from planCompression)');
+    }
+    if (req.student !== undefined) {
+      if (!isPresetName(req.student)) throw new ValidationError(`${field}.student`, `unknown preset ${JSON.stringify(req.student)}; known: ${PRESET_NAMES.join(', ')}`);
+      return { fields: { preset: req.student }, name: req.student };
+    }
+    let model: ModelConfig;
+    try {
+      model = validateConfig(req.studentConfig);
+    } catch (e) {
+      throw new ValidationError(`${field}.studentConfig`, (e as Error).message);
+    }
+    const params = paramCount(model);
+    if (params > MAX_STUDENT_PARAMS) throw new ValidationError(`${field}.studentConfig`, `has ${params} parameters; a student may have at most ${MAX_STUDENT_PARAMS}`);
+    return { fields: { model }, name: `${model.family}-student` };
+  }
+
   async startDistill(req: DistillRequest): Promise<JobInfo> {
-    if (!isPresetName(req.student)) throw new ValidationError('startDistill.params.0.student', `unknown preset ${JSON.stringify(req.student)}; known: ${PRESET_NAMES.join(', ')}`);
+    const student = this.studentModel(req);
     const teacher = await this.teacherConfig(req);
     const dataDir = await this.paths.check(req.dataDir, 'read');
     const valDir = req.valDir !== undefined ? await this.paths.check(req.valDir, 'read') : undefined;
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-    const runName = `${req.student}-${stamp}-${randomBytes(2).toString('hex')}`;
-    const outDir = join(this.opts.configDir, 'runs', runName);
+    const run = runName(student.name);
+    const outDir = join(this.opts.configDir, 'runs', run);
     await mkdir(outDir, { recursive: true });
     const config = {
-      preset: req.student,
+      ...student.fields,
       data: { dir: dataDir, kind: 'hr' },
       // About ten points on the validation curve, at most every 500 steps.
       ...(valDir ? { val: { dir: valDir, interval: Math.max(1, Math.min(500, Math.floor(req.steps / 10))) } } : {}),
@@ -242,10 +281,10 @@ export class EngineHost implements EngineApi {
     };
     const task: DistillTask = { kind: 'distill', outDir, config };
     const teacherName = basename(req.teacher).replace(/\.(onnx|pth|pt|safetensors)$/i, '');
-    return this.jobs.start('distill', `distil ${teacherName} into ${req.student} (${req.steps} steps)`, task, async (r, jobId) => {
+    return this.jobs.start('distill', `distil ${teacherName} into ${student.name} (${req.steps} steps)`, task, async (r, jobId) => {
       const res = r as { onnx: string; card: string };
       // The produced model joins the user's models, so every view can pick it.
-      const id = `${runName}-x${(await readCard(res.card)).scale}`;
+      const id = `${run}-x${(await readCard(res.card)).scale}`;
       const userDir = this.models.userDir;
       await copyFile(res.card, join(userDir, `${id}.json`));
       await copyFile(res.onnx, join(userDir, `${id}.onnx`));
@@ -253,6 +292,103 @@ export class EngineHost implements EngineApi {
       if (!model) throw new Error(`the distilled model ${id} could not be listed`);
       return { type: 'distill-done', jobId, model };
     });
+  }
+
+  /**
+   * A prune teacher as init weights: a checkpoint the user chose (with its preset), or a listed
+   * model whose ONNX initializers are written out as `<run>/teacher.safetensors`.
+   */
+  private async pruneTeacher(req: PruneRequest, outDir: string): Promise<Record<string, unknown>> {
+    const field = 'startPrune.params.0';
+    const listed = (await this.models.list()).some((m) => m.id === req.teacher);
+    if (listed) {
+      const onnx = await this.models.path(req.teacher);
+      const bytes = await readFile(onnx);
+      let card: ModelCard;
+      try {
+        card = existsSync(cardPathFor(onnx)) ? await readCard(cardPathFor(onnx)) : cardFromOnnx(bytes);
+      } catch (e) {
+        throw new ValidationError(`${field}.teacher`, `model ${req.teacher} has no model card, so its architecture is unknown: ${(e as Error).message}`);
+      }
+      const weights = join(outDir, 'teacher.safetensors');
+      await saveSafetensors(weights, weightsFromOnnx(bytes, card.config));
+      return card.preset ? { preset: card.preset, init: { weights, preset: card.preset } } : { model: card.config, init: { weights } };
+    }
+    const path = await this.paths.check(req.teacher, 'read');
+    if (/\.onnx$/i.test(path)) throw new ValidationError(`${field}.teacher`, 'an ONNX file that is not a listed model cannot be pruned: give a .pth or .safetensors checkpoint');
+    if (!req.teacherPreset) throw new ValidationError(`${field}.teacherPreset`, 'a checkpoint teacher (.pth, .safetensors) needs its architecture preset, e.g. edsr-baseline');
+    if (!isPresetName(req.teacherPreset)) throw new ValidationError(`${field}.teacherPreset`, `unknown preset ${JSON.stringify(req.teacherPreset)}; known: ${PRESET_NAMES.join(', ')}`);
+    return { preset: req.teacherPreset, init: { weights: path, preset: req.teacherPreset } };
+  }
+
+  async startPrune(req: PruneRequest): Promise<JobInfo> {
+    const dataDir = await this.paths.check(req.dataDir, 'read');
+    const valDir = req.valDir !== undefined ? await this.paths.check(req.valDir, 'read') : undefined;
+    const outDir = join(this.opts.configDir, 'runs', runName('prune'));
+    await mkdir(outDir, { recursive: true });
+    try {
+      const config = {
+        ...(await this.pruneTeacher(req, outDir)),
+        data: { dir: dataDir, kind: 'hr' },
+        ...(valDir ? { val: { dir: valDir, interval: Math.max(1, Math.min(500, Math.floor(req.steps / 10))) } } : {}),
+        steps: req.steps,
+        batch: req.batch ?? 8,
+        patch: req.patch ?? 32,
+        optim: { type: 'obprox', lr: req.lr ?? PRUNE_LR, lambda: req.lambda },
+        loss: { type: 'l1' },
+        cacheDir: join(this.opts.configDir, 'cache'),
+        threads: this.settings.get().threads,
+        ep: this.settings.get().ep,
+      };
+      const task: PruneTask = { kind: 'prune', outDir, config };
+      const teacherName = basename(req.teacher).replace(/\.(onnx|pth|pt|safetensors)$/i, '');
+      return this.jobs.start('prune', `prune ${teacherName} (lambda ${req.lambda}, ${req.steps} steps)`, task, async (r, jobId) => {
+        const result = r as PruneSummary;
+        // planCompression may read what this host wrote.
+        await this.paths.allowFile(result.reportPath, 'read');
+        return { type: 'prune-done', jobId, result };
+      });
+    } catch (e) {
+      await rm(outDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** A report planCompression may read: one in an allowed folder, or one a prune run of this app wrote. */
+  private async reportPath(p: string): Promise<string> {
+    try {
+      return await this.paths.check(p, 'read');
+    } catch (e) {
+      if (!(e instanceof ForbiddenPathError)) throw e;
+      const runs = await realpath(join(this.opts.configDir, 'runs')).catch(() => undefined);
+      const real = await realpath(p).catch(() => undefined);
+      const rel = runs && real ? relative(runs, real) : '..';
+      if (basename(rel) === IMPORTANCE_FILE && !rel.startsWith('..') && !isAbsolute(rel)) return real!;
+      throw e;
+    }
+  }
+
+  async planCompression(req: PlanRequest): Promise<PlanResult> {
+    const field = 'planCompression.params.0';
+    const { report: file, ...target } = req;
+    if (target.params === undefined && target.feats === undefined && target.blocks === undefined && target.layers === undefined) {
+      throw new ValidationError(field, 'give a target: params (a budget) and/or feats, blocks, layers');
+    }
+    const path = await this.reportPath(file);
+    let report;
+    try {
+      report = await readImportanceReport(path);
+    } catch (e) {
+      throw new ValidationError(`${field}.report`, (e as Error).message);
+    }
+    try {
+      return planFromReport(report, target);
+    } catch (e) {
+      // shrink's messages start with the size they refuse; "no architecture within" is the budget's.
+      const msg = (e as Error).message;
+      const named = /^no architecture within/.test(msg) ? 'params' : /^(params|feats|blocks|layers|resScale)\b/.exec(msg)?.[1];
+      throw new ValidationError(named ? `${field}.${named}` : field, msg);
+    }
   }
 
   async pauseJob(id: string): Promise<JobInfo> {

@@ -93,6 +93,8 @@ async function main(): Promise<unknown> {
       return runBatch(task);
     case 'distill':
       return (await import('./distill-task')).runDistill(task, control, post);
+    case 'prune':
+      return (await import('./prune-task')).runPrune(task, control, post);
   }
 }
 

@@ -42,17 +42,50 @@ const batchRequest = z
   })
   .strict();
 
+/** A zoo config's shape only (engine/zoo/registry's validateConfig judges its values in the host). */
+const zooConfig = z
+  .object({ family: z.string().min(1).max(50) })
+  .catchall(z.union([z.number().finite(), z.string().max(200), z.boolean(), z.array(z.number().finite()).max(64)]))
+  .refine((c) => Object.keys(c).length <= 40, 'has too many fields');
+
 const distillRequest = z
   .object({
     teacher: z.string().min(1).max(4096),
     teacherPreset: id.optional(),
-    student: id,
+    student: id.optional(),
+    studentConfig: zooConfig.optional(),
     steps: z.number().int().min(1).max(10_000_000),
     batch: z.number().int().min(1).max(256),
     patch: z.number().int().min(8).max(512),
     lr: z.number().positive().max(1),
     dataDir: path,
     valDir: path.optional(),
+  })
+  .strict();
+
+const pruneRequest = z
+  .object({
+    teacher: z.string().min(1).max(4096),
+    teacherPreset: id.optional(),
+    dataDir: path,
+    valDir: path.optional(),
+    steps: z.number().int().min(1).max(10_000_000),
+    lambda: z.number().min(0).max(100),
+    batch: z.number().int().min(1).max(256).optional(),
+    patch: z.number().int().min(8).max(512).optional(),
+    lr: z.number().positive().max(1).optional(),
+  })
+  .strict();
+
+const size = z.number().int().min(1).max(100_000);
+const planRequest = z
+  .object({
+    report: path,
+    params: z.number().int().min(1).max(1_000_000_000).optional(),
+    feats: size.optional(),
+    blocks: size.optional(),
+    layers: size.optional(),
+    resScale: z.number().positive().max(100).optional(),
   })
   .strict();
 
@@ -73,6 +106,8 @@ export const paramSchemas = {
   startUpscale: z.tuple([upscaleRequest]),
   startBatch: z.tuple([batchRequest]),
   startDistill: z.tuple([distillRequest]),
+  startPrune: z.tuple([pruneRequest]),
+  planCompression: z.tuple([planRequest]),
   pauseJob: z.tuple([id]),
   resumeJob: z.tuple([id]),
   cancelJob: z.tuple([id]),

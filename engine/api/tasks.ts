@@ -32,4 +32,12 @@ export interface DistillTask {
   readonly config: { readonly steps: number } & Record<string, unknown>;
 }
 
-export type WorkerTask = UpscaleTask | BatchTask | DistillTask;
+export interface PruneTask {
+  readonly kind: 'prune';
+  /** Run folder (checkpoints, config.json, the sparse model, importance.json). */
+  readonly outDir: string;
+  /** A raw training config with `optim.type: 'obprox'`; engine/compress validates it. */
+  readonly config: { readonly steps: number } & Record<string, unknown>;
+}
+
+export type WorkerTask = UpscaleTask | BatchTask | DistillTask | PruneTask;

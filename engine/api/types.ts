@@ -103,11 +103,16 @@ export interface BatchFileStatus {
   readonly reason?: string;
 }
 
+/** A zoo model config (engine/zoo/registry): `family` plus that family's options, e.g. num_feat, num_block. */
+export type ZooConfig = { readonly family: string } & Readonly<Record<string, unknown>>;
+
 export interface DistillRequest {
   /** A shipped model id, or a user-chosen `.pth`/`.onnx` path with `teacherPreset`. */
   readonly teacher: string;
   readonly teacherPreset?: string;
-  readonly student: string;
+  /** The student: a preset name, or (exactly one of the two) a zoo config such as planCompression's. */
+  readonly student?: string;
+  readonly studentConfig?: ZooConfig;
   readonly steps: number;
   readonly batch: number;
   readonly patch: number;
@@ -116,7 +121,72 @@ export interface DistillRequest {
   readonly valDir?: string;
 }
 
-export type JobKind = 'upscale' | 'batch' | 'distill';
+/** Stage 1 of compression: fine-tune the teacher with OBProx-SG (L1) and report what matters. */
+export interface PruneRequest {
+  /** A listed model id (its weights are read from the ONNX file), or a `.pth`/`.safetensors` path with `teacherPreset`. */
+  readonly teacher: string;
+  readonly teacherPreset?: string;
+  readonly dataDir: string;
+  readonly valDir?: string;
+  readonly steps: number;
+  /** The L1 weight: larger zeroes more. */
+  readonly lambda: number;
+  /** Defaults: batch 8, patch 32, lr 1e-2 (plain SGD steps need a far larger rate than Adam's). */
+  readonly batch?: number;
+  readonly patch?: number;
+  readonly lr?: number;
+}
+
+/** Sizes of the paper: N_c feature channels, N_b blocks (EDSR residual blocks, SwinIR groups), N_l SwinIR layers per group. */
+export interface ArchSizes {
+  readonly feats: number;
+  readonly blocks: number;
+  readonly layers?: number;
+}
+
+/** What a finished prune run found (from its importance.json). */
+export interface PruneSummary {
+  /** The report, for planCompression. */
+  readonly reportPath: string;
+  readonly family: string;
+  /** Teacher parameters and how many of them are now exactly zero. */
+  readonly params: number;
+  readonly zeros: number;
+  readonly sparsity: number;
+  /** Sparsity of the L1-regularised tensors (conv and linear weights). */
+  readonly weightSparsity: number;
+  readonly layers: readonly { readonly key: string; readonly sparsity: number }[];
+  readonly channels: { readonly count: number; readonly alive: number; readonly exact: boolean };
+  /** Blocks (EDSR residual blocks, SwinIR groups) that are not the identity, of all. */
+  readonly blocks: { readonly count: number; readonly alive: number };
+  readonly teacher: ArchSizes;
+  /** The largest student the report allows (absent when nothing is left alive). */
+  readonly bounds?: ArchSizes;
+}
+
+export interface PlanRequest {
+  /** An importance.json from a prune run of this app, or one in an allowed folder. */
+  readonly report: string;
+  /** Parameter budget; free sizes are searched within it. */
+  readonly params?: number;
+  readonly feats?: number;
+  readonly blocks?: number;
+  readonly layers?: number;
+  /** EDSR: the student's res_scale (EDSRmini uses 2). */
+  readonly resScale?: number;
+}
+
+/** A compact architecture for a target (engine/compress shrink). */
+export interface PlanResult {
+  readonly config: ZooConfig;
+  readonly params: number;
+  readonly teacherParams: number;
+  readonly gflops640x360: number;
+  readonly sizes: ArchSizes;
+  readonly bounds: ArchSizes;
+}
+
+export type JobKind = 'upscale' | 'batch' | 'distill' | 'prune';
 export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
 
 export interface JobInfo {
@@ -153,7 +223,8 @@ export type EngineEvent =
     }
   | { readonly type: 'upscale-done'; readonly jobId: string; readonly result: UpscaleResult }
   | { readonly type: 'batch-done'; readonly jobId: string; readonly summary: { readonly done: number; readonly failed: number; readonly skipped: number } }
-  | { readonly type: 'distill-done'; readonly jobId: string; readonly model: ModelInfo };
+  | { readonly type: 'distill-done'; readonly jobId: string; readonly model: ModelInfo }
+  | { readonly type: 'prune-done'; readonly jobId: string; readonly result: PruneSummary };
 
 /**
  * Request/response calls. Every method is async; long work returns a job id at once and
@@ -171,6 +242,10 @@ export interface EngineApi {
   startUpscale(req: UpscaleRequest): Promise<JobInfo>;
   startBatch(req: BatchRequest): Promise<JobInfo>;
   startDistill(req: DistillRequest): Promise<JobInfo>;
+  /** Stage 1: a prune job; `train` events while it runs, `prune-done` with the report's summary. */
+  startPrune(req: PruneRequest): Promise<JobInfo>;
+  /** Stage 2: the compact architecture for a target, from a prune report. */
+  planCompression(req: PlanRequest): Promise<PlanResult>;
   pauseJob(id: string): Promise<JobInfo>;
   resumeJob(id: string): Promise<JobInfo>;
   cancelJob(id: string): Promise<JobInfo>;
@@ -184,7 +259,7 @@ export interface EngineApi {
 /** Names of the EngineApi calls: the wire protocols and the schema key on these. */
 export const ENGINE_METHODS = [
   'systemInfo', 'listModels', 'getSettings', 'setSettings', 'openImage', 'importImage', 'startUpscale', 'startBatch',
-  'startDistill', 'pauseJob', 'resumeJob', 'cancelJob', 'listJobs', 'saveImage', 'browse',
+  'startDistill', 'startPrune', 'planCompression', 'pauseJob', 'resumeJob', 'cancelJob', 'listJobs', 'saveImage', 'browse',
 ] as const satisfies readonly (keyof EngineApi)[];
 export type EngineMethod = (typeof ENGINE_METHODS)[number];
 

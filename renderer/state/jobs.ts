@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type {
-  BatchFileStatus, BatchRequest, DistillRequest, EngineEvent, JobInfo, JobKind, ModelInfo, UpscaleRequest, UpscaleResult,
+  BatchFileStatus, BatchRequest, DistillRequest, EngineEvent, JobInfo, JobKind, ModelInfo, PruneRequest, PruneSummary, UpscaleRequest, UpscaleResult,
 } from '../api/client';
 
 export interface Progress {
@@ -29,7 +29,8 @@ export interface TrainLog {
 export type JobRequest =
   | { readonly kind: 'upscale'; readonly req: UpscaleRequest }
   | { readonly kind: 'batch'; readonly req: BatchRequest }
-  | { readonly kind: 'distill'; readonly req: DistillRequest };
+  | { readonly kind: 'distill'; readonly req: DistillRequest }
+  | { readonly kind: 'prune'; readonly req: PruneRequest };
 
 export interface JobEntry {
   readonly info: JobInfo;
@@ -41,6 +42,7 @@ export interface JobEntry {
   readonly upscale?: UpscaleResult;
   readonly batchSummary?: { readonly done: number; readonly failed: number; readonly skipped: number };
   readonly model?: ModelInfo;
+  readonly prune?: PruneSummary;
 }
 
 export interface JobsState {
@@ -57,6 +59,7 @@ const KIND_OF_EVENT: Partial<Record<EngineEvent['type'], JobKind>> = {
   train: 'distill',
   'distill-done': 'distill',
   'upscale-done': 'upscale',
+  'prune-done': 'prune',
 };
 
 function withEntry(s: JobsState, id: string, kind: JobKind | undefined, f: (e: JobEntry) => JobEntry): JobsState {
@@ -96,6 +99,8 @@ export function reduceJobs(s: JobsState, ev: EngineEvent): JobsState {
       return withEntry(s, ev.jobId, KIND_OF_EVENT[ev.type], (e) => ({ ...e, batchSummary: ev.summary }));
     case 'distill-done':
       return withEntry(s, ev.jobId, KIND_OF_EVENT[ev.type], (e) => ({ ...e, model: ev.model }));
+    case 'prune-done':
+      return withEntry(s, ev.jobId, KIND_OF_EVENT[ev.type], (e) => ({ ...e, prune: ev.result }));
   }
 }
 
@@ -113,8 +118,8 @@ export const isActive = (e: JobEntry | undefined) => !!e && (e.info.state === 'q
 
 /**
  * The newest job of a kind (the one its view shows). Upscales count only when this page started
- * them (their image is known); batch and distillation jobs also when the engine already had them
- * (e.g. after a reload).
+ * them (their image is known); batch, prune and distillation jobs also when the engine already had
+ * them (e.g. after a reload).
  */
 export function latestJob(s: JobsState, kind: JobKind): JobEntry | undefined {
   for (let i = s.order.length - 1; i >= 0; i--) {

@@ -1,6 +1,6 @@
 import type {
   BatchRequest, DialogApi, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, MenuAction, ModelInfo,
-  Settings, SystemInfo, UpscaleRequest,
+  PlanRequest, PlanResult, PruneRequest, Settings, SystemInfo, UpscaleRequest,
 } from '../../renderer/api/client';
 
 /**
@@ -31,6 +31,8 @@ export function fakeClient(opts: {
   dirs?: Record<string, DirListing>;
   /** Jobs the engine already has when the page loads. */
   jobs?: JobInfo[];
+  /** Answers planCompression (default: refuses, as an engine without the report would). */
+  plan?: (req: PlanRequest) => PlanResult;
 } = {}): FakeClient {
   const listeners = new Set<(e: EngineEvent) => void>();
   const menuListeners = new Set<(a: MenuAction) => void>();
@@ -98,6 +100,15 @@ export function fakeClient(opts: {
     async startDistill(req: DistillRequest) {
       record('startDistill', [req]);
       return job('distill', `Distil ${req.student}`);
+    },
+    async startPrune(req: PruneRequest) {
+      record('startPrune', [req]);
+      return job('prune', `Prune ${req.teacher}`);
+    },
+    async planCompression(req: PlanRequest) {
+      record('planCompression', [req]);
+      if (!opts.plan) throw new Error(`no report at ${req.report}`);
+      return opts.plan(req);
     },
     async pauseJob(id) {
       record('pauseJob', [id]);

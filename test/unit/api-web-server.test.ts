@@ -150,6 +150,11 @@ describe('web mode server', () => {
       error: { code: 'forbidden', message: expect.stringContaining('not allowed to write') },
     });
     expect(await c.call('saveImage', ['nope', join(dir, 'root/x.png')])).toMatchObject({ error: { code: 'not-found' } });
+    // The compression stages travel the same way.
+    expect(await c.call('startPrune', [{ teacher: join(dir, 't.pth'), teacherPreset: 'edsr-mini', dataDir: join(dir, 'root'), steps: 1, lambda: 1e-3 }])).toMatchObject({
+      error: { code: 'forbidden', message: expect.stringContaining('not allowed to read') },
+    });
+    expect(await c.call('planCompression', [{ report: join(dir, 'root/importance.json') }])).toMatchObject({ error: { code: 'bad-request', field: 'planCompression.params.0' } });
     c.ws.close();
   });
 

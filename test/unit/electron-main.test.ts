@@ -104,6 +104,14 @@ describe('Electron main process (with faked Electron)', () => {
     });
     expect(await ipc.invoke(engineChannel('openImage'), join(dir, 'not-chosen.png'))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await ipc.invoke(engineChannel('listJobs'))).toEqual({ ok: true, result: [] });
+    expect(await ipc.invoke(engineChannel('planCompression'), { report: join(dir, 'importance.json'), feats: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request', field: 'planCompression.params.0.feats' },
+    });
+    expect(await ipc.invoke(engineChannel('startPrune'), { teacher: join(dir, 't.pth'), teacherPreset: 'edsr-mini', dataDir: dir, steps: 1, lambda: 1e-3 })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
     expect(await ipc.invoke(DIALOG_CHANNELS.saveFile, '../x.png')).toMatchObject({ ok: false, error: { field: 'saveFile.params.0' } });
     off();
     expect(ipc.handlers.size).toBe(0);

@@ -1,0 +1,170 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineHost } from '../../engine/api/host';
+import { parseParams, ValidationError } from '../../engine/api/schema';
+import type { EngineEvent, JobState, PruneSummary } from '../../engine/api/types';
+import { readImportanceReport } from '../../engine/compress/importance';
+import { saveSafetensors } from '../../engine/io/checkpoint';
+import { presetConfig } from '../../engine/zoo/presets';
+import { randomWeights } from '../../engine/zoo/random-weights';
+import { writeRandomModel } from '../helpers/random-model';
+
+/**
+ * Stages 1 and 2 through the engine API: a prune job on a *random-weight* EDSRmini teacher (so
+ * sparsity means nothing beyond "the L1 step zeroes weights"), planning from its report, and a
+ * distillation into the planned config.
+ */
+
+const SAMPLES = join(import.meta.dirname, '../../resources/samples');
+
+describe('EngineHost compression stages', () => {
+  let dir: string;
+  let root: string;
+  let host: EngineHost;
+  const events: EngineEvent[] = [];
+  const until = (id: string, states: JobState[]) =>
+    new Promise<JobState>((ok) => {
+      const check = () => {
+        const e = events.find((e) => e.type === 'job' && e.job.id === id && states.includes(e.job.state));
+        if (e?.type !== 'job') return;
+        off();
+        ok(e.job.state);
+      };
+      const off = host.onEvent(check);
+      check();
+    });
+  let summary: PruneSummary;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'minisr-api-compress-'));
+    root = join(dir, 'root');
+    await mkdir(join(root, 'data'), { recursive: true });
+    await mkdir(join(dir, 'models'));
+    await writeRandomModel(join(dir, 'models'), 'mini-random-x2', 'edsr-mini', 3);
+    for (const [i, name] of ['camera.png', 'coffee.png', 'chelsea.png'].entries()) {
+      await sharp(join(SAMPLES, name)).resize({ width: 64, height: 64, fit: 'cover' }).png().toFile(join(root, `data/img${i}.png`));
+    }
+    await saveSafetensors(join(root, 'teacher.safetensors'), randomWeights(presetConfig('edsr-mini'), 5, 0.05));
+    host = await EngineHost.create({ configDir: join(dir, 'config'), transport: 'websocket', version: 't', roots: [root], modelsDir: join(dir, 'models') });
+    host.onEvent((e) => events.push(e));
+    await host.setSettings({ ep: 'cpu', threads: 1 });
+  });
+  afterAll(async () => {
+    await host?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('schema: prune and plan requests are strict and bounded', () => {
+    const field = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof ValidationError) return e.field;
+      }
+      return 'accepted';
+    };
+    const prune = { teacher: 'm', dataDir: '/d', steps: 10, lambda: 1e-3 };
+    expect(field(() => parseParams('startPrune', [prune]))).toBe('accepted');
+    expect(field(() => parseParams('startPrune', [{ ...prune, lambda: -1 }]))).toBe('startPrune.params.0.lambda');
+    expect(field(() => parseParams('startPrune', [{ ...prune, steps: 0 }]))).toBe('startPrune.params.0.steps');
+    expect(field(() => parseParams('startPrune', [{ ...prune, optimizer: 'adam' }]))).toBe('startPrune.params.0');
+    expect(field(() => parseParams('planCompression', [{ report: '/r.json', feats: 0 }]))).toBe('planCompression.params.0.feats');
+    expect(field(() => parseParams('planCompression', [{ report: '/r.json', params: 1.5 }]))).toBe('planCompression.params.0.params');
+    const distill = { teacher: 'm', steps: 1, batch: 1, patch: 16, lr: 1e-4, dataDir: '/d' };
+    expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { family: 'edsr', num_feat: 8 } }]))).toBe('accepted');
+    expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { num_feat: 8 } }]))).toBe('startDistill.params.0.studentConfig.family');
+    expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { family: 'edsr', x: { y: 1 } } }]))).toBe('startDistill.params.0.studentConfig.x');
+  });
+
+  it('refuses prune requests it cannot honour, naming what is wrong', async () => {
+    const base = { teacher: join(root, 'teacher.safetensors'), teacherPreset: 'edsr-mini', dataDir: join(root, 'data'), steps: 4, lambda: 1 };
+    await expect(host.startPrune({ ...base, teacherPreset: undefined })).rejects.toThrow(/startPrune.params.0.teacherPreset: .*needs its architecture preset/);
+    await expect(host.startPrune({ ...base, teacherPreset: 'edsr-giant' })).rejects.toThrow(/unknown preset "edsr-giant"/);
+    await expect(host.startPrune({ ...base, teacher: '/etc/teacher.pth' })).rejects.toThrow(/not allowed to read/);
+    await expect(host.startPrune({ ...base, dataDir: dir })).rejects.toThrow(/not allowed to read/);
+    await writeFile(join(root, 'foreign.onnx'), 'x');
+    await expect(host.startPrune({ ...base, teacher: join(root, 'foreign.onnx') })).rejects.toThrow(/cannot be pruned: give a .pth or .safetensors/);
+    // Refused requests leave no run folders behind.
+    expect(await readdir(join(dir, 'config/runs')).catch(() => [])).toEqual([]);
+  });
+
+  it('prunes a listed model (weights read from its ONNX): train events, then the report summary', async () => {
+    const job = await host.startPrune({ teacher: 'mini-random-x2', dataDir: join(root, 'data'), steps: 6, lambda: 0.05, batch: 2, patch: 16, lr: 0.05 });
+    expect(job.kind).toBe('prune');
+    expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('done');
+    const train = events.filter((e) => e.type === 'train' && e.jobId === job.id);
+    expect(train.map((e) => (e as { step: number }).step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(train.every((e) => e.type === 'train' && Number.isFinite(e.loss))).toBe(true);
+    const done = events.find((e) => e.type === 'prune-done' && e.jobId === job.id) as Extract<EngineEvent, { type: 'prune-done' }>;
+    summary = done.result;
+    const report = await readImportanceReport(summary.reportPath);
+    expect(summary).toMatchObject({ family: 'edsr', params: 49_603, zeros: report.zeros, teacher: { feats: 16, blocks: 8 }, channels: { count: 16, alive: report.channels.aliveCount, exact: true } });
+    expect(summary.weightSparsity).toBeGreaterThan(0); // 6 prox steps of lr x lambda = 2.5e-3 zero the smallest of a 0.05-scale init
+    expect(summary.layers.find((l) => l.key === 'conv_first.weight')!.sparsity).toBe(report.layers.find((l) => l.key === 'conv_first.weight')!.sparsity);
+    expect(summary.bounds).toEqual({ feats: report.channels.aliveCount, blocks: summary.blocks.alive });
+    // The run folder holds the teacher's weights as they came from the ONNX file, and the prune config.
+    const cfg = JSON.parse(await readFile(join(summary.reportPath, '../config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ preset: 'edsr-mini', optim: { type: 'obprox', lambda: 0.05, lr: 0.05 }, init: { preset: 'edsr-mini' } });
+  });
+
+  it('pauses a prune between steps, resumes it, and cancels it', async () => {
+    const job = await host.startPrune({ teacher: join(root, 'teacher.safetensors'), teacherPreset: 'edsr-mini', dataDir: join(root, 'data'), steps: 100_000, lambda: 0.01, batch: 1, patch: 16 });
+    const steps = () => events.filter((e) => e.type === 'train' && e.jobId === job.id).length;
+    await new Promise<void>((ok) => {
+      const off = host.onEvent(() => steps() >= 2 && (off(), ok()));
+    });
+    await host.pauseJob(job.id);
+    await new Promise((r) => setTimeout(r, 300)); // the step in flight may still report
+    const held = steps();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(steps()).toBe(held);
+    await host.resumeJob(job.id);
+    await new Promise<void>((ok) => {
+      const off = host.onEvent(() => steps() > held && (off(), ok()));
+    });
+    await host.cancelJob(job.id);
+    expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('cancelled');
+    expect(events.some((e) => e.type === 'prune-done' && e.jobId === job.id)).toBe(false);
+  });
+
+  it('plans a compact student from the report, and refuses bad targets naming the field', async () => {
+    const plan = await host.planCompression({ report: summary.reportPath, feats: 4, blocks: 2 });
+    expect(plan).toMatchObject({ sizes: { feats: 4, blocks: 2 }, bounds: summary.bounds, teacherParams: 49_603, config: { family: 'edsr', num_feat: 4, num_block: 2 } });
+    // EDSR x2 with 4 features, 2 blocks: 3x3 convs 3->4, 5 x 4->4, 4->16, 4->3 with biases.
+    expect(plan.params).toBe(9 * 3 * 4 + 4 + 5 * (9 * 16 + 4) + (9 * 4 * 16 + 16) + (9 * 4 * 3 + 3));
+    expect(plan.gflops640x360).toBeGreaterThan(0);
+    const budget = await host.planCompression({ report: summary.reportPath, params: 5000 });
+    expect(budget.params).toBeLessThanOrEqual(5000);
+    const refused = async (req: Parameters<EngineHost['planCompression']>[0]) => {
+      try {
+        await host.planCompression(req);
+      } catch (e) {
+        return { field: (e as ValidationError).field, message: (e as Error).message };
+      }
+      throw new Error('accepted');
+    };
+    expect(await refused({ report: summary.reportPath })).toMatchObject({ field: 'planCompression.params.0', message: /give a target/ });
+    expect(await refused({ report: summary.reportPath, feats: summary.bounds!.feats + 4 })).toMatchObject({ field: 'planCompression.params.0.feats', message: /exceeds what the report allows/ });
+    expect(await refused({ report: summary.reportPath, layers: 2 })).toMatchObject({ field: 'planCompression.params.0.layers', message: /SwinIR only/ });
+    expect(await refused({ report: summary.reportPath, params: 10 })).toMatchObject({ field: 'planCompression.params.0.params', message: /no architecture within 10/ });
+    await writeFile(join(root, 'bad.json'), '{"schema": "nope"}');
+    expect(await refused({ report: join(root, 'bad.json'), params: 5000 })).toMatchObject({ field: 'planCompression.params.0.report' });
+    await expect(host.planCompression({ report: '/etc/importance.json', params: 5000 })).rejects.toThrow(/not allowed to read/);
+  });
+
+  it('distils into a planned config (studentConfig) and refuses both or neither student', async () => {
+    const plan = await host.planCompression({ report: summary.reportPath, feats: 4, blocks: 1 });
+    const base = { teacher: 'mini-random-x2', steps: 2, batch: 1, patch: 16, lr: 1e-4, dataDir: join(root, 'data') };
+    await expect(host.startDistill(base)).rejects.toThrow(/startDistill.params.0.student: give exactly one of student/);
+    await expect(host.startDistill({ ...base, student: 'edsr-mini', studentConfig: plan.config })).rejects.toThrow(/give exactly one/);
+    await expect(host.startDistill({ ...base, studentConfig: { family: 'edsr', num_feat: -3 } })).rejects.toThrow(/startDistill.params.0.studentConfig: .*num_feat/);
+    await expect(host.startDistill({ ...base, studentConfig: { family: 'edsr', num_feat: 4096, num_block: 64 } })).rejects.toThrow(/a student may have at most/);
+    const job = await host.startDistill({ ...base, studentConfig: plan.config });
+    expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('done');
+    const done = events.find((e) => e.type === 'distill-done' && e.jobId === job.id) as Extract<EngineEvent, { type: 'distill-done' }>;
+    expect(done.model).toMatchObject({ family: 'edsr', params: plan.params, source: 'user', compact: true });
+  });
+});
