@@ -101,7 +101,12 @@ function frob(m: Mat): number {
 }
 
 /** Per-channel sums of |w| and zero counts along the output (rows) or input (cols) axis, added into acc. */
-function accumulate(m: Mat, axis: 'out' | 'in', acc: { l1: Float64Array; zeros: Float64Array; n: Float64Array }, channels?: (i: number) => number): void {
+function accumulate(
+  m: Mat,
+  axis: 'out' | 'in',
+  acc: { l1: Float64Array; zeros: Float64Array; n: Float64Array },
+  channels?: (i: number) => number,
+): void {
   const { out, in: cin, taps, data } = m;
   for (let o = 0; o < out; o++)
     for (let i = 0; i < cin; i++) {
@@ -123,7 +128,8 @@ function zeroRows(m: Mat): boolean[] {
 
 function zeroCols(m: Mat): boolean[] {
   const z = new Array<boolean>(m.in).fill(true);
-  for (let o = 0; o < m.out; o++) for (let i = 0; i < m.in; i++) for (let t = 0; t < m.taps; t++) if (m.data[(o * m.in + i) * m.taps + t] !== 0) z[i] = false;
+  for (let o = 0; o < m.out; o++)
+    for (let i = 0; i < m.in; i++) for (let t = 0; t < m.taps; t++) if (m.data[(o * m.in + i) * m.taps + t] !== 0) z[i] = false;
   return z;
 }
 
@@ -221,7 +227,11 @@ function channelReport(alive: boolean[], acc: { l1: Float64Array; zeros: Float64
  * residual group (stage) is conv(layers(x)) + x: a zero closing conv makes it the identity.
  * Channels are ranked but never declared dead: every LayerNorm reads all channels.
  */
-function swinirAnalysis(c: SwinIRConfig, w: Weights, shapes: ReadonlyMap<string, Shape>): { channels: ChannelReport; structure: SwinirStages } {
+function swinirAnalysis(
+  c: SwinIRConfig,
+  w: Weights,
+  shapes: ReadonlyMap<string, Shape>,
+): { channels: ChannelReport; structure: SwinirStages } {
   const C = c.embed_dim;
   const m = (k: string) => mat(w, shapes, `${k}.weight`);
   const bias = (k: string) => w.get(`${k}.bias`)!;
@@ -285,7 +295,17 @@ export function analyzeImportance(config: ModelConfig, weights: Weights): Import
     }
   }
   const { channels, structure } = cfg.family === 'edsr' ? edsrAnalysis(cfg, weights, shapes) : swinirAnalysis(cfg, weights, shapes);
-  return { schema: IMPORTANCE_SCHEMA, config: cfg, params, zeros, sparsity: zeros / params, weightSparsity: regParams ? regZeros / regParams : 0, layers, channels, structure };
+  return {
+    schema: IMPORTANCE_SCHEMA,
+    config: cfg,
+    params,
+    zeros,
+    sparsity: zeros / params,
+    weightSparsity: regParams ? regZeros / regParams : 0,
+    layers,
+    channels,
+    structure,
+  };
 }
 
 /** Loads a checkpoint (.pth / safetensors, strictly bound to the config) and analyses it. */
@@ -306,16 +326,45 @@ export async function readImportanceReport(file: string): Promise<ImportanceRepo
   } catch (e) {
     throw new Error(`${file}: not a readable JSON file: ${(e as Error).message}`, { cause: e });
   }
-  const o = raw as Partial<ImportanceReport> | null;
-  if (typeof o !== 'object' || o === null || o.schema !== IMPORTANCE_SCHEMA) throw new TypeError(`${file}: not an importance report (schema must be ${IMPORTANCE_SCHEMA})`);
-  const config = validateConfig(o.config);
-  const ch = o.channels;
-  if (!ch || !Array.isArray(ch.alive) || ch.alive.length !== (config.family === 'edsr' ? config.num_feat : config.embed_dim) || !Array.isArray(ch.l1)) {
-    throw new TypeError(`${file}: channels must list alive and l1 for every feature channel of the model`);
+  try {
+    return checkReport(raw);
+  } catch (e) {
+    throw new TypeError(`${file}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+const isNums = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+const isBools = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'boolean');
+
+function checkBranches(v: unknown, n: number, field: string): void {
+  const ok =
+    Array.isArray(v) &&
+    v.length === n &&
+    v.every(
+      (b: Partial<BranchReport> | null) =>
+        typeof b === 'object' && b !== null && typeof b.dead === 'boolean' && typeof b.gain === 'number' && Number.isFinite(b.gain),
+    );
+  if (!ok) throw new TypeError(`${field} must list ${n} entries with a boolean dead and a finite gain`);
+}
+
+/** What shrinking reads of a report, checked field by field (a report is a file anyone can edit). */
+function checkReport(raw: unknown): ImportanceReport {
+  const o = raw as Partial<ImportanceReport> | null;
+  if (typeof o !== 'object' || o === null || o.schema !== IMPORTANCE_SCHEMA)
+    throw new TypeError(`not an importance report (schema must be ${IMPORTANCE_SCHEMA})`);
+  const config = validateConfig(o.config);
+  const C = config.family === 'edsr' ? config.num_feat : config.embed_dim;
+  const ch = o.channels;
+  if (!ch || !isBools(ch.alive, C) || !isNums(ch.l1, C) || !isNums(ch.zeroFraction, C))
+    throw new TypeError(`channels must give alive, l1 and zeroFraction for each of the ${C} feature channels`);
   const s = o.structure;
-  if (!s || s.family !== config.family) throw new TypeError(`${file}: structure must describe a ${config.family} model`);
-  if (s.family === 'edsr' && (!Array.isArray(s.blocks) || s.blocks.length !== (config as EDSRConfig).num_block)) throw new TypeError(`${file}: structure.blocks must list every residual block`);
-  if (s.family === 'swinir' && (!Array.isArray(s.stages) || s.stages.length !== (config as SwinIRConfig).depths.length)) throw new TypeError(`${file}: structure.stages must list every residual group`);
-  return { ...(o as ImportanceReport), config };
+  if (!s || s.family !== config.family) throw new TypeError(`structure must describe a ${config.family} model`);
+  if (s.family === 'edsr') checkBranches(s.blocks, (config as EDSRConfig).num_block, 'structure.blocks');
+  else {
+    const depths = (config as SwinIRConfig).depths;
+    checkBranches(s.stages, depths.length, 'structure.stages');
+    s.stages.forEach((st, i) => checkBranches(st.layers, depths[i]!, `structure.stages[${i}].layers`));
+  }
+  // Counts are derived, not trusted.
+  return { ...(o as ImportanceReport), config, channels: { ...ch, aliveCount: ch.alive.filter(Boolean).length } };
 }

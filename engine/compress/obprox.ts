@@ -42,11 +42,14 @@ export class OBProx implements Optimizer {
     state?: OptimizerState,
     regularized: (key: string, shape: Shape) => boolean = isRegularized,
   ) {
-    if (!(settings.lambda >= 0 && Number.isFinite(settings.lambda))) throw new RangeError(`obprox: lambda must be a number >= 0, got ${settings.lambda}`);
+    if (!(settings.lambda >= 0 && Number.isFinite(settings.lambda)))
+      throw new RangeError(`obprox: lambda must be a number >= 0, got ${settings.lambda}`);
     for (const f of ['proxSteps', 'orthantSteps'] as const) {
-      if (!Number.isInteger(settings[f]) || settings[f] < 0) throw new RangeError(`obprox: ${f} must be an integer >= 0, got ${settings[f]}`);
+      if (!Number.isInteger(settings[f]) || settings[f] < 0)
+        throw new RangeError(`obprox: ${f} must be an integer >= 0, got ${settings[f]}`);
     }
-    if (settings.orthantSteps > 0 && settings.proxSteps === 0) throw new RangeError('obprox: orthant steps alone never create zeros: proxSteps must be >= 1');
+    if (settings.orthantSteps > 0 && settings.proxSteps === 0)
+      throw new RangeError('obprox: orthant steps alone never create zeros: proxSteps must be >= 1');
     const keys = [...params.keys()].filter((k) => {
       const shape = shapes.get(k);
       if (!shape) throw new RangeError(`obprox: no shape for parameter ${k}`);

@@ -45,10 +45,14 @@ export async function resolvePruneConfig(req: PruneRequest): Promise<TrainConfig
   return cfg;
 }
 
-export async function runPruneJob(req: PruneRequest, hooks: { signal?: AbortSignal; onEvent?: (e: PruneEvent) => void } = {}): Promise<PruneResult> {
+export async function runPruneJob(
+  req: PruneRequest,
+  hooks: { signal?: AbortSignal; onEvent?: (e: PruneEvent) => void } = {},
+): Promise<PruneResult> {
   const config = await resolvePruneConfig(req);
   const trainer = new Trainer(config, req.outDir, { resume: req.resume === true, obprox: makeOBProx });
-  const forward = <K extends keyof TrainEvents>(type: K) => trainer.on(type, (p) => hooks.onEvent?.({ type, ...(p as object) } as PruneEvent));
+  const forward = <K extends keyof TrainEvents>(type: K) =>
+    trainer.on(type, (p) => hooks.onEvent?.({ type, ...(p as object) } as PruneEvent));
   const offs = (['progress', 'status', 'validation', 'checkpoint'] as const).map(forward);
   try {
     const train = await trainer.run(hooks.signal);

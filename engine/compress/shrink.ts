@@ -153,11 +153,13 @@ function swinirCandidates(report: ImportanceReport, t: ShrinkTarget): { candidat
 
 /** The compact architecture for `target` (see the file comment for the rule). */
 export function shrink(report: ImportanceReport, target: ShrinkTarget): ShrinkResult {
-  if (target.params !== undefined && !(Number.isInteger(target.params) && target.params > 0)) throw new RangeError(`params must be a positive integer, got ${target.params}`);
+  if (target.params !== undefined && !(Number.isInteger(target.params) && target.params > 0))
+    throw new RangeError(`params must be a positive integer, got ${target.params}`);
   if (target.channelMultiple !== undefined && !(Number.isInteger(target.channelMultiple) && target.channelMultiple > 0)) {
     throw new RangeError(`channelMultiple must be a positive integer, got ${target.channelMultiple}`);
   }
-  if (target.slack !== undefined && !(target.slack >= 0 && target.slack < 1)) throw new RangeError(`slack must be in [0, 1), got ${target.slack}`);
+  if (target.slack !== undefined && !(target.slack >= 0 && target.slack < 1))
+    throw new RangeError(`slack must be in [0, 1), got ${target.slack}`);
   const { candidates, bounds } = report.config.family === 'edsr' ? edsrCandidates(report, target) : swinirCandidates(report, target);
   const budget = target.params ?? Infinity;
   const fitting: (Candidate & { params: number })[] = [];

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { analyzeImportance, readImportanceReport, writeImportanceReport } from '../../engine/compress/importance';
+import {
+  analyzeImportance,
+  readImportanceReport,
+  writeImportanceReport,
+  type EdsrBlocks,
+  type ImportanceReport,
+} from '../../engine/compress/importance';
+import type { EDSRConfig } from '../../engine/zoo/edsr';
 import { validateTrainConfig } from '../../engine/train/config';
 import { presetConfig } from '../../engine/zoo/presets';
 import { randomWeights } from '../../engine/zoo/random-weights';
@@ -25,14 +32,46 @@ const parsePrune = (...args: string[]) => addPruneOptions(new Command().exitOver
 
 describe('minisr prune flags', () => {
   it('make a training config: teacher as init, OBProx-SG with lambda and the switch, L1 loss', async () => {
-    const f = parsePrune('--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--data', 'd', '--steps', '300', '--lambda', '0.05', '--prox-steps', '200', '--orthant-steps', '0');
+    const f = parsePrune(
+      '--teacher',
+      'w.pth',
+      '--teacher-preset',
+      'edsr-baseline',
+      '--data',
+      'd',
+      '--steps',
+      '300',
+      '--lambda',
+      '0.05',
+      '--prox-steps',
+      '200',
+      '--orthant-steps',
+      '0',
+    );
     const c = validateTrainConfig(await pruneConfigFromFlags(f));
     expect(c.model).toEqual(presetConfig('edsr-baseline'));
     expect(c.init).toEqual({ weights: 'w.pth', preset: 'edsr-baseline' });
     expect(c.optim).toEqual({ type: 'obprox', lr: PRUNE_DEFAULT_LR, lambda: 0.05, proxSteps: 200, orthantSteps: 0 });
     expect(c.loss).toEqual({ type: 'l1' });
     expect(c.emaDecay).toBe(0);
-    const withLr = validateTrainConfig(await pruneConfigFromFlags(parsePrune('--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--data', 'd', '--steps', '10', '--lambda', '1', '--lr', '0.01')));
+    const withLr = validateTrainConfig(
+      await pruneConfigFromFlags(
+        parsePrune(
+          '--teacher',
+          'w.pth',
+          '--teacher-preset',
+          'edsr-baseline',
+          '--data',
+          'd',
+          '--steps',
+          '10',
+          '--lambda',
+          '1',
+          '--lr',
+          '0.01',
+        ),
+      ),
+    );
     expect(withLr.optim.lr).toBe(0.01);
   });
 
@@ -40,11 +79,17 @@ describe('minisr prune flags', () => {
     const base = ['--data', 'd', '--steps', '10', '--lambda', '1'];
     await expect(pruneConfigFromFlags(parsePrune(...base))).rejects.toThrow(/needs the teacher: --teacher W.pth --teacher-preset NAME/);
     await expect(pruneConfigFromFlags(parsePrune(...base, '--teacher', 'w.pth'))).rejects.toThrow(/--teacher needs --teacher-preset/);
-    await expect(pruneConfigFromFlags(parsePrune(...base, '--teacher', 't.onnx', '--teacher-preset', 'edsr-baseline'))).rejects.toThrow(/not an ONNX file/);
-    await expect(pruneConfigFromFlags(parsePrune(...base, '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--optimizer', 'adam'))).rejects.toThrow(/--optimizer adam does not apply/);
+    await expect(pruneConfigFromFlags(parsePrune(...base, '--teacher', 't.onnx', '--teacher-preset', 'edsr-baseline'))).rejects.toThrow(
+      /not an ONNX file/,
+    );
+    await expect(
+      pruneConfigFromFlags(parsePrune(...base, '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--optimizer', 'adam')),
+    ).rejects.toThrow(/--optimizer adam does not apply/);
     expect(() => parsePrune('--lambda', 'x')).toThrow('--lambda must be a number');
     expect(() => parsePrune('--prox-steps', '-2')).toThrow('--prox-steps must be an integer >= 0');
-    const noLambda = await pruneConfigFromFlags(parsePrune('--data', 'd', '--steps', '10', '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline'));
+    const noLambda = await pruneConfigFromFlags(
+      parsePrune('--data', 'd', '--steps', '10', '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline'),
+    );
     expect(() => validateTrainConfig(noLambda)).toThrow(/optim.lambda \(the L1 weight\) is required/);
   });
 });
@@ -58,7 +103,9 @@ describe('minisr compress', () => {
     const out = path.join(dir, 'student.json');
     const log = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      await compressCommand().exitOverride().parseAsync(['--report', reportPath, '--params', '49603', '--res-scale', '2', '--out', out], { from: 'user' });
+      await compressCommand()
+        .exitOverride()
+        .parseAsync(['--report', reportPath, '--params', '49603', '--res-scale', '2', '--out', out], { from: 'user' });
     } finally {
       log.mockRestore();
     }
@@ -70,10 +117,38 @@ describe('minisr compress', () => {
   it('needs a target, and names bad flags and files', async () => {
     expect(() => targetFromFlags({ report: 'r', out: 'o' })).toThrow(/give a target/);
     expect(targetFromFlags({ report: 'r', out: 'o', feats: 16, blocks: 8 })).toEqual({ feats: 16, blocks: 8 });
-    const cmd = () => compressCommand().exitOverride().configureOutput({ writeErr: () => {} });
-    await expect(cmd().parseAsync(['--report', 'r', '--out', 'o', '--params', '0'], { from: 'user' })).rejects.toThrow('--params must be a positive integer');
+    const cmd = () =>
+      compressCommand()
+        .exitOverride()
+        .configureOutput({ writeErr: () => {} });
+    await expect(cmd().parseAsync(['--report', 'r', '--out', 'o', '--params', '0'], { from: 'user' })).rejects.toThrow(
+      '--params must be a positive integer',
+    );
     await writeFile(path.join(dir, 'notreport.json'), JSON.stringify({ schema: 'x' }));
     await expect(readImportanceReport(path.join(dir, 'notreport.json'))).rejects.toThrow(/not an importance report/);
+    const good = JSON.parse(await readFile(path.join(dir, 'importance.json'), 'utf8')) as ImportanceReport;
+    for (const [name, edit, msg] of [
+      [
+        'few-channels',
+        (r: ImportanceReport) => (r.channels.alive = r.channels.alive.slice(1)),
+        /channels must give alive, l1 and zeroFraction for each of the 64/,
+      ],
+      [
+        'string-gain',
+        (r: ImportanceReport) => ((r.structure as EdsrBlocks).blocks[3]!.gain = 'big' as unknown as number),
+        /structure.blocks must list 16 entries with a boolean dead and a finite gain/,
+      ],
+      ['bad-config', (r: ImportanceReport) => ((r.config as EDSRConfig).num_feat = -1), /num_feat must be a positive integer/],
+    ] as const) {
+      const r = structuredClone(good);
+      edit(r);
+      await writeFile(path.join(dir, `${name}.json`), JSON.stringify(r));
+      await expect(readImportanceReport(path.join(dir, `${name}.json`))).rejects.toThrow(msg);
+    }
+    const lying = structuredClone(good);
+    lying.channels.aliveCount = 1000;
+    await writeFile(path.join(dir, 'lying.json'), JSON.stringify(lying));
+    expect((await readImportanceReport(path.join(dir, 'lying.json'))).channels.aliveCount).toBe(64);
     await writeFile(path.join(dir, 'torn.json'), '{"schema":');
     await expect(readImportanceReport(path.join(dir, 'torn.json'))).rejects.toThrow(/torn.json: not a readable JSON file/);
   });
@@ -81,9 +156,18 @@ describe('minisr compress', () => {
 
 describe('minisr train --init', () => {
   it('starts from given weights: the config gets init', async () => {
-    const c = validateTrainConfig(await configFromFlags({ worker: true, augment: true, data: 'd', steps: 5 }, trainConfigFields({ preset: 'edsr-mini', init: 'w.safetensors' })));
+    const c = validateTrainConfig(
+      await configFromFlags(
+        { worker: true, augment: true, data: 'd', steps: 5 },
+        trainConfigFields({ preset: 'edsr-mini', init: 'w.safetensors' }),
+      ),
+    );
     expect(c.init).toEqual({ weights: 'w.safetensors' });
-    expect(validateTrainConfig(await configFromFlags({ worker: true, augment: true, data: 'd', steps: 5 }, trainConfigFields({ preset: 'edsr-mini' }))).init).toBeUndefined();
+    expect(
+      validateTrainConfig(
+        await configFromFlags({ worker: true, augment: true, data: 'd', steps: 5 }, trainConfigFields({ preset: 'edsr-mini' })),
+      ).init,
+    ).toBeUndefined();
   });
 });
 
@@ -92,11 +176,15 @@ describe('minisr distill --student-config', () => {
     const file = path.join(dir, 'tiny.json');
     await writeFile(file, JSON.stringify({ family: 'edsr', num_feat: 12, num_block: 3 }));
     const flags = (f: Partial<DistillFlags>) => ({ worker: true, augment: true, ...f }) as DistillFlags;
-    expect((await studentFields(flags({ studentConfig: file }))).model).toEqual(validateConfig({ family: 'edsr', num_feat: 12, num_block: 3 }));
+    expect((await studentFields(flags({ studentConfig: file }))).model).toEqual(
+      validateConfig({ family: 'edsr', num_feat: 12, num_block: 3 }),
+    );
     expect(await studentFields(flags({ student: 'edsr-mini' }))).toEqual({ preset: 'edsr-mini' });
     await expect(studentFields(flags({ student: 'edsr-mini', studentConfig: file }))).rejects.toThrow(/not both/);
     await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ family: 'edsr', num_feat: 0 }));
-    await expect(studentFields(flags({ studentConfig: path.join(dir, 'bad.json') }))).rejects.toThrow(/--student-config .*bad.json: edsr: num_feat must be a positive integer/);
+    await expect(studentFields(flags({ studentConfig: path.join(dir, 'bad.json') }))).rejects.toThrow(
+      /--student-config .*bad.json: edsr: num_feat must be a positive integer/,
+    );
     // and the command accepts the flag
     const parsed = new Command().addCommand((await import('../../scripts/cli/commands/distill')).distillCommand());
     expect(parsed.commands[0]!.options.some((o) => o.long === '--student-config')).toBe(true);

@@ -99,7 +99,10 @@ describe('EDSR importance', () => {
 
   it('what it calls dead does not change the output; what it calls alive does', async () => {
     const rng = Rng.seeded(2);
-    const input = float32Tensor([1, 3, 8, 8], Float32Array.from({ length: 192 }, () => rng.next()));
+    const input = float32Tensor(
+      [1, 3, 8, 8],
+      Float32Array.from({ length: 192 }, () => rng.next()),
+    );
     const base = handMade();
     const ref = await forward(config, base, input);
     const perturb = (edit: (w: Weights) => void) => {

@@ -44,7 +44,8 @@ describe('OBProx-SG steps', () => {
   });
 
   it('the switch rule: N_P prox steps then N_O orthant steps, repeating; N_O 0 stays in orthant steps', () => {
-    const phases = (s: Pick<OBProxSettings, 'proxSteps' | 'orthantSteps'>) => Array.from({ length: 7 }, (_, t) => obproxPhase(s, t)[0]).join('');
+    const phases = (s: Pick<OBProxSettings, 'proxSteps' | 'orthantSteps'>) =>
+      Array.from({ length: 7 }, (_, t) => obproxPhase(s, t)[0]).join('');
     expect(phases({ proxSteps: 2, orthantSteps: 3 })).toBe('ppooopp');
     expect(phases({ proxSteps: 3, orthantSteps: 0 })).toBe('pppoooo');
   });
@@ -59,9 +60,25 @@ describe('OBProx-SG steps', () => {
       ['c.weight', Float32Array.from([0.05, -0.5])],
       ['c.bias', Float32Array.from([0.05, -0.5])],
     ]);
-    const opt = new OBProx({ type: 'obprox', lambda: 1, proxSteps: 1, orthantSteps: 0 }, params, new Map([['c.weight', [2, 1]], ['c.bias', [2]]]));
+    const opt = new OBProx(
+      { type: 'obprox', lambda: 1, proxSteps: 1, orthantSteps: 0 },
+      params,
+      new Map([
+        ['c.weight', [2, 1]],
+        ['c.bias', [2]],
+      ]),
+    );
     const g = Float32Array.from([0, 0]);
-    expect(opt.step(params, new Map([['c.weight', g], ['c.bias', g]]), 0.1)).toBe('prox');
+    expect(
+      opt.step(
+        params,
+        new Map([
+          ['c.weight', g],
+          ['c.bias', g],
+        ]),
+        0.1,
+      ),
+    ).toBe('prox');
     expect(Array.from(params.get('c.weight')!)).toEqual([0, expect.closeTo(-0.4, 6)]);
     expect(Array.from(params.get('c.bias')!)).toEqual([expect.closeTo(0.05, 7), expect.closeTo(-0.5, 7)]);
     expect(opt.stepCount).toBe(1);

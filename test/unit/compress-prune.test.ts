@@ -22,7 +22,10 @@ beforeAll(async () => {
   const rng = Rng.seeded(13);
   for (let i = 0; i < 3; i++) {
     const small = Buffer.from(Uint8Array.from({ length: 8 * 8 * 3 }, () => rng.int(256)));
-    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } }).resize(40, 32, { kernel: 'cubic' }).png().toFile(path.join(dir, `img${i}.png`));
+    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } })
+      .resize(40, 32, { kernel: 'cubic' })
+      .png()
+      .toFile(path.join(dir, `img${i}.png`));
   }
   await saveSafetensors(path.join(dir, 'teacher.safetensors'), randomWeights(model, 4, 0.05));
 });
@@ -61,19 +64,27 @@ describe('prune config', () => {
     expect(() => validateTrainConfig(pruneConfig({}, { orthantSteps: 1.5 }))).toThrow(/optim.orthantSteps/);
     expect(() => validateTrainConfig(pruneConfig({}, { betas: [0.9, 0.99] }))).toThrow(/optim.betas does not apply to optim.type obprox/);
     expect(() => validateTrainConfig(pruneConfig({ emaDecay: 0.999 }))).toThrow(/emaDecay must be 0 with optim.type obprox/);
-    expect(() => validateTrainConfig({ ...pruneConfig(), optim: { lr: 1e-3, lambda: 1 } })).toThrow(/optim.lambda does not apply to optim.type adam/);
+    expect(() => validateTrainConfig({ ...pruneConfig(), optim: { lr: 1e-3, lambda: 1 } })).toThrow(
+      /optim.lambda does not apply to optim.type adam/,
+    );
     expect(() => validateTrainConfig({ ...pruneConfig(), optim: { type: 'sgd' } })).toThrow(/optim.type must be adam, adamw or obprox/);
   });
 
   it('validates init, naming the field', () => {
-    expect(validateTrainConfig(pruneConfig({ model: undefined, preset: 'edsr-mini', init: { weights: 'w.pth', preset: 'edsr-mini' } })).init).toEqual({ weights: 'w.pth', preset: 'edsr-mini' });
+    expect(
+      validateTrainConfig(pruneConfig({ model: undefined, preset: 'edsr-mini', init: { weights: 'w.pth', preset: 'edsr-mini' } })).init,
+    ).toEqual({ weights: 'w.pth', preset: 'edsr-mini' });
     expect(() => validateTrainConfig(pruneConfig({ init: { weights: '' } }))).toThrow(/init.weights must be a non-empty string/);
-    expect(() => validateTrainConfig(pruneConfig({ init: { weights: 'w.pth', preset: 'edsr-baseline' } }))).toThrow(/init.preset edsr-baseline is not the model being trained/);
+    expect(() => validateTrainConfig(pruneConfig({ init: { weights: 'w.pth', preset: 'edsr-baseline' } }))).toThrow(
+      /init.preset edsr-baseline is not the model being trained/,
+    );
     expect(() => validateTrainConfig(pruneConfig({ init: { weights: 'w.pth', key: 'params' } }))).toThrow(/unknown field init.key/);
   });
 
   it('a trainer without the OBProx-SG factory says where it comes from', async () => {
-    await expect(new Trainer(validateTrainConfig(pruneConfig()), path.join(dir, 'no-factory'), { export: false }).run()).rejects.toThrow(/needs the OBProx-SG optimizer from engine\/compress/);
+    await expect(new Trainer(validateTrainConfig(pruneConfig()), path.join(dir, 'no-factory'), { export: false }).run()).rejects.toThrow(
+      /needs the OBProx-SG optimizer from engine\/compress/,
+    );
   });
 });
 
@@ -110,12 +121,19 @@ describe('prune run (tiny EDSR, real training step)', () => {
     const weights = path.join(dir, 'swin.safetensors');
     await saveSafetensors(weights, randomWeights(swin, 5, 0.05));
     const out = path.join(dir, 'run-swin');
-    const r = await runPruneJob({ outDir: out, config: pruneConfig({ model: swin, init: { weights }, steps: 4, patch: 8 }, { lambda: 5, proxSteps: 2 }) });
+    const r = await runPruneJob({
+      outDir: out,
+      config: pruneConfig({ model: swin, init: { weights }, steps: 4, patch: 8 }, { lambda: 5, proxSteps: 2 }),
+    });
     expect(r.report!.weightSparsity).toBeGreaterThan(0);
     expect(r.report!.structure.family).toBe('swinir');
     const tensors = (await readSafetensors(path.join(out, 'model.safetensors'))).tensors;
     for (const [k, t] of tensors) {
-      if (/norm|bias|relative_position/.test(k)) expect((t.data as Float32Array).some((v) => v === 0), k).toBe(false);
+      if (/norm|bias|relative_position/.test(k))
+        expect(
+          (t.data as Float32Array).some((v) => v === 0),
+          k,
+        ).toBe(false);
     }
   }, 60_000);
 

@@ -51,7 +51,10 @@ describe('shrink: budgets and bounds', () => {
         expect(paramCount(r.config)).toBe(r.params);
         if (r.sizes.blocks < r.bounds.blocks) {
           const c = r.config;
-          const bigger = c.family === 'edsr' ? { ...c, num_block: c.num_block + 1 } : { ...c, depths: [...c.depths, c.depths[0]!], num_heads: swinHeads.slice(0, c.depths.length + 1) };
+          const bigger =
+            c.family === 'edsr'
+              ? { ...c, num_block: c.num_block + 1 }
+              : { ...c, depths: [...c.depths, c.depths[0]!], num_heads: swinHeads.slice(0, c.depths.length + 1) };
           expect(paramCount(bigger)).toBeGreaterThan(budget);
         }
       }

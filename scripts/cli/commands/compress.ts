@@ -33,7 +33,9 @@ function describe(r: ShrinkResult): string {
 /** `minisr compress`: stage 2, the compact architecture from an importance report, written as a zoo config for `minisr distill --student-config`. */
 export function compressCommand(): Command {
   return new Command('compress')
-    .description('stage 2 of compression: choose the compact student architecture (channels N_c, blocks N_b, layers N_l) from a prune report and a parameter budget or explicit sizes')
+    .description(
+      'stage 2 of compression: choose the compact student architecture (channels N_c, blocks N_b, layers N_l) from a prune report and a parameter budget or explicit sizes',
+    )
     .requiredOption('--report <file>', 'importance.json written by minisr prune')
     .requiredOption('--out <file>', 'student config (JSON) for minisr distill --student-config')
     .option('--params <n>', 'parameter budget', positiveInt('--params'))
@@ -52,6 +54,9 @@ export function compressCommand(): Command {
       const r = shrink(report, targetFromFlags(f));
       await writeFile(f.out, JSON.stringify(r.config, null, 1) + '\n');
       if (f.json) console.log(JSON.stringify({ type: 'compress', out: f.out, ...r }));
-      else console.error(`${describe(r)}\nstudent config: ${f.out}\nnext: minisr distill --student-config ${f.out} --teacher ... --teacher-preset ... --data ...`);
+      else
+        console.error(
+          `${describe(r)}\nstudent config: ${f.out}\nnext: minisr distill --student-config ${f.out} --teacher ... --teacher-preset ... --data ...`,
+        );
     });
 }

@@ -30,18 +30,25 @@ const count = (flag: string) => (v: string) => {
 
 /** The raw prune config: the training flags plus the teacher as `init`, OBProx-SG as the optimizer, no EMA. */
 export async function pruneConfigFromFlags(f: PruneFlags): Promise<Record<string, unknown>> {
-  if (f.optimizer && f.optimizer !== 'obprox') throw new TypeError(`minisr prune trains with OBProx-SG; --optimizer ${f.optimizer} does not apply`);
+  if (f.optimizer && f.optimizer !== 'obprox')
+    throw new TypeError(`minisr prune trains with OBProx-SG; --optimizer ${f.optimizer} does not apply`);
   if (f.weightDecay !== undefined) throw new TypeError('--weight-decay does not apply to minisr prune (the L1 weight is --lambda)');
   const extra: Record<string, unknown> = { loss: { type: 'l1' } };
   if (f.teacher) {
-    if (/\.onnx$/i.test(f.teacher)) throw new TypeError('--teacher must be a .pth or .safetensors checkpoint (pruning trains its weights), not an ONNX file');
+    if (/\.onnx$/i.test(f.teacher))
+      throw new TypeError('--teacher must be a .pth or .safetensors checkpoint (pruning trains its weights), not an ONNX file');
     if (!f.teacherPreset) throw new TypeError('--teacher needs --teacher-preset (e.g. edsr-baseline)');
     Object.assign(extra, { preset: f.teacherPreset, init: { weights: f.teacher, preset: f.teacherPreset } });
   }
   const c = await configFromFlags(f, extra);
   const optim: Record<string, unknown> = { ...((c.optim as Record<string, unknown> | undefined) ?? {}), type: 'obprox' };
   optim.lr ??= PRUNE_DEFAULT_LR;
-  for (const [k, v] of [['lambda', f.lambda], ['proxSteps', f.proxSteps], ['orthantSteps', f.orthantSteps]] as const) if (v !== undefined) optim[k] = v;
+  for (const [k, v] of [
+    ['lambda', f.lambda],
+    ['proxSteps', f.proxSteps],
+    ['orthantSteps', f.orthantSteps],
+  ] as const)
+    if (v !== undefined) optim[k] = v;
   c.optim = optim;
   if (!c.init) throw new TypeError('minisr prune needs the teacher: --teacher W.pth --teacher-preset NAME (or init in --config)');
   return c;
@@ -55,12 +62,19 @@ function pct(x: number): string {
 export function describeReport(r: ImportanceReport): string[] {
   const lines = [`sparsity: ${pct(r.weightSparsity)} of conv/linear weights (${r.zeros} of ${r.params} parameters are zero)`];
   const zf = [...r.channels.zeroFraction].sort((a, b) => a - b);
-  lines.push(`feature channels alive: ${r.channels.aliveCount} of ${r.channels.count}${r.channels.exact ? '' : ' (SwinIR: ranked only)'}; zero fraction of their weights min ${pct(zf[0]!)}, median ${pct(zf[zf.length >> 1]!)}, max ${pct(zf[zf.length - 1]!)}`);
+  lines.push(
+    `feature channels alive: ${r.channels.aliveCount} of ${r.channels.count}${r.channels.exact ? '' : ' (SwinIR: ranked only)'}; zero fraction of their weights min ${pct(zf[0]!)}, median ${pct(zf[zf.length >> 1]!)}, max ${pct(zf[zf.length - 1]!)}`,
+  );
   const s = r.structure;
-  if (s.family === 'edsr') lines.push(`residual blocks: ${s.blocks.filter((b) => !b.dead).length} of ${s.blocks.length} not the identity; gains ${s.blocks.map((b) => b.gain.toPrecision(2)).join(' ')}`);
+  if (s.family === 'edsr')
+    lines.push(
+      `residual blocks: ${s.blocks.filter((b) => !b.dead).length} of ${s.blocks.length} not the identity; gains ${s.blocks.map((b) => b.gain.toPrecision(2)).join(' ')}`,
+    );
   else {
     lines.push(`residual groups: ${s.stages.filter((st) => !st.dead).length} of ${s.stages.length} not the identity`);
-    s.stages.forEach((st, i) => lines.push(`  group ${i}: ${st.layers.filter((l) => !l.dead).length} of ${st.layers.length} layers not the identity`));
+    s.stages.forEach((st, i) =>
+      lines.push(`  group ${i}: ${st.layers.filter((l) => !l.dead).length} of ${st.layers.length} layers not the identity`),
+    );
   }
   for (const l of r.layers) lines.push(`  ${l.key.padEnd(36)} ${pct(l.sparsity).padStart(6)} zero`);
   return lines;
