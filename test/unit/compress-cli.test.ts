@@ -15,7 +15,8 @@ import { validateTrainConfig } from '../../engine/train/config';
 import { presetConfig } from '../../engine/zoo/presets';
 import { randomWeights } from '../../engine/zoo/random-weights';
 import { validateConfig } from '../../engine/zoo/registry';
-import { compressCommand, targetFromFlags } from '../../scripts/cli/commands/compress';
+import { compressCommand, reportFromFlags, targetFromFlags } from '../../scripts/cli/commands/compress';
+import { saveSafetensors } from '../../engine/io/checkpoint';
 import { studentFields, type DistillFlags } from '../../scripts/cli/commands/distill';
 import { configFromFlags, trainConfigFields } from '../../scripts/cli/commands/train';
 import { addPruneOptions, PRUNE_DEFAULT_LR, pruneConfigFromFlags, type PruneFlags } from '../../scripts/cli/commands/prune';
@@ -112,6 +113,19 @@ describe('minisr compress', () => {
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(presetConfig('edsr-mini'));
     const fields = await studentFields({ studentConfig: out, worker: true, augment: true } as DistillFlags);
     expect(fields.model).toEqual(presetConfig('edsr-mini'));
+  });
+
+  it('analyses a checkpoint directly with --weights and --preset', async () => {
+    const cfg = presetConfig('edsr-mini');
+    const file = path.join(dir, 'mini.safetensors');
+    await saveSafetensors(file, randomWeights(cfg, 3));
+    const r = await reportFromFlags({ out: 'o', weights: file, preset: 'edsr-mini' });
+    expect(r.config).toEqual(cfg);
+    expect(r.channels.aliveCount).toBe(16);
+    await expect(reportFromFlags({ out: 'o', weights: file })).rejects.toThrow(/--weights needs --preset/);
+    await expect(reportFromFlags({ out: 'o', weights: file, preset: 'edsr-baseline' })).rejects.toThrow(/shape mismatches/);
+    await expect(reportFromFlags({ out: 'o', weights: file, report: 'r.json' })).rejects.toThrow(/not both/);
+    await expect(reportFromFlags({ out: 'o' })).rejects.toThrow(/give --report/);
   });
 
   it('needs a target, and names bad flags and files', async () => {

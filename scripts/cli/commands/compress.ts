@@ -1,11 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { readImportanceReport } from '../../../engine/compress/importance';
+import { importanceOfCheckpoint, readImportanceReport, type ImportanceReport } from '../../../engine/compress/importance';
+import { presetConfig } from '../../../engine/zoo/presets';
 import { shrink, type ShrinkResult, type ShrinkTarget } from '../../../engine/compress/shrink';
 import { positiveInt } from '../table';
 
 export interface CompressFlags {
-  report: string;
+  report?: string;
+  weights?: string;
+  preset?: string;
   out: string;
   params?: number;
   feats?: number;
@@ -25,6 +28,15 @@ export function targetFromFlags(f: CompressFlags): ShrinkTarget {
   return t;
 }
 
+/** The report to shrink from: a prune run's, or the analysis of a checkpoint (stage 2 without stage 1). */
+export async function reportFromFlags(f: CompressFlags): Promise<ImportanceReport> {
+  if (f.report && f.weights) throw new TypeError('give --report or --weights, not both');
+  if (f.report) return readImportanceReport(f.report);
+  if (!f.weights) throw new TypeError('give --report RUN/importance.json (from minisr prune) or --weights W.pth --preset NAME');
+  if (!f.preset) throw new TypeError('--weights needs --preset (the architecture of the checkpoint, e.g. edsr-baseline)');
+  return importanceOfCheckpoint(presetConfig(f.preset), f.weights);
+}
+
 function describe(r: ShrinkResult): string {
   const s = r.sizes;
   return `${r.config.family}: N_c ${s.feats}, N_b ${s.blocks}${s.layers !== undefined ? `, N_l ${s.layers}` : ''}; ${r.params.toLocaleString('en-US')} parameters (report allows up to N_c ${r.bounds.feats}, N_b ${r.bounds.blocks}${r.bounds.layers !== undefined ? `, N_l ${r.bounds.layers}` : ''})`;
@@ -36,7 +48,9 @@ export function compressCommand(): Command {
     .description(
       'stage 2 of compression: choose the compact student architecture (channels N_c, blocks N_b, layers N_l) from a prune report and a parameter budget or explicit sizes',
     )
-    .requiredOption('--report <file>', 'importance.json written by minisr prune')
+    .option('--report <file>', 'importance.json written by minisr prune')
+    .option('--weights <file>', 'or: analyse this checkpoint (.pth / .safetensors) instead of a prune report')
+    .option('--preset <name>', 'architecture of --weights (e.g. edsr-baseline)')
     .requiredOption('--out <file>', 'student config (JSON) for minisr distill --student-config')
     .option('--params <n>', 'parameter budget', positiveInt('--params'))
     .option('--feats <n>', 'feature channels N_c', positiveInt('--feats'))
@@ -50,7 +64,7 @@ export function compressCommand(): Command {
     .option('--channel-multiple <n>', 'search channel counts in multiples of n (EDSR default 4)', positiveInt('--channel-multiple'))
     .option('--json', 'print the result as JSON')
     .action(async (f: CompressFlags) => {
-      const report = await readImportanceReport(f.report);
+      const report = await reportFromFlags(f);
       const r = shrink(report, targetFromFlags(f));
       await writeFile(f.out, JSON.stringify(r.config, null, 1) + '\n');
       if (f.json) console.log(JSON.stringify({ type: 'compress', out: f.out, ...r }));
