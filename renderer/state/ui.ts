@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { DistillRequest } from '../../engine/api/types';
+import type { DistillRequest, PruneRequest, ZooConfig } from '../../engine/api/types';
 
 export const VIEWS = ['upscale', 'compare', 'batch', 'wizard', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
@@ -40,10 +40,26 @@ export interface Forms {
     readonly teacherPath: string;
     readonly teacherPreset: string;
     readonly valDir: string;
+    /** The student planned in stage 2 (chosen when `student` is PLANNED_STUDENT). */
+    readonly planned?: { readonly config: ZooConfig; readonly params: number; readonly label: string };
   };
+  /** Stage 1; teacher as in distill (a model id or IMPORT_TEACHER). */
+  readonly prune: Pick<PruneRequest, 'steps' | 'lambda' | 'dataDir'> & {
+    readonly teacher?: string;
+    readonly teacherPath: string;
+    readonly teacherPreset: string;
+    readonly valDir: string;
+    readonly batch: number;
+    readonly patch: number;
+    readonly lr: number;
+  };
+  /** Stage 2's target: budget in percent of the teacher's parameters, sizes N_c/N_b/N_l. */
+  readonly compress: { readonly budget: number; readonly feats: number; readonly blocks: number; readonly layers: number };
 }
 
 export const IMPORT_TEACHER = '__import__';
+/** The distill form's student value meaning "the config planned in stage 2". */
+export const PLANNED_STUDENT = '__planned__';
 
 const initialForms: Forms = {
   upscale: { scale: 2 },
@@ -51,6 +67,9 @@ const initialForms: Forms = {
   distill: {
     teacherPath: '', teacherPreset: 'edsr-baseline', student: 'edsr-mini', steps: 2000, batch: 16, patch: 48, lr: 2e-4, dataDir: '', valDir: '',
   },
+  // engine/compress/README.md's example run: 600 steps, lambda 1e-3 (CLI), batch 8, patch 32, SGD rate 1e-2.
+  prune: { teacherPath: '', teacherPreset: 'edsr-baseline', steps: 600, lambda: 1e-3, batch: 8, patch: 32, lr: 1e-2, dataDir: '', valDir: '' },
+  compress: { budget: 5, feats: 16, blocks: 8, layers: 4 },
 };
 
 export interface Notice {

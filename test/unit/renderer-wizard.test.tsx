@@ -2,7 +2,9 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useImages } from '../../renderer/state/images';
+import { formatInt } from '../../renderer/format';
 import { useUi } from '../../renderer/state/ui';
+import { edsrCost } from '../../renderer/views/wizard/edsr-cost';
 import { fakeClient } from '../helpers/renderer-fake-client';
 import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
 
@@ -28,9 +30,103 @@ describe('wizard view', () => {
     expect(screen.getByTestId('plan-params').textContent).toBe('49,603');
     expect(screen.getByTestId('plan-flops').textContent).toBe('23.3 GFLOPs');
     expect(screen.getByTestId('plan-share').textContent).toBe('3.62% ✓ within budget');
-    // Running these stages waits for the compression engine.
-    expect((screen.getByRole('button', { name: /Run pruning/ }) as HTMLButtonElement).disabled).toBe(true);
-    expect((screen.getByRole('button', { name: /Run compression/ }) as HTMLButtonElement).disabled).toBe(true);
+    // Without a prune report the numbers are an estimate, and each stage says what it lacks.
+    expect((screen.getByRole('button', { name: 'Run pruning' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId('prune-needs').textContent).toBe('Needs a training images folder.');
+    expect((screen.getByRole('button', { name: 'Use as student' }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Fit to budget' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId('compress-needs').textContent).toMatch(/^Needs a finished prune run \(stage 1\)/);
+    expect(screen.getByRole('listitem', { current: 'step' }).textContent).toBe('1 Prune');
+  });
+
+  it('runs stage 1, shows its report, plans stage 2 from it and hands the student to stage 3', async () => {
+    const bounds = { feats: 12, blocks: 6 };
+    const client = fakeClient({
+      plan: (req) => {
+        // A stand-in for the engine's shrink: a budget picks 8 x 4, explicit sizes are taken.
+        const sizes = req.params !== undefined ? { feats: 8, blocks: 4 } : { feats: req.feats!, blocks: req.blocks! };
+        const cost = edsrCost({ ...sizes, scale: 2 });
+        return { config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks }, params: cost.params, teacherParams: 1_369_859, gflops640x360: cost.flops640x360 / 1e9, sizes, bounds };
+      },
+    });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const prune = await screen.findByRole('region', { name: 'Stage 1: Prune' });
+    await within(prune).findByRole('option', { name: 'EDSR-baseline' });
+    fireEvent.change(within(prune).getByRole('textbox', { name: 'Prune data folder' }), { target: { value: '/data/train291' } });
+    fireEvent.change(within(prune).getByRole('spinbutton', { name: 'Prune steps' }), { target: { value: '40' } });
+    fireEvent.change(within(prune).getByRole('spinbutton', { name: 'Lambda (L1 weight)' }), { target: { value: '0.005' } });
+    expect(within(prune).queryByTestId('prune-needs')).toBeNull();
+    fireEvent.click(within(prune).getByRole('button', { name: 'Run pruning' }));
+    await waitFor(() => expect(client.calls.some((c) => c.method === 'startPrune')).toBe(true));
+    expect(client.calls.find((c) => c.method === 'startPrune')!.args[0]).toEqual({
+      teacher: 'edsr-baseline-x2', dataDir: '/data/train291', steps: 40, lambda: 0.005, batch: 8, patch: 32, lr: 0.01,
+    });
+    act(() => client.emit({ type: 'train', jobId: 'job-1', step: 10, steps: 40, loss: 0.0321, lr: 0.01, stepsPerSec: 5, etaSec: 6 }));
+    expect(screen.getByRole('status', { name: 'Latest Pruning Loss' }).textContent).toBe('0.0321');
+    expect(screen.getByTestId('prune-stats').textContent).toBe('Step 10 / 40 · 5.00 steps/s · ETA 6 s');
+    fireEvent.click(within(prune).getByRole('button', { name: 'Pause pruning' }));
+    await waitFor(() => expect(client.calls.some((c) => c.method === 'pauseJob')).toBe(true));
+    // Stage 2 waits for the report.
+    expect((screen.getByRole('button', { name: 'Use as student' }) as HTMLButtonElement).disabled).toBe(true);
+
+    const summary = {
+      reportPath: '/cfg/runs/prune-1/importance.json', family: 'edsr', params: 1_369_859, zeros: 410_000, sparsity: 0.2993, weightSparsity: 0.3012,
+      layers: [{ key: 'conv_first.weight', sparsity: 0.125 }], channels: { count: 64, alive: 12, exact: true }, blocks: { count: 16, alive: 6 },
+      teacher: { feats: 64, blocks: 16 }, bounds,
+    };
+    act(() => {
+      client.emit({ type: 'prune-done', jobId: 'job-1', result: summary });
+      client.emit({ type: 'job', job: { id: 'job-1', kind: 'prune', state: 'done', title: 'Prune' } });
+    });
+    const report = await screen.findByTestId('prune-report');
+    expect(within(report).getByTestId('prune-sparsity').textContent).toBe('30.1%');
+    expect(within(report).getByTestId('prune-channels').textContent).toBe('12 of 64');
+    expect(within(report).getByTestId('prune-bounds').textContent).toBe('N_c 12, N_b 6');
+    expect(report.textContent).toContain('6 of 16');
+    expect(screen.getByRole('listitem', { current: 'step' }).textContent).toBe('2 Compress');
+
+    // The sliders (16 x 8 before) move inside the bounds, and the engine plans 12 x 6.
+    const plans = () => client.calls.filter((c) => c.method === 'planCompression').map((c) => c.args[0]);
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 6 }));
+    await waitFor(() => expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 12, blocks: 6, scale: 2 }).params)));
+    expect(screen.getByTestId('plan-layers').textContent).toBe('16 conv');
+    slide('Blocks', 3);
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 3 }));
+    await waitFor(() => expect(screen.getByTestId('plan-layers').textContent).toBe('10 conv'));
+    // Fit to budget: the engine searches the sizes for 5% of the teacher's parameters.
+    fireEvent.click(screen.getByRole('button', { name: 'Fit to budget' }));
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, params: Math.floor(1_369_859 * 0.05) }));
+    await waitFor(() => expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 8, blocks: 4, scale: 2 }).params)));
+    expect(screen.getByTestId('plan-share').textContent).toMatch(/✓ within budget$/);
+
+    fireEvent.click(screen.getByRole('button', { name: 'Use as student' }));
+    expect(await screen.findByTestId('plan-handed')).toBeTruthy();
+    expect(screen.getByRole('listitem', { current: 'step' }).textContent).toBe('3 Distil');
+    const distil = screen.getByRole('region', { name: 'Stage 3: Distil' });
+    const student = within(distil).getByRole('combobox', { name: 'Student preset' }) as HTMLSelectElement;
+    expect(student.selectedOptions[0]!.textContent).toMatch(/^Planned in stage 2: EDSR 8 ch × 4 blocks/);
+    fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
+    fireEvent.click(within(distil).getByRole('button', { name: 'Start distillation' }));
+    await waitFor(() => expect(client.calls.some((c) => c.method === 'startDistill')).toBe(true));
+    expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
+      teacher: 'edsr-baseline-x2', studentConfig: { family: 'edsr', num_feat: 8, num_block: 4 }, steps: 2000, batch: 16, patch: 48, lr: 2e-4, dataDir: '/data/train291',
+    });
+  });
+
+  it('shows the engine refusing a plan', async () => {
+    const client = fakeClient({ plan: () => { throw new Error('feats 12 must be a multiple of every head count (6)'); } });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    await screen.findByRole('region', { name: 'Stage 2: Compress' });
+    act(() => {
+      client.emit({ type: 'job', job: { id: 'p', kind: 'prune', state: 'done', title: 'Prune' } });
+      client.emit({ type: 'prune-done', jobId: 'p', result: { reportPath: '/r.json', family: 'swinir', params: 900_000, zeros: 1, sparsity: 0.1, weightSparsity: 0.1, layers: [], channels: { count: 60, alive: 60, exact: false }, blocks: { count: 4, alive: 4 }, teacher: { feats: 60, blocks: 4, layers: 6 }, bounds: { feats: 60, blocks: 4, layers: 6 } } });
+    });
+    expect((await screen.findByTestId('plan-error')).textContent).toBe('feats 12 must be a multiple of every head count (6)');
+    expect(screen.getByRole('slider', { name: 'Layers' })).toBeTruthy();
+    expect(screen.getByTestId('plan-params').textContent).toBe('—');
+    expect((screen.getByRole('button', { name: 'Use as student' }) as HTMLButtonElement).disabled).toBe(true);
   });
 
   it('starts a distillation, charts its events, pauses/resumes and offers the teacher comparison', async () => {

@@ -1,58 +1,132 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import type { PlanResult, PruneSummary } from '../../api/client';
+import { useClient } from '../../app/client-context';
 import { formatCount, formatGflops, formatInt } from '../../format';
+import { latestJob, useJobs } from '../../state/jobs';
+import { PLANNED_STUDENT, useForm } from '../../state/ui';
 import { edsrCost } from './edsr-cost';
 
-const TEACHER = { feats: 64, blocks: 16, scale: 2 } as const;
+/** Before any report: the sliders estimate an EDSR-baseline teacher's students in closed form. */
+const ESTIMATE_TEACHER = { feats: 64, blocks: 16, scale: 2 } as const;
+
+/** What the numbers show: the engine's plan from a report, or the closed-form estimate. */
+interface Shown {
+  params: number;
+  flops: number;
+  layers: string;
+  teacherParams: number;
+}
+
+function planLabel(p: PlanResult): string {
+  const s = p.sizes;
+  const shape = p.config.family === 'edsr' ? `${s.feats} ch × ${s.blocks} blocks` : `${s.feats} ch × ${s.blocks} groups × ${s.layers} layers`;
+  return `${String(p.config.family).toUpperCase()} ${shape} (${formatCount(p.params)} params)`;
+}
 
 /**
- * Stages 1 and 2 (prune, compress): the controls are live so the resulting EDSR's size can be
- * explored, but running them waits for the compression engine.
+ * Stage 2 (compress): the student's channels N_c, blocks N_b (and SwinIR's layers N_l) within the
+ * bounds the prune report gives, planned by the engine (planCompression); "Fit to budget" lets the
+ * engine search the sizes. Without a report the sliders show an EDSR estimate only.
  */
 export function StagePlanner() {
-  const [budget, setBudget] = useState(5);
-  const [feats, setFeats] = useState(16);
-  const [blocks, setBlocks] = useState(8);
-  const teacher = edsrCost(TEACHER);
-  const cost = edsrCost({ feats, blocks, scale: 2 });
-  const share = (100 * cost.params) / teacher.params;
-  const fits = share <= budget;
+  const client = useClient();
+  const report = useJobs((s) => latestJob(s, 'prune')?.prune);
+  const [form, setForm] = useForm('compress');
+  const [distillForm, setDistill] = useForm('distill');
+  const { budget, feats, blocks, layers } = form;
+  const bounds = report?.bounds;
+  const swinir = report?.family === 'swinir';
+  const key = report && bounds ? JSON.stringify([report.reportPath, feats, blocks, swinir ? layers : 0]) : undefined;
+  /** The engine's answer, for the request it answers (so a stale one is never shown). */
+  const [answer, setAnswer] = useState<{ key: string; plan?: PlanResult; error?: string }>();
+  const [fitError, setFitError] = useState<string>();
+  const plan = answer?.key === key ? answer?.plan : undefined;
+  const error = fitError ?? (answer?.key === key ? answer?.error : undefined);
+
+  // A new report: the sizes move inside its bounds.
+  useEffect(() => {
+    if (!bounds) return;
+    const clamp = (v: number, hi: number) => Math.max(1, Math.min(v, hi));
+    setForm({ feats: clamp(feats, bounds.feats), blocks: clamp(blocks, bounds.blocks), ...(bounds.layers !== undefined ? { layers: clamp(layers, bounds.layers) } : {}) });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the report changes
+  }, [report?.reportPath]);
+
+  // The engine's plan for the sizes on the sliders (debounced: sliders fire on every pixel).
+  useEffect(() => {
+    if (!report || key === undefined) return;
+    const t = setTimeout(() => {
+      client.planCompression({ report: report.reportPath, feats, blocks, ...(swinir ? { layers } : {}) }).then(
+        (p) => setAnswer({ key, plan: p }),
+        (e: Error) => setAnswer({ key, error: e.message }),
+      );
+    }, 120);
+    return () => clearTimeout(t);
+  }, [client, report, key, feats, blocks, layers, swinir]);
+
+  /** The engine searches the sizes for the budget; the sliders take them (and the effect above plans them). */
+  const fitToBudget = async (r: PruneSummary) => {
+    try {
+      const p = await client.planCompression({ report: r.reportPath, params: Math.max(1, Math.floor((r.params * budget) / 100)) });
+      setForm({ feats: p.sizes.feats, blocks: p.sizes.blocks, ...(p.sizes.layers !== undefined ? { layers: p.sizes.layers } : {}) });
+      setFitError(undefined);
+    } catch (e) {
+      setFitError((e as Error).message);
+    }
+  };
+
+  const estimate = edsrCost({ feats, blocks, scale: 2 });
+  const shown: Shown | undefined = report
+    ? plan && { params: plan.params, flops: plan.gflops640x360 * 1e9, layers: swinir ? `${plan.sizes.blocks} × ${plan.sizes.layers} Swin` : `${edsrCost({ feats: plan.sizes.feats, blocks: plan.sizes.blocks, scale: 2 }).layers} conv`, teacherParams: plan.teacherParams }
+    : { params: estimate.params, flops: estimate.flops640x360, layers: `${estimate.layers} conv`, teacherParams: edsrCost(ESTIMATE_TEACHER).params };
+  const teacherParams = report?.params ?? edsrCost(ESTIMATE_TEACHER).params;
+  const share = shown ? (100 * shown.params) / shown.teacherParams : undefined;
+  const fits = share !== undefined && share <= budget;
+  const handed = distillForm.student === PLANNED_STUDENT && plan !== undefined && JSON.stringify(distillForm.planned?.config) === JSON.stringify(plan.config);
+
   return (
-    <>
-      <section className="stage-card" aria-label="Stage 1: Prune">
-        <header><span className="stage-num">1</span><h2>Prune</h2><span className="badge">coming</span></header>
-        <p className="note">Arrives with the compression engine.</p>
+    <section className="stage-card" aria-label="Stage 2: Compress">
+      <header><span className="stage-num">2</span><h2>Compress</h2><span className={`badge${report ? ' ok' : ''}`}>{report ? 'ready' : 'needs stage 1'}</span></header>
+      {!report && <p className="note" data-testid="compress-needs">Needs a finished prune run (stage 1). Until then the numbers are an estimate for an EDSR-baseline teacher.</p>}
+      <label className="field">
+        <span>Target budget: <strong>{budget}%</strong> of the teacher’s parameters ({formatCount((teacherParams * budget) / 100)})</span>
+        <input type="range" min={1} max={100} value={budget} aria-label="Target budget percent" onChange={(e) => setForm({ budget: Number(e.target.value) })} />
+      </label>
+      <label className="field">
+        <span>Channels (N_c): <strong>{feats}</strong>{bounds && <span className="muted"> of at most {bounds.feats}</span>}</span>
+        <input type="range" min={bounds ? 1 : 4} max={bounds?.feats ?? 256} step={bounds ? 1 : 4} value={feats} aria-label="Channels" onChange={(e) => setForm({ feats: Number(e.target.value) })} />
+      </label>
+      <label className="field">
+        <span>{swinir ? 'Residual groups' : 'Residual blocks'} (N_b): <strong>{blocks}</strong>{bounds && <span className="muted"> of at most {bounds.blocks}</span>}</span>
+        <input type="range" min={1} max={bounds?.blocks ?? 32} value={blocks} aria-label="Blocks" onChange={(e) => setForm({ blocks: Number(e.target.value) })} />
+      </label>
+      {swinir && bounds?.layers !== undefined && (
         <label className="field">
-          <span>Target budget: <strong>{budget}%</strong> of the teacher’s parameters ({formatCount((teacher.params * budget) / 100)})</span>
-          <input type="range" min={1} max={100} value={budget} aria-label="Target budget percent" onChange={(e) => setBudget(Number(e.target.value))} />
+          <span>Swin layers per group (N_l): <strong>{layers}</strong><span className="muted"> of at most {bounds.layers}</span></span>
+          <input type="range" min={1} max={bounds.layers} value={layers} aria-label="Layers" onChange={(e) => setForm({ layers: Number(e.target.value) })} />
         </label>
-        <label className="field">
-          <span>Channels (features): <strong>{feats}</strong></span>
-          <input type="range" min={4} max={256} step={4} value={feats} aria-label="Channels" onChange={(e) => setFeats(Number(e.target.value))} />
-        </label>
-        <p className="live-cost" aria-live="polite">
-          Resulting model: <strong>{formatInt(cost.params)}</strong> parameters · <strong>{formatGflops(cost.flops640x360)}</strong> at 640×360
-        </p>
-        <button type="button" disabled aria-label="Run pruning (arrives with the compression engine)">Run pruning</button>
-      </section>
-      <section className="stage-card" aria-label="Stage 2: Compress">
-        <header><span className="stage-num">2</span><h2>Compress</h2><span className="badge">coming</span></header>
-        <p className="note">Arrives with the compression engine.</p>
-        <label className="field">
-          <span>Residual blocks: <strong>{blocks}</strong></span>
-          <input type="range" min={1} max={32} value={blocks} aria-label="Blocks" onChange={(e) => setBlocks(Number(e.target.value))} />
-        </label>
-        <dl className="numbers" aria-label="Resulting EDSR x2">
-          <div><dt>Layers</dt><dd data-testid="plan-layers">{cost.layers} conv</dd></div>
-          <div><dt>Parameters</dt><dd data-testid="plan-params">{formatInt(cost.params)}</dd></div>
-          <div><dt>FLOPs (640×360)</dt><dd data-testid="plan-flops">{formatGflops(cost.flops640x360)}</dd></div>
-          <div>
-            <dt>Of teacher</dt>
-            <dd className={fits ? 'ok' : 'warn'} data-testid="plan-share">{share.toFixed(share < 10 ? 2 : 1)}% {fits ? '✓ within budget' : '✗ over budget'}</dd>
-          </div>
-        </dl>
-        <p className="muted small">Teacher: EDSR-baseline x2, {formatInt(teacher.params)} parameters, {formatGflops(teacher.flops640x360)}.</p>
-        <button type="button" disabled aria-label="Run compression (arrives with the compression engine)">Run compression</button>
-      </section>
-    </>
+      )}
+      {error && <p role="alert" className="error" data-testid="plan-error">{error}</p>}
+      <dl className="numbers" aria-label={report ? 'Planned student' : 'Resulting EDSR x2 (estimate)'}>
+        <div><dt>Layers</dt><dd data-testid="plan-layers">{shown?.layers ?? '—'}</dd></div>
+        <div><dt>Parameters</dt><dd data-testid="plan-params">{shown ? formatInt(shown.params) : '—'}</dd></div>
+        <div><dt>FLOPs (640×360)</dt><dd data-testid="plan-flops">{shown ? formatGflops(shown.flops) : '—'}</dd></div>
+        <div>
+          <dt>Of teacher</dt>
+          <dd className={fits ? 'ok' : 'warn'} data-testid="plan-share">{share === undefined ? '—' : `${share.toFixed(share < 10 ? 2 : 1)}% ${fits ? '✓ within budget' : '✗ over budget'}`}</dd>
+        </div>
+      </dl>
+      <p className="muted small">
+        {report ? `Teacher: ${report.family.toUpperCase()}, ${formatInt(report.params)} parameters; counts from the engine's graph.` : `Teacher (estimate): EDSR-baseline x2, ${formatInt(teacherParams)} parameters, ${formatGflops(edsrCost(ESTIMATE_TEACHER).flops640x360)}.`}
+      </p>
+      <div className="actions">
+        <button type="button" disabled={!report} onClick={() => report && void fitToBudget(report)} aria-label="Fit to budget">Fit to budget</button>
+        <button type="button" className="primary" disabled={!plan}
+          aria-label="Use as student"
+          onClick={() => plan && setDistill({ student: PLANNED_STUDENT, planned: { config: plan.config, params: plan.params, label: planLabel(plan) } })}>
+          Use as student
+        </button>
+        {handed && <span className="state-pill done" data-testid="plan-handed">stage 3 student</span>}
+      </div>
+    </section>
   );
 }

@@ -1,33 +1,38 @@
-import { useMemo } from 'react';
 import type { DistillRequest, ModelInfo } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
-import { Chart } from '../../components/Chart';
 import { gflopsPerMp } from '../../components/ModelPicker';
 import { usePathPicker } from '../../components/PathBrowser';
-import { formatDuration, formatInt } from '../../format';
+import { formatInt } from '../../format';
 import { useImages } from '../../state/images';
-import { isActive, latestJob, resultKey, resultsFor, useJobs, type JobEntry } from '../../state/jobs';
+import { isActive, latestJob, resultKey, resultsFor, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
-import { IMPORT_TEACHER, reportError, useForm, useUi } from '../../state/ui';
+import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '../../state/ui';
 import { runModels } from '../compare/ModelSlot';
+import { PruneStage, TEACHER_PRESETS } from './PruneStage';
 import { StagePlanner } from './StagePlanner';
+import { NumberField, TrainingPanel } from './TrainingPanel';
 
 /** Student architectures the distillation job builds (engine presets). */
 const STUDENT_PRESETS = [
   { id: 'edsr-mini', label: 'EDSRmini (49.6 k params)' },
   { id: 'swinir-mini', label: 'SwinIRmini (98.9 k params)' },
 ] as const;
-/** Architectures an imported teacher checkpoint may have. */
-const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical'] as const;
-
 export function WizardView() {
+  // The stage to do next: prune until a report exists, then compress until a student is handed on.
+  const reported = useJobs((s) => !!latestJob(s, 'prune')?.prune);
+  const handed = useUi((s) => s.forms.distill.student === PLANNED_STUDENT);
+  const current = !reported && !handed ? 1 : !handed ? 2 : 3;
+  const stage = (n: number, name: string) => (
+    <li className={n === current ? 'current' : undefined} aria-current={n === current ? 'step' : undefined}>{n} {name}</li>
+  );
   return (
     <div className="wizard-view">
       <ol className="stepper" aria-label="Compression stages">
-        <li>1 Prune</li><li>2 Compress</li><li className="current" aria-current="step">3 Distil</li>
+        {stage(1, 'Prune')}{stage(2, 'Compress')}{stage(3, 'Distil')}
       </ol>
       <div className="stages">
+        <PruneStage />
         <StagePlanner />
         <DistilStage />
       </div>
@@ -52,14 +57,17 @@ function DistilStage() {
   const importing = teacherId === IMPORT_TEACHER;
   const active = isActive(job);
   const paused = job?.info.state === 'paused';
-  const valid = (importing ? /\.(pth|pt|onnx)$/i.test(teacherPath.trim()) : !!teacherId) && dataDir.trim() !== '' && steps > 0 && batch > 0 && lr > 0;
+  const planned = student === PLANNED_STUDENT ? form.planned : undefined;
+  const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
+  const valid = (importing ? /\.(pth|pt|onnx)$/i.test(teacherPath.trim()) : !!teacherId) && studentReady && dataDir.trim() !== '' && steps > 0 && batch > 0 && lr > 0;
 
   const start = async () => {
     if (!valid || active) return;
     const req: DistillRequest = {
       teacher: importing ? teacherPath.trim() : teacherId,
       ...(importing ? { teacherPreset } : {}),
-      student, steps, batch, patch, lr, dataDir: dataDir.trim(),
+      ...(planned ? { studentConfig: planned.config } : { student }),
+      steps, batch, patch, lr, dataDir: dataDir.trim(),
       ...(valDir.trim() ? { valDir: valDir.trim() } : {}),
     };
     try {
@@ -112,6 +120,7 @@ function DistilStage() {
           <span>Student</span>
           <select aria-label="Student preset" value={student} onChange={(e) => setStudent(e.target.value)}>
             {STUDENT_PRESETS.map((p) => <option key={p.id} value={p.id}>{p.label}</option>)}
+            {form.planned && <option value={PLANNED_STUDENT}>Planned in stage 2: {form.planned.label}</option>}
           </select>
         </label>
         <NumberField label="Steps" value={steps} min={1} step={100} onChange={setSteps} />
@@ -140,48 +149,12 @@ function DistilStage() {
         {active && <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel distillation">Cancel</button>}
         {job && <span className={`state-pill ${job.info.state}`} data-testid="distill-state">{job.info.state}</span>}
       </div>
-      {job && <TrainingPanel entry={job} />}
+      {job && (
+        <TrainingPanel entry={job} what="Distillation" statsId="train-stats">
+          {job.model && <ProducedModel model={job.model} teacherId={job.request?.kind === 'distill' ? job.request.req.teacher : undefined} />}
+        </TrainingPanel>
+      )}
     </section>
-  );
-}
-
-function NumberField({ label, value, min, step, onChange }: { label: string; value: number; min: number; step: number; onChange(v: number): void }) {
-  return (
-    <label className="field">
-      <span>{label}</span>
-      <input type="number" aria-label={label} value={value} min={min} step={step}
-        onChange={(e) => {
-          const v = Number(e.target.value);
-          if (Number.isFinite(v)) onChange(v);
-        }} />
-    </label>
-  );
-}
-
-function TrainingPanel({ entry }: { entry: JobEntry }) {
-  const t = entry.train;
-  const loss = useMemo(() => ({ xs: t?.points.map((p) => p.step) ?? [], ys: t?.points.map((p) => p.loss) ?? [] }), [t?.points]);
-  const val = useMemo(() => ({ xs: t?.val.map((p) => p.step) ?? [], ys: t?.val.map((p) => p.psnr) ?? [] }), [t?.val]);
-  const step = t?.points[t.points.length - 1]?.step ?? 0;
-  return (
-    <div className="training">
-      {entry.info.state === 'failed' && <p role="alert" className="error">Distillation failed: {entry.info.error ?? 'unknown error'}</p>}
-      {t && (
-        <p className="train-stats" data-testid="train-stats">
-          Step {formatInt(step)} / {formatInt(t.steps)} · {t.stepsPerSec.toFixed(2)} steps/s · ETA {formatDuration(t.etaSec)}
-        </p>
-      )}
-      {t && (
-        <div className="progress-track" role="progressbar" aria-label="Distillation progress" aria-valuemin={0} aria-valuemax={t.steps} aria-valuenow={step}>
-          <div className="progress-fill" style={{ width: `${(100 * step) / Math.max(1, t.steps)}%` }} />
-        </div>
-      )}
-      <div className="charts">
-        <Chart label="Loss" xs={loss.xs} ys={loss.ys} digits={4} color="#e8833a" />
-        <Chart label="Validation PSNR" xs={val.xs} ys={val.ys} unit="dB" digits={2} color="#4c9aff" />
-      </div>
-      {entry.model && <ProducedModel model={entry.model} teacherId={entry.request?.kind === 'distill' ? entry.request.req.teacher : undefined} />}
-    </div>
   );
 }
 

@@ -1,0 +1,156 @@
+import type { PruneRequest, PruneSummary } from '../../api/client';
+import { useClient } from '../../app/client-context';
+import { usePathPicker } from '../../components/PathBrowser';
+import { formatInt } from '../../format';
+import { isActive, latestJob, useJobs } from '../../state/jobs';
+import { useModels } from '../../state/models';
+import { IMPORT_TEACHER, reportError, useForm } from '../../state/ui';
+import { NumberField, TrainingPanel } from './TrainingPanel';
+
+/** Architectures an imported teacher checkpoint may have. */
+export const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical'] as const;
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** What a form still lacks before it can run, in words (empty when ready). */
+function pruneNeeds(f: { importing: boolean; teacherPath: string; teacherId?: string; dataDir: string; steps: number; lambda: number; batch: number; patch: number; lr: number }): string[] {
+  const needs: string[] = [];
+  if (f.importing ? !/\.(pth|pt|safetensors)$/i.test(f.teacherPath.trim()) : !f.teacherId) needs.push('a teacher (a listed model, or a .pth / .safetensors file)');
+  if (f.dataDir.trim() === '') needs.push('a training images folder');
+  if (!(f.steps >= 1)) needs.push('at least 1 step');
+  if (!(f.lambda >= 0)) needs.push('a lambda of 0 or more');
+  if (!(f.batch >= 1 && f.patch >= 8 && f.lr > 0)) needs.push('batch >= 1, patch >= 8 and a positive learning rate');
+  return needs;
+}
+
+/** Stage 1: L1-sparsify the teacher with OBProx-SG and read off which channels and blocks matter. */
+export function PruneStage() {
+  const client = useClient();
+  // Listed models with a card (a foreign ONNX file's architecture is unknown, so it cannot be trained).
+  const models = useModels((s) => s.models).filter((m) => m.family !== 'onnx');
+  const job = useJobs((s) => latestJob(s, 'prune'));
+  const { pick, dialog } = usePathPicker();
+  const [form, setForm] = useForm('prune');
+  const teacherId = form.teacher ?? (models.find((m) => !m.compact) ?? models[0])?.id ?? IMPORT_TEACHER;
+  const importing = teacherId === IMPORT_TEACHER;
+  const active = isActive(job);
+  const paused = job?.info.state === 'paused';
+  const needs = pruneNeeds({ ...form, importing, teacherId });
+
+  const start = async () => {
+    if (needs.length > 0 || active) return;
+    const req: PruneRequest = {
+      teacher: importing ? form.teacherPath.trim() : teacherId,
+      ...(importing ? { teacherPreset: form.teacherPreset } : {}),
+      dataDir: form.dataDir.trim(),
+      ...(form.valDir.trim() ? { valDir: form.valDir.trim() } : {}),
+      steps: form.steps, lambda: form.lambda, batch: form.batch, patch: form.patch, lr: form.lr,
+    };
+    try {
+      useJobs.getState().track(await client.startPrune(req), { kind: 'prune', req });
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const act = (f: (id: string) => Promise<unknown>) => job && f(job.info.id).catch(reportError);
+  const chooseDir = async (key: 'dataDir' | 'valDir', title: string) => {
+    try {
+      const [p] = await pick('folder', title);
+      if (p) setForm({ [key]: p });
+    } catch (e) {
+      reportError(e);
+    }
+  };
+
+  return (
+    <section className="stage-card" aria-label="Stage 1: Prune">
+      {dialog}
+      <header><span className="stage-num">1</span><h2>Prune</h2><span className={`badge${job?.prune ? ' ok' : ''}`}>{job?.prune ? 'done' : 'ready'}</span></header>
+      <p className="muted small">Fine-tunes the teacher with an L1 penalty (OBProx-SG) so unimportant weights become exactly zero, then reports which channels and blocks still matter.</p>
+      <fieldset disabled={active} className="grid-form">
+        <label className="field">
+          <span>Teacher</span>
+          <select aria-label="Prune teacher" value={teacherId} onChange={(e) => setForm({ teacher: e.target.value })}>
+            {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+            <option value={IMPORT_TEACHER}>Import a .pth / .safetensors file…</option>
+          </select>
+        </label>
+        {importing && (
+          <>
+            <label className="field">
+              <span>Teacher file (.pth or .safetensors)</span>
+              <input type="text" aria-label="Prune teacher file path" value={form.teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
+                onChange={(e) => setForm({ teacherPath: e.target.value })} />
+            </label>
+            <label className="field">
+              <span>Teacher architecture</span>
+              <select aria-label="Prune teacher architecture" value={form.teacherPreset} onChange={(e) => setForm({ teacherPreset: e.target.value })}>
+                {TEACHER_PRESETS.map((p) => <option key={p} value={p}>{p}</option>)}
+              </select>
+            </label>
+          </>
+        )}
+        <NumberField label="Prune steps" value={form.steps} min={1} step={100} onChange={(steps) => setForm({ steps })} />
+        <NumberField label="Lambda (L1 weight)" value={form.lambda} min={0} step={1e-4} onChange={(lambda) => setForm({ lambda })} />
+        <NumberField label="Prune batch" value={form.batch} min={1} step={1} onChange={(batch) => setForm({ batch })} />
+        <NumberField label="Prune patch (LR pixels)" value={form.patch} min={8} step={8} onChange={(patch) => setForm({ patch })} />
+        <NumberField label="Prune learning rate" value={form.lr} min={0} step={1e-3} onChange={(lr) => setForm({ lr })} />
+        <div className="field span2">
+          <span>Training images (folder)</span>
+          <div className="row">
+            <input type="text" aria-label="Prune data folder" value={form.dataDir} spellCheck={false} onChange={(e) => setForm({ dataDir: e.target.value })} />
+            <button type="button" onClick={() => void chooseDir('dataDir', 'Choose the training images folder')} aria-label="Choose prune data folder">Choose…</button>
+          </div>
+        </div>
+        <div className="field span2">
+          <span>Validation images (folder with *_HR/*_LR pairs, optional)</span>
+          <div className="row">
+            <input type="text" aria-label="Prune validation folder" value={form.valDir} spellCheck={false} onChange={(e) => setForm({ valDir: e.target.value })} />
+            <button type="button" onClick={() => void chooseDir('valDir', 'Choose the validation folder')} aria-label="Choose prune validation folder">Choose…</button>
+          </div>
+        </div>
+      </fieldset>
+      {!active && needs.length > 0 && <p className="note" data-testid="prune-needs">Needs {needs.join(', ')}.</p>}
+      <div className="actions">
+        {!active && <button type="button" className="primary" disabled={needs.length > 0} onClick={() => void start()} aria-label="Run pruning">Run pruning</button>}
+        {active && !paused && <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause pruning">Pause</button>}
+        {active && paused && <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume pruning">Resume</button>}
+        {active && <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel pruning">Cancel</button>}
+        {job && <span className={`state-pill ${job.info.state}`} data-testid="prune-state">{job.info.state}</span>}
+      </div>
+      {job && (
+        <TrainingPanel entry={job} what="Pruning" statsId="prune-stats" chartPrefix="Pruning ">
+          {job.prune && <PruneReport summary={job.prune} />}
+        </TrainingPanel>
+      )}
+    </section>
+  );
+}
+
+function PruneReport({ summary: s }: { summary: PruneSummary }) {
+  const sizes = (a: PruneSummary['teacher']) => `N_c ${a.feats}, N_b ${a.blocks}${a.layers !== undefined ? `, N_l ${a.layers}` : ''}`;
+  return (
+    <div className="result-card" data-testid="prune-report">
+      <h3>Importance report</h3>
+      <dl className="numbers">
+        <div><dt>Weight sparsity</dt><dd data-testid="prune-sparsity">{pct(s.weightSparsity)}</dd></div>
+        <div><dt>Zero parameters</dt><dd>{formatInt(s.zeros)} of {formatInt(s.params)}</dd></div>
+        <div>
+          <dt>Alive channels</dt>
+          <dd data-testid="prune-channels">{s.channels.alive} of {s.channels.count}{s.channels.exact ? '' : ' (ranked only)'}</dd>
+        </div>
+        <div><dt>{s.family === 'edsr' ? 'Residual blocks' : 'Residual groups'} kept</dt><dd>{s.blocks.alive} of {s.blocks.count}</dd></div>
+        <div><dt>Largest student</dt><dd data-testid="prune-bounds">{s.bounds ? sizes(s.bounds) : 'nothing left alive'}</dd></div>
+      </dl>
+      <p className="muted small">Teacher: {s.family.toUpperCase()} with {sizes(s.teacher)}. Report: <code>{s.reportPath}</code></p>
+      <details>
+        <summary>Sparsity by layer ({s.layers.length})</summary>
+        <table className="layer-table" aria-label="Sparsity by layer">
+          <tbody>
+            {s.layers.map((l) => <tr key={l.key}><td><code>{l.key}</code></td><td>{pct(l.sparsity)}</td></tr>)}
+          </tbody>
+        </table>
+      </details>
+    </div>
+  );
+}

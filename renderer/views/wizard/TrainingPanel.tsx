@@ -1,0 +1,51 @@
+import { useMemo, type ReactNode } from 'react';
+import { Chart } from '../../components/Chart';
+import { formatDuration, formatInt } from '../../format';
+import type { JobEntry } from '../../state/jobs';
+
+/** Pieces the prune and distillation stages share: number fields and a training run's live panel. */
+
+export function NumberField({ label, value, min, step, onChange }: { label: string; value: number; min: number; step: number; onChange(v: number): void }) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input type="number" aria-label={label} value={value} min={min} step={step}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (Number.isFinite(v)) onChange(v);
+        }} />
+    </label>
+  );
+}
+
+/** Step counter, progress bar and loss / validation charts of a training job (`what` names it: "Distillation", "Pruning"). */
+export function TrainingPanel({ entry, what, statsId, chartPrefix = '', children }: {
+  entry: JobEntry; what: string; statsId: string; chartPrefix?: string; children?: ReactNode;
+}) {
+  const t = entry.train;
+  const loss = useMemo(() => ({ xs: t?.points.map((p) => p.step) ?? [], ys: t?.points.map((p) => p.loss) ?? [] }), [t?.points]);
+  const val = useMemo(() => ({ xs: t?.val.map((p) => p.step) ?? [], ys: t?.val.map((p) => p.psnr) ?? [] }), [t?.val]);
+  const step = t?.points[t.points.length - 1]?.step ?? 0;
+  const phase = entry.progress?.detail;
+  return (
+    <div className="training">
+      {entry.info.state === 'failed' && <p role="alert" className="error">{what} failed: {entry.info.error ?? 'unknown error'}</p>}
+      {!t && phase && entry.info.state === 'running' && <p className="muted small">{phase}…</p>}
+      {t && (
+        <p className="train-stats" data-testid={statsId}>
+          Step {formatInt(step)} / {formatInt(t.steps)} · {t.stepsPerSec.toFixed(2)} steps/s · ETA {formatDuration(t.etaSec)}
+        </p>
+      )}
+      {t && (
+        <div className="progress-track" role="progressbar" aria-label={`${what} progress`} aria-valuemin={0} aria-valuemax={t.steps} aria-valuenow={step}>
+          <div className="progress-fill" style={{ width: `${(100 * step) / Math.max(1, t.steps)}%` }} />
+        </div>
+      )}
+      <div className="charts">
+        <Chart label={`${chartPrefix}Loss`} xs={loss.xs} ys={loss.ys} digits={4} color="#e8833a" />
+        <Chart label={`${chartPrefix}Validation PSNR`} xs={val.xs} ys={val.ys} unit="dB" digits={2} color="#4c9aff" />
+      </div>
+      {children}
+    </div>
+  );
+}
