@@ -63,7 +63,7 @@ describe('wizard view', () => {
       teacher: 'edsr-baseline-x2', dataDir: '/data/train291', steps: 40, lambda: 0.005, batch: 8, patch: 32, lr: 0.01,
     });
     act(() => client.emit({ type: 'train', jobId: 'job-1', step: 10, steps: 40, loss: 0.0321, lr: 0.01, stepsPerSec: 5, etaSec: 6 }));
-    expect(screen.getByRole('status', { name: 'Latest Pruning Loss' }).textContent).toBe('0.0321');
+    expect(screen.getByRole('status', { name: 'Latest Prune loss (L1)' }).textContent).toBe('0.0321');
     expect(screen.getByTestId('prune-stats').textContent).toBe('Step 10 / 40 · 5.00 steps/s · ETA 6 s');
     fireEvent.click(within(prune).getByRole('button', { name: 'Pause pruning' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'pauseJob')).toBe(true));

@@ -8,7 +8,7 @@ import { IMPORT_TEACHER, reportError, useForm } from '../../state/ui';
 import { NumberField, TrainingPanel } from './TrainingPanel';
 
 /** Architectures an imported teacher checkpoint may have. */
-export const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical'] as const;
+export const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical', 'edsr-mini', 'swinir-mini'] as const;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -70,7 +70,7 @@ export function PruneStage() {
       <fieldset disabled={active} className="grid-form">
         <label className="field">
           <span>Teacher</span>
-          <select aria-label="Prune teacher" value={teacherId} onChange={(e) => setForm({ teacher: e.target.value })}>
+          <select aria-label="Teacher to prune" value={teacherId} onChange={(e) => setForm({ teacher: e.target.value })}>
             {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
             <option value={IMPORT_TEACHER}>Import a .pth / .safetensors file…</option>
           </select>
@@ -79,12 +79,12 @@ export function PruneStage() {
           <>
             <label className="field">
               <span>Teacher file (.pth or .safetensors)</span>
-              <input type="text" aria-label="Prune teacher file path" value={form.teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
+              <input type="text" aria-label="Checkpoint to prune" value={form.teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
                 onChange={(e) => setForm({ teacherPath: e.target.value })} />
             </label>
             <label className="field">
               <span>Teacher architecture</span>
-              <select aria-label="Prune teacher architecture" value={form.teacherPreset} onChange={(e) => setForm({ teacherPreset: e.target.value })}>
+              <select aria-label="Architecture of the checkpoint" value={form.teacherPreset} onChange={(e) => setForm({ teacherPreset: e.target.value })}>
                 {TEACHER_PRESETS.map((p) => <option key={p} value={p}>{p}</option>)}
               </select>
             </label>
@@ -93,8 +93,8 @@ export function PruneStage() {
         <NumberField label="Prune steps" value={form.steps} min={1} step={100} onChange={(steps) => setForm({ steps })} />
         <NumberField label="Lambda (L1 weight)" value={form.lambda} min={0} step={1e-4} onChange={(lambda) => setForm({ lambda })} />
         <NumberField label="Prune batch" value={form.batch} min={1} step={1} onChange={(batch) => setForm({ batch })} />
-        <NumberField label="Prune patch (LR pixels)" value={form.patch} min={8} step={8} onChange={(patch) => setForm({ patch })} />
-        <NumberField label="Prune learning rate" value={form.lr} min={0} step={1e-3} onChange={(lr) => setForm({ lr })} />
+        <NumberField label="Patch size for pruning (LR pixels)" value={form.patch} min={8} step={8} onChange={(patch) => setForm({ patch })} />
+        <NumberField label="SGD rate for pruning" value={form.lr} min={0} step={1e-3} onChange={(lr) => setForm({ lr })} />
         <div className="field span2">
           <span>Training images (folder)</span>
           <div className="row">
@@ -105,7 +105,7 @@ export function PruneStage() {
         <div className="field span2">
           <span>Validation images (folder with *_HR/*_LR pairs, optional)</span>
           <div className="row">
-            <input type="text" aria-label="Prune validation folder" value={form.valDir} spellCheck={false} onChange={(e) => setForm({ valDir: e.target.value })} />
+            <input type="text" aria-label="Prune validation images" value={form.valDir} spellCheck={false} onChange={(e) => setForm({ valDir: e.target.value })} />
             <button type="button" onClick={() => void chooseDir('valDir', 'Choose the validation folder')} aria-label="Choose prune validation folder">Choose…</button>
           </div>
         </div>
@@ -119,7 +119,7 @@ export function PruneStage() {
         {job && <span className={`state-pill ${job.info.state}`} data-testid="prune-state">{job.info.state}</span>}
       </div>
       {job && (
-        <TrainingPanel entry={job} what="Pruning" statsId="prune-stats" chartPrefix="Pruning ">
+        <TrainingPanel entry={job} what="Pruning" statsId="prune-stats" labels={{ loss: 'Prune loss (L1)', val: 'Prune PSNR (validation)' }}>
           {job.prune && <PruneReport summary={job.prune} />}
         </TrainingPanel>
       )}

@@ -19,8 +19,8 @@ export function NumberField({ label, value, min, step, onChange }: { label: stri
 }
 
 /** Step counter, progress bar and loss / validation charts of a training job (`what` names it: "Distillation", "Pruning"). */
-export function TrainingPanel({ entry, what, statsId, chartPrefix = '', children }: {
-  entry: JobEntry; what: string; statsId: string; chartPrefix?: string; children?: ReactNode;
+export function TrainingPanel({ entry, what, statsId, labels = { loss: 'Loss', val: 'Validation PSNR' }, children }: {
+  entry: JobEntry; what: string; statsId: string; labels?: { loss: string; val: string }; children?: ReactNode;
 }) {
   const t = entry.train;
   const loss = useMemo(() => ({ xs: t?.points.map((p) => p.step) ?? [], ys: t?.points.map((p) => p.loss) ?? [] }), [t?.points]);
@@ -42,8 +42,8 @@ export function TrainingPanel({ entry, what, statsId, chartPrefix = '', children
         </div>
       )}
       <div className="charts">
-        <Chart label={`${chartPrefix}Loss`} xs={loss.xs} ys={loss.ys} digits={4} color="#e8833a" />
-        <Chart label={`${chartPrefix}Validation PSNR`} xs={val.xs} ys={val.ys} unit="dB" digits={2} color="#4c9aff" />
+        <Chart label={labels.loss} xs={loss.xs} ys={loss.ys} digits={4} color="#e8833a" />
+        <Chart label={labels.val} xs={val.xs} ys={val.ys} unit="dB" digits={2} color="#4c9aff" />
       </div>
       {children}
     </div>
