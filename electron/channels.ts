@@ -22,6 +22,7 @@ export type MenuAction = { readonly command: (typeof MENU_COMMANDS)[number] } | 
 export const DIALOG_CHANNELS = {
   openFiles: 'dialog:openFiles',
   openFolder: 'dialog:openFolder',
+  openCheckpoint: 'dialog:openCheckpoint',
   saveFile: 'dialog:saveFile',
   revealInFolder: 'shell:revealInFolder',
 } as const;
@@ -39,6 +40,8 @@ export interface DialogApi {
   openFiles(): Promise<string[]>;
   /** A folder the user picked (null when cancelled); added to the allow-list. */
   openFolder(): Promise<string | null>;
+  /** A model checkpoint (.pth, .pt, .safetensors) the user picked (null when cancelled); added to the allow-list. */
+  openCheckpoint(): Promise<string | null>;
   /** A path to save to (null when cancelled); added to the allow-list as an output. */
   saveFile(defaultName: string): Promise<string | null>;
   revealInFolder(path: string): Promise<void>;

@@ -33,6 +33,12 @@ export function createDialogs(dialog: DialogLike, window: () => BrowserWindowLik
       if (r.canceled || !dir) return null;
       return paths.allowRoot(dir, 'write');
     },
+    async openCheckpoint() {
+      const r = await dialog.showOpenDialog(window(), { title: 'Choose a checkpoint', properties: ['openFile'], filters: [{ name: 'Checkpoints', extensions: ['pth', 'pt', 'safetensors'] }] });
+      const file = r.filePaths[0];
+      if (r.canceled || !file) return null;
+      return paths.allowFile(file, 'read');
+    },
     async saveFile(defaultName: unknown) {
       const name = arg(fileName, defaultName, 'saveFile.params.0');
       const r = await dialog.showSaveDialog(window(), { defaultPath: name, filters: [{ name: 'Images', extensions: ['png', 'jpg', 'jpeg', 'webp', 'avif', 'tif', 'tiff'] }] });

@@ -36,6 +36,7 @@ export function createIpcClient(bridge: MinisrBridge): EngineClient {
     dialogs: {
       openFiles: dialog('openFiles'),
       openFolder: dialog('openFolder'),
+      openCheckpoint: dialog('openCheckpoint'),
       saveFile: dialog('saveFile'),
       revealInFolder: dialog('revealInFolder'),
     },

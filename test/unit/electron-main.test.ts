@@ -132,6 +132,12 @@ describe('Electron main process (with faked Electron)', () => {
     expect(await ipc.invoke(DIALOG_CHANNELS.openFolder)).toEqual({ ok: true, result: join(dir, 'chosen') });
     expect(await ipc.invoke(engineChannel('browse'), join(dir, 'chosen'))).toMatchObject({ ok: true, result: { entries: [{ name: 'camera.png', kind: 'image' }] } });
     expect(await ipc.invoke(DIALOG_CHANNELS.saveFile, 'x.png')).toEqual({ ok: true, result: join(dir, 'out.png') });
+    // A checkpoint the user picks becomes readable (a prune or distillation teacher).
+    const ckpt = join(dir, 'teacher.pth');
+    await expect(host.paths.check(ckpt, 'read')).rejects.toThrow(/not allowed/);
+    next = { canceled: false, filePaths: [ckpt] };
+    expect(await ipc.invoke(DIALOG_CHANNELS.openCheckpoint)).toEqual({ ok: true, result: ckpt });
+    expect(await host.paths.check(ckpt, 'read')).toBe(ckpt);
     const id = (opened as { result: ImageRef }).result.id;
     expect(await ipc.invoke(engineChannel('saveImage'), id, join(dir, 'out.png'))).toEqual({ ok: true, result: join(dir, 'out.png') });
     expect(await ipc.invoke(engineChannel('saveImage'), id, join(dir, 'elsewhere.png'))).toMatchObject({ ok: false, error: { code: 'forbidden' } });

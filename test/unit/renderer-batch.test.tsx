@@ -67,7 +67,7 @@ describe('batch view', () => {
 
   /** Desktop app: folder /data/in in and out, batch started, then "Open output folder" clicked. */
   async function startAndReveal(revealInFolder: DialogApi['revealInFolder']) {
-    const dialogs: DialogApi = { openFiles: async () => [], openFolder: async () => '/data/in', saveFile: async () => null, revealInFolder };
+    const dialogs: DialogApi = { openFiles: async () => [], openFolder: async () => '/data/in', openCheckpoint: async () => null, saveFile: async () => null, revealInFolder };
     renderApp(fakeClient({ dialogs }));
     fireEvent.keyDown(window, { key: '3' });
     await screen.findByRole('option', { name: 'EDSRmini' });

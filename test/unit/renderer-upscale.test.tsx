@@ -84,6 +84,7 @@ describe('upscale view in the desktop app', () => {
       dialogs: {
         openFiles: async () => ['/photos/dog.jpg'],
         openFolder: async () => null,
+        openCheckpoint: async () => null,
         saveFile: async (name) => {
           picked.push(name);
           return `/photos/out/${name}`;

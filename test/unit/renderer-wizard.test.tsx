@@ -114,6 +114,31 @@ describe('wizard view', () => {
     });
   });
 
+  it('prunes a checkpoint picked with the native dialog (Electron)', async () => {
+    const client = fakeClient({
+      dialogs: { openFiles: async () => [], openFolder: async () => '/data/train', openCheckpoint: async () => '/models/teacher.pth', saveFile: async () => null, revealInFolder: async () => {} },
+    });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const prune = await screen.findByRole('region', { name: 'Stage 1: Prune' });
+    await within(prune).findByRole('option', { name: 'EDSR-baseline' });
+    fireEvent.change(within(prune).getByRole('combobox', { name: 'Teacher to prune' }), { target: { value: '__import__' } });
+    expect(screen.getByTestId('prune-needs').textContent).toBe('Needs a teacher (a listed model, or a .pth / .safetensors file), a training images folder.');
+    fireEvent.click(within(prune).getByRole('button', { name: 'Choose checkpoint to prune' }));
+    await waitFor(() => expect((within(prune).getByRole('textbox', { name: 'Checkpoint to prune' }) as HTMLInputElement).value).toBe('/models/teacher.pth'));
+    fireEvent.change(within(prune).getByRole('combobox', { name: 'Architecture of the checkpoint' }), { target: { value: 'edsr-mini' } });
+    fireEvent.click(within(prune).getByRole('button', { name: 'Choose prune data folder' }));
+    await waitFor(() => expect((within(prune).getByRole('textbox', { name: 'Prune data folder' }) as HTMLInputElement).value).toBe('/data/train'));
+    fireEvent.click(within(prune).getByRole('button', { name: 'Run pruning' }));
+    await waitFor(() => expect(client.calls.find((c) => c.method === 'startPrune')?.args[0]).toEqual({
+      teacher: '/models/teacher.pth', teacherPreset: 'edsr-mini', dataDir: '/data/train', steps: 600, lambda: 1e-3, batch: 8, patch: 32, lr: 0.01,
+    }));
+    // A failed run says why.
+    act(() => client.emit({ type: 'job', job: { id: 'job-1', kind: 'prune', state: 'failed', title: 'Prune', error: 'init.weights: shape mismatch' } }));
+    expect((await within(prune).findByRole('alert')).textContent).toBe('Pruning failed: init.weights: shape mismatch');
+    expect((within(prune).getByRole('button', { name: 'Run pruning' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
   it('shows the engine refusing a plan', async () => {
     const client = fakeClient({ plan: () => { throw new Error('feats 12 must be a multiple of every head count (6)'); } });
     renderApp(client);

@@ -62,6 +62,15 @@ export function PruneStage() {
     }
   };
 
+  const chooseCheckpoint = async () => {
+    try {
+      const p = await client.dialogs?.openCheckpoint();
+      if (p) setForm({ teacherPath: p });
+    } catch (e) {
+      reportError(e);
+    }
+  };
+
   return (
     <section className="stage-card" aria-label="Stage 1: Prune">
       {dialog}
@@ -77,11 +86,15 @@ export function PruneStage() {
         </label>
         {importing && (
           <>
-            <label className="field">
+            <div className="field">
               <span>Teacher file (.pth or .safetensors)</span>
-              <input type="text" aria-label="Checkpoint to prune" value={form.teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
-                onChange={(e) => setForm({ teacherPath: e.target.value })} />
-            </label>
+              <div className="row">
+                <input type="text" aria-label="Checkpoint to prune" value={form.teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
+                  onChange={(e) => setForm({ teacherPath: e.target.value })} />
+                {/* Electron reads only what the user picked; web mode reads inside its --root folders. */}
+                {client.dialogs && <button type="button" onClick={() => void chooseCheckpoint()} aria-label="Choose checkpoint to prune">Choose…</button>}
+              </div>
+            </div>
             <label className="field">
               <span>Teacher architecture</span>
               <select aria-label="Architecture of the checkpoint" value={form.teacherPreset} onChange={(e) => setForm({ teacherPreset: e.target.value })}>
