@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import picomatch from 'picomatch';
 import sharp from 'sharp';
 import { IMPORTANCE_FILE } from '../compress/prune';
-import { readImportanceReport } from '../compress/importance';
+import { readImportanceReport, type ImportanceReport } from '../compress/importance';
 import { paramCount } from '../compress/shrink';
 import { saveSafetensors } from '../io/checkpoint';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
@@ -21,7 +21,7 @@ import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
 import { ModelCatalog } from './models';
 import { ForbiddenPathError, PathPolicy } from './paths';
-import { planFromReport } from './prune-summary';
+import { planFromReport, summarizeReport } from './prune-summary';
 import { renderRegion, type RenderedRegion } from './region';
 import { SettingsStore } from './settings';
 import { SpeedLog } from './speeds';
@@ -368,19 +368,27 @@ export class EngineHost implements EngineApi {
     }
   }
 
+  private async loadReport(file: string, field: string): Promise<{ path: string; report: ImportanceReport }> {
+    const path = await this.reportPath(file);
+    try {
+      return { path, report: await readImportanceReport(path) };
+    } catch (e) {
+      throw new ValidationError(field, (e as Error).message);
+    }
+  }
+
+  async readPruneReport(file: string): Promise<PruneSummary> {
+    const { path, report } = await this.loadReport(file, 'readPruneReport.params.0');
+    return summarizeReport(report, path);
+  }
+
   async planCompression(req: PlanRequest): Promise<PlanResult> {
     const field = 'planCompression.params.0';
     const { report: file, ...target } = req;
     if (target.params === undefined && target.feats === undefined && target.blocks === undefined && target.layers === undefined) {
       throw new ValidationError(field, 'give a target: params (a budget) and/or feats, blocks, layers');
     }
-    const path = await this.reportPath(file);
-    let report;
-    try {
-      report = await readImportanceReport(path);
-    } catch (e) {
-      throw new ValidationError(`${field}.report`, (e as Error).message);
-    }
+    const { report } = await this.loadReport(file, `${field}.report`);
     try {
       return planFromReport(report, target);
     } catch (e) {

@@ -107,6 +107,7 @@ export const paramSchemas = {
   startBatch: z.tuple([batchRequest]),
   startDistill: z.tuple([distillRequest]),
   startPrune: z.tuple([pruneRequest]),
+  readPruneReport: z.tuple([path]),
   planCompression: z.tuple([planRequest]),
   pauseJob: z.tuple([id]),
   resumeJob: z.tuple([id]),

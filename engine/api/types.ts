@@ -244,6 +244,8 @@ export interface EngineApi {
   startDistill(req: DistillRequest): Promise<JobInfo>;
   /** Stage 1: a prune job; `train` events while it runs, `prune-done` with the report's summary. */
   startPrune(req: PruneRequest): Promise<JobInfo>;
+  /** A prune report's summary (importance.json from this app's runs, or one in an allowed folder, e.g. from `minisr prune`). */
+  readPruneReport(path: string): Promise<PruneSummary>;
   /** Stage 2: the compact architecture for a target, from a prune report. */
   planCompression(req: PlanRequest): Promise<PlanResult>;
   pauseJob(id: string): Promise<JobInfo>;
@@ -259,7 +261,7 @@ export interface EngineApi {
 /** Names of the EngineApi calls: the wire protocols and the schema key on these. */
 export const ENGINE_METHODS = [
   'systemInfo', 'listModels', 'getSettings', 'setSettings', 'openImage', 'importImage', 'startUpscale', 'startBatch',
-  'startDistill', 'startPrune', 'planCompression', 'pauseJob', 'resumeJob', 'cancelJob', 'listJobs', 'saveImage', 'browse',
+  'startDistill', 'startPrune', 'readPruneReport', 'planCompression', 'pauseJob', 'resumeJob', 'cancelJob', 'listJobs', 'saveImage', 'browse',
 ] as const satisfies readonly (keyof EngineApi)[];
 export type EngineMethod = (typeof ENGINE_METHODS)[number];
 

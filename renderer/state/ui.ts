@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { DistillRequest, PruneRequest, ZooConfig } from '../../engine/api/types';
+import type { DistillRequest, PruneRequest, PruneSummary, ZooConfig } from '../../engine/api/types';
 
 export const VIEWS = ['upscale', 'compare', 'batch', 'wizard', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
@@ -53,8 +53,15 @@ export interface Forms {
     readonly patch: number;
     readonly lr: number;
   };
-  /** Stage 2's target: budget in percent of the teacher's parameters, sizes N_c/N_b/N_l. */
-  readonly compress: { readonly budget: number; readonly feats: number; readonly blocks: number; readonly layers: number };
+  /**
+   * Stage 2's target: budget in percent of the teacher's parameters, sizes N_c/N_b/N_l; and a
+   * report loaded from a file (an earlier or a CLI run), which a newer prune run replaces.
+   */
+  readonly compress: {
+    readonly budget: number; readonly feats: number; readonly blocks: number; readonly layers: number;
+    readonly reportFile: string;
+    readonly loaded?: PruneSummary;
+  };
 }
 
 export const IMPORT_TEACHER = '__import__';
@@ -69,7 +76,7 @@ const initialForms: Forms = {
   },
   // engine/compress/README.md's example run: 600 steps, lambda 1e-3 (CLI), batch 8, patch 32, SGD rate 1e-2.
   prune: { teacherPath: '', teacherPreset: 'edsr-baseline', steps: 600, lambda: 1e-3, batch: 8, patch: 32, lr: 1e-2, dataDir: '', valDir: '' },
-  compress: { budget: 5, feats: 16, blocks: 8, layers: 4 },
+  compress: { budget: 5, feats: 16, blocks: 8, layers: 4, reportFile: '' },
 };
 
 export interface Notice {

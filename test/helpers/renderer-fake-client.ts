@@ -1,6 +1,6 @@
 import type {
   BatchRequest, DialogApi, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, MenuAction, ModelInfo,
-  PlanRequest, PlanResult, PruneRequest, Settings, SystemInfo, UpscaleRequest,
+  PlanRequest, PlanResult, PruneRequest, PruneSummary, Settings, SystemInfo, UpscaleRequest,
 } from '../../renderer/api/client';
 
 /**
@@ -33,6 +33,8 @@ export function fakeClient(opts: {
   jobs?: JobInfo[];
   /** Answers planCompression (default: refuses, as an engine without the report would). */
   plan?: (req: PlanRequest) => PlanResult;
+  /** Reports readPruneReport finds, by path. */
+  reports?: Record<string, PruneSummary>;
 } = {}): FakeClient {
   const listeners = new Set<(e: EngineEvent) => void>();
   const menuListeners = new Set<(a: MenuAction) => void>();
@@ -104,6 +106,12 @@ export function fakeClient(opts: {
     async startPrune(req: PruneRequest) {
       record('startPrune', [req]);
       return job('prune', `Prune ${req.teacher}`);
+    },
+    async readPruneReport(path: string) {
+      record('readPruneReport', [path]);
+      const r = opts.reports?.[path];
+      if (!r) throw new Error(`${path}: not allowed to read`);
+      return r;
     },
     async planCompression(req: PlanRequest) {
       record('planCompression', [req]);

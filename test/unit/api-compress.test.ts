@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -47,6 +47,13 @@ describe('EngineHost compression stages', () => {
     for (const [i, name] of ['camera.png', 'coffee.png', 'chelsea.png'].entries()) {
       await sharp(join(SAMPLES, name)).resize({ width: 64, height: 64, fit: 'cover' }).png().toFile(join(root, `data/img${i}.png`));
     }
+    // Validation pairs in the benchmark layout (NNN_HR / NNN_LR).
+    await mkdir(join(root, 'val'));
+    for (const [i, name] of ['astronaut.png', 'coffee.png'].entries()) {
+      const hr = await sharp(join(SAMPLES, name)).resize({ width: 32, height: 32, fit: 'cover' }).png().toBuffer();
+      await writeFile(join(root, `val/00${i}_HR.png`), hr);
+      await sharp(hr).resize(16, 16, { kernel: 'cubic' }).png().toFile(join(root, `val/00${i}_LR.png`));
+    }
     await saveSafetensors(join(root, 'teacher.safetensors'), randomWeights(presetConfig('edsr-mini'), 5, 0.05));
     host = await EngineHost.create({ configDir: join(dir, 'config'), transport: 'websocket', version: 't', roots: [root], modelsDir: join(dir, 'models') });
     host.onEvent((e) => events.push(e));
@@ -92,12 +99,16 @@ describe('EngineHost compression stages', () => {
   });
 
   it('prunes a listed model (weights read from its ONNX): train events, then the report summary', async () => {
-    const job = await host.startPrune({ teacher: 'mini-random-x2', dataDir: join(root, 'data'), steps: 6, lambda: 0.05, batch: 2, patch: 16, lr: 0.05 });
+    const job = await host.startPrune({ teacher: 'mini-random-x2', dataDir: join(root, 'data'), valDir: join(root, 'val'), steps: 6, lambda: 0.05, batch: 2, patch: 16, lr: 0.05 });
     expect(job.kind).toBe('prune');
     expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('done');
     const train = events.filter((e) => e.type === 'train' && e.jobId === job.id);
-    expect(train.map((e) => (e as { step: number }).step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...new Set(train.map((e) => (e as { step: number }).step))]).toEqual([1, 2, 3, 4, 5, 6]);
     expect(train.every((e) => e.type === 'train' && Number.isFinite(e.loss))).toBe(true);
+    // Validation every step (a tenth of 6, at least 1): PSNR points on the same stream.
+    const psnr = train.flatMap((e) => (e.type === 'train' && e.valPsnr !== undefined ? [e.valPsnr] : []));
+    expect(psnr.length).toBeGreaterThanOrEqual(6);
+    expect(psnr.every((p) => p > 0 && p < 100)).toBe(true);
     const done = events.find((e) => e.type === 'prune-done' && e.jobId === job.id) as Extract<EngineEvent, { type: 'prune-done' }>;
     summary = done.result;
     const report = await readImportanceReport(summary.reportPath);
@@ -153,6 +164,14 @@ describe('EngineHost compression stages', () => {
     await writeFile(join(root, 'bad.json'), '{"schema": "nope"}');
     expect(await refused({ report: join(root, 'bad.json'), params: 5000 })).toMatchObject({ field: 'planCompression.params.0.report' });
     await expect(host.planCompression({ report: '/etc/importance.json', params: 5000 })).rejects.toThrow(/not allowed to read/);
+  });
+
+  it('reads a report back: one its own run wrote, or one in an allowed folder (e.g. from minisr prune)', async () => {
+    expect(await host.readPruneReport(summary.reportPath)).toEqual(summary);
+    await copyFile(summary.reportPath, join(root, 'cli-importance.json'));
+    expect(await host.readPruneReport(join(root, 'cli-importance.json'))).toEqual({ ...summary, reportPath: join(root, 'cli-importance.json') });
+    await expect(host.readPruneReport(join(dir, 'config/settings.json'))).rejects.toThrow(/not allowed to read/);
+    await expect(host.readPruneReport(join(root, 'bad.json'))).rejects.toMatchObject({ field: 'readPruneReport.params.0' });
   });
 
   it('distils into a planned config (studentConfig) and refuses both or neither student', async () => {

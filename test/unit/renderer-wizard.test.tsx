@@ -139,6 +139,39 @@ describe('wizard view', () => {
     expect((within(prune).getByRole('button', { name: 'Run pruning' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
+  it('plans from a report file (an earlier or CLI run) until a newer prune run replaces it', async () => {
+    const summary = (reportPath: string, alive: number) => ({
+      reportPath, family: 'edsr', params: 49_603, zeros: 9000, sparsity: 0.18, weightSparsity: 0.19, layers: [],
+      channels: { count: 16, alive, exact: true }, blocks: { count: 8, alive: 8 }, teacher: { feats: 16, blocks: 8 }, bounds: { feats: alive, blocks: 8 },
+    });
+    const client = fakeClient({
+      reports: { '/runs/cli/importance.json': summary('/runs/cli/importance.json', 10) },
+      plan: (req) => {
+        const sizes = { feats: req.feats!, blocks: req.blocks! };
+        return { config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks }, params: edsrCost({ ...sizes, scale: 2 }).params, teacherParams: 49_603, gflops640x360: 1, sizes, bounds: { feats: 10, blocks: 8 } };
+      },
+    });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const stage = await screen.findByRole('region', { name: 'Stage 2: Compress' });
+    const file = within(stage).getByRole('textbox', { name: 'Prune report file' });
+    fireEvent.change(file, { target: { value: '/etc/importance.json' } });
+    fireEvent.click(within(stage).getByRole('button', { name: 'Load report' }));
+    await waitFor(() => expect(useUi.getState().notices.map((n) => n.text)).toContain('/etc/importance.json: not allowed to read'));
+    fireEvent.change(file, { target: { value: '/runs/cli/importance.json' } });
+    fireEvent.click(within(stage).getByRole('button', { name: 'Load report' }));
+    // Loaded: the channels slider is bounded by its 10 alive channels and the engine plans from it.
+    await waitFor(() => expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/runs/cli/importance.json', feats: 10, blocks: 8 }));
+    expect(screen.queryByTestId('compress-needs')).toBeNull();
+    expect(screen.getByRole('slider', { name: 'Channels' }).getAttribute('max')).toBe('10');
+    act(() => {
+      client.emit({ type: 'job', job: { id: 'p2', kind: 'prune', state: 'done', title: 'Prune' } });
+      client.emit({ type: 'prune-done', jobId: 'p2', result: summary('/cfg/runs/p2/importance.json', 12) });
+    });
+    await waitFor(() => expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/cfg/runs/p2/importance.json', feats: 10, blocks: 8 }));
+    expect(screen.getByRole('slider', { name: 'Channels' }).getAttribute('max')).toBe('12');
+  });
+
   it('shows the engine refusing a plan', async () => {
     const client = fakeClient({ plan: () => { throw new Error('feats 12 must be a multiple of every head count (6)'); } });
     renderApp(client);

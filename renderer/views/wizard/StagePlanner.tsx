@@ -1,9 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { PlanResult, PruneSummary } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { formatCount, formatGflops, formatInt } from '../../format';
 import { latestJob, useJobs } from '../../state/jobs';
-import { PLANNED_STUDENT, useForm } from '../../state/ui';
+import { PLANNED_STUDENT, reportError, useForm } from '../../state/ui';
 import { edsrCost } from './edsr-cost';
 
 /** Before any report: the sliders estimate an EDSR-baseline teacher's students in closed form. */
@@ -30,8 +30,16 @@ function planLabel(p: PlanResult): string {
  */
 export function StagePlanner() {
   const client = useClient();
-  const report = useJobs((s) => latestJob(s, 'prune')?.prune);
+  const pruned = useJobs((s) => latestJob(s, 'prune')?.prune);
   const [form, setForm] = useForm('compress');
+  // A prune run that finishes after a report was loaded takes its place.
+  const seenRun = useRef(pruned?.reportPath);
+  useEffect(() => {
+    if (pruned?.reportPath === seenRun.current) return;
+    seenRun.current = pruned?.reportPath;
+    setForm({ loaded: undefined });
+  }, [pruned?.reportPath, setForm]);
+  const report = form.loaded ?? pruned;
   const [distillForm, setDistill] = useForm('distill');
   const { budget, feats, blocks, layers } = form;
   const bounds = report?.bounds;
@@ -63,6 +71,15 @@ export function StagePlanner() {
     return () => clearTimeout(t);
   }, [client, report, key, feats, blocks, layers, swinir]);
 
+  const loadReport = async () => {
+    try {
+      setForm({ loaded: await client.readPruneReport(form.reportFile.trim()) });
+      setFitError(undefined);
+    } catch (e) {
+      reportError(e);
+    }
+  };
+
   /** The engine searches the sizes for the budget; the sliders take them (and the effect above plans them). */
   const fitToBudget = async (r: PruneSummary) => {
     try {
@@ -86,7 +103,15 @@ export function StagePlanner() {
   return (
     <section className="stage-card" aria-label="Stage 2: Compress">
       <header><span className="stage-num">2</span><h2>Compress</h2><span className={`badge${report ? ' ok' : ''}`}>{report ? 'ready' : 'needs stage 1'}</span></header>
-      {!report && <p className="note" data-testid="compress-needs">Needs a finished prune run (stage 1). Until then the numbers are an estimate for an EDSR-baseline teacher.</p>}
+      {!report && <p className="note" data-testid="compress-needs">Needs a finished prune run (stage 1) or its report file. Until then the numbers are an estimate for an EDSR-baseline teacher.</p>}
+      <div className="field">
+        <span>Report file (importance.json of an earlier run or of <code>minisr prune</code>, optional)</span>
+        <div className="row">
+          <input type="text" aria-label="Prune report file" value={form.reportFile} placeholder={report?.reportPath ?? '/path/to/importance.json'} spellCheck={false}
+            onChange={(e) => setForm({ reportFile: e.target.value })} />
+          <button type="button" disabled={form.reportFile.trim() === ''} onClick={() => void loadReport()} aria-label="Load report">Load</button>
+        </div>
+      </div>
       <label className="field">
         <span>Target budget: <strong>{budget}%</strong> of the teacher’s parameters ({formatCount((teacherParams * budget) / 100)})</span>
         <input type="range" min={1} max={100} value={budget} aria-label="Target budget percent" onChange={(e) => setForm({ budget: Number(e.target.value) })} />
