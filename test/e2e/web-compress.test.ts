@@ -75,6 +75,9 @@ describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', ()
 
     // Stage 3 distils into the planned config (a few steps: the model it produces is listed).
     const distil = page.getByRole('region', { name: 'Stage 3: Distil' });
+    // The pruned checkpoint is the teacher here too.
+    expect(await distil.getByLabel('Teacher file path').inputValue()).toBe(teacher);
+    expect(await distil.getByLabel('Teacher architecture').inputValue()).toBe('edsr-mini');
     const student = distil.getByLabel('Student preset');
     expect(await student.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]!.textContent)).toMatch(/^Planned in stage 2: EDSR \d+ ch × \d+ blocks/);
     await distil.getByLabel('Steps', { exact: true }).fill('3');
@@ -88,6 +91,7 @@ describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', ()
     const params = Number(/Parameters\s*([\d,]+)/i.exec(text)![1]!.replace(/,/g, ''));
     const planned = Number((await compress.getByTestId('plan-params').innerText()).replace(/,/g, ''));
     expect(params).toBe(planned);
+    expect(await result.innerText()).not.toMatch(/of teacher/i); // a checkpoint teacher is not a listed model
     console.log(`prune 8 steps -> plan -> distil 3 steps in the browser: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await page.context().close();
   });

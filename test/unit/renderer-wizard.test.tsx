@@ -53,6 +53,7 @@ describe('wizard view', () => {
     fireEvent.keyDown(window, { key: '4' });
     const prune = await screen.findByRole('region', { name: 'Stage 1: Prune' });
     await within(prune).findByRole('option', { name: 'EDSR-baseline' });
+    fireEvent.change(within(prune).getByRole('combobox', { name: 'Teacher to prune' }), { target: { value: 'edsr-mini-x2' } });
     fireEvent.change(within(prune).getByRole('textbox', { name: 'Prune data folder' }), { target: { value: '/data/train291' } });
     fireEvent.change(within(prune).getByRole('spinbutton', { name: 'Prune steps' }), { target: { value: '40' } });
     fireEvent.change(within(prune).getByRole('spinbutton', { name: 'Lambda (L1 weight)' }), { target: { value: '0.005' } });
@@ -60,7 +61,7 @@ describe('wizard view', () => {
     fireEvent.click(within(prune).getByRole('button', { name: 'Run pruning' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startPrune')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startPrune')!.args[0]).toEqual({
-      teacher: 'edsr-baseline-x2', dataDir: '/data/train291', steps: 40, lambda: 0.005, batch: 8, patch: 32, lr: 0.01,
+      teacher: 'edsr-mini-x2', dataDir: '/data/train291', steps: 40, lambda: 0.005, batch: 8, patch: 32, lr: 0.01,
     });
     act(() => client.emit({ type: 'train', jobId: 'job-1', step: 10, steps: 40, loss: 0.0321, lr: 0.01, stepsPerSec: 5, etaSec: 6 }));
     expect(screen.getByRole('status', { name: 'Latest Prune loss (L1)' }).textContent).toBe('0.0321');
@@ -104,13 +105,15 @@ describe('wizard view', () => {
     expect(await screen.findByTestId('plan-handed')).toBeTruthy();
     expect(screen.getByRole('listitem', { current: 'step' }).textContent).toBe('3 Distil');
     const distil = screen.getByRole('region', { name: 'Stage 3: Distil' });
+    // The teacher that was pruned is the one to distil from.
+    expect((within(distil).getByRole('combobox', { name: 'Teacher model' }) as HTMLSelectElement).value).toBe('edsr-mini-x2');
     const student = within(distil).getByRole('combobox', { name: 'Student preset' }) as HTMLSelectElement;
     expect(student.selectedOptions[0]!.textContent).toMatch(/^Planned in stage 2: EDSR 8 ch × 4 blocks/);
     fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
     fireEvent.click(within(distil).getByRole('button', { name: 'Start distillation' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startDistill')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
-      teacher: 'edsr-baseline-x2', studentConfig: { family: 'edsr', num_feat: 8, num_block: 4 }, steps: 2000, batch: 16, patch: 48, lr: 2e-4, dataDir: '/data/train291',
+      teacher: 'edsr-mini-x2', studentConfig: { family: 'edsr', num_feat: 8, num_block: 4 }, steps: 2000, batch: 16, patch: 48, lr: 2e-4, dataDir: '/data/train291',
     });
   });
 

@@ -3,7 +3,7 @@ import type { PlanResult, PruneSummary } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { formatCount, formatGflops, formatInt } from '../../format';
 import { latestJob, useJobs } from '../../state/jobs';
-import { PLANNED_STUDENT, reportError, useForm } from '../../state/ui';
+import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm } from '../../state/ui';
 import { edsrCost } from './edsr-cost';
 
 /** Before any report: the sliders estimate an EDSR-baseline teacher's students in closed form. */
@@ -30,7 +30,8 @@ function planLabel(p: PlanResult): string {
  */
 export function StagePlanner() {
   const client = useClient();
-  const pruned = useJobs((s) => latestJob(s, 'prune')?.prune);
+  const pruneJob = useJobs((s) => latestJob(s, 'prune'));
+  const pruned = pruneJob?.prune;
   const [form, setForm] = useForm('compress');
   // A prune run that finishes after a report was loaded takes its place.
   const seenRun = useRef(pruned?.reportPath);
@@ -70,6 +71,13 @@ export function StagePlanner() {
     }, 120);
     return () => clearTimeout(t);
   }, [client, report, key, feats, blocks, layers, swinir]);
+
+  /** The pruned teacher distils into the student too, when this page started that prune run. */
+  const teacherOfRun = () => {
+    const r = pruneJob?.request;
+    if (form.loaded || r?.kind !== 'prune') return {};
+    return r.req.teacherPreset ? { teacher: IMPORT_TEACHER, teacherPath: r.req.teacher, teacherPreset: r.req.teacherPreset } : { teacher: r.req.teacher };
+  };
 
   const loadReport = async () => {
     try {
@@ -147,7 +155,7 @@ export function StagePlanner() {
         <button type="button" disabled={!report} onClick={() => report && void fitToBudget(report)} aria-label="Fit to budget">Fit to budget</button>
         <button type="button" className="primary" disabled={!plan}
           aria-label="Use as student"
-          onClick={() => plan && setDistill({ student: PLANNED_STUDENT, planned: { config: plan.config, params: plan.params, label: planLabel(plan) } })}>
+          onClick={() => plan && setDistill({ student: PLANNED_STUDENT, planned: { config: plan.config, params: plan.params, label: planLabel(plan) }, ...teacherOfRun() })}>
           Use as student
         </button>
         {handed && <span className="state-pill done" data-testid="plan-handed">stage 3 student</span>}

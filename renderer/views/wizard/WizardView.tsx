@@ -59,7 +59,7 @@ function DistilStage() {
   const paused = job?.info.state === 'paused';
   const planned = student === PLANNED_STUDENT ? form.planned : undefined;
   const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
-  const valid = (importing ? /\.(pth|pt|onnx)$/i.test(teacherPath.trim()) : !!teacherId) && studentReady && dataDir.trim() !== '' && steps > 0 && batch > 0 && lr > 0;
+  const valid = (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) && studentReady && dataDir.trim() !== '' && steps > 0 && batch > 0 && lr > 0;
 
   const start = async () => {
     if (!valid || active) return;
@@ -98,13 +98,13 @@ function DistilStage() {
           <span>Teacher</span>
           <select aria-label="Teacher model" value={teacherId} onChange={(e) => setTeacherChoice(e.target.value)}>
             {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
-            <option value={IMPORT_TEACHER}>Import a .pth / ONNX file…</option>
+            <option value={IMPORT_TEACHER}>Import a .pth / .safetensors / ONNX file…</option>
           </select>
         </label>
         {importing && (
           <>
             <label className="field">
-              <span>Teacher file (.pth or .onnx)</span>
+              <span>Teacher file (.pth, .safetensors or .onnx)</span>
               <input type="text" aria-label="Teacher file path" value={teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
                 onChange={(e) => setTeacherPath(e.target.value)} />
             </label>
