@@ -61,6 +61,8 @@ export interface Forms {
     readonly budget: number; readonly feats: number; readonly blocks: number; readonly layers: number;
     readonly reportFile: string;
     readonly loaded?: PruneSummary;
+    /** EDSR: the student's res_scale (EDSRmini uses 2); 0 = the teacher's. */
+    readonly resScale: number;
   };
 }
 
@@ -76,7 +78,7 @@ const initialForms: Forms = {
   },
   // engine/compress/README.md's example run: 600 steps, lambda 1e-3 (CLI), batch 8, patch 32, SGD rate 1e-2.
   prune: { teacherPath: '', teacherPreset: 'edsr-baseline', steps: 600, lambda: 1e-3, batch: 8, patch: 32, lr: 1e-2, dataDir: '', valDir: '' },
-  compress: { budget: 5, feats: 16, blocks: 8, layers: 4, reportFile: '' },
+  compress: { budget: 5, feats: 16, blocks: 8, layers: 4, reportFile: '', resScale: 0 },
 };
 
 export interface Notice {

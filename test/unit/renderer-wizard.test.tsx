@@ -100,6 +100,9 @@ describe('wizard view', () => {
     await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, params: Math.floor(1_369_859 * 0.05) }));
     await waitFor(() => expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 8, blocks: 4, scale: 2 }).params)));
     expect(screen.getByTestId('plan-share').textContent).toMatch(/✓ within budget$/);
+    // EDSR: the student's residual scale travels with the plan.
+    fireEvent.change(screen.getByRole('combobox', { name: 'Residual scale' }), { target: { value: '2' } });
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 8, blocks: 4, resScale: 2 }));
 
     fireEvent.click(screen.getByRole('button', { name: 'Use as student' }));
     expect(await screen.findByTestId('plan-handed')).toBeTruthy();

@@ -43,9 +43,10 @@ export function StagePlanner() {
   const report = form.loaded ?? pruned;
   const [distillForm, setDistill] = useForm('distill');
   const { budget, feats, blocks, layers } = form;
+  const resScale = form.resScale > 0 && report?.family === 'edsr' ? form.resScale : undefined;
   const bounds = report?.bounds;
   const swinir = report?.family === 'swinir';
-  const key = report && bounds ? JSON.stringify([report.reportPath, feats, blocks, swinir ? layers : 0]) : undefined;
+  const key = report && bounds ? JSON.stringify([report.reportPath, feats, blocks, swinir ? layers : 0, resScale ?? 0]) : undefined;
   /** The engine's answer, for the request it answers (so a stale one is never shown). */
   const [answer, setAnswer] = useState<{ key: string; plan?: PlanResult; error?: string }>();
   const [fitError, setFitError] = useState<string>();
@@ -64,13 +65,13 @@ export function StagePlanner() {
   useEffect(() => {
     if (!report || key === undefined) return;
     const t = setTimeout(() => {
-      client.planCompression({ report: report.reportPath, feats, blocks, ...(swinir ? { layers } : {}) }).then(
+      client.planCompression({ report: report.reportPath, feats, blocks, ...(swinir ? { layers } : {}), ...(resScale !== undefined ? { resScale } : {}) }).then(
         (p) => setAnswer({ key, plan: p }),
         (e: Error) => setAnswer({ key, error: e.message }),
       );
     }, 120);
     return () => clearTimeout(t);
-  }, [client, report, key, feats, blocks, layers, swinir]);
+  }, [client, report, key, feats, blocks, layers, swinir, resScale]);
 
   /** The pruned teacher distils into the student too, when this page started that prune run. */
   const teacherOfRun = () => {
@@ -91,7 +92,7 @@ export function StagePlanner() {
   /** The engine searches the sizes for the budget; the sliders take them (and the effect above plans them). */
   const fitToBudget = async (r: PruneSummary) => {
     try {
-      const p = await client.planCompression({ report: r.reportPath, params: Math.max(1, Math.floor((r.params * budget) / 100)) });
+      const p = await client.planCompression({ report: r.reportPath, params: Math.max(1, Math.floor((r.params * budget) / 100)), ...(resScale !== undefined ? { resScale } : {}) });
       setForm({ feats: p.sizes.feats, blocks: p.sizes.blocks, ...(p.sizes.layers !== undefined ? { layers: p.sizes.layers } : {}) });
       setFitError(undefined);
     } catch (e) {
@@ -132,6 +133,16 @@ export function StagePlanner() {
         <span>{swinir ? 'Residual groups' : 'Residual blocks'} (N_b): <strong>{blocks}</strong>{bounds && <span className="muted"> of at most {bounds.blocks}</span>}</span>
         <input type="range" min={1} max={bounds?.blocks ?? 32} value={blocks} aria-label="Blocks" onChange={(e) => setForm({ blocks: Number(e.target.value) })} />
       </label>
+      {report?.family === 'edsr' && (
+        <label className="field">
+          <span>Residual scale of the student (EDSRmini uses 2)</span>
+          <select aria-label="Residual scale" value={form.resScale} onChange={(e) => setForm({ resScale: Number(e.target.value) })}>
+            <option value={0}>the teacher’s</option>
+            <option value={1}>1</option>
+            <option value={2}>2</option>
+          </select>
+        </label>
+      )}
       {swinir && bounds?.layers !== undefined && (
         <label className="field">
           <span>Swin layers per group (N_l): <strong>{layers}</strong><span className="muted"> of at most {bounds.layers}</span></span>
