@@ -346,6 +346,7 @@ export class EngineHost implements EngineApi {
         const result = r as PruneSummary;
         // planCompression may read what this host wrote.
         await this.paths.allowFile(result.reportPath, 'read');
+        this.jobs.setOutput(jobId, result.reportPath);
         return { type: 'prune-done', jobId, result };
       });
     } catch (e) {

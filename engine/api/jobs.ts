@@ -73,6 +73,12 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
     return rec.info;
   }
 
+  /** Records what a finishing job produced; the closing `job` event carries it. */
+  setOutput(id: string, output: string): void {
+    const rec = this.record(id);
+    rec.info = { ...rec.info, output };
+  }
+
   pause(id: string): JobInfo {
     const rec = this.record(id);
     if (rec.info.state !== 'running' && rec.info.state !== 'queued') throw new JobStateError(`job ${id} is ${rec.info.state}; only a running or queued job can be paused`);

@@ -195,6 +195,8 @@ export interface JobInfo {
   readonly state: JobState;
   readonly title: string;
   readonly error?: string;
+  /** What a finished job produced for later calls (prune: its importance.json), so a reloaded page finds it. */
+  readonly output?: string;
 }
 
 /** Events streamed from the engine to the front end. */

@@ -111,6 +111,8 @@ describe('EngineHost compression stages', () => {
     expect(psnr.every((p) => p > 0 && p < 100)).toBe(true);
     const done = events.find((e) => e.type === 'prune-done' && e.jobId === job.id) as Extract<EngineEvent, { type: 'prune-done' }>;
     summary = done.result;
+    // The finished job names its report, so a page loaded later can find it.
+    expect((await host.listJobs()).find((j) => j.id === job.id)).toMatchObject({ state: 'done', output: summary.reportPath });
     const report = await readImportanceReport(summary.reportPath);
     expect(summary).toMatchObject({ family: 'edsr', params: 49_603, zeros: report.zeros, teacher: { feats: 16, blocks: 8 }, channels: { count: 16, alive: report.channels.aliveCount, exact: true } });
     expect(summary.weightSparsity).toBeGreaterThan(0); // 6 prox steps of lr x lambda = 2.5e-3 zero the smallest of a 0.05-scale init

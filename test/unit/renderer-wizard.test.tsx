@@ -178,6 +178,23 @@ describe('wizard view', () => {
     expect(screen.getByRole('slider', { name: 'Channels' }).getAttribute('max')).toBe('12');
   });
 
+  it('after a reload, finds the report of a prune run the engine already finished', async () => {
+    const result = {
+      reportPath: '/cfg/runs/p0/importance.json', family: 'edsr', params: 49_603, zeros: 9000, sparsity: 0.18, weightSparsity: 0.19, layers: [],
+      channels: { count: 16, alive: 14, exact: true }, blocks: { count: 8, alive: 7 }, teacher: { feats: 16, blocks: 8 }, bounds: { feats: 14, blocks: 7 },
+    };
+    const client = fakeClient({
+      jobs: [{ id: 'p0', kind: 'prune', state: 'done', title: 'prune edsr-mini-x2', output: result.reportPath }],
+      reports: { [result.reportPath]: result },
+    });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const report = await screen.findByTestId('prune-report');
+    expect(within(report).getByTestId('prune-channels').textContent).toBe('14 of 16');
+    expect(screen.queryByTestId('compress-needs')).toBeNull();
+    expect(screen.getByRole('slider', { name: 'Blocks' }).getAttribute('max')).toBe('7');
+  });
+
   it('shows the engine refusing a plan', async () => {
     const client = fakeClient({ plan: () => { throw new Error('feats 12 must be a multiple of every head count (6)'); } });
     renderApp(client);
