@@ -9,7 +9,9 @@ import type { ElectronMain } from './main/electron-api';
 const electron = createRequire(import.meta.url)('electron') as ElectronMain;
 const here = import.meta.dirname;
 // Packaged: models sit in resources/models (extraResources); from a checkout: <repo>/models.
-const modelsDir = electron.app.isPackaged ? join((process as NodeJS.Process & { resourcesPath: string }).resourcesPath, 'models') : join(here, '../../models');
+const modelsDir = electron.app.isPackaged
+  ? join((process as NodeJS.Process & { resourcesPath: string }).resourcesPath, 'models')
+  : join(here, '../../models');
 
 await startApp(electron, {
   rendererDir: join(here, '../renderer'),

@@ -12,5 +12,9 @@ try {
     </StrictMode>,
   );
 } catch (e) {
-  root.render(<p role="alert" className="fatal">{(e as Error).message}</p>);
+  root.render(
+    <p role="alert" className="fatal">
+      {(e as Error).message}
+    </p>,
+  );
 }

@@ -22,6 +22,19 @@ const requireShim = { js: "import { createRequire as __cr } from 'node:module'; 
 
 await Promise.all([
   build({ ...common, entryPoints: [join(root, 'electron/main.ts')], outfile: join(out, 'main.mjs'), format: 'esm', banner: requireShim }),
-  build({ ...common, entryPoints: [join(root, 'engine/api/job-worker.ts')], outfile: join(out, 'job-worker.mjs'), format: 'esm', banner: requireShim }),
-  build({ ...common, entryPoints: [join(root, 'electron/preload.ts')], outfile: join(out, 'preload.cjs'), format: 'cjs', platform: 'browser', external: ['electron'] }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'engine/api/job-worker.ts')],
+    outfile: join(out, 'job-worker.mjs'),
+    format: 'esm',
+    banner: requireShim,
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'electron/preload.ts')],
+    outfile: join(out, 'preload.cjs'),
+    format: 'cjs',
+    platform: 'browser',
+    external: ['electron'],
+  }),
 ]);

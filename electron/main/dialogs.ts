@@ -10,7 +10,11 @@ import type { BrowserWindowLike, DialogLike } from './electron-api';
  * to the path allow-list before it is returned.
  */
 
-const fileName = z.string().min(1).max(255).refine((n) => !/[\\/\0]/.test(n), 'must be a file name, without folders');
+const fileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((n) => !/[\\/\0]/.test(n), 'must be a file name, without folders');
 const path = z.string().min(1).max(4096);
 
 function arg<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
@@ -19,11 +23,20 @@ function arg<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   return r.data;
 }
 
-export function createDialogs(dialog: DialogLike, window: () => BrowserWindowLike, paths: PathPolicy, reveal: (path: string) => void): DialogApi {
+export function createDialogs(
+  dialog: DialogLike,
+  window: () => BrowserWindowLike,
+  paths: PathPolicy,
+  reveal: (path: string) => void,
+): DialogApi {
   const images = [{ name: 'Images', extensions: readableExtensionsNoDot() }];
   return {
     async openFiles() {
-      const r = await dialog.showOpenDialog(window(), { title: 'Open images', properties: ['openFile', 'multiSelections'], filters: images });
+      const r = await dialog.showOpenDialog(window(), {
+        title: 'Open images',
+        properties: ['openFile', 'multiSelections'],
+        filters: images,
+      });
       if (r.canceled) return [];
       return Promise.all(r.filePaths.map((p) => paths.allowFile(p, 'read')));
     },
@@ -34,14 +47,21 @@ export function createDialogs(dialog: DialogLike, window: () => BrowserWindowLik
       return paths.allowRoot(dir, 'write');
     },
     async openCheckpoint() {
-      const r = await dialog.showOpenDialog(window(), { title: 'Choose a checkpoint', properties: ['openFile'], filters: [{ name: 'Checkpoints', extensions: ['pth', 'pt', 'safetensors'] }] });
+      const r = await dialog.showOpenDialog(window(), {
+        title: 'Choose a checkpoint',
+        properties: ['openFile'],
+        filters: [{ name: 'Checkpoints', extensions: ['pth', 'pt', 'safetensors'] }],
+      });
       const file = r.filePaths[0];
       if (r.canceled || !file) return null;
       return paths.allowFile(file, 'read');
     },
     async saveFile(defaultName: unknown) {
       const name = arg(fileName, defaultName, 'saveFile.params.0');
-      const r = await dialog.showSaveDialog(window(), { defaultPath: name, filters: [{ name: 'Images', extensions: ['png', 'jpg', 'jpeg', 'webp', 'avif', 'tif', 'tiff'] }] });
+      const r = await dialog.showSaveDialog(window(), {
+        defaultPath: name,
+        filters: [{ name: 'Images', extensions: ['png', 'jpg', 'jpeg', 'webp', 'avif', 'tif', 'tiff'] }],
+      });
       if (r.canceled || !r.filePath) return null;
       return paths.allowFile(r.filePath, 'write');
     },

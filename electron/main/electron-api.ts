@@ -60,8 +60,14 @@ export interface IpcMainLike {
 }
 
 export interface DialogLike {
-  showOpenDialog(window: BrowserWindowLike, options: { properties: string[]; filters?: { name: string; extensions: string[] }[]; title?: string }): Promise<{ canceled: boolean; filePaths: string[] }>;
-  showSaveDialog(window: BrowserWindowLike, options: { defaultPath?: string; filters?: { name: string; extensions: string[] }[] }): Promise<{ canceled: boolean; filePath?: string }>;
+  showOpenDialog(
+    window: BrowserWindowLike,
+    options: { properties: string[]; filters?: { name: string; extensions: string[] }[]; title?: string },
+  ): Promise<{ canceled: boolean; filePaths: string[] }>;
+  showSaveDialog(
+    window: BrowserWindowLike,
+    options: { defaultPath?: string; filters?: { name: string; extensions: string[] }[] },
+  ): Promise<{ canceled: boolean; filePath?: string }>;
 }
 
 export interface MenuItemTemplate {

@@ -42,10 +42,19 @@ export async function startApp(electron: ElectronMain, opts: AppOptions): Promis
   for (const p of opts.openPaths ?? []) await host.paths.allowFile(p, 'read');
   handleProtocols(electron.protocol, host, opts.rendererDir);
   const win = createMainWindow(electron, opts.preloadPath);
-  const dialogs = createDialogs(electron.dialog, () => win, host.paths, (p) => electron.shell.showItemInFolder(p));
+  const dialogs = createDialogs(
+    electron.dialog,
+    () => win,
+    host.paths,
+    (p) => electron.shell.showItemInFolder(p),
+  );
   registerEngineIpc(electron.ipcMain, host, dialogs);
   forwardEvents(host, () => win.webContents);
-  electron.Menu.setApplicationMenu(electron.Menu.buildFromTemplate(menuTemplate((a) => win.webContents.send(MENU_CHANNEL, a), (opts.platform ?? process.platform) === 'darwin')));
+  electron.Menu.setApplicationMenu(
+    electron.Menu.buildFromTemplate(
+      menuTemplate((a) => win.webContents.send(MENU_CHANNEL, a), (opts.platform ?? process.platform) === 'darwin'),
+    ),
+  );
   app.on('window-all-closed', () => app.quit());
   app.on('before-quit', () => void host.close());
   return { host, window: () => win };

@@ -18,7 +18,8 @@ export class ForeignSenderError extends Error {
 
 function checkSender(event: IpcMainInvokeEventLike): void {
   const url = event.senderFrame?.url ?? '';
-  if (!url.startsWith(`${APP_ORIGIN}/`)) throw new ForeignSenderError(`IPC from ${url || 'an unknown frame'} refused: only the MiniSR page may call the engine`);
+  if (!url.startsWith(`${APP_ORIGIN}/`))
+    throw new ForeignSenderError(`IPC from ${url || 'an unknown frame'} refused: only the MiniSR page may call the engine`);
 }
 
 async function envelope<T>(event: IpcMainInvokeEventLike, run: () => Promise<T>): Promise<Envelope<T>> {

@@ -34,7 +34,9 @@ export async function serveApp(rendererDir: string, request: Request): Promise<R
   if (url.host !== 'app' || !file) return new Response('not found', { status: 404 });
   try {
     const body = await readFile(file);
-    return new Response(body, { headers: { 'Content-Type': staticMime(file), 'Content-Security-Policy': ELECTRON_CSP, 'X-Content-Type-Options': 'nosniff' } });
+    return new Response(body, {
+      headers: { 'Content-Type': staticMime(file), 'Content-Security-Policy': ELECTRON_CSP, 'X-Content-Type-Options': 'nosniff' },
+    });
   } catch {
     return new Response('not found', { status: 404 });
   }

@@ -23,13 +23,39 @@ export async function runDistill(task: DistillTask, control: Int32Array, post: (
         onEvent: (e) => {
           if (e.type === 'progress') {
             last = e;
-            post({ type: 'event', event: { type: 'train', step: e.step, steps: e.totalSteps, loss: e.loss, lr: e.lr, stepsPerSec: e.stepsPerSec, etaSec: e.etaSec } });
+            post({
+              type: 'event',
+              event: {
+                type: 'train',
+                step: e.step,
+                steps: e.totalSteps,
+                loss: e.loss,
+                lr: e.lr,
+                stepsPerSec: e.stepsPerSec,
+                etaSec: e.etaSec,
+              },
+            });
           } else if (e.type === 'validation') {
             // One point on the PSNR curve per validation, at the step it scored.
-            post({ type: 'event', event: { type: 'train', step: e.step, steps: last.totalSteps, loss: last.loss, lr: last.lr, stepsPerSec: last.stepsPerSec, etaSec: last.etaSec, valPsnr: e.psnr } });
+            post({
+              type: 'event',
+              event: {
+                type: 'train',
+                step: e.step,
+                steps: last.totalSteps,
+                loss: last.loss,
+                lr: last.lr,
+                stepsPerSec: last.stepsPerSec,
+                etaSec: last.etaSec,
+                valPsnr: e.psnr,
+              },
+            });
           } else if (e.type === 'status') {
             // Phases (loading data, teacher outputs, validating, exporting) travel as progress details.
-            post({ type: 'event', event: { type: 'progress', done: last.step, total: last.totalSteps, detail: e.detail ? `${e.phase}: ${e.detail}` : e.phase } });
+            post({
+              type: 'event',
+              event: { type: 'progress', done: last.step, total: last.totalSteps, detail: e.detail ? `${e.phase}: ${e.detail}` : e.phase },
+            });
           }
         },
       },

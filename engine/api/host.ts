@@ -28,8 +28,23 @@ import { SpeedLog } from './speeds';
 import { ValidationError } from './schema';
 import type { BatchTask, DistillTask, PruneTask, UpscaleTask } from './tasks';
 import type {
-  BatchRequest, DirListing, DistillRequest, EngineApi, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, ModelInfo,
-  OutputFormat, PlanRequest, PlanResult, PruneRequest, PruneSummary, Settings, SystemInfo, UpscaleRequest,
+  BatchRequest,
+  DirListing,
+  DistillRequest,
+  EngineApi,
+  EngineEvent,
+  ImageRef,
+  ImageRegionQuery,
+  JobInfo,
+  ModelInfo,
+  OutputFormat,
+  PlanRequest,
+  PlanResult,
+  PruneRequest,
+  PruneSummary,
+  Settings,
+  SystemInfo,
+  UpscaleRequest,
 } from './types';
 
 /**
@@ -157,13 +172,27 @@ export class EngineHost implements EngineApi {
 
   private runOptions(modelPath: string, scale: number): Omit<UpscaleTask, 'kind' | 'input' | 'output'> {
     const s = this.settings.get();
-    return { modelPath, scale, ep: s.ep, tile: s.tile, threads: s.threads, format: s.format, quality: s.quality, keepMetadata: s.keepMetadata };
+    return {
+      modelPath,
+      scale,
+      ep: s.ep,
+      tile: s.tile,
+      threads: s.threads,
+      format: s.format,
+      quality: s.quality,
+      keepMetadata: s.keepMetadata,
+    };
   }
 
   private fileName(input: string, modelId: string, scale: number, inputFormat: string): string {
     const format = outputFormatFor(inputFormat, this.settings.get().format);
     const stem = basename(input, extname(input));
-    return outputName(this.settings.get().nameTemplate, { name: stem, model: modelId, scale, ext: extensionForFormat(format).replace(/^\./, '') });
+    return outputName(this.settings.get().nameTemplate, {
+      name: stem,
+      model: modelId,
+      scale,
+      ext: extensionForFormat(format).replace(/^\./, ''),
+    });
   }
 
   async startUpscale(req: UpscaleRequest): Promise<JobInfo> {
@@ -175,7 +204,11 @@ export class EngineHost implements EngineApi {
       const res = r as { output: string; passes: number; ep: string; millis: number; seconds: number; megapixels: number };
       const ref = await this.images.add(res.output, 'output');
       if (res.ep === 'cpu') await this.speeds.record(req.modelId, res.megapixels, res.seconds);
-      return { type: 'upscale-done', jobId, result: { output: ref, modelId: req.modelId, scale: req.scale, passes: res.passes, ep: res.ep, millis: res.millis } };
+      return {
+        type: 'upscale-done',
+        jobId,
+        result: { output: ref, modelId: req.modelId, scale: req.scale, passes: res.passes, ep: res.ep, millis: res.millis },
+      };
     });
   }
 
@@ -189,7 +222,8 @@ export class EngineHost implements EngineApi {
         if (e.name.startsWith('.')) continue;
         const p = join(dir, e.name);
         if (e.isDirectory() && req.recursive) await walk(p, root);
-        else if (e.isFile() && isReadableExtension(p) && (!match || match(relative(root, p)))) out.push({ input: p, rel: relative(root, p) });
+        else if (e.isFile() && isReadableExtension(p) && (!match || match(relative(root, p))))
+          out.push({ input: p, rel: relative(root, p) });
       }
     };
     for (const raw of req.inputs) {
@@ -213,7 +247,10 @@ export class EngineHost implements EngineApi {
       const fmt = extname(f.input).slice(1).toLowerCase().replace('jpg', 'jpeg') || 'png';
       const output = join(outputDir, dirname(f.rel), this.fileName(f.rel, req.modelId, req.scale, fmt));
       await mkdir(dirname(output), { recursive: true });
-      const exists = await stat(output).then(() => true, () => false);
+      const exists = await stat(output).then(
+        () => true,
+        () => false,
+      );
       files.push({ input: f.input, output, skip: req.skipExisting && exists });
     }
     const task: BatchTask = { kind: 'batch', files, ...this.runOptions(modelPath, req.scale) };
@@ -230,7 +267,11 @@ export class EngineHost implements EngineApi {
     if (listed) return { type: 'onnx', path: await this.models.path(req.teacher) };
     const path = await this.paths.check(req.teacher, 'read');
     if (/\.onnx$/i.test(path)) return { type: 'onnx', path };
-    if (!req.teacherPreset) throw new ValidationError('startDistill.params.0.teacherPreset', 'a checkpoint teacher (.pth, .safetensors) needs its architecture preset, e.g. edsr-baseline');
+    if (!req.teacherPreset)
+      throw new ValidationError(
+        'startDistill.params.0.teacherPreset',
+        'a checkpoint teacher (.pth, .safetensors) needs its architecture preset, e.g. edsr-baseline',
+      );
     return { type: 'preset', preset: req.teacherPreset, weights: path };
   }
 
@@ -238,10 +279,14 @@ export class EngineHost implements EngineApi {
   private studentModel(req: DistillRequest): { fields: Record<string, unknown>; name: string } {
     const field = 'startDistill.params.0';
     if ((req.student === undefined) === (req.studentConfig === undefined)) {
-      throw new ValidationError(`${field}.student`, 'give exactly one of student (a preset name) and studentConfig (a zoo config, e.g. from planCompression)');
+      throw new ValidationError(
+        `${field}.student`,
+        'give exactly one of student (a preset name) and studentConfig (a zoo config, e.g. from planCompression)',
+      );
     }
     if (req.student !== undefined) {
-      if (!isPresetName(req.student)) throw new ValidationError(`${field}.student`, `unknown preset ${JSON.stringify(req.student)}; known: ${PRESET_NAMES.join(', ')}`);
+      if (!isPresetName(req.student))
+        throw new ValidationError(`${field}.student`, `unknown preset ${JSON.stringify(req.student)}; known: ${PRESET_NAMES.join(', ')}`);
       return { fields: { preset: req.student }, name: req.student };
     }
     let model: ModelConfig;
@@ -251,7 +296,8 @@ export class EngineHost implements EngineApi {
       throw new ValidationError(`${field}.studentConfig`, (e as Error).message);
     }
     const params = paramCount(model);
-    if (params > MAX_STUDENT_PARAMS) throw new ValidationError(`${field}.studentConfig`, `has ${params} parameters; a student may have at most ${MAX_STUDENT_PARAMS}`);
+    if (params > MAX_STUDENT_PARAMS)
+      throw new ValidationError(`${field}.studentConfig`, `has ${params} parameters; a student may have at most ${MAX_STUDENT_PARAMS}`);
     return { fields: { model }, name: `${model.family}-student` };
   }
 
@@ -308,16 +354,31 @@ export class EngineHost implements EngineApi {
       try {
         card = existsSync(cardPathFor(onnx)) ? await readCard(cardPathFor(onnx)) : cardFromOnnx(bytes);
       } catch (e) {
-        throw new ValidationError(`${field}.teacher`, `model ${req.teacher} has no model card, so its architecture is unknown: ${(e as Error).message}`);
+        throw new ValidationError(
+          `${field}.teacher`,
+          `model ${req.teacher} has no model card, so its architecture is unknown: ${(e as Error).message}`,
+        );
       }
       const weights = join(outDir, 'teacher.safetensors');
       await saveSafetensors(weights, weightsFromOnnx(bytes, card.config));
       return card.preset ? { preset: card.preset, init: { weights, preset: card.preset } } : { model: card.config, init: { weights } };
     }
     const path = await this.paths.check(req.teacher, 'read');
-    if (/\.onnx$/i.test(path)) throw new ValidationError(`${field}.teacher`, 'an ONNX file that is not a listed model cannot be pruned: give a .pth or .safetensors checkpoint');
-    if (!req.teacherPreset) throw new ValidationError(`${field}.teacherPreset`, 'a checkpoint teacher (.pth, .safetensors) needs its architecture preset, e.g. edsr-baseline');
-    if (!isPresetName(req.teacherPreset)) throw new ValidationError(`${field}.teacherPreset`, `unknown preset ${JSON.stringify(req.teacherPreset)}; known: ${PRESET_NAMES.join(', ')}`);
+    if (/\.onnx$/i.test(path))
+      throw new ValidationError(
+        `${field}.teacher`,
+        'an ONNX file that is not a listed model cannot be pruned: give a .pth or .safetensors checkpoint',
+      );
+    if (!req.teacherPreset)
+      throw new ValidationError(
+        `${field}.teacherPreset`,
+        'a checkpoint teacher (.pth, .safetensors) needs its architecture preset, e.g. edsr-baseline',
+      );
+    if (!isPresetName(req.teacherPreset))
+      throw new ValidationError(
+        `${field}.teacherPreset`,
+        `unknown preset ${JSON.stringify(req.teacherPreset)}; known: ${PRESET_NAMES.join(', ')}`,
+      );
     return { preset: req.teacherPreset, init: { weights: path, preset: req.teacherPreset } };
   }
 
@@ -447,7 +508,10 @@ export class EngineHost implements EngineApi {
       .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isFile() && isReadableExtension(e.name))))
       .map((e) => ({ name: e.name, path: join(dir, e.name), kind: e.isDirectory() ? ('dir' as const) : ('image' as const) }))
       .sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
-    const parent = await this.paths.check(dirname(dir), 'read').then((p) => (p === dir ? null : p), () => null);
+    const parent = await this.paths.check(dirname(dir), 'read').then(
+      (p) => (p === dir ? null : p),
+      () => null,
+    );
     return { path: dir, parent, entries };
   }
 }

@@ -23,7 +23,10 @@ export class NotFoundError extends Error {
 
 /** A file name safe to create: no folders, no control or reserved characters, bounded length. */
 export function safeFileName(name: string): string {
-  const base = name.replace(/^.*[\\/]/, '').replace(/[\u0000-\u001f<>:"|?*]/g, '_').replace(/^\.+/, '');
+  const base = name
+    .replace(/^.*[\\/]/, '')
+    .replace(/[\u0000-\u001f<>:"|?*]/g, '_')
+    .replace(/^\.+/, '');
   const ext = extname(base).slice(0, 10);
   const stem = base.slice(0, base.length - extname(base).length).slice(0, 100);
   return (stem || 'image') + ext;
@@ -54,7 +57,15 @@ export class ImageStore {
   async add(path: string, origin: ImageEntry['origin'], name = path.replace(/^.*[\\/]/, '')): Promise<ImageRef> {
     const info = await probeImage(path);
     const { size } = await stat(path);
-    const ref: ImageRef = { id: randomBytes(12).toString('base64url'), name, width: info.width, height: info.height, format: info.format, hasAlpha: info.hasAlpha, bytes: size };
+    const ref: ImageRef = {
+      id: randomBytes(12).toString('base64url'),
+      name,
+      width: info.width,
+      height: info.height,
+      format: info.format,
+      hasAlpha: info.hasAlpha,
+      bytes: size,
+    };
     this.entries.set(ref.id, { ref, path, origin });
     return ref;
   }
@@ -62,7 +73,8 @@ export class ImageStore {
   /** Stores uploaded bytes in the session folder and registers them; refuses what is not an image. */
   async addUpload(name: string, bytes: Uint8Array): Promise<ImageRef> {
     if (bytes.length === 0) throw new Error(`${name}: the upload is empty`);
-    if (bytes.length > MAX_UPLOAD_BYTES) throw new Error(`${name}: upload of ${bytes.length} bytes is over the ${MAX_UPLOAD_BYTES}-byte limit`);
+    if (bytes.length > MAX_UPLOAD_BYTES)
+      throw new Error(`${name}: upload of ${bytes.length} bytes is over the ${MAX_UPLOAD_BYTES}-byte limit`);
     const safe = safeFileName(name);
     const dir = join(this.uploadsDir, randomBytes(6).toString('hex'));
     await mkdir(dir);

@@ -34,12 +34,29 @@ async function runUpscale(t: UpscaleTask): Promise<unknown> {
     t.input,
     t.output,
     fileOptions(model, t, (p) => {
-      post({ type: 'event', event: { type: 'progress', done: p.tilesDone, total: p.tilesTotal, megapixelsPerSec: p.megapixelsPerSec, etaSec: Number.isFinite(p.etaSec) ? p.etaSec : undefined, detail: `pass ${p.pass}/${p.passes}` } });
+      post({
+        type: 'event',
+        event: {
+          type: 'progress',
+          done: p.tilesDone,
+          total: p.tilesTotal,
+          megapixelsPerSec: p.megapixelsPerSec,
+          etaSec: Number.isFinite(p.etaSec) ? p.etaSec : undefined,
+          detail: `pass ${p.pass}/${p.passes}`,
+        },
+      });
       checkpoint(control);
     }),
   );
   // Model time only (no decode/encode), over input megapixels summed across passes: the picker's speed.
-  return { output: r.output, passes: r.passes, ep: r.ep.used, millis: performance.now() - t0, seconds: r.seconds, megapixels: r.megapixelsPerSec * r.seconds };
+  return {
+    output: r.output,
+    passes: r.passes,
+    ep: r.ep.used,
+    millis: performance.now() - t0,
+    seconds: r.seconds,
+    megapixels: r.megapixelsPerSec * r.seconds,
+  };
 }
 
 async function runBatch(t: BatchTask): Promise<unknown> {
@@ -48,12 +65,16 @@ async function runBatch(t: BatchTask): Promise<unknown> {
   const summary = { done: 0, failed: 0, skipped: 0 };
   const t0 = performance.now();
   // The whole queue first, so the UI lists every file from the start.
-  for (const f of t.files) post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'queued' } } });
+  for (const f of t.files)
+    post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'queued' } } });
   for (const [i, f] of t.files.entries()) {
     checkpoint(control);
     if (f.skip) {
       summary.skipped++;
-      post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'skipped', reason: 'output exists' } } });
+      post({
+        type: 'event',
+        event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'skipped', reason: 'output exists' } },
+      });
       continue;
     }
     post({ type: 'event', event: { type: 'batch-file', file: { input: f.input, output: f.output, state: 'running' } } });
@@ -67,7 +88,17 @@ async function runBatch(t: BatchTask): Promise<unknown> {
           (p) => {
             const done = i + p.tilesDone / p.tilesTotal;
             const sec = (performance.now() - t0) / 1000;
-            post({ type: 'event', event: { type: 'progress', done, total: t.files.length, megapixelsPerSec: p.megapixelsPerSec, etaSec: (sec / done) * (t.files.length - done), detail: f.input } });
+            post({
+              type: 'event',
+              event: {
+                type: 'progress',
+                done,
+                total: t.files.length,
+                megapixelsPerSec: p.megapixelsPerSec,
+                etaSec: (sec / done) * (t.files.length - done),
+                detail: f.input,
+              },
+            });
             checkpoint(control);
           },
           sessions,

@@ -81,7 +81,8 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
 
   pause(id: string): JobInfo {
     const rec = this.record(id);
-    if (rec.info.state !== 'running' && rec.info.state !== 'queued') throw new JobStateError(`job ${id} is ${rec.info.state}; only a running or queued job can be paused`);
+    if (rec.info.state !== 'running' && rec.info.state !== 'queued')
+      throw new JobStateError(`job ${id} is ${rec.info.state}; only a running or queued job can be paused`);
     Atomics.store(rec.control, 0, CONTROL_PAUSE);
     return this.setState(rec, 'paused');
   }

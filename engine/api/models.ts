@@ -22,7 +22,10 @@ interface Cached {
 }
 
 function label(id: string, card: ModelCard | undefined): string {
-  const pretty = id.replace(/-x\d$/, '').replace(/^edsr/i, 'EDSR').replace(/^swinir/i, 'SwinIR');
+  const pretty = id
+    .replace(/-x\d$/, '')
+    .replace(/^edsr/i, 'EDSR')
+    .replace(/^swinir/i, 'SwinIR');
   return `${pretty} x${card?.scale ?? '?'}`;
 }
 
@@ -72,7 +75,10 @@ export class ModelCatalog {
   async list(): Promise<ModelInfo[]> {
     const out: ModelInfo[] = [];
     this.paths.clear();
-    for (const [dir, source] of [[this.shippedDir, 'shipped'], [this.userDir, 'user']] as const) {
+    for (const [dir, source] of [
+      [this.shippedDir, 'shipped'],
+      [this.userDir, 'user'],
+    ] as const) {
       const names = await readdir(dir).catch(() => [] as string[]);
       for (const name of names.filter((n) => n.toLowerCase().endsWith('.onnx')).sort()) {
         const path = join(dir, name);

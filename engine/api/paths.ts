@@ -9,7 +9,10 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
 export class ForbiddenPathError extends Error {
   readonly code = 'forbidden';
-  constructor(readonly path: string, purpose: string) {
+  constructor(
+    readonly path: string,
+    purpose: string,
+  ) {
     super(`${path}: not allowed to ${purpose} (only files and folders you chose, and files MiniSR created, can be used)`);
     this.name = 'ForbiddenPathError';
   }

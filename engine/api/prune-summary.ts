@@ -7,7 +7,9 @@ import type { ArchSizes, PlanResult, PruneSummary, ZooConfig } from './types';
 
 function teacherSizes(r: ImportanceReport): ArchSizes {
   const c = r.config;
-  return c.family === 'edsr' ? { feats: c.num_feat, blocks: c.num_block } : { feats: c.embed_dim, blocks: c.depths.length, layers: Math.max(...c.depths) };
+  return c.family === 'edsr'
+    ? { feats: c.num_feat, blocks: c.num_block }
+    : { feats: c.embed_dim, blocks: c.depths.length, layers: Math.max(...c.depths) };
 }
 
 export function summarizeReport(r: ImportanceReport, reportPath: string): PruneSummary {

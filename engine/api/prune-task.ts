@@ -28,12 +28,38 @@ export async function runPrune(task: PruneTask, control: Int32Array, post: (m: W
         onEvent: (e) => {
           if (e.type === 'progress') {
             last = e;
-            post({ type: 'event', event: { type: 'train', step: e.step, steps: e.totalSteps, loss: e.loss, lr: e.lr, stepsPerSec: e.stepsPerSec, etaSec: e.etaSec } });
+            post({
+              type: 'event',
+              event: {
+                type: 'train',
+                step: e.step,
+                steps: e.totalSteps,
+                loss: e.loss,
+                lr: e.lr,
+                stepsPerSec: e.stepsPerSec,
+                etaSec: e.etaSec,
+              },
+            });
             holdWhilePaused();
           } else if (e.type === 'validation') {
-            post({ type: 'event', event: { type: 'train', step: e.step, steps: last.totalSteps, loss: last.loss, lr: last.lr, stepsPerSec: last.stepsPerSec, etaSec: last.etaSec, valPsnr: e.psnr } });
+            post({
+              type: 'event',
+              event: {
+                type: 'train',
+                step: e.step,
+                steps: last.totalSteps,
+                loss: last.loss,
+                lr: last.lr,
+                stepsPerSec: last.stepsPerSec,
+                etaSec: last.etaSec,
+                valPsnr: e.psnr,
+              },
+            });
           } else if (e.type === 'status') {
-            post({ type: 'event', event: { type: 'progress', done: last.step, total: last.totalSteps, detail: e.detail ? `${e.phase}: ${e.detail}` : e.phase } });
+            post({
+              type: 'event',
+              event: { type: 'progress', done: last.step, total: last.totalSteps, detail: e.detail ? `${e.phase}: ${e.detail}` : e.phase },
+            });
           }
         },
       },

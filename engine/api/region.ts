@@ -28,7 +28,8 @@ export interface RenderedRegion {
 function clampRegion(ref: ImageRef, q: ImageRegionQuery) {
   const left = q.left ?? 0;
   const top = q.top ?? 0;
-  if (left >= ref.width || top >= ref.height) throw new ValidationError('query.left', `region starts outside the ${ref.width}x${ref.height} image`);
+  if (left >= ref.width || top >= ref.height)
+    throw new ValidationError('query.left', `region starts outside the ${ref.width}x${ref.height} image`);
   const width = Math.min(q.width ?? ref.width - left, ref.width - left);
   const height = Math.min(q.height ?? ref.height - top, ref.height - top);
   return { left, top, width, height };
@@ -45,10 +46,20 @@ function crop(img: PlanarImage, left: number, top: number, width: number, height
   return { width, height, channels: img.channels, data: out };
 }
 
-async function resampled(path: string, ref: ImageRef, r: ReturnType<typeof clampRegion>, scale: number, kernel: 'bicubic' | 'nearest'): Promise<Sharp> {
-  if (r.width * scale * r.height * scale > 64e6) throw new ValidationError('query.width', `a resampled region is limited to 64 megapixels; ask for a smaller region`);
+async function resampled(
+  path: string,
+  ref: ImageRef,
+  r: ReturnType<typeof clampRegion>,
+  scale: number,
+  kernel: 'bicubic' | 'nearest',
+): Promise<Sharp> {
+  if (r.width * scale * r.height * scale > 64e6)
+    throw new ValidationError('query.width', `a resampled region is limited to 64 megapixels; ask for a smaller region`);
   if (kernel === 'nearest') {
-    const up = sharp(path, { limitInputPixels: MAX_INPUT_PIXELS }).rotate().extract(r).resize(r.width * scale, r.height * scale, { kernel: 'nearest' });
+    const up = sharp(path, { limitInputPixels: MAX_INPUT_PIXELS })
+      .rotate()
+      .extract(r)
+      .resize(r.width * scale, r.height * scale, { kernel: 'nearest' });
     const { data, info } = await up.raw().toBuffer({ resolveWithObject: true });
     return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
   }
@@ -59,17 +70,22 @@ async function resampled(path: string, ref: ImageRef, r: ReturnType<typeof clamp
     bottom: Math.min(ref.height, r.top + r.height + MARGIN),
   };
   const dec = await decodeRegion(path, { left: ex.left, top: ex.top, width: ex.right - ex.left, height: ex.bottom - ex.top });
-  const cut = (p: PlanarImage) => crop(imresizeBicubic(p, scale), (r.left - ex.left) * scale, (r.top - ex.top) * scale, r.width * scale, r.height * scale);
+  const cut = (p: PlanarImage) =>
+    crop(imresizeBicubic(p, scale), (r.left - ex.left) * scale, (r.top - ex.top) * scale, r.width * scale, r.height * scale);
   const rgb = cut(dec.rgb);
   const alpha = dec.alpha ? cut(dec.alpha) : undefined;
   const pixels = interleavePlanes(rgb, alpha, 8);
-  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: rgb.width, height: rgb.height, channels: alpha ? 4 : 3 } });
+  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width: rgb.width, height: rgb.height, channels: alpha ? 4 : 3 },
+  });
 }
 
 export async function renderRegion(path: string, ref: ImageRef, q: ImageRegionQuery): Promise<RenderedRegion> {
   const r = clampRegion(ref, q);
   const scale = q.resample?.scale ?? 1;
-  let img = q.resample ? await resampled(path, ref, r, scale, q.resample.kernel) : sharp(path, { limitInputPixels: MAX_INPUT_PIXELS }).rotate().extract(r);
+  let img = q.resample
+    ? await resampled(path, ref, r, scale, q.resample.kernel)
+    : sharp(path, { limitInputPixels: MAX_INPUT_PIXELS }).rotate().extract(r);
   const side = Math.min(q.maxSide ?? MAX_REGION_SIDE, MAX_REGION_SIDE);
   img = img.resize(side, side, { fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' });
   const format = q.format ?? 'webp';

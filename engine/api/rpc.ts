@@ -19,9 +19,7 @@ export interface RpcError {
   readonly field?: string;
 }
 
-export type RpcResponse =
-  | { readonly id: number; readonly result: unknown }
-  | { readonly id: number | null; readonly error: RpcError };
+export type RpcResponse = { readonly id: number; readonly result: unknown } | { readonly id: number | null; readonly error: RpcError };
 
 export interface RpcEventMessage {
   readonly event: EngineEvent;

@@ -9,7 +9,11 @@ import { ENGINE_METHODS, type EngineApi, type EngineMethod, type ImageRegionQuer
  */
 
 const id = z.string().min(1).max(200);
-const path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL');
+const path = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'must not contain NUL');
 const scale = z.union([z.literal(2), z.literal(4), z.literal(8)], { error: 'must be 2, 4 or 8' });
 const outputFormat = z.enum(['png', 'jpeg', 'webp', 'avif', 'tiff']);
 const quality = z.number().int().min(1).max(100);
@@ -20,7 +24,11 @@ export const settingsPatch = z
     tile: z.number().int().min(0).max(4096),
     threads: z.number().int().min(0).max(256),
     keepMetadata: z.boolean(),
-    nameTemplate: z.string().min(1).max(200).refine((t) => !/[\\/]/.test(t), 'must be a file name, without folders'),
+    nameTemplate: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((t) => !/[\\/]/.test(t), 'must be a file name, without folders'),
     format: z.union([outputFormat, z.literal('same')]),
     quality,
     theme: z.enum(['system', 'light', 'dark']),
@@ -100,8 +108,15 @@ export const paramSchemas = {
   setSettings: z.tuple([settingsPatch]),
   openImage: z.tuple([path]),
   importImage: z.tuple([
-    z.string().min(1).max(255).refine((n) => !/[\\/\0]/.test(n), 'must be a file name, without folders'),
-    z.string().max(Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 4).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+    z
+      .string()
+      .min(1)
+      .max(255)
+      .refine((n) => !/[\\/\0]/.test(n), 'must be a file name, without folders'),
+    z
+      .string()
+      .max(Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 4)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
   ]),
   startUpscale: z.tuple([upscaleRequest]),
   startBatch: z.tuple([batchRequest]),
@@ -143,9 +158,7 @@ export function parseParams<M extends EngineMethod>(method: M, params: unknown):
   return r.data as Parameters<EngineApi[M]>;
 }
 
-const rpcRequest = z
-  .object({ id: z.number().int().nonnegative(), method: z.enum(ENGINE_METHODS), params: z.array(z.unknown()) })
-  .strict();
+const rpcRequest = z.object({ id: z.number().int().nonnegative(), method: z.enum(ENGINE_METHODS), params: z.array(z.unknown()) }).strict();
 
 /** Parses one WebSocket frame's JSON into a request with checked params. */
 export function parseRequest(raw: unknown): RpcRequest {
@@ -154,7 +167,11 @@ export function parseRequest(raw: unknown): RpcRequest {
   return { id: r.data.id, method: r.data.method, params: parseParams(r.data.method, r.data.params) };
 }
 
-const intParam = z.coerce.number().int().min(0).max(1 << 20);
+const intParam = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(1 << 20);
 const regionQuery = z
   .object({
     left: intParam.optional(),

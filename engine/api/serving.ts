@@ -55,4 +55,9 @@ export function rendererFile(root: string, pathname: string): string | undefined
   return file === base || file.startsWith(base + sep) ? file : undefined;
 }
 
-export const HTTP_STATUS: Readonly<Record<RpcError['code'], number>> = { 'bad-request': 400, forbidden: 403, 'not-found': 404, failed: 500 };
+export const HTTP_STATUS: Readonly<Record<RpcError['code'], number>> = {
+  'bad-request': 400,
+  forbidden: 403,
+  'not-found': 404,
+  failed: 500,
+};

@@ -224,7 +224,11 @@ export type EngineEvent =
       readonly valPsnr?: number;
     }
   | { readonly type: 'upscale-done'; readonly jobId: string; readonly result: UpscaleResult }
-  | { readonly type: 'batch-done'; readonly jobId: string; readonly summary: { readonly done: number; readonly failed: number; readonly skipped: number } }
+  | {
+      readonly type: 'batch-done';
+      readonly jobId: string;
+      readonly summary: { readonly done: number; readonly failed: number; readonly skipped: number };
+    }
   | { readonly type: 'distill-done'; readonly jobId: string; readonly model: ModelInfo }
   | { readonly type: 'prune-done'; readonly jobId: string; readonly result: PruneSummary };
 
@@ -262,8 +266,24 @@ export interface EngineApi {
 
 /** Names of the EngineApi calls: the wire protocols and the schema key on these. */
 export const ENGINE_METHODS = [
-  'systemInfo', 'listModels', 'getSettings', 'setSettings', 'openImage', 'importImage', 'startUpscale', 'startBatch',
-  'startDistill', 'startPrune', 'readPruneReport', 'planCompression', 'pauseJob', 'resumeJob', 'cancelJob', 'listJobs', 'saveImage', 'browse',
+  'systemInfo',
+  'listModels',
+  'getSettings',
+  'setSettings',
+  'openImage',
+  'importImage',
+  'startUpscale',
+  'startBatch',
+  'startDistill',
+  'startPrune',
+  'readPruneReport',
+  'planCompression',
+  'pauseJob',
+  'resumeJob',
+  'cancelJob',
+  'listJobs',
+  'saveImage',
+  'browse',
 ] as const satisfies readonly (keyof EngineApi)[];
 export type EngineMethod = (typeof ENGINE_METHODS)[number];
 

@@ -77,7 +77,8 @@ export function gradients(graph: Graph, loss: Value, wrt: readonly Value[]): Map
       const def = opDef(node.op);
       const needs = (k: number) => needsGrad(node, k, live);
       if (!node.inputs.some((_, k) => needs(k))) continue;
-      if (def.grad === undefined) throw new TypeError(`no gradient rule for ${node.op} (node ${node.name}); add one in engine/graph/grad-rules.ts`);
+      if (def.grad === undefined)
+        throw new TypeError(`no gradient rule for ${node.op} (node ${node.name}); add one in engine/graph/grad-rules.ts`);
       if (def.grad === 'none') continue;
       const grads = def.grad({ g: graph, node, dY, needs });
       node.inputs.forEach((v, k) => {

@@ -88,7 +88,9 @@ export const gradDiv: GradRule = ({ g, node, dY, needs }) => [
  * than Where(y > 0, dY, 0): ORT's Where with a broadcast scalar is slow (EDSRmini step, 1
  * thread: -7 ms of ~225 over 8 ReLUs).
  */
-export const gradRelu: GradRule = ({ g, node, dY }) => [g.mul(dY[0]!, g.op1('Cast', [g.op1('Greater', [y(node), g.scalar(0)])], { to: 1 }))];
+export const gradRelu: GradRule = ({ g, node, dY }) => [
+  g.mul(dY[0]!, g.op1('Cast', [g.op1('Greater', [y(node), g.scalar(0)])], { to: 1 })),
+];
 export const gradLeakyRelu: GradRule = ({ g, node, dY }) => {
   const alpha = node.attrs.alpha === undefined ? 0.01 : (node.attrs.alpha as number);
   return [g.where(g.op1('Greater', [x(node), g.scalar(0)]), dY[0]!, g.mul(dY[0]!, g.scalar(alpha)))];
@@ -148,7 +150,8 @@ function transposeFlip(w: Float32Array, group: number, cog: number, cig: number,
     for (let o = 0; o < cog; o++)
       for (let i = 0; i < cig; i++)
         for (let a = 0; a < kh; a++)
-          for (let b = 0; b < kw; b++) out[((((gi * cig + i) * cog + o) * kh + (kh - 1 - a)) * kw) + (kw - 1 - b)] = w[(((gi * cog + o) * cig + i) * kh + a) * kw + b]!;
+          for (let b = 0; b < kw; b++)
+            out[(((gi * cig + i) * cog + o) * kh + (kh - 1 - a)) * kw + (kw - 1 - b)] = w[(((gi * cog + o) * cig + i) * kh + a) * kw + b]!;
   return out;
 }
 
@@ -194,7 +197,12 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
       // W [Co, Ci/g, k, k] -> W' [Ci, Co/g, k, k], flipped spatially. A constant W (the loss's
       // blur) gets a constant W', which ORT can prepack like any fixed weight.
       let wt: Value;
-      if (W.data) wt = g.constant({ dtype: 'float32', shape: [group * cig, co / group, kh, kw], data: transposeFlip(W.data.data as Float32Array, group, co / group, cig, kh, kw) });
+      if (W.data)
+        wt = g.constant({
+          dtype: 'float32',
+          shape: [group * cig, co / group, kh, kw],
+          data: transposeFlip(W.data.data as Float32Array, group, co / group, cig, kh, kw),
+        });
       else {
         wt = g.reshape(W, [group, co / group, cig, kh, kw]);
         wt = g.reshape(g.transpose(wt, [0, 2, 1, 3, 4]), [group * cig, co / group, kh, kw]);
@@ -203,7 +211,9 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
       const p = [kh - 1 - pads[0]!, kw - 1 - pads[1]!, kh - 1 - pads[2]!, kw - 1 - pads[3]!];
       return g.op1('Conv', [d, wt], { kernel_shape: [kh, kw], pads: p, group });
     }
-    const outPad = [0, 1].map((ax) => X.shape[2 + ax]! - ((d.shape[2 + ax]! - 1) * strides[ax]! + W.shape[2 + ax]! - pads[ax]! - pads[ax + 2]!));
+    const outPad = [0, 1].map(
+      (ax) => X.shape[2 + ax]! - ((d.shape[2 + ax]! - 1) * strides[ax]! + W.shape[2 + ax]! - pads[ax]! - pads[ax + 2]!),
+    );
     return g.op1('ConvTranspose', [d, W], { kernel_shape: [kh, kw], pads, strides, group, output_padding: outPad });
   });
 
@@ -249,7 +259,14 @@ function sameConvWeightGrad(g: Graph, X: Value, d: Value, wShape: number[], pads
   const [p0, p1] = [pads[0]!, pads[1]!];
   const flat = (v: Value) => g.reshape(v, [n, v.shape[1]!, h * w]);
   // v holds the taps with axes `order` (indices into [a, b, co, ci]); to [Co, Ci, kh, kw].
-  const toWeight = (v: Value, order: number[]) => g.transpose(g.reshape(v, order.map((o) => [kh, kw, co, ci][o]!)), [2, 3, 0, 1].map((o) => order.indexOf(o)));
+  const toWeight = (v: Value, order: number[]) =>
+    g.transpose(
+      g.reshape(
+        v,
+        order.map((o) => [kh, kw, co, ci][o]!),
+      ),
+      [2, 3, 0, 1].map((o) => order.indexOf(o)),
+    );
   if (4 * co <= ci || 4 * ci <= co) {
     const onDy = co < ci;
     // The small tensor shifted to all taps, concatenated along channels: [N, kh*kw*C, H*W].
@@ -264,8 +281,15 @@ function sameConvWeightGrad(g: Graph, X: Value, d: Value, wShape: number[], pads
   // Row shifts on dY, concatenated along channels (the MatMul's left operand, read in place),
   // column shifts on x (the right operand, which MLAS packs): one MatMul per column shift gives
   // kh taps. This orientation also won for Co < Ci (24->12 at 64x64: 8.6 vs 10.0 ms).
-  const rows = flat(g.concat(Array.from({ length: kh }, (_, a) => shift(g, d, 2, a - p0)), 1));
-  const perB = Array.from({ length: kw }, (_, b) => g.reduceSum(g.matmul(rows, g.transpose(flat(shift(g, X, 3, p1 - b)), [0, 2, 1])), [0], false)); // [(a, co), ci]
+  const rows = flat(
+    g.concat(
+      Array.from({ length: kh }, (_, a) => shift(g, d, 2, a - p0)),
+      1,
+    ),
+  );
+  const perB = Array.from({ length: kw }, (_, b) =>
+    g.reduceSum(g.matmul(rows, g.transpose(flat(shift(g, X, 3, p1 - b)), [0, 2, 1])), [0], false),
+  ); // [(a, co), ci]
   return toWeight(g.concat(perB, 0), [1, 0, 2, 3]);
 }
 
@@ -345,7 +369,8 @@ export const gradLayerNorm: GradRule = ({ g, node, dY, needs }) => {
 function reduceGrad(scaleByCount: boolean): GradRule {
   return ({ g, node, dY }) => {
     const X = x(node);
-    const axesIn = node.op === 'ReduceSum' ? (node.inputs[1] ? constInts(node.inputs[1], 'ReduceSum axes') : []) : intsAttr(node.attrs, 'axes', []);
+    const axesIn =
+      node.op === 'ReduceSum' ? (node.inputs[1] ? constInts(node.inputs[1], 'ReduceSum axes') : []) : intsAttr(node.attrs, 'axes', []);
     const axes = axesIn.length ? axesIn.map((a) => normAxis(a, X.shape.length)) : [...X.shape.keys()];
     const kept = X.shape.map((dim, i) => (axes.includes(i) ? 1 : dim));
     let d = g.reshape(dY[0]!, kept);
@@ -369,7 +394,16 @@ export const gradTile: GradRule = ({ g, node, dY }) => {
   const X = x(node);
   const reps = constInts(node.inputs[1], 'Tile repeats');
   const split = X.shape.flatMap((dim, i) => [reps[i]!, dim]);
-  return [g.reshape(g.reduceSum(g.reshape(dY[0]!, split), reps.map((_, i) => 2 * i), false), X.shape)];
+  return [
+    g.reshape(
+      g.reduceSum(
+        g.reshape(dY[0]!, split),
+        reps.map((_, i) => 2 * i),
+        false,
+      ),
+      X.shape,
+    ),
+  ];
 };
 
 /** Slice with steps +-1: the gradient is dY placed back with zero padding (flipped for -1). */
@@ -411,7 +445,12 @@ export const gradConcat: GradRule = ({ g, node, dY, needs }) => {
 
 export const gradSplit: GradRule = ({ g, node, dY }) => {
   const axis = normAxis(intAttr(node.attrs, 'axis', 0), x(node).shape.length);
-  return [g.concat(node.outputs.map((o, i) => dY[i] ?? g.zeros(o.shape)), axis)];
+  return [
+    g.concat(
+      node.outputs.map((o, i) => dY[i] ?? g.zeros(o.shape)),
+      axis,
+    ),
+  ];
 };
 
 export const gradSqueezeLike: GradRule = ({ g, node, dY }) => [g.reshape(dY[0]!, x(node).shape)];
@@ -436,7 +475,9 @@ export const gradGather: GradRule = ({ g, node, dY }) => {
   if (inverse) {
     const covered = inverse.every((j) => j < n);
     const source = covered ? d : g.concat([d, g.zeros([outer, 1, inner])], 1); // slot n holds zeros
-    const back = g.op1('Gather', [source, g.constant({ dtype: 'int64', shape: [dim], data: BigInt64Array.from(inverse, BigInt) })], { axis: 1 });
+    const back = g.op1('Gather', [source, g.constant({ dtype: 'int64', shape: [dim], data: BigInt64Array.from(inverse, BigInt) })], {
+      axis: 1,
+    });
     return [g.reshape(back, X.shape)];
   }
   const ix = g.expand(g.reshape(idx.dtype === 'int64' ? idx : g.op1('Cast', [idx], { to: 7 }), [1, n, 1]), view);
@@ -477,7 +518,9 @@ export const gradDepthToSpace: GradRule = ({ g, node, dY }) => {
   if (strAttr(node.attrs, 'mode', 'DCR') !== 'CRD') return [s2d];
   return [g.reshape(g.transpose(g.reshape(s2d, [n, b * b, c / (b * b), h * w]), [0, 2, 1, 3]), [n, c, h, w])];
 };
-export const gradSpaceToDepth: GradRule = ({ g, node, dY }) => [g.op1('DepthToSpace', [dY[0]!], { blocksize: intAttr(node.attrs, 'blocksize', 0), mode: 'DCR' })];
+export const gradSpaceToDepth: GradRule = ({ g, node, dY }) => [
+  g.op1('DepthToSpace', [dY[0]!], { blocksize: intAttr(node.attrs, 'blocksize', 0), mode: 'DCR' }),
+];
 
 /**
  * Pad. constant: Slice the interior. reflect: fold each mirrored border back onto the
@@ -494,8 +537,23 @@ export const gradPad: GradRule = ({ g, node, dY, needs }) => {
     const axes = [...Array(r).keys()].filter((a) => pads[a] !== 0 || pads[a + r] !== 0);
     // With a negative (cropping) side the adjoint is the Pad with every pad negated: what was
     // cropped comes back as zeros, what was added is cropped (a shift's gradient is the opposite shift).
-    if (axes.some((a) => pads[a]! < 0 || pads[a + r]! < 0)) return [g.pad(d, pads.map((p) => -p))];
-    return [axes.length ? g.slice(d, axes.map((a) => pads[a]!), axes.map((a) => pads[a]! + X.shape[a]!), axes) : d];
+    if (axes.some((a) => pads[a]! < 0 || pads[a + r]! < 0))
+      return [
+        g.pad(
+          d,
+          pads.map((p) => -p),
+        ),
+      ];
+    return [
+      axes.length
+        ? g.slice(
+            d,
+            axes.map((a) => pads[a]!),
+            axes.map((a) => pads[a]! + X.shape[a]!),
+            axes,
+          )
+        : d,
+    ];
   }
   if (mode !== 'reflect') throw new TypeError(`${node.name}: Pad gradient supports constant and reflect modes`);
   for (let a = r - 1; a >= 0; a--) {
@@ -527,7 +585,8 @@ export const gradAveragePool: GradRule = ({ g, node, dY }) => {
   const k = intsAttr(node.attrs, 'kernel_shape', []);
   const s = intsAttr(node.attrs, 'strides', [1, 1]);
   const pads = intsAttr(node.attrs, 'pads', [0, 0, 0, 0]);
-  if (pads.some((p) => p !== 0) || intAttr(node.attrs, 'ceil_mode', 0) !== 0) throw new TypeError(`${node.name}: AveragePool gradient supports pads 0, floor mode only`);
+  if (pads.some((p) => p !== 0) || intAttr(node.attrs, 'ceil_mode', 0) !== 0)
+    throw new TypeError(`${node.name}: AveragePool gradient supports pads 0, floor mode only`);
   const [ho, wo] = [d.shape[2]!, d.shape[3]!];
   const inv = g.scalar(1 / (k[0]! * k[1]!));
   let up: Value;
@@ -535,7 +594,11 @@ export const gradAveragePool: GradRule = ({ g, node, dY }) => {
     up = g.expand(g.reshape(g.mul(d, inv), [n, c, ho, 1, wo, 1]), [n, c, ho, k[0]!, wo, k[1]!]);
     up = g.reshape(up, [n, c, ho * k[0]!, wo * k[1]!]);
   } else {
-    const kern = g.constant({ dtype: 'float32', shape: [c, 1, k[0]!, k[1]!], data: new Float32Array(c * k[0]! * k[1]!).fill(1 / (k[0]! * k[1]!)) });
+    const kern = g.constant({
+      dtype: 'float32',
+      shape: [c, 1, k[0]!, k[1]!],
+      data: new Float32Array(c * k[0]! * k[1]!).fill(1 / (k[0]! * k[1]!)),
+    });
     up = g.op1('ConvTranspose', [d, kern], { kernel_shape: k, strides: s, group: c });
   }
   const [uh, uw] = [up.shape[2]!, up.shape[3]!];

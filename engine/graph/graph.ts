@@ -73,7 +73,8 @@ export class Graph {
 
   /** A constant tensor stored in the model; small ones are deduplicated by content. */
   constant(t: HostTensor, name?: string): Value {
-    const key = t.data.length <= 64 ? `${t.dtype}|${t.shape.join(',')}|${Array.from(t.data as ArrayLike<number | bigint>).join(',')}` : undefined;
+    const key =
+      t.data.length <= 64 ? `${t.dtype}|${t.shape.join(',')}|${Array.from(t.data as ArrayLike<number | bigint>).join(',')}` : undefined;
     const cached = key !== undefined && name === undefined ? this.constCache.get(key) : undefined;
     if (cached) return cached;
     const v: Value = { ...this.newValue(name ?? this.autoName('const'), t.shape, t.dtype, 'const'), data: t };
@@ -110,7 +111,9 @@ export class Graph {
       throw new (e instanceof RangeError ? RangeError : TypeError)(`${nodeName} (${type}, inputs ${shapes}): ${(e as Error).message}`);
     }
     const count = nOutputs ?? 1;
-    const outputs = typed.slice(0, count).map((t, i) => this.newValue(count === 1 ? nodeName : `${nodeName}:${i}`, t.shape, t.dtype, 'node'));
+    const outputs = typed
+      .slice(0, count)
+      .map((t, i) => this.newValue(count === 1 ? nodeName : `${nodeName}:${i}`, t.shape, t.dtype, 'node'));
     this.nodes.push({ name: nodeName, op: type, inputs, outputs, attrs });
     return outputs;
   }
@@ -175,7 +178,10 @@ export class Graph {
    */
   concat(xs: readonly Value[], axis: number): Value {
     if (xs.length <= MAX_FAN_IO) return this.op1('Concat', xs, { axis });
-    return this.concat(fanGroups(xs.length).map(([from, to]) => this.concat(xs.slice(from, to), axis)), axis);
+    return this.concat(
+      fanGroups(xs.length).map(([from, to]) => this.concat(xs.slice(from, to), axis)),
+      axis,
+    );
   }
   /** Split into pieces of `sizes` along `axis`, as a tree of Splits with at most MAX_FAN_IO outputs each (see `concat`). */
   split(x: Value, sizes: readonly number[], axis: number): Value[] {
@@ -200,7 +206,12 @@ export class Graph {
   reduceMean(x: Value, axes?: readonly number[], keepdims = true): Value {
     return this.op1('ReduceMean', [x], { ...(axes ? { axes } : {}), keepdims: keepdims ? 1 : 0 });
   }
-  conv(x: Value, w: Value, b: Value | undefined, opts: { pads?: readonly number[]; strides?: readonly number[]; group?: number } = {}): Value {
+  conv(
+    x: Value,
+    w: Value,
+    b: Value | undefined,
+    opts: { pads?: readonly number[]; strides?: readonly number[]; group?: number } = {},
+  ): Value {
     const k = w.shape.slice(2);
     const attrs: Record<string, number | readonly number[]> = { kernel_shape: k };
     attrs.pads = opts.pads ?? [Math.floor(k[0]! / 2), Math.floor(k[1]! / 2), Math.floor(k[0]! / 2), Math.floor(k[1]! / 2)];

@@ -141,7 +141,8 @@ export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
   };
   let floatInitializerElements = 0;
   for (const t of g.initializer) {
-    if (t.dataType === onnx.TensorProto.DataType.FLOAT && (t.dims?.length ?? 0) > 0) floatInitializerElements += (t.dims as number[]).reduce<number>((a, b) => a * Number(b), 1);
+    if (t.dataType === onnx.TensorProto.DataType.FLOAT && (t.dims?.length ?? 0) > 0)
+      floatInitializerElements += (t.dims as number[]).reduce<number>((a, b) => a * Number(b), 1);
   }
   const opset = model.opsetImport.find((o) => !o.domain)?.version;
   return {

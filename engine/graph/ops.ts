@@ -224,7 +224,12 @@ export const OPS = {
       const ceil = intAttr(attrs, 'ceil_mode', 0) === 1;
       return [
         {
-          shape: [x[0]!, x[1]!, windowOut(x[2]!, k[0]!, s[0]!, p[0]!, p[2]!, 1, ceil), windowOut(x[3]!, k[1]!, s[1]!, p[1]!, p[3]!, 1, ceil)],
+          shape: [
+            x[0]!,
+            x[1]!,
+            windowOut(x[2]!, k[0]!, s[0]!, p[0]!, p[2]!, 1, ceil),
+            windowOut(x[3]!, k[1]!, s[1]!, p[1]!, p[3]!, 1, ceil),
+          ],
           dtype: 'float32',
         },
       ];
@@ -239,7 +244,8 @@ export const OPS = {
       const x = req(inputs, 0);
       const axis = normAxis(intAttr(attrs, 'axis', -1), x.shape.length);
       const normShape = x.shape.slice(axis);
-      if (numel(req(inputs, 1).shape) !== numel(normShape)) throw new RangeError('LayerNormalization scale must match the normalised shape');
+      if (numel(req(inputs, 1).shape) !== numel(normShape))
+        throw new RangeError('LayerNormalization scale must match the normalised shape');
       const stat = x.shape.map((d, i) => (i < axis ? d : 1));
       return [
         { shape: x.shape, dtype: x.dtype },
@@ -424,7 +430,8 @@ export const OPS = {
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const b = intAttr(attrs, 'blocksize', 0);
-      if (x.length !== 4 || x[2]! % b !== 0 || x[3]! % b !== 0) throw new RangeError(`SpaceToDepth(${b}) cannot apply to ${shapeString(x)}`);
+      if (x.length !== 4 || x[2]! % b !== 0 || x[3]! % b !== 0)
+        throw new RangeError(`SpaceToDepth(${b}) cannot apply to ${shapeString(x)}`);
       return [{ shape: [x[0]!, x[1]! * b * b, x[2]! / b, x[3]! / b], dtype: 'float32' }];
     },
   },

@@ -118,7 +118,9 @@ async function classify(err: unknown, input: ImageInput, name: string): Promise<
   if (/unsupported image format/i.test(msg)) {
     const known = sniffImageFormat(await readHead(input).catch(() => Buffer.alloc(0)));
     return known
-      ? new ImageDecodeError('unsupported-format', name, `${known} images cannot be read by this build (libvips ${sharp.versions.vips})`, { cause: err })
+      ? new ImageDecodeError('unsupported-format', name, `${known} images cannot be read by this build (libvips ${sharp.versions.vips})`, {
+          cause: err,
+        })
       : new ImageDecodeError('not-an-image', name, 'not an image file (content matches no readable image format)', { cause: err });
   }
   if (/pixel limit/i.test(msg)) {

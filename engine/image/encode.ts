@@ -91,7 +91,10 @@ function toPixels(src: EncodeSource, bitDepth: 8 | 16 | undefined): Pixels {
     return { data, width: src.rgb.width, height: src.rgb.height, channels: src.alpha ? 4 : 3, bitDepth: depth };
   }
   const { raw, width, height, channels } = src;
-  for (const [k, v] of [['width', width], ['height', height]] as const) {
+  for (const [k, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`raw.${k} must be a positive integer, got ${v}`);
   }
   if (![1, 2, 3, 4].includes(channels)) throw new RangeError(`raw.channels must be 1..4, got ${channels}`);
@@ -204,7 +207,14 @@ export async function encodeImage(src: EncodeSource, opts: EncodeOptions, outPat
     carrier = built.carrier;
     const info = await built.s.toFile(tmp);
     await rename(tmp, out);
-    return { format: opts.format, width: info.width, height: info.height, channels: info.channels, bitDepth: built.outDepth, bytes: info.size };
+    return {
+      format: opts.format,
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+      bitDepth: built.outDepth,
+      bytes: info.size,
+    };
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof ImageEncodeError || err instanceof RangeError || err instanceof TypeError) throw err;
@@ -222,10 +232,22 @@ export async function encodeToBuffer(src: EncodeSource, opts: EncodeOptions): Pr
     const built = await pipelineFor(px, opts, tmpdir());
     carrier = built.carrier;
     const { data, info } = await built.s.toBuffer({ resolveWithObject: true });
-    return { data, info: { format: opts.format, width: info.width, height: info.height, channels: info.channels, bitDepth: built.outDepth, bytes: info.size } };
+    return {
+      data,
+      info: {
+        format: opts.format,
+        width: info.width,
+        height: info.height,
+        channels: info.channels,
+        bitDepth: built.outDepth,
+        bytes: info.size,
+      },
+    };
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError) throw err;
-    throw new ImageEncodeError('<buffer>', `could not encode ${opts.format}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ImageEncodeError('<buffer>', `could not encode ${opts.format}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   } finally {
     if (carrier) await rm(carrier, { force: true });
   }

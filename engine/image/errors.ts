@@ -1,13 +1,6 @@
 /** Why an image could not be read; lets callers (CLI, UI) react without parsing messages. */
 export type ImageDecodeErrorCode =
-  | 'not-found'
-  | 'is-directory'
-  | 'empty'
-  | 'not-an-image'
-  | 'unsupported-format'
-  | 'corrupt'
-  | 'too-large'
-  | 'bad-region';
+  'not-found' | 'is-directory' | 'empty' | 'not-an-image' | 'unsupported-format' | 'corrupt' | 'too-large' | 'bad-region';
 
 /** A file or buffer that could not be decoded; the message always names the file. */
 export class ImageDecodeError extends Error {

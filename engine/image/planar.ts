@@ -19,7 +19,11 @@ export interface InterleavedImage<T extends Uint8Array | Uint16Array = Uint8Arra
 }
 
 function checkDims(where: string, width: number, height: number, channels: number): void {
-  for (const [name, v] of [['width', width], ['height', height], ['channels', channels]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${where}: ${name} must be a positive integer, got ${v}`);
   }
 }

@@ -187,7 +187,10 @@ export function imresizeBicubic(img: PlanarImage, scale: number, opts: ResizeOpt
 /** `imresize(img, [height width], 'bicubic')`: per-dimension scale = out / in, as MATLAB uses. */
 export function imresizeBicubicTo(img: PlanarImage, width: number, height: number, opts: ResizeOptions = {}): PlanarImage {
   assertPlanar(img, 'imresizeBicubicTo: img');
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`imresizeBicubicTo: ${name} must be a positive integer, got ${v}`);
   }
   return resize(img, width, height, width / img.width, height / img.height, opts);

@@ -56,11 +56,7 @@ export interface MatchOptions {
  * expected order, or throws one error listing every missing key, unexpected key and shape
  * mismatch. `ignore` only exempts checkpoint keys from being reported as unexpected.
  */
-export function matchStateDict(
-  expected: ReadonlyMap<string, readonly number[]>,
-  sd: StateDict,
-  opts: MatchOptions = {},
-): HostTensor[] {
+export function matchStateDict(expected: ReadonlyMap<string, readonly number[]>, sd: StateDict, opts: MatchOptions = {}): HostTensor[] {
   const missing: string[] = [];
   const mismatched: string[] = [];
   const out: HostTensor[] = [];

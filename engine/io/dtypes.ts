@@ -33,11 +33,7 @@ function halfToFloatTable(): Float32Array {
  * Decodes `count` little-endian elements of `dtype` from `bytes` (any byte offset) into a new
  * host array. float16/bfloat16 are widened to float32; the caller keeps `sourceDType`.
  */
-export function decodeElements(
-  bytes: Uint8Array,
-  dtype: DType,
-  count: number,
-): Float32Array | BigInt64Array | Int32Array | Uint8Array {
+export function decodeElements(bytes: Uint8Array, dtype: DType, count: number): Float32Array | BigInt64Array | Int32Array | Uint8Array {
   const need = count * ITEM_SIZE[dtype];
   if (bytes.length < need) {
     throw new RangeError(`decodeElements: ${dtype} x ${count} needs ${need} bytes, got ${bytes.length}`);

@@ -37,15 +37,52 @@ export interface Unpickled {
 export type PyDict = Map<unknown, unknown>;
 
 const OPNAMES: Record<number, string> = {
-  0x80: 'PROTO', 0x95: 'FRAME', 0x2e: 'STOP', 0x28: 'MARK', 0x7d: 'EMPTY_DICT', 0x5d: 'EMPTY_LIST',
-  0x29: 'EMPTY_TUPLE', 0x58: 'BINUNICODE', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8',
-  0x42: 'BINBYTES', 0x43: 'SHORT_BINBYTES', 0x8e: 'BINBYTES8', 0x4a: 'BININT', 0x4b: 'BININT1',
-  0x4d: 'BININT2', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x47: 'BINFLOAT', 0x4e: 'NONE', 0x88: 'NEWTRUE',
-  0x89: 'NEWFALSE', 0x74: 'TUPLE', 0x85: 'TUPLE1', 0x86: 'TUPLE2', 0x87: 'TUPLE3', 0x6c: 'LIST',
-  0x64: 'DICT', 0x73: 'SETITEM', 0x75: 'SETITEMS', 0x61: 'APPEND', 0x65: 'APPENDS', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x94: 'MEMOIZE', 0x68: 'BINGET', 0x6a: 'LONG_BINGET', 0x63: 'GLOBAL',
-  0x93: 'STACK_GLOBAL', 0x52: 'REDUCE', 0x62: 'BUILD', 0x51: 'BINPERSID', 0x81: 'NEWOBJ', 0x30: 'POP',
-  0x31: 'POP_MARK', 0x32: 'DUP',
+  0x80: 'PROTO',
+  0x95: 'FRAME',
+  0x2e: 'STOP',
+  0x28: 'MARK',
+  0x7d: 'EMPTY_DICT',
+  0x5d: 'EMPTY_LIST',
+  0x29: 'EMPTY_TUPLE',
+  0x58: 'BINUNICODE',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8e: 'BINBYTES8',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4d: 'BININT2',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x47: 'BINFLOAT',
+  0x4e: 'NONE',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x74: 'TUPLE',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x6c: 'LIST',
+  0x64: 'DICT',
+  0x73: 'SETITEM',
+  0x75: 'SETITEMS',
+  0x61: 'APPEND',
+  0x65: 'APPENDS',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x94: 'MEMOIZE',
+  0x68: 'BINGET',
+  0x6a: 'LONG_BINGET',
+  0x63: 'GLOBAL',
+  0x93: 'STACK_GLOBAL',
+  0x52: 'REDUCE',
+  0x62: 'BUILD',
+  0x51: 'BINPERSID',
+  0x81: 'NEWOBJ',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
 };
 
 /** Longest LONG4 we accept: state dicts never hold integers anywhere near this. */
@@ -92,41 +129,95 @@ class Unpickler {
   private step(op: number): void {
     const s = this.stack;
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const p = this.u8();
         if (p < 2 || p > 5) this.fail(`unsupported pickle protocol ${p}`);
         return;
       }
-      case 0x95: this.take(8); return; // FRAME: only a read-ahead hint
-      case 0x28: this.marks.push(this.stack); this.stack = []; return;
-      case 0x7d: s.push(new Map()); return;
-      case 0x5d: s.push([]); return;
-      case 0x29: s.push([]); return;
-      case 0x58: s.push(this.utf8(this.u32())); return;
-      case 0x8c: s.push(this.utf8(this.u8())); return;
-      case 0x8d: s.push(this.utf8(this.u64())); return;
-      case 0x42: s.push(new Uint8Array(this.take(this.u32()))); return;
-      case 0x43: s.push(new Uint8Array(this.take(this.u8()))); return;
-      case 0x8e: s.push(new Uint8Array(this.take(this.u64()))); return;
-      case 0x4a: s.push(this.view.getInt32(this.advance(4), true)); return;
-      case 0x4b: s.push(this.u8()); return;
-      case 0x4d: s.push(this.view.getUint16(this.advance(2), true)); return;
-      case 0x8a: s.push(this.long(this.u8())); return;
+      case 0x95:
+        this.take(8);
+        return; // FRAME: only a read-ahead hint
+      case 0x28:
+        this.marks.push(this.stack);
+        this.stack = [];
+        return;
+      case 0x7d:
+        s.push(new Map());
+        return;
+      case 0x5d:
+        s.push([]);
+        return;
+      case 0x29:
+        s.push([]);
+        return;
+      case 0x58:
+        s.push(this.utf8(this.u32()));
+        return;
+      case 0x8c:
+        s.push(this.utf8(this.u8()));
+        return;
+      case 0x8d:
+        s.push(this.utf8(this.u64()));
+        return;
+      case 0x42:
+        s.push(new Uint8Array(this.take(this.u32())));
+        return;
+      case 0x43:
+        s.push(new Uint8Array(this.take(this.u8())));
+        return;
+      case 0x8e:
+        s.push(new Uint8Array(this.take(this.u64())));
+        return;
+      case 0x4a:
+        s.push(this.view.getInt32(this.advance(4), true));
+        return;
+      case 0x4b:
+        s.push(this.u8());
+        return;
+      case 0x4d:
+        s.push(this.view.getUint16(this.advance(2), true));
+        return;
+      case 0x8a:
+        s.push(this.long(this.u8()));
+        return;
       case 0x8b: {
         const n = this.u32();
         if (n > MAX_LONG_BYTES) this.fail(`LONG4 of ${n} bytes is larger than ${MAX_LONG_BYTES}`);
         s.push(this.long(n));
         return;
       }
-      case 0x47: s.push(this.view.getFloat64(this.advance(8), false)); return;
-      case 0x4e: s.push(null); return;
-      case 0x88: s.push(true); return;
-      case 0x89: s.push(false); return;
-      case 0x74: { const items = this.popMark(); this.stack.push(items); return; }
-      case 0x85: s.push(this.popN(1)); return;
-      case 0x86: s.push(this.popN(2)); return;
-      case 0x87: s.push(this.popN(3)); return;
-      case 0x6c: { const items = this.popMark(); this.stack.push(items); return; }
+      case 0x47:
+        s.push(this.view.getFloat64(this.advance(8), false));
+        return;
+      case 0x4e:
+        s.push(null);
+        return;
+      case 0x88:
+        s.push(true);
+        return;
+      case 0x89:
+        s.push(false);
+        return;
+      case 0x74: {
+        const items = this.popMark();
+        this.stack.push(items);
+        return;
+      }
+      case 0x85:
+        s.push(this.popN(1));
+        return;
+      case 0x86:
+        s.push(this.popN(2));
+        return;
+      case 0x87:
+        s.push(this.popN(3));
+        return;
+      case 0x6c: {
+        const items = this.popMark();
+        this.stack.push(items);
+        return;
+      }
       case 0x64: {
         const items = this.popMark();
         const dict = new Map();
@@ -154,11 +245,21 @@ class Unpickler {
         this.list(this.top()).push(...items);
         return;
       }
-      case 0x71: this.memo.set(this.u8(), this.top()); return;
-      case 0x72: this.memo.set(this.u32(), this.top()); return;
-      case 0x94: this.memo.set(this.memo.size, this.top()); return;
-      case 0x68: s.push(this.get(this.u8())); return;
-      case 0x6a: s.push(this.get(this.u32())); return;
+      case 0x71:
+        this.memo.set(this.u8(), this.top());
+        return;
+      case 0x72:
+        this.memo.set(this.u32(), this.top());
+        return;
+      case 0x94:
+        this.memo.set(this.memo.size, this.top());
+        return;
+      case 0x68:
+        s.push(this.get(this.u8()));
+        return;
+      case 0x6a:
+        s.push(this.get(this.u32()));
+        return;
       case 0x63: {
         const module = this.line();
         const name = this.line();
@@ -171,12 +272,15 @@ class Unpickler {
         s.push(this.resolve(module, name));
         return;
       }
-      case 0x52: case 0x81: { // REDUCE, NEWOBJ: both call an allowed global with a tuple
+      case 0x52:
+      case 0x81: {
+        // REDUCE, NEWOBJ: both call an allowed global with a tuple
         const [fn, args] = this.popN(2);
         this.stack.push(this.call(fn, args));
         return;
       }
-      case 0x62: { // BUILD: only OrderedDict state (PyTorch's `_metadata`), which we drop
+      case 0x62: {
+        // BUILD: only OrderedDict state (PyTorch's `_metadata`), which we drop
         this.pop();
         if (!(this.top() instanceof Map)) this.fail(`BUILD on ${describe(this.top())} is not supported`);
         return;
@@ -191,10 +295,17 @@ class Unpickler {
         }
         return;
       }
-      case 0x30: this.pop(); return;
-      case 0x31: this.popMark(); return;
-      case 0x32: s.push(this.top()); return;
-      default: this.fail('opcode not implemented');
+      case 0x30:
+        this.pop();
+        return;
+      case 0x31:
+        this.popMark();
+        return;
+      case 0x32:
+        s.push(this.top());
+        return;
+      default:
+        this.fail('opcode not implemented');
     }
   }
 

@@ -293,4 +293,3 @@ function gather(raw: Uint8Array, item: number, offset: number, size: number[], s
   }
   return out;
 }
-

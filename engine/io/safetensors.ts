@@ -131,7 +131,9 @@ export function serializeSafetensors(tensors: StateDict, metadata: Record<string
     const dtype = HOST_TO_FILE[t.dtype];
     const bytes = tensorBytes(t);
     if (t.data.length !== numel(t.shape)) {
-      throw new RangeError(`serializeSafetensors: '${name}' has ${t.data.length} elements, shape [${t.shape.join(', ')}] needs ${numel(t.shape)}`);
+      throw new RangeError(
+        `serializeSafetensors: '${name}' has ${t.data.length} elements, shape [${t.shape.join(', ')}] needs ${numel(t.shape)}`,
+      );
     }
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);
@@ -147,11 +149,7 @@ export function serializeSafetensors(tensors: StateDict, metadata: Record<string
 }
 
 /** Writes a safetensors file atomically: a temp file beside the target, then rename. */
-export async function writeSafetensors(
-  filePath: string,
-  tensors: StateDict,
-  metadata: Record<string, string> = {},
-): Promise<void> {
+export async function writeSafetensors(filePath: string, tensors: StateDict, metadata: Record<string, string> = {}): Promise<void> {
   const bytes = serializeSafetensors(tensors, metadata);
   const tmp = `${filePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {

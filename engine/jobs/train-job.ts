@@ -42,7 +42,8 @@ export async function resolveTrainConfig(req: TrainJobRequest): Promise<TrainCon
 export async function runTrainJob(req: TrainJobRequest, hooks: TrainJobHooks = {}): Promise<TrainResult> {
   const config = await resolveTrainConfig(req);
   const trainer = new Trainer(config, req.outDir, { resume: req.resume === true });
-  const forward = <K extends keyof TrainEvents>(type: K) => trainer.on(type, (p) => hooks.onEvent?.({ type, ...(p as object) } as TrainJobEvent));
+  const forward = <K extends keyof TrainEvents>(type: K) =>
+    trainer.on(type, (p) => hooks.onEvent?.({ type, ...(p as object) } as TrainJobEvent));
   const offs = (['progress', 'status', 'validation', 'checkpoint'] as const).map(forward);
   let poll: ReturnType<typeof setInterval> | undefined;
   if (hooks.isPaused) {

@@ -25,7 +25,9 @@ export function toUint8(img: MetricImage, what: string): InterleavedImage<Uint8A
   if (!(px.data instanceof Uint8Array)) throw new TypeError(`${what}: data must be a Uint8Array (interleaved) or Float32Array (planar)`);
   if (px.channels !== 1 && px.channels !== 3) throw new RangeError(`${what}: expected 1 or 3 channels, got ${px.channels}`);
   if (px.data.length !== px.width * px.height * px.channels) {
-    throw new RangeError(`${what}: data has ${px.data.length} values, ${px.width}x${px.height}x${px.channels} needs ${px.width * px.height * px.channels}`);
+    throw new RangeError(
+      `${what}: data has ${px.data.length} values, ${px.width}x${px.height}x${px.channels} needs ${px.width * px.height * px.channels}`,
+    );
   }
   return px as InterleavedImage<Uint8Array>;
 }

@@ -30,12 +30,22 @@ export function ssimPlane(a: Plane, b: Plane): number {
   if (w < taps || h < taps) throw new RangeError(`ssimPlane: ${w}x${h} is smaller than the 11x11 window`);
   const ow = w - taps + 1;
   const oh = h - taps + 1;
-  const [hx, hy, hxx, hyy, hxy] = Array.from({ length: 5 }, () => new Float64Array(h * ow)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+  const [hx, hy, hxx, hyy, hxy] = Array.from({ length: 5 }, () => new Float64Array(h * ow)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
   const x = a.data;
   const y = b.data;
   for (let r = 0; r < h; r++) {
     for (let c = 0; c < ow; c++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      let sx = 0,
+        sy = 0,
+        sxx = 0,
+        syy = 0,
+        sxy = 0;
       for (let k = 0, i = r * w + c; k < taps; k++, i++) {
         const g = WINDOW[k]!;
         const p = x[i]!;
@@ -57,7 +67,11 @@ export function ssimPlane(a: Plane, b: Plane): number {
   let sum = 0;
   for (let r = 0; r < oh; r++) {
     for (let c = 0; c < ow; c++) {
-      let m1 = 0, m2 = 0, e11 = 0, e22 = 0, e12 = 0;
+      let m1 = 0,
+        m2 = 0,
+        e11 = 0,
+        e22 = 0,
+        e12 = 0;
       for (let k = 0, i = r * ow + c; k < taps; k++, i += ow) {
         const g = WINDOW[k]!;
         m1 += g * hx[i]!;

@@ -26,7 +26,8 @@ export class SessionCache {
   private readonly entries = new Map<string, Promise<CachedSession>>();
 
   constructor(readonly capacity = 4) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`SessionCache: capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`SessionCache: capacity must be a positive integer, got ${capacity}`);
   }
 
   get size(): number {
@@ -38,7 +39,11 @@ export class SessionCache {
   }
 
   /** The cached session for `key`, or one made from `model()` (bytes or path) and `opts`. */
-  async get(key: SessionKey, model: () => Uint8Array | string | Promise<Uint8Array | string>, opts: Omit<OpenOptions, 'ep'> = {}): Promise<CachedSession> {
+  async get(
+    key: SessionKey,
+    model: () => Uint8Array | string | Promise<Uint8Array | string>,
+    opts: Omit<OpenOptions, 'ep'> = {},
+  ): Promise<CachedSession> {
     const k = keyString(key);
     const hit = this.entries.get(k);
     if (hit) {

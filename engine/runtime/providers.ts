@@ -77,10 +77,15 @@ function findLibrary(prefix: string, dirs: readonly string[]): string | undefine
 
 /** CUDA needs ORT's provider library (not downloaded by the npm install) plus CUDA 12 and cuDNN 9. */
 export function cudaAvailability(binDir = ortBinaryDir(), dirs = loaderSearchDirs()): ProviderAvailability {
-  if (process.platform !== 'linux' && process.platform !== 'win32') return { ep: 'cuda', available: false, reason: `not offered on ${process.platform}` };
+  if (process.platform !== 'linux' && process.platform !== 'win32')
+    return { ep: 'cuda', available: false, reason: `not offered on ${process.platform}` };
   const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
   if (!binDir || !existsSync(join(binDir, lib))) {
-    return { ep: 'cuda', available: false, reason: `${lib} is not installed beside the onnxruntime binding (the npm install skips the CUDA download)` };
+    return {
+      ep: 'cuda',
+      available: false,
+      reason: `${lib} is not installed beside the onnxruntime binding (the npm install skips the CUDA download)`,
+    };
   }
   const missing = ['libcudart.so.12', 'libcublasLt.so.12', 'libcudnn.so.9'].filter((p) => !findLibrary(p, dirs));
   if (missing.length) return { ep: 'cuda', available: false, reason: `CUDA libraries not found on the loader path: ${missing.join(', ')}` };
@@ -98,11 +103,17 @@ export function providerAvailability(ep: ExecutionProvider): ProviderAvailabilit
     case 'cuda':
       return cudaAvailability();
     case 'dml':
-      return process.platform === 'win32' && bundled('dml') ? { ep, available: true } : { ep, available: false, reason: 'DirectML is Windows-only' };
+      return process.platform === 'win32' && bundled('dml')
+        ? { ep, available: true }
+        : { ep, available: false, reason: 'DirectML is Windows-only' };
     case 'coreml':
-      return process.platform === 'darwin' && bundled('coreml') ? { ep, available: true } : { ep, available: false, reason: 'CoreML is macOS-only' };
+      return process.platform === 'darwin' && bundled('coreml')
+        ? { ep, available: true }
+        : { ep, available: false, reason: 'CoreML is macOS-only' };
     case 'webgpu':
-      return bundled('webgpu') ? { ep, available: true } : { ep, available: false, reason: 'this onnxruntime-node build has no WebGPU provider' };
+      return bundled('webgpu')
+        ? { ep, available: true }
+        : { ep, available: false, reason: 'this onnxruntime-node build has no WebGPU provider' };
   }
 }
 
@@ -113,7 +124,9 @@ export function providerAvailability(ep: ExecutionProvider): ProviderAvailabilit
 export function webgpuHint(dirs = loaderSearchDirs()): string | undefined {
   if (process.platform !== 'linux') return undefined;
   const missing = ['libvulkan.so.1', 'libGLdispatch.so.0'].filter((p) => !findLibrary(p, dirs));
-  return missing.length ? `${missing.join(' and ')} not found on the loader path (install the Vulkan loader and libglvnd with the GPU driver)` : undefined;
+  return missing.length
+    ? `${missing.join(' and ')} not found on the loader path (install the Vulkan loader and libglvnd with the GPU driver)`
+    : undefined;
 }
 
 export function isExecutionProvider(name: string): name is ExecutionProvider {

@@ -72,7 +72,10 @@ async function tryProvider(model: Uint8Array | string, ep: ExecutionProvider, op
   return session;
 }
 
-export async function openSession(model: Uint8Array | string, opts: OpenOptions = {}): Promise<{ session: ModelSession; report: EpReport }> {
+export async function openSession(
+  model: Uint8Array | string,
+  opts: OpenOptions = {},
+): Promise<{ session: ModelSession; report: EpReport }> {
   const requested = opts.ep ?? 'auto';
   const order = requested === 'auto' ? (opts.autoOrder ?? AUTO_ORDER) : [requested];
   const attempts: EpAttempt[] = [];
@@ -95,14 +98,17 @@ export async function openSession(model: Uint8Array | string, opts: OpenOptions 
     }
   }
   const why = attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ');
-  const msg = requested === 'auto' ? `no execution provider could run the model (${why})` : `execution provider ${requested} failed (${why})`;
+  const msg =
+    requested === 'auto' ? `no execution provider could run the model (${why})` : `execution provider ${requested} failed (${why})`;
   throw new ExecutionProviderError(msg, { requested, attempts });
 }
 
 /** One line per provider, e.g. for the CLI: "webgpu: failed at create (Failed to get a WebGPU adapter...)". */
 export function describeEpReport(r: EpReport): string[] {
   return r.attempts.map((a) =>
-    a.outcome === 'used' ? `${a.ep}: used` : `${a.ep}: ${a.outcome}${a.stage && a.stage !== 'availability' ? ` at ${a.stage}` : ''} (${a.reason})`,
+    a.outcome === 'used'
+      ? `${a.ep}: used`
+      : `${a.ep}: ${a.outcome}${a.stage && a.stage !== 'availability' ? ` at ${a.stage}` : ''} (${a.reason})`,
   );
 }
 

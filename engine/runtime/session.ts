@@ -52,7 +52,13 @@ export class ModelSession {
       logSeverityLevel: opts.logSeverity ?? 3,
       ...(opts.profile ? { enableProfiling: true, profileFilePrefix: opts.profile } : {}),
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
-      extra: { ...opts.configEntries, session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' }, inter_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } },
+      extra: {
+        ...opts.configEntries,
+        session: {
+          intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' },
+          inter_op: { allow_spinning: opts.allowSpinning ? '1' : '0' },
+        },
+      },
     });
     return new ModelSession(session, ep, opts.profile);
   }

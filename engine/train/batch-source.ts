@@ -22,7 +22,11 @@ export interface BatchSourceOptions {
 function workerBootstrap(entryUrl: URL): string | undefined {
   let tsxApi: string;
   try {
-    tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    tsxApi = pathToFileURL(
+      createRequire(import.meta.url)
+        .resolve('tsx/esm/api')
+        .replace(/\.cjs$/, '.mjs'),
+    ).href;
   } catch {
     return undefined; // no tsx (a bundled app): batches are made in this thread
   }
@@ -81,7 +85,9 @@ export class BatchSource {
   }
 
   private request(step: number): Promise<Batch> {
-    const p = this.failure ? Promise.reject(this.failure) : new Promise<Batch>((resolve, reject) => this.waiting.push({ step, resolve, reject }));
+    const p = this.failure
+      ? Promise.reject(this.failure)
+      : new Promise<Batch>((resolve, reject) => this.waiting.push({ step, resolve, reject }));
     p.catch(() => undefined); // prefetched batches nobody asks for must not raise unhandled rejections
     if (!this.failure) this.worker!.postMessage(step);
     return p;

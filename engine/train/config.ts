@@ -73,7 +73,8 @@ function obj(v: unknown, field: string): Json {
 }
 
 function int(v: unknown, field: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${field} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new RangeError(`${field} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -94,7 +95,30 @@ function bool(v: unknown, field: string): boolean {
   return v;
 }
 
-const KNOWN = new Set(['preset', 'model', 'data', 'val', 'steps', 'batch', 'patch', 'seed', 'augment', 'optim', 'schedule', 'warmup', 'gradClip', 'emaDecay', 'loss', 'teacher', 'checkpointInterval', 'cacheDir', 'worker', 'threads', 'ep', 'init']);
+const KNOWN = new Set([
+  'preset',
+  'model',
+  'data',
+  'val',
+  'steps',
+  'batch',
+  'patch',
+  'seed',
+  'augment',
+  'optim',
+  'schedule',
+  'warmup',
+  'gradClip',
+  'emaDecay',
+  'loss',
+  'teacher',
+  'checkpointInterval',
+  'cacheDir',
+  'worker',
+  'threads',
+  'ep',
+  'init',
+]);
 
 const EP_CHOICES: readonly EpChoice[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu', 'auto'];
 
@@ -113,7 +137,8 @@ function validateLoss(v: unknown): LossConfig {
       return { type: 'charbonnier', eps: num(o.eps ?? 1e-3, 'loss.eps', 0, Infinity, true) };
     case 'distill': {
       const levelWeights = o.levelWeights ?? 'paper';
-      if (!isLevelWeights(levelWeights)) throw new TypeError(`loss.levelWeights must be ${LEVEL_WEIGHTS.join(' or ')}, got ${JSON.stringify(levelWeights)}`);
+      if (!isLevelWeights(levelWeights))
+        throw new TypeError(`loss.levelWeights must be ${LEVEL_WEIGHTS.join(' or ')}, got ${JSON.stringify(levelWeights)}`);
       return { type: 'distill', hrWeight: num(o.hrWeight ?? 0.1, 'loss.hrWeight', 0), levelWeights };
     }
     default:
@@ -139,12 +164,20 @@ function validateOptim(o: Json, steps: number): TrainConfig['optim'] {
   const type = o.type ?? 'adam';
   const lr = num(o.lr ?? 2e-4, 'optim.lr', 0, Infinity, true);
   const known = new Set(['type', 'lr', ...(type === 'obprox' ? OBPROX_FIELDS : ADAM_FIELDS)]);
-  if (type !== 'adam' && type !== 'adamw' && type !== 'obprox') throw new TypeError(`optim.type must be adam, adamw or obprox, got ${JSON.stringify(type)}`);
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`optim.${k} does not apply to optim.type ${type}; its fields: ${[...known].join(', ')}`);
+  if (type !== 'adam' && type !== 'adamw' && type !== 'obprox')
+    throw new TypeError(`optim.type must be adam, adamw or obprox, got ${JSON.stringify(type)}`);
+  for (const k of Object.keys(o))
+    if (!known.has(k)) throw new TypeError(`optim.${k} does not apply to optim.type ${type}; its fields: ${[...known].join(', ')}`);
   if (type === 'obprox') {
     if (o.lambda === undefined) throw new TypeError('optim.lambda (the L1 weight) is required for optim.type obprox');
     const proxSteps = int(o.proxSteps ?? Math.ceil(steps / 2), 'optim.proxSteps', 1);
-    return { type, lr, lambda: num(o.lambda, 'optim.lambda', 0), proxSteps, orthantSteps: int(o.orthantSteps ?? 0, 'optim.orthantSteps', 0) };
+    return {
+      type,
+      lr,
+      lambda: num(o.lambda, 'optim.lambda', 0),
+      proxSteps,
+      orthantSteps: int(o.orthantSteps ?? 0, 'optim.orthantSteps', 0),
+    };
   }
   const betas = o.betas ?? [0.9, 0.99];
   if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`optim.betas must be two numbers, got ${JSON.stringify(betas)}`);
@@ -159,7 +192,8 @@ function validateOptim(o: Json, steps: number): TrainConfig['optim'] {
 
 function validateInit(v: unknown, model: ModelConfig): InitWeights {
   const o = obj(v, 'init');
-  for (const k of Object.keys(o)) if (k !== 'weights' && k !== 'preset') throw new TypeError(`unknown field init.${k}; known: weights, preset`);
+  for (const k of Object.keys(o))
+    if (k !== 'weights' && k !== 'preset') throw new TypeError(`unknown field init.${k}; known: weights, preset`);
   const weights = str(o.weights, 'init.weights');
   if (o.preset === undefined) return { weights };
   const preset = str(o.preset, 'init.preset');
@@ -172,7 +206,8 @@ function validateInit(v: unknown, model: ModelConfig): InitWeights {
 /** Checks a raw config and fills defaults; `model` may be given as `preset` (a zoo preset name) instead. */
 export function validateTrainConfig(raw: unknown): TrainConfig {
   const o = obj(raw, 'config');
-  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new TypeError(`unknown config field ${JSON.stringify(k)}; known: ${[...KNOWN].join(', ')}`);
+  for (const k of Object.keys(o))
+    if (!KNOWN.has(k)) throw new TypeError(`unknown config field ${JSON.stringify(k)}; known: ${[...KNOWN].join(', ')}`);
   const preset = o.preset === undefined ? undefined : str(o.preset, 'preset');
   if (preset === undefined && o.model === undefined) throw new TypeError('config needs a model: give preset (e.g. "edsr-mini") or model');
   const model = o.model !== undefined ? validateConfig(o.model) : presetConfig(preset!);
@@ -183,7 +218,10 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
   const steps = int(o.steps, 'steps', 1);
   const optim = validateOptim(obj(o.optim ?? {}, 'optim'), steps);
   // An average of weights is not sparse: pruning runs validate and export the weights themselves.
-  if (optim.type === 'obprox' && o.emaDecay !== undefined && o.emaDecay !== 0) throw new RangeError(`emaDecay must be 0 with optim.type obprox (an average of sparse weights is not sparse), got ${JSON.stringify(o.emaDecay)}`);
+  if (optim.type === 'obprox' && o.emaDecay !== undefined && o.emaDecay !== 0)
+    throw new RangeError(
+      `emaDecay must be 0 with optim.type obprox (an average of sparse weights is not sparse), got ${JSON.stringify(o.emaDecay)}`,
+    );
   const loss = validateLoss(o.loss ?? { type: 'l1' });
   const teacher = o.teacher === undefined ? undefined : validateTeacher(o.teacher);
   if (loss.type === 'distill' && !teacher) throw new TypeError('loss distill needs a teacher');
@@ -193,7 +231,13 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
     model,
     data: { dir: str(data.dir, 'data.dir'), kind, ...(data.limit !== undefined ? { limit: int(data.limit, 'data.limit', 1) } : {}) },
     ...(val
-      ? { val: { dir: str(val.dir, 'val.dir'), interval: int(val.interval ?? 500, 'val.interval', 1), ...(val.limit !== undefined ? { limit: int(val.limit, 'val.limit', 1) } : {}) } }
+      ? {
+          val: {
+            dir: str(val.dir, 'val.dir'),
+            interval: int(val.interval ?? 500, 'val.interval', 1),
+            ...(val.limit !== undefined ? { limit: int(val.limit, 'val.limit', 1) } : {}),
+          },
+        }
       : {}),
     steps,
     batch: int(o.batch ?? 16, 'batch', 1),

@@ -58,7 +58,12 @@ export function pickCrops(images: readonly Pick<TrainImage, 'width' | 'height'>[
     if (width < spec.patch || height < spec.patch) {
       throw new RangeError(`training image ${image} is ${width}x${height} (LR), smaller than the patch ${spec.patch}`);
     }
-    picks.push({ image, x: rng.int(width - spec.patch + 1), y: rng.int(height - spec.patch + 1), transform: spec.augment ? rng.int(8) : 0 });
+    picks.push({
+      image,
+      x: rng.int(width - spec.patch + 1),
+      y: rng.int(height - spec.patch + 1),
+      transform: spec.augment ? rng.int(8) : 0,
+    });
   }
   return picks;
 }
@@ -68,7 +73,17 @@ export function pickCrops(images: readonly Pick<TrainImage, 'width' | 'height'>[
  * float32), applying the dihedral transform. The same transform at the LR and HR scale keeps
  * the patches aligned: flipping a patch of p*s pixels maps LR pixel u to HR block p-1-u.
  */
-export function cropInto(src: Uint8Array, width: number, height: number, x0: number, y0: number, p: number, transform: number, out: Float32Array, offset: number): void {
+export function cropInto(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  x0: number,
+  y0: number,
+  p: number,
+  transform: number,
+  out: Float32Array,
+  offset: number,
+): void {
   const hflip = (transform & 1) !== 0;
   const vflip = (transform & 2) !== 0;
   const transpose = (transform & 4) !== 0;

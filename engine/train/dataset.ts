@@ -65,12 +65,18 @@ export async function listImages(dir: string): Promise<string[]> {
   } catch (e) {
     throw new Error(`cannot read image folder ${dir}: ${(e as Error).message}`, { cause: e });
   }
-  return names.filter((n) => IMAGE_EXT.test(n)).sort().map((n) => path.join(dir, n));
+  return names
+    .filter((n) => IMAGE_EXT.test(n))
+    .sort()
+    .map((n) => path.join(dir, n));
 }
 
 async function cacheKey(file: string, scale: number): Promise<string> {
   const st = await stat(file);
-  return createHash('sha256').update(JSON.stringify([CACHE_VERSION, path.resolve(file), st.size, st.mtimeMs, scale])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify([CACHE_VERSION, path.resolve(file), st.size, st.mtimeMs, scale]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function encodeCached(im: TrainImage, scale: number): Buffer {

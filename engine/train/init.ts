@@ -12,7 +12,11 @@ import { Rng } from './rng';
 
 export const STREAM_INIT = 2;
 
-type Init = { kind: 'uniform'; bound: number } | { kind: 'normal'; std: number } | { kind: 'truncNormal'; std: number } | { kind: 'const'; value: number };
+type Init =
+  | { kind: 'uniform'; bound: number }
+  | { kind: 'normal'; std: number }
+  | { kind: 'truncNormal'; std: number }
+  | { kind: 'const'; value: number };
 
 function fanIn(shape: Shape): number {
   return shape.slice(1).reduce((a, b) => a * b, 1);
@@ -74,6 +78,14 @@ function fill(init: Init, n: number, rng: Rng): Float32Array {
 export function initParams(family: FamilyName, shapes: ReadonlyMap<string, Shape>, seed: number): Map<string, Float32Array> {
   const rng = Rng.seeded(seed, STREAM_INIT);
   const out = new Map<string, Float32Array>();
-  for (const [key, shape] of shapes) out.set(key, fill(RULES[family](key, shape, shapes), shape.reduce((a, b) => a * b, 1), rng));
+  for (const [key, shape] of shapes)
+    out.set(
+      key,
+      fill(
+        RULES[family](key, shape, shapes),
+        shape.reduce((a, b) => a * b, 1),
+        rng,
+      ),
+    );
   return out;
 }

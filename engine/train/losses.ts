@@ -96,7 +96,8 @@ function constMatrix(g: Graph, key: string, make: () => Mat, transposed: boolean
   if (hit) return hit;
   const m = make();
   const data = new Float32Array(m.rows * m.cols);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) data[transposed ? j * m.rows + i : i * m.cols + j] = m.data[i * m.cols + j]!;
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) data[transposed ? j * m.rows + i : i * m.cols + j] = m.data[i * m.cols + j]!;
   const v = g.constant({ dtype: 'float32', shape: transposed ? [m.cols, m.rows] : [m.rows, m.cols], data });
   cache.set(id, v);
   return v;
@@ -135,7 +136,8 @@ export function laplacianPyramid(g: Graph, x: Value, levels = 5): Value[] {
   const m = 2 ** (levels - 1);
   if (h % m !== 0 || w % m !== 0) throw new RangeError(`laplacianPyramid: ${levels} levels need H and W divisible by ${m}, got ${h}x${w}`);
   // The smallest blurred level is reflect-padded by 2, which needs at least 3 pixels.
-  if (Math.min(h, w) / (m / 2) < 3) throw new RangeError(`laplacianPyramid: ${levels} levels need H and W of at least ${(3 * m) / 2}, got ${h}x${w}`);
+  if (Math.min(h, w) / (m / 2) < 3)
+    throw new RangeError(`laplacianPyramid: ${levels} levels need H and W of at least ${(3 * m) / 2}, got ${h}x${w}`);
   const pyramid: Value[] = [];
   let current = x;
   for (let i = 0; i < levels - 1; i++) {
@@ -164,7 +166,9 @@ function levelWeight(i: number, weights: LevelWeights): number {
 
 /** sum_i w_i mean|x_i| over the Laplacian pyramid of x. */
 function pyramidNorm(g: Graph, x: Value, levels: number, weights: LevelWeights): Value {
-  const terms = laplacianPyramid(g, x, levels).map((level, i) => g.mul(g.reduceMean(g.abs(level), undefined, false), g.scalar(levelWeight(i, weights))));
+  const terms = laplacianPyramid(g, x, levels).map((level, i) =>
+    g.mul(g.reduceMean(g.abs(level), undefined, false), g.scalar(levelWeight(i, weights))),
+  );
   return terms.reduce((s, t) => g.add(s, t));
 }
 
@@ -189,7 +193,13 @@ export function multiLapLoss(g: Graph, pred: Value, target: Value, levels = 5, w
 }
 
 /** The paper's distillation objective: MultiLap(student, teacher) + hrWeight * L1(student, HR). */
-export function distillationLoss(g: Graph, student: Value, teacher: Value, hr: Value, hrWeight = 0.1, weights: LevelWeights = 'paper'): Value {
+export function distillationLoss(
+  g: Graph,
+  student: Value,
+  teacher: Value,
+  hr: Value,
+  hrWeight = 0.1,
+  weights: LevelWeights = 'paper',
+): Value {
   return g.add(multiLapLoss(g, student, teacher, 5, weights), g.mul(l1Loss(g, student, hr), g.scalar(hrWeight)));
 }
-

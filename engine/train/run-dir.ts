@@ -86,7 +86,11 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint, shapes: Readon
 }
 
 /** The newest complete checkpoint of a run folder, with the optimizer buffers named by `buffers`; undefined when it has none yet. */
-export async function loadLatestCheckpoint(dir: string, keys: readonly string[], buffers: readonly string[] = ADAM_BUFFERS): Promise<Checkpoint | undefined> {
+export async function loadLatestCheckpoint(
+  dir: string,
+  keys: readonly string[],
+  buffers: readonly string[] = ADAM_BUFFERS,
+): Promise<Checkpoint | undefined> {
   let latest: unknown;
   try {
     latest = JSON.parse(await readFile(path.join(dir, 'latest.json'), 'utf8'));
@@ -106,7 +110,8 @@ export async function loadLatestCheckpoint(dir: string, keys: readonly string[],
     const out: ParamSet = new Map();
     for (const key of keys) {
       const t = tensors.get(`${prefix}/${key}`);
-      if (!t || t.dtype !== 'float32') throw new Error(`${stem}.safetensors: no float32 tensor ${prefix}/${key} (checkpoint of another model?)`);
+      if (!t || t.dtype !== 'float32')
+        throw new Error(`${stem}.safetensors: no float32 tensor ${prefix}/${key} (checkpoint of another model?)`);
       out.set(key, t.data as Float32Array);
     }
     return out;

@@ -27,7 +27,11 @@ export async function teacherHash(t: TeacherConfig): Promise<string> {
   } catch (e) {
     throw new Error(`teacher: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
-  return createHash('sha256').update(JSON.stringify(t.type === 'onnx' ? ['onnx'] : ['preset', t.preset])).update(bytes).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(JSON.stringify(t.type === 'onnx' ? ['onnx'] : ['preset', t.preset]))
+    .update(bytes)
+    .digest('hex')
+    .slice(0, 24);
 }
 
 export function loadTeacher(t: TeacherConfig): Promise<UpscaleModel> {
@@ -56,7 +60,11 @@ export interface TeacherCacheOptions {
 }
 
 /** Returns the images with `teacher` filled, computing (and caching) only what is missing. */
-export async function attachTeacherOutputs(images: readonly TrainImage[], t: TeacherConfig, opts: TeacherCacheOptions): Promise<TrainImage[]> {
+export async function attachTeacherOutputs(
+  images: readonly TrainImage[],
+  t: TeacherConfig,
+  opts: TeacherCacheOptions,
+): Promise<TrainImage[]> {
   const dir = path.join(opts.cacheDir, VERSION, await teacherHash(t));
   await mkdir(dir, { recursive: true });
   let model: UpscaleModel | undefined;
@@ -86,7 +94,10 @@ export async function attachTeacherOutputs(images: readonly TrainImage[], t: Tea
           sessions,
           ...(opts.session?.threads ? { threads: opts.session.threads } : {}),
         });
-        if (rgb.data.length !== need) throw new Error(`teacher output for ${im.name} is ${rgb.width}x${rgb.height}, expected x${opts.scale} of ${im.width}x${im.height}`);
+        if (rgb.data.length !== need)
+          throw new Error(
+            `teacher output for ${im.name} is ${rgb.width}x${rgb.height}, expected x${opts.scale} of ${im.width}x${im.height}`,
+          );
         teacher = toUint8Shared(rgb.data);
         const tmp = `${file}.${process.pid}.tmp`;
         await writeFile(tmp, teacher);

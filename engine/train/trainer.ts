@@ -12,7 +12,17 @@ import type { TrainImage } from './crops';
 import { loadHrFolder, loadPairedFolder } from './dataset';
 import { Events } from './events';
 import { initParams } from './init';
-import { Adam, ADAM_BUFFERS, clipGradNorm, copyParams, Ema, type OBProxSettings, type Optimizer, type OptimizerState, type ParamSet } from './optim';
+import {
+  Adam,
+  ADAM_BUFFERS,
+  clipGradNorm,
+  copyParams,
+  Ema,
+  type OBProxSettings,
+  type Optimizer,
+  type OptimizerState,
+  type ParamSet,
+} from './optim';
 import { loadStateDict } from '../io/checkpoint';
 import { bindWeights } from '../zoo/build';
 import { loadLatestCheckpoint, saveCheckpoint, writeRunConfig, type TrainHistory, type TrainState } from './run-dir';
@@ -42,7 +52,8 @@ export interface ProgressEvent {
   lr: number;
 }
 
-export type TrainPhase = 'loading-data' | 'teacher-cache' | 'building-graph' | 'training' | 'paused' | 'validating' | 'exporting' | 'done' | 'aborted';
+export type TrainPhase =
+  'loading-data' | 'teacher-cache' | 'building-graph' | 'training' | 'paused' | 'validating' | 'exporting' | 'done' | 'aborted';
 
 export interface TrainEvents {
   progress: ProgressEvent;
@@ -122,7 +133,9 @@ export class Trainer {
     const scale = arch.scale;
     const status = (phase: TrainPhase, detail?: string) => this.events.emit('status', detail === undefined ? { phase } : { phase, detail });
     if (!this.opts.resume && existsSync(path.join(this.outDir, 'latest.json'))) {
-      throw new Error(`${this.outDir} already holds a training run with checkpoints: resume it (--resume ${this.outDir}) or choose another folder`);
+      throw new Error(
+        `${this.outDir} already holds a training run with checkpoints: resume it (--resume ${this.outDir}) or choose another folder`,
+      );
     }
     await writeRunConfig(this.outDir, cfg);
 
@@ -133,8 +146,13 @@ export class Trainer {
         : (await loadPairedFolder(cfg.data.dir, scale)).images.slice(0, cfg.data.limit);
     // Images smaller than the LR patch cannot be cropped (T91 has a few 78x78 ones): leave them out.
     const usable = images.filter((im) => im.width >= cfg.patch && im.height >= cfg.patch);
-    if (usable.length === 0) throw new RangeError(`no training image is at least ${cfg.patch}x${cfg.patch} pixels (LR): lower the patch size`);
-    if (usable.length < images.length) status('loading-data', `${images.length - usable.length} of ${images.length} images are smaller than the ${cfg.patch}px LR patch and are skipped`);
+    if (usable.length === 0)
+      throw new RangeError(`no training image is at least ${cfg.patch}x${cfg.patch} pixels (LR): lower the patch size`);
+    if (usable.length < images.length)
+      status(
+        'loading-data',
+        `${images.length - usable.length} of ${images.length} images are smaller than the ${cfg.patch}px LR patch and are skipped`,
+      );
     images = usable;
     if (cfg.teacher) {
       status('teacher-cache', 'running the teacher once per training image (cached)');
@@ -149,12 +167,20 @@ export class Trainer {
     const valImages = cfg.val ? (await loadPairedFolder(cfg.val.dir, scale)).images.slice(0, cfg.val.limit) : undefined;
 
     status('building-graph');
-    const step = await (this.opts.makeStep ?? ((c) => OnnxTrainStep.create(c.model, c.loss, { batch: c.batch, patch: c.patch }, { threads: c.threads, ep: c.ep })))(cfg);
+    const step = await (
+      this.opts.makeStep ??
+      ((c) => OnnxTrainStep.create(c.model, c.loss, { batch: c.batch, patch: c.patch }, { threads: c.threads, ep: c.ep }))
+    )(cfg);
     const ep = step.ep ?? 'cpu';
-    if (step instanceof OnnxTrainStep && cfg.ep !== 'cpu') status('building-graph', `training on ${ep} (${describeEpReport(step.epReport).join('; ')})`);
+    if (step instanceof OnnxTrainStep && cfg.ep !== 'cpu')
+      status('building-graph', `training on ${ep} (${describeEpReport(step.epReport).join('; ')})`);
     // Validation runs where the step runs: a provider that ran the whole training graph runs the forward pass too.
     const validator = valImages ? new Validator(cfg.model, valImages, { threads: cfg.threads, ep }) : undefined;
-    const source = new BatchSource(images, { batch: cfg.batch, patch: cfg.patch, scale, augment: cfg.augment, seed: cfg.seed }, { worker: cfg.worker, prefetch: 2 });
+    const source = new BatchSource(
+      images,
+      { batch: cfg.batch, patch: cfg.patch, scale, augment: cfg.augment, seed: cfg.seed },
+      { worker: cfg.worker, prefetch: 2 },
+    );
 
     try {
       return await this.loop(step, source, validator, signal);
@@ -165,17 +191,27 @@ export class Trainer {
     }
   }
 
-  private async loop(ts: TrainStep, source: BatchSource, validator: Validator | undefined, signal: AbortSignal | undefined): Promise<TrainResult> {
+  private async loop(
+    ts: TrainStep,
+    source: BatchSource,
+    validator: Validator | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<TrainResult> {
     const cfg = this.config;
     const keys = ts.paramKeys;
     const shapes: ReadonlyMap<string, Shape> = ts.paramShapes;
     const learnableShapes = new Map(keys.map((k) => [k, shapes.get(k)!]));
 
-    const ck = this.opts.resume ? await loadLatestCheckpoint(this.outDir, keys, cfg.optim.type === 'obprox' ? [] : ADAM_BUFFERS) : undefined;
-    const params: ParamSet = ck?.params ?? (cfg.init ? await initWeights(cfg, keys) : initParams(cfg.model.family, learnableShapes, cfg.seed));
+    const ck = this.opts.resume
+      ? await loadLatestCheckpoint(this.outDir, keys, cfg.optim.type === 'obprox' ? [] : ADAM_BUFFERS)
+      : undefined;
+    const params: ParamSet =
+      ck?.params ?? (cfg.init ? await initWeights(cfg, keys) : initParams(cfg.model.family, learnableShapes, cfg.seed));
     const ema = new Ema(cfg.emaDecay, params, ck?.ema ?? copyParams(params));
     const opt = this.optimizer(params, learnableShapes, ck ? { step: ck.state.adamStep, buffers: ck.buffers } : undefined);
-    const history: TrainHistory = ck ? { loss: ck.state.history.loss.slice(0, ck.state.step), val: ck.state.history.val.filter((v) => v.step <= ck.state.step) } : { loss: [], val: [] };
+    const history: TrainHistory = ck
+      ? { loss: ck.state.history.loss.slice(0, ck.state.step), val: ck.state.history.val.filter((v) => v.step <= ck.state.step) }
+      : { loss: [], val: [] };
     let done = ck?.state.step ?? 0;
     let elapsed = ck?.state.elapsedSec ?? 0;
     const plan: LrPlan = { baseLr: cfg.optim.lr, totalSteps: cfg.steps, warmup: cfg.warmup, schedule: cfg.schedule };
@@ -201,7 +237,10 @@ export class Trainer {
       return r;
     };
 
-    this.events.emit('status', { phase: 'training', detail: ck ? `resumed at step ${done}` : cfg.init ? `from ${cfg.init.weights}` : 'from scratch' });
+    this.events.emit('status', {
+      phase: 'training',
+      detail: ck ? `resumed at step ${done}` : cfg.init ? `from ${cfg.init.weights}` : 'from scratch',
+    });
     const window: number[] = []; // recent step durations (s) for steps/s
     let last: ValidationResult | undefined;
     while (done < cfg.steps) {
@@ -231,7 +270,15 @@ export class Trainer {
       if (window.length > 20) window.shift();
       const stepsPerSec = window.length / window.reduce((a, b) => a + b, 0);
       const lastVal = history.val[history.val.length - 1];
-      this.events.emit('progress', { step: done, totalSteps: cfg.steps, loss, stepsPerSec, etaSec: (cfg.steps - done) / stepsPerSec, lastValPsnr: lastVal?.psnr, lr });
+      this.events.emit('progress', {
+        step: done,
+        totalSteps: cfg.steps,
+        loss,
+        stepsPerSec,
+        etaSec: (cfg.steps - done) / stepsPerSec,
+        lastValPsnr: lastVal?.psnr,
+        lr,
+      });
       if (validator && cfg.val && (done % cfg.val.interval === 0 || done === cfg.steps)) last = await validate();
       if (done % cfg.checkpointInterval === 0 || done === cfg.steps) await checkpoint();
     }
@@ -248,7 +295,8 @@ export class Trainer {
   private optimizer(params: ParamSet, shapes: ReadonlyMap<string, Shape>, saved: OptimizerState | undefined): Optimizer {
     const o = this.config.optim;
     if (o.type === 'obprox') {
-      if (!this.opts.obprox) throw new Error('optim.type obprox needs the OBProx-SG optimizer from engine/compress (run it as a prune job: minisr prune)');
+      if (!this.opts.obprox)
+        throw new Error('optim.type obprox needs the OBProx-SG optimizer from engine/compress (run it as a prune job: minisr prune)');
       return this.opts.obprox(o, params, shapes, saved);
     }
     if (!saved) return new Adam(o, params);
@@ -262,8 +310,14 @@ export class Trainer {
     const weightsPath = path.join(this.outDir, 'model.safetensors');
     const sd: StateDict = new Map([...weights].map(([k, d]) => [k, float32Tensor(shapes.get(k)!, d)]));
     await saveSafetensors(weightsPath, sd);
-    const { onnx, card } = await exportModel({ config: this.config.model, ...(this.config.preset ? { preset: this.config.preset } : {}), weightsPath });
-    const setName = this.config.val ? `${path.basename(path.dirname(path.resolve(this.config.val.dir)))}/${path.basename(this.config.val.dir)}` : undefined;
+    const { onnx, card } = await exportModel({
+      config: this.config.model,
+      ...(this.config.preset ? { preset: this.config.preset } : {}),
+      weightsPath,
+    });
+    const setName = this.config.val
+      ? `${path.basename(path.dirname(path.resolve(this.config.val.dir)))}/${path.basename(this.config.val.dir)}`
+      : undefined;
     const withMetrics = val && setName ? { ...card, metrics: { [setName]: { psnr: val.psnr, ssim: val.ssim, images: val.images } } } : card;
     const onnxPath = path.join(this.outDir, 'model.onnx');
     await writeFile(onnxPath, onnx);

@@ -36,7 +36,8 @@ function padPlanar(data: Float32Array, width: number, height: number, w: number,
 function cropPlanar(data: Float32Array, width: number, height: number, w: number, h: number): Float32Array {
   if (w === width && h === height) return data;
   const out = new Float32Array(3 * w * h);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) out.set(data.subarray((c * height + y) * width, (c * height + y) * width + w), (c * h + y) * w);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < h; y++) out.set(data.subarray((c * height + y) * width, (c * height + y) * width + w), (c * h + y) * w);
   return out;
 }
 
@@ -62,10 +63,17 @@ export class Validator {
       const h = Math.ceil(im.height / m) * m;
       const w = Math.ceil(im.width / m) * m;
       const session = await this.sessionFor(h, w);
-      const feeds: Record<string, HostTensor> = { input: float32Tensor([1, 3, h, w], padPlanar(planarFromUint8(im.lr, im.width, im.height).data, im.width, im.height, w, h)) };
+      const feeds: Record<string, HostTensor> = {
+        input: float32Tensor([1, 3, h, w], padPlanar(planarFromUint8(im.lr, im.width, im.height).data, im.width, im.height, w, h)),
+      };
       for (const [key, data] of weights) feeds[key] = float32Tensor(this.shapes!.get(key)!, data);
       const out = (await session.run(feeds, ['output'])).output!.data as Float32Array;
-      const sr = { width: im.width * s, height: im.height * s, channels: 3, data: cropPlanar(out, w * s, h * s, im.width * s, im.height * s) };
+      const sr = {
+        width: im.width * s,
+        height: im.height * s,
+        channels: 3,
+        data: cropPlanar(out, w * s, h * s, im.width * s, im.height * s),
+      };
       const score = evaluatePair(sr, planarFromUint8(im.hr, im.width * s, im.height * s), s);
       perImage.push({ name: im.name, ...score });
     }

@@ -12,7 +12,8 @@ export function planarBandSource(rgb: PlanarImage, alpha?: PlanarImage): BandSou
   const { width, height } = rgb;
   const rows = (plane: Float32Array, planes: number, top: number, count: number) => {
     const out = new Float32Array(planes * count * width);
-    for (let c = 0; c < planes; c++) out.set(plane.subarray((c * height + top) * width, (c * height + top + count) * width), c * count * width);
+    for (let c = 0; c < planes; c++)
+      out.set(plane.subarray((c * height + top) * width, (c * height + top + count) * width), c * count * width);
     return out;
   };
   return {
@@ -30,7 +31,10 @@ export const WHOLE_DECODE_MAX_PIXELS = 16 * 1024 * 1024;
  * Rows of an image file. Small images are decoded once; large ones band by band with
  * `decodeRegion`, so the full float image is never in memory.
  */
-export async function fileBandSource(path: string, opts: { keep16bit?: boolean; wholeDecodeMaxPixels?: number } = {}): Promise<BandSource & { first: DecodedImage }> {
+export async function fileBandSource(
+  path: string,
+  opts: { keep16bit?: boolean; wholeDecodeMaxPixels?: number } = {},
+): Promise<BandSource & { first: DecodedImage }> {
   const info = await probeImage(path);
   const dopts = { keep16bit: opts.keep16bit ?? false };
   if (info.width * info.height <= (opts.wholeDecodeMaxPixels ?? WHOLE_DECODE_MAX_PIXELS)) {
@@ -102,7 +106,8 @@ export class VipsFileSink implements RowSink {
 
   async write(rows: Float32Array, count: number): Promise<void> {
     if (!this.fh) throw new Error(`${this.path}: sink is closed`);
-    if (this.rows + count > this.height) throw new RangeError(`${this.path}: ${this.rows + count} rows written to a ${this.height}-row image`);
+    if (this.rows + count > this.height)
+      throw new RangeError(`${this.path}: ${this.rows + count} rows written to a ${this.height}-row image`);
     const max = this.bitDepth === 16 ? 65535 : 255;
     const q = this.bitDepth === 16 ? new Uint16Array(rows.length) : new Uint8Array(rows.length);
     for (let i = 0; i < rows.length; i++) {

@@ -47,14 +47,29 @@ export interface BatchSummary {
   model: string;
   scale: number;
   scaleLabel: string;
-  succeeded: { input: string; output: string; width: number; height: number; outWidth: number; outHeight: number; ep: string; seconds: number; megapixelsPerSec: number }[];
+  succeeded: {
+    input: string;
+    output: string;
+    width: number;
+    height: number;
+    outWidth: number;
+    outHeight: number;
+    ep: string;
+    seconds: number;
+    megapixelsPerSec: number;
+  }[];
   failed: { input: string; reason: string; code?: string }[];
   skipped: { input: string; output?: string; reason: string }[];
   cancelled: boolean;
   seconds: number;
 }
 
-async function scanFolder(root: string, recursive: boolean, match: ((rel: string) => boolean) | undefined, items: BatchItem[]): Promise<void> {
+async function scanFolder(
+  root: string,
+  recursive: boolean,
+  match: ((rel: string) => boolean) | undefined,
+  items: BatchItem[],
+): Promise<void> {
   const walk = async (dir: string) => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     for (const e of entries) {
@@ -63,7 +78,8 @@ async function scanFolder(root: string, recursive: boolean, match: ((rel: string
       if (e.isDirectory()) {
         if (recursive) await walk(path);
         // A folder named like an image (`x.jpg/`) is what the user may think is a file: say so.
-        else if (isReadableExtension(e.name) && (!match || match(rel))) items.push({ input: path, root, problem: 'is a directory, not an image file' });
+        else if (isReadableExtension(e.name) && (!match || match(rel)))
+          items.push({ input: path, root, problem: 'is a directory, not an image file' });
         continue;
       }
       if (e.name.startsWith('.') || !isReadableExtension(e.name)) continue;
@@ -91,8 +107,13 @@ export async function collectInputs(paths: readonly string[], opts: { recursive?
 export function outputName(template: string, input: string, model: string, scale: number, ext: string): string {
   if (!template.includes('{name}')) throw new RangeError(`name template must contain {name}, got ${JSON.stringify(template)}`);
   const name = basename(input, extname(input));
-  const out = template.replaceAll('{name}', name).replaceAll('{model}', model).replaceAll('{scale}', String(scale)).replaceAll('{ext}', ext);
-  if (/[/\\]/.test(out) || out === '.' || out === '..') throw new RangeError(`name template gives ${JSON.stringify(out)}: a file name, not a path, is expected`);
+  const out = template
+    .replaceAll('{name}', name)
+    .replaceAll('{model}', model)
+    .replaceAll('{scale}', String(scale))
+    .replaceAll('{ext}', ext);
+  if (/[/\\]/.test(out) || out === '.' || out === '..')
+    throw new RangeError(`name template gives ${JSON.stringify(out)}: a file name, not a path, is expected`);
   return out;
 }
 
@@ -114,7 +135,16 @@ export async function upscaleBatch(paths: readonly string[], opts: BatchOptions)
   const inputs = new Set(items.map((i) => i.input));
   const scale = opts.scale ?? opts.model.scale;
   const template = opts.template ?? DEFAULT_TEMPLATE;
-  const summary: BatchSummary = { model: opts.model.id, scale, scaleLabel: scaleLabel(scale, opts.model.scale), succeeded: [], failed: [], skipped: [], cancelled: false, seconds: 0 };
+  const summary: BatchSummary = {
+    model: opts.model.id,
+    scale,
+    scaleLabel: scaleLabel(scale, opts.model.scale),
+    succeeded: [],
+    failed: [],
+    skipped: [],
+    cancelled: false,
+    seconds: 0,
+  };
   const claimed = new Map<string, string>(); // output -> the input that writes it
   const total = items.length;
   const emit = (e: BatchEvent) => opts.onEvent?.(e);

@@ -122,13 +122,16 @@ export async function modelFromOnnxFile(path: string): Promise<UpscaleModel> {
   const input = summary.inputs[0];
   const output = summary.outputs[0];
   if (!input || !output || summary.inputs.length !== 1 || input.shape.length !== 4) {
-    throw new Error(`${path}: expected one image input [N,3,H,W], found ${summary.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}`);
+    throw new Error(
+      `${path}: expected one image input [N,3,H,W], found ${summary.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}`,
+    );
   }
   const [, , h, w] = input.shape;
   const [, , oh] = output.shape;
   const fixed = typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0;
   const scale = card?.scale ?? (fixed && typeof oh === 'number' ? oh / h : await measureScale(bytes, input.name).catch(() => undefined));
-  if (!scale || !Number.isInteger(scale)) throw new Error(`${path}: cannot tell the model's scale (no model card beside it, and a 16x16 trial run failed)`);
+  if (!scale || !Number.isInteger(scale))
+    throw new Error(`${path}: cannot tell the model's scale (no model card beside it, and a 16x16 trial run failed)`);
   const radius = card ? receptiveRadius(card.config) : undefined;
   return {
     id: idFromPath(path),
@@ -141,7 +144,8 @@ export async function modelFromOnnxFile(path: string): Promise<UpscaleModel> {
     outputName: output.name,
     ...(card ? { config: card.config } : {}),
     onnxFor(height, width) {
-      if (fixed && (height !== h || width !== w)) throw new RangeError(`${path}: graph takes ${h}x${w} inputs only, asked for ${height}x${width}`);
+      if (fixed && (height !== h || width !== w))
+        throw new RangeError(`${path}: graph takes ${h}x${w} inputs only, asked for ${height}x${width}`);
       return bytes;
     },
   };
@@ -150,7 +154,9 @@ export async function modelFromOnnxFile(path: string): Promise<UpscaleModel> {
 /** The shipped .onnx whose card says it was exported from `preset`, if any. */
 async function shippedModelOfPreset(dir: string, preset: string): Promise<string | undefined> {
   if (!existsSync(dir)) return undefined;
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     const onnx = join(dir, f.replace(/\.json$/, '.onnx'));
     if (!existsSync(onnx)) continue;
     const card = await readCard(join(dir, f)).catch(() => undefined);

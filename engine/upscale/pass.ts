@@ -89,7 +89,12 @@ function abortError(signal: AbortSignal): Error {
 }
 
 /** Rows [top, top+count) of the padded image (mirrored, edge repeated, where it extends past the source). */
-async function readPaddedBand(src: BandSource, plan: PassPlan, top: number, count: number): Promise<{ rgb: Float32Array; alpha?: Float32Array }> {
+async function readPaddedBand(
+  src: BandSource,
+  plan: PassPlan,
+  top: number,
+  count: number,
+): Promise<{ rgb: Float32Array; alpha?: Float32Array }> {
   const { width: W, height: H } = src;
   const Wp = plan.padded.width;
   const inside = top + count <= H;
@@ -201,11 +206,14 @@ export async function runPass(src: BandSource, sink: RowSink, opts: PassOptions)
       const input = cropTile(band.rgb, 3, plan.padded.width, tile.height, px, tile.width);
       const result = await session.run({ [model.inputName]: float32Tensor(tileShape, input) });
       const out = result[model.outputName]!.data as Float32Array;
-      const alpha = band.alpha ? bilinear(cropTile(band.alpha, 1, plan.padded.width, tile.height, px, tile.width), tile.width, tile.height, s) : undefined;
+      const alpha = band.alpha
+        ? bilinear(cropTile(band.alpha, 1, plan.padded.width, tile.height, px, tile.width), tile.width, tile.height, s)
+        : undefined;
       const wx = plan.x.weights[i]!;
       const tw = tile.width * s;
       const plane = tw * bandOutH;
-      if (out.length !== 3 * plane) throw new RangeError(`model ${model.id}: output has ${out.length} values, expected 3x${bandOutH}x${tw}`);
+      if (out.length !== 3 * plane)
+        throw new RangeError(`model ${model.id}: output has ${out.length} values, expected 3x${bandOutH}x${tw}`);
       for (let y = 0; y < bandOutH; y++) {
         const rowW = wy[y]!;
         if (rowW === 0) continue;

@@ -138,7 +138,8 @@ async function runPasses(
   const { model } = opts;
   const sessions = opts.sessions ?? sharedSessions;
   const ep = opts.ep ?? 'auto';
-  let tile = opts.tile === undefined || opts.tile === 'auto' ? autoTile(model, await likelyEp(model, ep, sessions, opts.threads)) : opts.tile;
+  let tile =
+    opts.tile === undefined || opts.tile === 'auto' ? autoTile(model, await likelyEp(model, ep, sessions, opts.threads)) : opts.tile;
   const t0 = performance.now();
   const sizes = Array.from({ length: passes }, (_, k) => ({ w: first.width * model.scale ** k, h: first.height * model.scale ** k }));
   const totalMp = sizes.reduce((a, s) => a + (s.w * s.h) / 1e6, 0);
@@ -190,7 +191,11 @@ async function runPasses(
 }
 
 /** Upscales an in-memory image (RGB planes, optional alpha) by `scale`. */
-export async function upscaleImage(rgb: PlanarImage, alpha: PlanarImage | undefined, opts: UpscaleOptions): Promise<{ rgb: PlanarImage; alpha?: PlanarImage; ep: EpReport }> {
+export async function upscaleImage(
+  rgb: PlanarImage,
+  alpha: PlanarImage | undefined,
+  opts: UpscaleOptions,
+): Promise<{ rgb: PlanarImage; alpha?: PlanarImage; ep: EpReport }> {
   const scale = opts.scale ?? opts.model.scale;
   const passes = passesFor(scale, opts.model.scale);
   let result: ReturnType<typeof planarSink> | undefined;
@@ -214,7 +219,8 @@ export async function assertNotInput(input: string, output: string): Promise<voi
   const b = resolve(output);
   if (a === b) throw new Error(`${output}: refusing to overwrite the input file`);
   const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
-  if (sa && sb && sa.dev === sb.dev && sa.ino === sb.ino) throw new Error(`${output}: refusing to overwrite the input file ${input} (same file)`);
+  if (sa && sb && sa.dev === sb.dev && sa.ino === sb.ino)
+    throw new Error(`${output}: refusing to overwrite the input file ${input} (same file)`);
 }
 
 function tempName(out: string, tag: string): string {
@@ -227,7 +233,10 @@ export async function upscaleFile(input: string, output: string, opts: FileUpsca
   const { model } = opts;
   const scale = opts.scale ?? model.scale;
   const passes = passesFor(scale, model.scale);
-  const src = await fileBandSource(input, { keep16bit: opts.keep16bit ?? false, ...(opts.wholeDecodeMaxPixels !== undefined ? { wholeDecodeMaxPixels: opts.wholeDecodeMaxPixels } : {}) });
+  const src = await fileBandSource(input, {
+    keep16bit: opts.keep16bit ?? false,
+    ...(opts.wholeDecodeMaxPixels !== undefined ? { wholeDecodeMaxPixels: opts.wholeDecodeMaxPixels } : {}),
+  });
   const meta = src.first;
   const format = outputFormatFor(meta.format, opts.format);
   const bitDepth: 8 | 16 = meta.bitDepth === 16 && (format === 'png' || format === 'tiff') ? 16 : 8;
@@ -250,8 +259,21 @@ export async function upscaleFile(input: string, output: string, opts: FileUpsca
         return {
           write: (r, c) => sink.write(r, c),
           done: async () => {
-            await sink.finish(last ? { ...(meta.iccProfile ? { icc: meta.iccProfile } : {}), ...(exif ? { exif } : {}), ...(keep && meta.xmp ? { xmp: meta.xmp } : {}) } : {});
-            return last ? src : fileBandSource(path, { keep16bit: true, ...(opts.wholeDecodeMaxPixels !== undefined ? { wholeDecodeMaxPixels: opts.wholeDecodeMaxPixels } : {}) });
+            await sink.finish(
+              last
+                ? {
+                    ...(meta.iccProfile ? { icc: meta.iccProfile } : {}),
+                    ...(exif ? { exif } : {}),
+                    ...(keep && meta.xmp ? { xmp: meta.xmp } : {}),
+                  }
+                : {},
+            );
+            return last
+              ? src
+              : fileBandSource(path, {
+                  keep16bit: true,
+                  ...(opts.wholeDecodeMaxPixels !== undefined ? { wholeDecodeMaxPixels: opts.wholeDecodeMaxPixels } : {}),
+                });
           },
         };
       },
@@ -261,7 +283,8 @@ export async function upscaleFile(input: string, output: string, opts: FileUpsca
     const finalV = temps[temps.length - 1]!;
     const tmpOut = tempName(out, 'tmp');
     temps.push(tmpOut);
-    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new DOMException('upscale aborted', 'AbortError');
+    if (opts.signal?.aborted)
+      throw opts.signal.reason instanceof Error ? opts.signal.reason : new DOMException('upscale aborted', 'AbortError');
     const enc = await encodeVipsFile(finalV, tmpOut, channels, {
       format,
       ...(opts.quality !== undefined ? { quality: opts.quality } : {}),

@@ -37,7 +37,8 @@ export interface AxisOptions {
 
 export function tileStarts(length: number, tile: number, overlap: number): number[] {
   if (!Number.isInteger(length) || length < 1) throw new RangeError(`tileStarts: length must be a positive integer, got ${length}`);
-  if (!Number.isInteger(tile) || tile < 1 || tile > length) throw new RangeError(`tileStarts: tile must be an integer in 1..${length}, got ${tile}`);
+  if (!Number.isInteger(tile) || tile < 1 || tile > length)
+    throw new RangeError(`tileStarts: tile must be an integer in 1..${length}, got ${tile}`);
   const stride = tile - 2 * overlap;
   if (!Number.isInteger(overlap) || overlap < 0 || (stride < 1 && tile < length)) {
     throw new RangeError(`tileStarts: overlap ${overlap} leaves no stride in a tile of ${tile} (need overlap < tile/2)`);

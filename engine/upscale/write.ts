@@ -17,8 +17,14 @@ export interface FileEncodeOptions extends FormatOptions {
   density?: number;
 }
 
-export async function encodeVipsFile(vPath: string, outPath: string, channels: 3 | 4, opts: FileEncodeOptions): Promise<{ bytes: number; width: number; height: number }> {
-  if (opts.bitDepth === 16 && !SIXTEEN_BIT_FORMATS.has(opts.format)) throw new RangeError(`16-bit output needs png or tiff, not ${opts.format}`);
+export async function encodeVipsFile(
+  vPath: string,
+  outPath: string,
+  channels: 3 | 4,
+  opts: FileEncodeOptions,
+): Promise<{ bytes: number; width: number; height: number }> {
+  if (opts.bitDepth === 16 && !SIXTEEN_BIT_FORMATS.has(opts.format))
+    throw new RangeError(`16-bit output needs png or tiff, not ${opts.format}`);
   let s = sharp(vPath, { limitInputPixels: false, sequentialRead: true });
   if (opts.keepIcc) s = s.keepIccProfile();
   if (opts.keepExif) s = s.keepExif();

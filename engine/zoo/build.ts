@@ -24,12 +24,18 @@ export interface BuiltModel {
 export function buildModel(config: ModelConfig, size: InputSize): BuiltModel {
   const arch = resolveArch(config);
   const batch = size.batch ?? 1;
-  for (const [name, v] of [['batch', batch], ['height', size.height], ['width', size.width]] as const) {
+  for (const [name, v] of [
+    ['batch', batch],
+    ['height', size.height],
+    ['width', size.width],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`buildModel: ${name} must be a positive integer, got ${v}`);
   }
   const m = arch.inputMultiple;
   if (size.height % m !== 0 || size.width % m !== 0) {
-    throw new RangeError(`buildModel: ${arch.config.family} needs H and W multiples of ${m}, got ${size.height}x${size.width} (pad the input)`);
+    throw new RangeError(
+      `buildModel: ${arch.config.family} needs H and W multiples of ${m}, got ${size.height}x${size.width} (pad the input)`,
+    );
   }
   const graph = new Graph(arch.config.family);
   const input = graph.input('input', [batch, 3, size.height, size.width]);

@@ -27,7 +27,9 @@ export const CARD_SCHEMA = 'minisr.model-card/1';
 export const CARD_METADATA_KEY = 'minisr.card';
 
 export async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** `models/m.onnx` -> `models/m.json`. */
@@ -47,7 +49,12 @@ export function parseCard(raw: unknown, source: string): ModelCard {
     }
   }
   const tile = c.tile;
-  const tileOk = tile === 'dynamic' || (typeof tile === 'object' && tile !== null && Number.isInteger((tile as { height?: unknown }).height) && Number.isInteger((tile as { width?: unknown }).width));
+  const tileOk =
+    tile === 'dynamic' ||
+    (typeof tile === 'object' &&
+      tile !== null &&
+      Number.isInteger((tile as { height?: unknown }).height) &&
+      Number.isInteger((tile as { width?: unknown }).width));
   if (!tileOk) throw new TypeError(`${source}: model card field tile must be {height, width} or "dynamic"`);
   return { ...(c as unknown as ModelCard), config };
 }

@@ -24,7 +24,24 @@ export interface FlopCount {
 }
 
 /** Ops that only move or view data. */
-const SHAPE_ONLY = new Set(['Identity', 'Reshape', 'Transpose', 'Flatten', 'Unsqueeze', 'Squeeze', 'Expand', 'Tile', 'Slice', 'Concat', 'Split', 'Gather', 'DepthToSpace', 'SpaceToDepth', 'Pad', 'Cast']);
+const SHAPE_ONLY = new Set([
+  'Identity',
+  'Reshape',
+  'Transpose',
+  'Flatten',
+  'Unsqueeze',
+  'Squeeze',
+  'Expand',
+  'Tile',
+  'Slice',
+  'Concat',
+  'Split',
+  'Gather',
+  'DepthToSpace',
+  'SpaceToDepth',
+  'Pad',
+  'Cast',
+]);
 
 export function countParams(graph: Graph): number {
   let n = 0;

@@ -29,7 +29,8 @@ function structure(bytes: Uint8Array): Buffer {
 /** Whether the config's graph is the same at every input size (so a symbolic-size export is exact). */
 export function isSizeIndependent(config: ModelConfig): boolean {
   const m = resolveArch(config).inputMultiple;
-  const probe = (batch: number, h: number, w: number) => structure(toOnnx(buildModel(config, { batch, height: h * m, width: w * m }).graph, { params: 'inputs' }));
+  const probe = (batch: number, h: number, w: number) =>
+    structure(toOnnx(buildModel(config, { batch, height: h * m, width: w * m }).graph, { params: 'inputs' }));
   return probe(1, 2, 3).equals(probe(2, 3, 2));
 }
 
@@ -37,13 +38,19 @@ export function isSizeIndependent(config: ModelConfig): boolean {
  * ONNX bytes whose input is [batch, 3, height, width] with symbolic dims (output
  * [batch, 3, out_height, out_width]). Throws for families whose graph depends on the input size.
  */
-export function exportDynamicOnnx(config: ModelConfig, weights: ReadonlyMap<string, HostTensor>, metadata?: Readonly<Record<string, string>>): Uint8Array {
+export function exportDynamicOnnx(
+  config: ModelConfig,
+  weights: ReadonlyMap<string, HostTensor>,
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array {
   if (!isSizeIndependent(config)) {
     throw new RangeError(`${config.family} graphs depend on the input size; export them for a fixed tile size instead`);
   }
   const m = resolveArch(config).inputMultiple;
   const { graph } = buildModel(config, { height: m, width: m });
-  const model = onnx.ModelProto.decode(toOnnx(graph, { params: 'initializers', weights, producer: 'minisr', ...(metadata ? { metadata } : {}) }));
+  const model = onnx.ModelProto.decode(
+    toOnnx(graph, { params: 'initializers', weights, producer: 'minisr', ...(metadata ? { metadata } : {}) }),
+  );
   const symbolic = (name: string, dims: readonly string[]) => {
     const g = model.graph as onnxProto.onnx.GraphProto;
     const v = [...g.input, ...g.output].find((x) => x.name === name)!;

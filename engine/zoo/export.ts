@@ -45,6 +45,8 @@ export async function exportModel(req: ExportRequest): Promise<ExportedModel> {
     weights: { file: path.basename(req.weightsPath), sha256: await sha256File(req.weightsPath) },
   };
   const metadata = { [CARD_METADATA_KEY]: JSON.stringify(card) };
-  const onnx = dynamic ? exportDynamicOnnx(config, weights, metadata) : exportOnnx(config, weights, { height: side, width: side, metadata });
+  const onnx = dynamic
+    ? exportDynamicOnnx(config, weights, metadata)
+    : exportOnnx(config, weights, { height: side, width: side, metadata });
   return { onnx, card };
 }

@@ -75,7 +75,8 @@ export class ImageModel {
 export function cardFromOnnx(bytes: Uint8Array): ModelCard {
   const model = decode(bytes);
   const entry = model.metadataProps.find((p) => p.key === CARD_METADATA_KEY);
-  if (!entry?.value) throw new Error(`ONNX model has no ${CARD_METADATA_KEY} metadata: not exported by minisr (give its card or --preset/--weights)`);
+  if (!entry?.value)
+    throw new Error(`ONNX model has no ${CARD_METADATA_KEY} metadata: not exported by minisr (give its card or --preset/--weights)`);
   let raw: unknown;
   try {
     raw = JSON.parse(entry.value);
@@ -135,7 +136,8 @@ function crop(img: PlanarImage, h: number, w: number): PlanarImage {
   if (h === img.height && w === img.width) return img;
   const data = new Float32Array(3 * h * w);
   for (let c = 0; c < 3; c++) {
-    for (let y = 0; y < h; y++) data.set(img.data.subarray((c * img.height + y) * img.width, (c * img.height + y) * img.width + w), (c * h + y) * w);
+    for (let y = 0; y < h; y++)
+      data.set(img.data.subarray((c * img.height + y) * img.width, (c * img.height + y) * img.width + w), (c * h + y) * w);
   }
   return { width: w, height: h, channels: 3, data };
 }

@@ -12,11 +12,38 @@ const PRESETS = {
   'edsr-mini': { family: 'edsr', num_feat: 16, num_block: 8, res_scale: 2 },
   /** The full EDSR of the paper (official large weights). */
   'edsr-full': { family: 'edsr', num_feat: 256, num_block: 32, res_scale: 0.1 },
-  'swinir-light': { family: 'swinir', embed_dim: 60, depths: [6, 6, 6, 6], num_heads: [6, 6, 6, 6], window_size: 8, mlp_ratio: 2, upsampler: 'pixelshuffledirect', img_range: 1 },
+  'swinir-light': {
+    family: 'swinir',
+    embed_dim: 60,
+    depths: [6, 6, 6, 6],
+    num_heads: [6, 6, 6, 6],
+    window_size: 8,
+    mlp_ratio: 2,
+    upsampler: 'pixelshuffledirect',
+    img_range: 1,
+  },
   /** The paper's compact SwinIR student (98,868 parameters at x2). */
-  'swinir-mini': { family: 'swinir', embed_dim: 24, depths: [4, 4, 4], num_heads: [6, 6, 6], window_size: 8, mlp_ratio: 2, upsampler: 'pixelshuffledirect', img_range: 1 },
+  'swinir-mini': {
+    family: 'swinir',
+    embed_dim: 24,
+    depths: [4, 4, 4],
+    num_heads: [6, 6, 6],
+    window_size: 8,
+    mlp_ratio: 2,
+    upsampler: 'pixelshuffledirect',
+    img_range: 1,
+  },
   /** Classical SwinIR (official large weights); its pixel-shuffle upsampler has 64 features. */
-  'swinir-classical': { family: 'swinir', embed_dim: 180, depths: [6, 6, 6, 6, 6, 6], num_heads: [6, 6, 6, 6, 6, 6], window_size: 8, mlp_ratio: 2, upsampler: 'pixelshuffle', img_range: 1 },
+  'swinir-classical': {
+    family: 'swinir',
+    embed_dim: 180,
+    depths: [6, 6, 6, 6, 6, 6],
+    num_heads: [6, 6, 6, 6, 6, 6],
+    window_size: 8,
+    mlp_ratio: 2,
+    upsampler: 'pixelshuffle',
+    img_range: 1,
+  },
 } as const satisfies Record<string, PresetOptions>;
 
 export type PresetName = keyof typeof PRESETS;

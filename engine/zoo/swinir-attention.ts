@@ -212,4 +212,3 @@ function chunkSizes(windows: number): number[] {
   const count = Math.max(1, Math.round(windows / WINDOWS_PER_CHUNK));
   return Array.from({ length: count }, (_, i) => Math.floor(((i + 1) * windows) / count) - Math.floor((i * windows) / count));
 }
-

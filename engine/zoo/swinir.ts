@@ -119,7 +119,13 @@ function swinBlock(g: Graph, t: Tokens, key: string, c: SwinIRConfig, heads: num
     const x = lay.relayout(t.value, t.shift, shift);
     const a = g.add(x, windowAttention(g, layerNorm(g, x, `${key}.norm1`, dim), `${key}.attn`, dim, heads, shift, lay));
     const hidden = Math.floor(dim * c.mlp_ratio);
-    const m = linear(g, gelu(g, linear(g, layerNorm(g, a, `${key}.norm2`, dim), `${key}.mlp.fc1`, dim, hidden)), `${key}.mlp.fc2`, hidden, dim);
+    const m = linear(
+      g,
+      gelu(g, linear(g, layerNorm(g, a, `${key}.norm2`, dim), `${key}.mlp.fc1`, dim, hidden)),
+      `${key}.mlp.fc2`,
+      hidden,
+      dim,
+    );
     return { value: g.add(a, m), shift };
   });
 }

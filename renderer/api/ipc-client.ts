@@ -32,7 +32,7 @@ export function createIpcClient(bridge: MinisrBridge): EngineClient {
     imageUrl: (q) => `minisr-image://image/${encodeURIComponent(q.imageId)}?${regionSearch(q)}`,
     downloadUrl: (id: string, format?: OutputFormat) =>
       `minisr-image://image/${encodeURIComponent(id)}?download=1${format ? `&format=${format}` : ''}`,
-    uploadImage: async (file, name) => (api.importImage!(name, base64(new Uint8Array(await file.arrayBuffer()))) as Promise<never>),
+    uploadImage: async (file, name) => api.importImage!(name, base64(new Uint8Array(await file.arrayBuffer()))) as Promise<never>,
     dialogs: {
       openFiles: dialog('openFiles'),
       openFolder: dialog('openFolder'),

@@ -1,5 +1,12 @@
 import type { RpcRequest, RpcError, ServerMessage } from '../../engine/api/rpc';
-import { ENGINE_METHODS, type EngineApi, type EngineEvent, type EngineMethod, type ImageRef, type OutputFormat } from '../../engine/api/types';
+import {
+  ENGINE_METHODS,
+  type EngineApi,
+  type EngineEvent,
+  type EngineMethod,
+  type ImageRef,
+  type OutputFormat,
+} from '../../engine/api/types';
 import type { EngineClient } from './client';
 import { ApiError, regionSearch } from './shared';
 

@@ -82,14 +82,20 @@ function Nav({ theme }: { theme: 'light' | 'dark' }) {
             className={`tab${v === view ? ' active' : ''}`}
             onClick={() => setView(v)}
           >
-            <span className="tab-icon" aria-hidden>{ICONS[v]}</span>
+            <span className="tab-icon" aria-hidden>
+              {ICONS[v]}
+            </span>
             {TITLES[v]}
             <kbd aria-hidden>{i + 1}</kbd>
           </button>
         ))}
       </div>
       <div className="nav-foot">
-        {busy > 0 && <div className="busy" role="status">{busy} job{busy > 1 ? 's' : ''} running</div>}
+        {busy > 0 && (
+          <div className="busy" role="status">
+            {busy} job{busy > 1 ? 's' : ''} running
+          </div>
+        )}
         <button
           type="button"
           className="ghost"
@@ -104,11 +110,20 @@ function Nav({ theme }: { theme: 'light' | 'dark' }) {
         {help && (
           <dl className="shortcut-help" aria-label="Keyboard shortcuts list">
             {SHORTCUT_HELP.map(([k, what]) => (
-              <div key={k}><dt><kbd>{k}</kbd></dt><dd>{what}</dd></div>
+              <div key={k}>
+                <dt>
+                  <kbd>{k}</kbd>
+                </dt>
+                <dd>{what}</dd>
+              </div>
             ))}
           </dl>
         )}
-        {system && <div className="muted small">v{system.version} · {system.transport === 'ipc' ? 'desktop' : 'web'}</div>}
+        {system && (
+          <div className="muted small">
+            v{system.version} · {system.transport === 'ipc' ? 'desktop' : 'web'}
+          </div>
+        )}
       </div>
     </nav>
   );
@@ -120,7 +135,10 @@ const INFO_MS = 6000;
 function Notices() {
   const notices = useUi((s) => s.notices);
   const dismiss = useUi((s) => s.dismiss);
-  const infoIds = notices.filter((n) => n.kind === 'info').map((n) => n.id).join(',');
+  const infoIds = notices
+    .filter((n) => n.kind === 'info')
+    .map((n) => n.id)
+    .join(',');
   useEffect(() => {
     if (!infoIds) return;
     const timers = infoIds.split(',').map((id) => setTimeout(() => dismiss(Number(id)), INFO_MS));
@@ -131,7 +149,9 @@ function Notices() {
       {notices.map((n) => (
         <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
           <span>{n.text}</span>
-          <button type="button" className="ghost" aria-label="Dismiss" onClick={() => dismiss(n.id)}>×</button>
+          <button type="button" className="ghost" aria-label="Dismiss" onClick={() => dismiss(n.id)}>
+            ×
+          </button>
         </div>
       ))}
     </div>

@@ -24,7 +24,11 @@ export function outputName(template: string, source: string, model: string, scal
 
 /** Saves an output: Electron asks where with a native dialog; web mode downloads the file. */
 export async function saveOutput(
-  client: EngineClient, output: ImageRef, name: string, format: OutputFormat, quality: number | undefined,
+  client: EngineClient,
+  output: ImageRef,
+  name: string,
+  format: OutputFormat,
+  quality: number | undefined,
 ): Promise<void> {
   try {
     if (client.dialogs) {

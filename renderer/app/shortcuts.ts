@@ -9,14 +9,16 @@ const NON_TEXT_INPUTS = new Set(['checkbox', 'radio', 'range', 'button', 'submit
 
 const typingInto = (t: EventTarget | null) =>
   t instanceof HTMLElement &&
-  (t.isContentEditable || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' ||
+  (t.isContentEditable ||
+    t.tagName === 'TEXTAREA' ||
+    t.tagName === 'SELECT' ||
     (t instanceof HTMLInputElement && !NON_TEXT_INPUTS.has(t.type)));
 
 /** Maps a key press to what it does, or undefined; exported for the help panel and tests. */
-export function shortcutFor(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey'>, typing: boolean):
-  | { command: Command }
-  | { view: (typeof VIEWS)[number] }
-  | undefined {
+export function shortcutFor(
+  e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey'>,
+  typing: boolean,
+): { command: Command } | { view: (typeof VIEWS)[number] } | undefined {
   if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') return { command: 'run' };
   const mod = isMac ? e.metaKey : e.ctrlKey;
   if (mod && !e.altKey) {

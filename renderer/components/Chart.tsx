@@ -19,8 +19,20 @@ function canDraw(): boolean {
   return canvasWorks;
 }
 
-export function Chart({ label, xs, ys, unit, digits, color }: {
-  label: string; xs: readonly number[]; ys: readonly number[]; unit?: string; digits: number; color: string;
+export function Chart({
+  label,
+  xs,
+  ys,
+  unit,
+  digits,
+  color,
+}: {
+  label: string;
+  xs: readonly number[];
+  ys: readonly number[];
+  unit?: string;
+  digits: number;
+  color: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -31,34 +43,37 @@ export function Chart({ label, xs, ys, unit, digits, color }: {
     let disposed = false;
     let ro: ResizeObserver | undefined;
     if (!canDraw()) return; // The text readout below still shows the values.
-    void import('uplot').then(({ default: UPlot }) => {
-      const el = box.current;
-      if (disposed || !el) return;
-      const css = getComputedStyle(el);
-      const stroke = css.getPropertyValue('--text-muted').trim() || '#888';
-      const grid = css.getPropertyValue('--border').trim() || '#8884';
-      const axis = { stroke, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-      try {
-        plot.current = new UPlot(
-          {
-            width: Math.max(200, el.clientWidth),
-            height: 180,
-            legend: { show: false },
-            cursor: { drag: { x: false, y: false } },
-            scales: { x: { time: false } },
-            axes: [axis, { ...axis, size: 56 }],
-            series: [{ label: 'step' }, { label, stroke: color, width: 2, points: { show: false } }],
-          },
-          data.current,
-          el,
-        );
-      } catch {
-        return;
-      }
-      if (typeof ResizeObserver !== 'function') return;
-      ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 180 }));
-      ro.observe(el);
-    }, () => {});
+    void import('uplot').then(
+      ({ default: UPlot }) => {
+        const el = box.current;
+        if (disposed || !el) return;
+        const css = getComputedStyle(el);
+        const stroke = css.getPropertyValue('--text-muted').trim() || '#888';
+        const grid = css.getPropertyValue('--border').trim() || '#8884';
+        const axis = { stroke, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+        try {
+          plot.current = new UPlot(
+            {
+              width: Math.max(200, el.clientWidth),
+              height: 180,
+              legend: { show: false },
+              cursor: { drag: { x: false, y: false } },
+              scales: { x: { time: false } },
+              axes: [axis, { ...axis, size: 56 }],
+              series: [{ label: 'step' }, { label, stroke: color, width: 2, points: { show: false } }],
+            },
+            data.current,
+            el,
+          );
+        } catch {
+          return;
+        }
+        if (typeof ResizeObserver !== 'function') return;
+        ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 180 }));
+        ro.observe(el);
+      },
+      () => {},
+    );
     return () => {
       disposed = true;
       ro?.disconnect();

@@ -18,14 +18,26 @@ export function ModelFacts({ model }: { model: ModelInfo }) {
       <span title="measured CPU speed on this machine">
         {model.cpuMegapixelsPerSec !== undefined ? `${model.cpuMegapixelsPerSec.toFixed(2)} MP/s` : 'speed not measured'}
       </span>
-      {psnr && <span title={`PSNR-Y on ${psnr[0]}`}>{psnr[1].toFixed(2)} dB {psnr[0]}</span>}
+      {psnr && (
+        <span title={`PSNR-Y on ${psnr[0]}`}>
+          {psnr[1].toFixed(2)} dB {psnr[0]}
+        </span>
+      )}
     </span>
   );
 }
 
 /** Radio list of models with their size, cost and measured speed. */
-export function ModelPicker({ models, value, onChange, label = 'Model' }: {
-  models: readonly ModelInfo[]; value: string | undefined; onChange(id: string): void; label?: string;
+export function ModelPicker({
+  models,
+  value,
+  onChange,
+  label = 'Model',
+}: {
+  models: readonly ModelInfo[];
+  value: string | undefined;
+  onChange(id: string): void;
+  label?: string;
 }) {
   if (models.length === 0) return <p className="muted">No models available.</p>;
   return (

@@ -6,8 +6,16 @@ import { useClient } from '../app/client-context';
  * Web mode's stand-in for native dialogs: walks the folders the server allows (browse()) and
  * returns a folder, or the images ticked in one.
  */
-export function PathBrowser({ mode, title, onChoose, onClose }: {
-  mode: 'folder' | 'files'; title: string; onChoose(paths: string[]): void; onClose(): void;
+export function PathBrowser({
+  mode,
+  title,
+  onChoose,
+  onClose,
+}: {
+  mode: 'folder' | 'files';
+  title: string;
+  onChoose(paths: string[]): void;
+  onClose(): void;
 }) {
   const client = useClient();
   const [listing, setListing] = useState<DirListing>();
@@ -16,19 +24,25 @@ export function PathBrowser({ mode, title, onChoose, onClose }: {
 
   const open = (path?: string) => {
     setTicked(new Set());
-    browse(client, path).then((l) => {
-      setListing(l);
-      setError(undefined);
-    }, (e: Error) => setError(e.message));
+    browse(client, path).then(
+      (l) => {
+        setListing(l);
+        setError(undefined);
+      },
+      (e: Error) => setError(e.message),
+    );
   };
   // The allowed folders, once; a listing that arrives after the dialog closed is dropped.
   useEffect(() => {
     let live = true;
-    browse(client).then((l) => {
-      if (live) setListing(l);
-    }, (e: Error) => {
-      if (live) setError(e.message);
-    });
+    browse(client).then(
+      (l) => {
+        if (live) setListing(l);
+      },
+      (e: Error) => {
+        if (live) setError(e.message);
+      },
+    );
     return () => {
       live = false;
     };
@@ -51,13 +65,21 @@ export function PathBrowser({ mode, title, onChoose, onClose }: {
       <div className="modal" role="dialog" aria-modal="true" aria-label={title}>
         <header>
           <h2>{title}</h2>
-          <div className="crumb" data-testid="browse-path">{listing?.path ?? 'Allowed folders'}</div>
+          <div className="crumb" data-testid="browse-path">
+            {listing?.path ?? 'Allowed folders'}
+          </div>
         </header>
-        {error && <p role="alert" className="error">{error}</p>}
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
         <ul className="browse-list" aria-label="Folder contents">
           {listing?.path !== null && listing && (
             <li>
-              <button type="button" className="ghost" onClick={() => open(listing.parent ?? undefined)} aria-label="Up one folder">↰ ..</button>
+              <button type="button" className="ghost" onClick={() => open(listing.parent ?? undefined)} aria-label="Up one folder">
+                ↰ ..
+              </button>
             </li>
           )}
           {entries.map((e) => (
@@ -87,7 +109,9 @@ export function PathBrowser({ mode, title, onChoose, onClose }: {
           {listing && entries.length === 0 && <li className="muted">Nothing here.</li>}
         </ul>
         <footer className="actions">
-          <button type="button" onClick={onClose}>Cancel</button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
           {mode === 'folder' ? (
             <button type="button" className="primary" disabled={!listing?.path} onClick={() => onChoose([listing!.path!])}>
               Choose this folder
@@ -114,9 +138,7 @@ export function usePathPicker() {
   const [pending, setPending] = useState<{ mode: 'folder' | 'files'; title: string; resolve(p: string[]): void }>();
   const pick = (mode: 'folder' | 'files', title: string): Promise<string[]> => {
     if (client.dialogs) {
-      return mode === 'folder'
-        ? client.dialogs.openFolder().then((p) => (p ? [p] : []))
-        : client.dialogs.openFiles();
+      return mode === 'folder' ? client.dialogs.openFolder().then((p) => (p ? [p] : [])) : client.dialogs.openFiles();
     }
     return new Promise((resolve) => setPending({ mode, title, resolve }));
   };

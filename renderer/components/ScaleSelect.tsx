@@ -7,7 +7,11 @@ export const SCALES = [2, 4, 8] as const;
 export function ScaleSelect({ label, value, onChange }: { label: string; value: number; onChange(scale: number): void }) {
   return (
     <select aria-label={label} value={value} onChange={(e) => onChange(Number(e.target.value))}>
-      {SCALES.map((s) => <option key={s} value={s}>{scaleLabel(s)}</option>)}
+      {SCALES.map((s) => (
+        <option key={s} value={s}>
+          {scaleLabel(s)}
+        </option>
+      ))}
     </select>
   );
 }

@@ -11,16 +11,22 @@ export function connectEvents(client: EngineClient): () => void {
     useJobs.getState().apply(ev);
     if (ev.type === 'distill-done') useModels.getState().add(ev.model);
   });
-  client.listJobs().then((jobs) => {
-    const known = useJobs.getState().jobs;
-    for (const job of jobs) {
-      if (known[job.id]) continue;
-      useJobs.getState().apply({ type: 'job', job });
-      // A prune run that finished before this page loaded: its report summary, for stage 2.
-      if (job.kind === 'prune' && job.state === 'done' && job.output) {
-        client.readPruneReport(job.output).then((result) => useJobs.getState().apply({ type: 'prune-done', jobId: job.id, result }), () => {});
+  client.listJobs().then(
+    (jobs) => {
+      const known = useJobs.getState().jobs;
+      for (const job of jobs) {
+        if (known[job.id]) continue;
+        useJobs.getState().apply({ type: 'job', job });
+        // A prune run that finished before this page loaded: its report summary, for stage 2.
+        if (job.kind === 'prune' && job.state === 'done' && job.output) {
+          client.readPruneReport(job.output).then(
+            (result) => useJobs.getState().apply({ type: 'prune-done', jobId: job.id, result }),
+            () => {},
+          );
+        }
       }
-    }
-  }, () => {});
+    },
+    () => {},
+  );
   return off;
 }

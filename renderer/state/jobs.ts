@@ -1,6 +1,16 @@
 import { create } from 'zustand';
 import type {
-  BatchFileStatus, BatchRequest, DistillRequest, EngineEvent, JobInfo, JobKind, ModelInfo, PruneRequest, PruneSummary, UpscaleRequest, UpscaleResult,
+  BatchFileStatus,
+  BatchRequest,
+  DistillRequest,
+  EngineEvent,
+  JobInfo,
+  JobKind,
+  ModelInfo,
+  PruneRequest,
+  PruneSummary,
+  UpscaleRequest,
+  UpscaleResult,
 } from '../api/client';
 
 export interface Progress {
@@ -114,7 +124,8 @@ export function trackJob(s: JobsState, info: JobInfo, request: JobRequest): Jobs
   }));
 }
 
-export const isActive = (e: JobEntry | undefined) => !!e && (e.info.state === 'queued' || e.info.state === 'running' || e.info.state === 'paused');
+export const isActive = (e: JobEntry | undefined) =>
+  !!e && (e.info.state === 'queued' || e.info.state === 'running' || e.info.state === 'paused');
 
 /**
  * The newest job of a kind (the one its view shows). Upscales count only when this page started

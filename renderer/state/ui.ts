@@ -58,7 +58,10 @@ export interface Forms {
    * report loaded from a file (an earlier or a CLI run), which a newer prune run replaces.
    */
   readonly compress: {
-    readonly budget: number; readonly feats: number; readonly blocks: number; readonly layers: number;
+    readonly budget: number;
+    readonly feats: number;
+    readonly blocks: number;
+    readonly layers: number;
     readonly reportFile: string;
     readonly loaded?: PruneSummary;
     /** EDSR: the student's res_scale (EDSRmini uses 2); 0 = the teacher's. */
@@ -74,10 +77,28 @@ const initialForms: Forms = {
   upscale: { scale: 2 },
   batch: { inputs: [], scale: 2, recursive: true, skipExisting: true, glob: '' },
   distill: {
-    teacherPath: '', teacherPreset: 'edsr-baseline', student: 'edsr-mini', steps: 2000, batch: 16, patch: 48, lr: 2e-4, dataDir: '', valDir: '',
+    teacherPath: '',
+    teacherPreset: 'edsr-baseline',
+    student: 'edsr-mini',
+    steps: 2000,
+    batch: 16,
+    patch: 48,
+    lr: 2e-4,
+    dataDir: '',
+    valDir: '',
   },
   // engine/compress/README.md's example run: 600 steps, lambda 1e-3 (CLI), batch 8, patch 32, SGD rate 1e-2.
-  prune: { teacherPath: '', teacherPreset: 'edsr-baseline', steps: 600, lambda: 1e-3, batch: 8, patch: 32, lr: 1e-2, dataDir: '', valDir: '' },
+  prune: {
+    teacherPath: '',
+    teacherPreset: 'edsr-baseline',
+    steps: 600,
+    lambda: 1e-3,
+    batch: 8,
+    patch: 32,
+    lr: 1e-2,
+    dataDir: '',
+    valDir: '',
+  },
   compress: { budget: 5, feats: 16, blocks: 8, layers: 4, reportFile: '', resScale: 0 },
 };
 

@@ -12,16 +12,27 @@ import { ModelSession } from '../../engine/runtime/session';
 
 const rounds = Number(process.argv[2] ?? 21);
 const threads = Number(process.env.BENCH_THREADS ?? 1);
-const rand = (shape: readonly number[]) => float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5));
+const rand = (shape: readonly number[]) =>
+  float32Tensor(
+    shape,
+    Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5),
+  );
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const conv = (g: Graph, x: Value, w: number[]) => g.op1('Conv', [x, g.input('w', w)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
-const convT = (g: Graph, x: Value, w: number[]) => g.op1('ConvTranspose', [x, g.input('w', w)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+const convT = (g: Graph, x: Value, w: number[]) =>
+  g.op1('ConvTranspose', [x, g.input('w', w)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
 
 const cases: Record<string, [number[], (g: Graph, x: Value) => Value]> = {
   'base [16,64,48,48]': [[16, 64, 48, 48], (_, x) => x],
   'base [16,16,96,96]': [[16, 16, 96, 96], (_, x) => x],
-  'D2S grad: 6-D Transpose': [[16, 16, 96, 96], (g, x) => g.reshape(g.transpose(g.reshape(x, [16, 16, 48, 2, 48, 2]), [0, 1, 3, 5, 2, 4]), [16, 64, 48, 48])],
-  'D2S grad: S2D + Transpose': [[16, 16, 96, 96], (g, x) => g.transpose(g.reshape(g.op1('SpaceToDepth', [x], { blocksize: 2 }), [16, 4, 16, 2304]), [0, 2, 1, 3])],
+  'D2S grad: 6-D Transpose': [
+    [16, 16, 96, 96],
+    (g, x) => g.reshape(g.transpose(g.reshape(x, [16, 16, 48, 2, 48, 2]), [0, 1, 3, 5, 2, 4]), [16, 64, 48, 48]),
+  ],
+  'D2S grad: S2D + Transpose': [
+    [16, 16, 96, 96],
+    (g, x) => g.transpose(g.reshape(g.op1('SpaceToDepth', [x], { blocksize: 2 }), [16, 4, 16, 2304]), [0, 2, 1, 3]),
+  ],
   'dX 64->16: flipped Conv': [[16, 64, 48, 48], (g, x) => conv(g, x, [16, 64, 3, 3])],
   'dX 64->16: ConvTranspose': [[16, 64, 48, 48], (g, x) => convT(g, x, [64, 16, 3, 3])],
   'dX 16->16: flipped Conv': [[16, 16, 48, 48], (g, x) => conv(g, x, [16, 16, 3, 3])],

@@ -19,10 +19,19 @@ import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
 
 const rounds = Number(process.argv[2] ?? 15);
-const [N, CI, CO, H] = (process.argv.length > 6 ? process.argv.slice(3, 7) : ['16', '16', '16', '48']).map(Number) as [number, number, number, number];
+const [N, CI, CO, H] = (process.argv.length > 6 ? process.argv.slice(3, 7) : ['16', '16', '16', '48']).map(Number) as [
+  number,
+  number,
+  number,
+  number,
+];
 const threads = Number(process.env.BENCH_THREADS ?? 1);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const rand = (shape: readonly number[]) => float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5));
+const rand = (shape: readonly number[]) =>
+  float32Tensor(
+    shape,
+    Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5),
+  );
 const feeds: Record<string, HostTensor> = { x: rand([N, CI, H, H]), dy: rand([N, CO, H, H]) };
 const L = H * H;
 
@@ -43,20 +52,36 @@ const variants: Record<string, (g: Graph, x: Value, dy: Value) => Value> = {
     const df = g.reshape(dy, [N, CO, L]);
     const rows = [0, 1, 2].map((a) => g.pad(df, [0, 0, a * H, 0, 0, (hp - H - a) * H]));
     const dRows = g.concat(rows, 1);
-    const taps = [0, 1, 2].map((b) => g.reduceSum(g.matmul(dRows, g.transpose(g.reshape(g.slice(xp, [b], [b + H], [3]), [N, CI, hp * H]), [0, 2, 1])), [0], false));
+    const taps = [0, 1, 2].map((b) =>
+      g.reduceSum(g.matmul(dRows, g.transpose(g.reshape(g.slice(xp, [b], [b + H], [3]), [N, CI, hp * H]), [0, 2, 1])), [0], false),
+    );
     return g.transpose(g.reshape(g.concat(taps, 0), [3, 3, CO, CI]), [2, 3, 1, 0]);
   },
   shifts: (g, x, dy) => {
     // dW[a,b] = sum_ij D_a[i,j] X_b[i,j], D_a = dY shifted by a-1 rows, X_b[i,j] = x[i, j+b-1].
-    const dRows = g.reshape(g.concat([0, 1, 2].map((a) => shift(g, dy, 2, a - 1)), 1), [N, 3 * CO, L]);
-    const taps = [0, 1, 2].map((b) => g.reduceSum(g.matmul(dRows, g.transpose(g.reshape(shift(g, x, 3, 1 - b), [N, CI, L]), [0, 2, 1])), [0], false));
+    const dRows = g.reshape(
+      g.concat(
+        [0, 1, 2].map((a) => shift(g, dy, 2, a - 1)),
+        1,
+      ),
+      [N, 3 * CO, L],
+    );
+    const taps = [0, 1, 2].map((b) =>
+      g.reduceSum(g.matmul(dRows, g.transpose(g.reshape(shift(g, x, 3, 1 - b), [N, CI, L]), [0, 2, 1])), [0], false),
+    );
     return g.transpose(g.reshape(g.concat(taps, 0), [3, 3, CO, CI]), [2, 3, 1, 0]);
   },
   shifts2d: (g, x, dy) => {
     // As `shifts` on channel-major copies ([C, N, H, W]): 2-D GEMMs over N*H*W, no batch ReduceSum.
     const xc = g.transpose(x, [1, 0, 2, 3]);
     const dc = g.transpose(dy, [1, 0, 2, 3]);
-    const dRows = g.reshape(g.concat([0, 1, 2].map((a) => shift(g, dc, 2, a - 1)), 0), [3 * CO, N * L]);
+    const dRows = g.reshape(
+      g.concat(
+        [0, 1, 2].map((a) => shift(g, dc, 2, a - 1)),
+        0,
+      ),
+      [3 * CO, N * L],
+    );
     const taps = [0, 1, 2].map((b) => g.matmul(dRows, g.transpose(g.reshape(shift(g, xc, 3, 1 - b), [CI, N * L]), [1, 0])));
     return g.transpose(g.reshape(g.concat(taps, 0), [3, 3, CO, CI]), [2, 3, 1, 0]);
   },
@@ -76,13 +101,25 @@ const variants: Record<string, (g: Graph, x: Value, dy: Value) => Value> = {
   },
   xOnly: (g, x, dy) => {
     const xs = [0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => shift(g, shift(g, x, 2, 1 - a), 3, 1 - b)));
-    const w = g.reduceSum(g.matmul(g.reshape(dy, [N, CO, L]), g.transpose(g.reshape(g.concat(xs, 1), [N, 9 * CI, L]), [0, 2, 1])), [0], false); // [Co, (a, b, ci)]
+    const w = g.reduceSum(
+      g.matmul(g.reshape(dy, [N, CO, L]), g.transpose(g.reshape(g.concat(xs, 1), [N, 9 * CI, L]), [0, 2, 1])),
+      [0],
+      false,
+    ); // [Co, (a, b, ci)]
     return g.transpose(g.reshape(w, [CO, 3, 3, CI]), [0, 3, 1, 2]);
   },
 
   colsOnDy: (g, x, dy) => {
-    const xRows = g.reshape(g.concat([0, 1, 2].map((a) => shift(g, x, 2, 1 - a)), 1), [N, 3 * CI, L]);
-    const taps = [0, 1, 2].map((b) => g.reduceSum(g.matmul(xRows, g.transpose(g.reshape(shift(g, dy, 3, b - 1), [N, CO, L]), [0, 2, 1])), [0], false)); // [(a, ci), co]
+    const xRows = g.reshape(
+      g.concat(
+        [0, 1, 2].map((a) => shift(g, x, 2, 1 - a)),
+        1,
+      ),
+      [N, 3 * CI, L],
+    );
+    const taps = [0, 1, 2].map((b) =>
+      g.reduceSum(g.matmul(xRows, g.transpose(g.reshape(shift(g, dy, 3, b - 1), [N, CO, L]), [0, 2, 1])), [0], false),
+    ); // [(a, ci), co]
     return g.transpose(g.reshape(g.concat(taps, 0), [3, 3, CI, CO]), [3, 2, 1, 0]);
   },
 
@@ -111,7 +148,11 @@ const variants: Record<string, (g: Graph, x: Value, dy: Value) => Value> = {
 
   dyOnly: (g, x, dy) => {
     const ds = [0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => shift(g, shift(g, dy, 2, a - 1), 3, b - 1)));
-    const w = g.reduceSum(g.matmul(g.reshape(g.concat(ds, 1), [N, 9 * CO, L]), g.transpose(g.reshape(x, [N, CI, L]), [0, 2, 1])), [0], false);
+    const w = g.reduceSum(
+      g.matmul(g.reshape(g.concat(ds, 1), [N, 9 * CO, L]), g.transpose(g.reshape(x, [N, CI, L]), [0, 2, 1])),
+      [0],
+      false,
+    );
     return g.transpose(g.reshape(w, [3, 3, CO, CI]), [2, 3, 0, 1]);
   },
 };
@@ -127,7 +168,10 @@ const times = new Map<string, number[]>(sessions.map(([k]) => [k, []]));
 const dev = new Map<string, number>();
 for (const [k, s] of sessions) {
   const out = (await s.run(feeds)).dw!.data as Float32Array;
-  dev.set(k, out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0));
+  dev.set(
+    k,
+    out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0),
+  );
 }
 for (let r = 0; r < rounds; r++)
   for (const [k, s] of sessions) {

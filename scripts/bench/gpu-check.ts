@@ -16,9 +16,17 @@ const { values } = parseArgs({ options: { model: { type: 'string' } } });
 const model = await resolveModel(values.model ? { model: values.model } : {});
 const W = 300;
 const H = 220;
-const img = { width: W, height: H, channels: 3, data: Float32Array.from({ length: 3 * W * H }, (_, i) => 0.5 + 0.4 * Math.sin(i / 13) * Math.cos(i / 1999)) };
+const img = {
+  width: W,
+  height: H,
+  channels: 3,
+  data: Float32Array.from({ length: 3 * W * H }, (_, i) => 0.5 + 0.4 * Math.sin(i / 13) * Math.cos(i / 1999)),
+};
 
-const { session, report } = await openSession(model.onnxFor(H, W), { ep: 'auto', probe: { [model.inputName]: float32Tensor([1, 3, H, W]) } });
+const { session, report } = await openSession(model.onnxFor(H, W), {
+  ep: 'auto',
+  probe: { [model.inputName]: float32Tensor([1, 3, H, W]) },
+});
 console.log(`model ${model.id}; auto picked ${report.used}`);
 for (const line of describeEpReport(report)) console.log(`  ${line}`);
 const whole = (await session.run({ [model.inputName]: float32Tensor([1, 3, H, W], img.data) }))[model.outputName]!.data as Float32Array;

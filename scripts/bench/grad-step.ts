@@ -23,7 +23,10 @@ const python = process.env.PYTHON ?? '/usr/bin/python3';
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 
 function rand(shape: number[]): HostTensor {
-  return float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => Math.random() * 0.1));
+  return float32Tensor(
+    shape,
+    Float32Array.from({ length: numel(shape) }, () => Math.random() * 0.1),
+  );
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -35,9 +38,15 @@ const hr = g.input('hr', sr.shape);
 buildTrainingGraph(g, distillationLoss(g, sr, teacher, hr));
 const bytes = toOnnx(g, { params: 'inputs' });
 const session = await ModelSession.create(bytes, { threads });
-const feeds: Record<string, HostTensor> = { input: rand(x.shape as number[]), teacher: rand(sr.shape as number[]), hr: rand(sr.shape as number[]) };
+const feeds: Record<string, HostTensor> = {
+  input: rand(x.shape as number[]),
+  teacher: rand(sr.shape as number[]),
+  hr: rand(sr.shape as number[]),
+};
 for (const [key, p] of g.params) feeds[key] = rand(p.value.shape as number[]);
-console.log(`${preset} batch ${batch} LR ${patch}x${patch}, ${threads} threads: ${g.nodes.length} nodes, ONNX ${(bytes.length / 1e6).toFixed(1)} MB`);
+console.log(
+  `${preset} batch ${batch} LR ${patch}x${patch}, ${threads} threads: ${g.nodes.length} nodes, ONNX ${(bytes.length / 1e6).toFixed(1)} MB`,
+);
 // The same forward pass and loss without the backward, for the backward/forward ratio.
 const gf = new Graph('bench-forward');
 const xf = gf.input('input', x.shape);
@@ -47,7 +56,11 @@ const forward = await ModelSession.create(toOnnx(gf, { params: 'inputs' }), { th
 
 /** One persistent PyTorch process per loss variant; each request runs one step and answers its ms. */
 async function torchRunner(variant: 'paper' | 'linear'): Promise<(() => Promise<number>) | undefined> {
-  const proc = spawn(python, [new URL('./grad_step_torch.py', import.meta.url).pathname, String(threads), String(batch), String(patch), variant], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(
+    python,
+    [new URL('./grad_step_torch.py', import.meta.url).pathname, String(threads), String(batch), String(patch), variant],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
   const step = async () => {
     proc.stdin!.write('step\n');
@@ -69,7 +82,8 @@ const runners: [string, () => Promise<number>][] = [];
 if (preset === 'edsr-mini') {
   for (const variant of ['paper', 'linear'] as const) {
     const r = await torchRunner(variant);
-    if (r) runners.push([`PyTorch CPU, MultiLap as ${variant === 'paper' ? "the paper's code (4 pyramids)" : 'ours (1 pyramid of p - t)'}`, r]);
+    if (r)
+      runners.push([`PyTorch CPU, MultiLap as ${variant === 'paper' ? "the paper's code (4 pyramids)" : 'ours (1 pyramid of p - t)'}`, r]);
   }
 }
 await session.run(feeds); // warm-up

@@ -21,7 +21,11 @@ import { distillationLoss, gaussianBlur, l1Loss, laplacianPyramid } from '../../
 
 const rounds = Number(process.argv[2] ?? 15);
 const threads = Number(process.env.BENCH_THREADS ?? 2);
-const rand = (shape: readonly number[]) => float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5));
+const rand = (shape: readonly number[]) =>
+  float32Tensor(
+    shape,
+    Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5),
+  );
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 type Timed = () => Promise<number>;
 
@@ -51,7 +55,11 @@ async function compare(title: string, variants: Record<string, Timed>): Promise<
   const times = Object.fromEntries(Object.keys(variants).map((k) => [k, [] as number[]]));
   for (const run of Object.values(variants)) await run();
   for (let r = 0; r < rounds; r++) for (const [k, run] of Object.entries(variants)) times[k]!.push(await run());
-  console.log(`${title}: ${Object.entries(times).map(([k, v]) => `${k} ${median(v).toFixed(2)} ms`).join(', ')}`);
+  console.log(
+    `${title}: ${Object.entries(times)
+      .map(([k, v]) => `${k} ${median(v).toFixed(2)} ms`)
+      .join(', ')}`,
+  );
 }
 
 // LayerNorm over [16 x 64 x 64 tokens, 24 channels] (SwinIRmini at batch 16, LR 64).
@@ -90,7 +98,8 @@ await compare('bias-table Gather fwd+bwd', {
 // Conv weight gradient alone, from given x and dY.
 const [N, C, H] = [16, 16, 48];
 const P = H * H;
-const dwVariant = (f: (g: Graph, x: Value, dy: Value) => Value) => timed((g) => [f(g, g.input('x', [N, C, H, H]), g.input('dy', [N, C, H, H]))]);
+const dwVariant = (f: (g: Graph, x: Value, dy: Value) => Value) =>
+  timed((g) => [f(g, g.input('x', [N, C, H, H]), g.input('dy', [N, C, H, H]))]);
 await compare('Conv dW 16->16 3x3 b16 48x48', {
   perTapSlices: await dwVariant((g, x, dy) => {
     // An early gradConv form.
@@ -134,12 +143,16 @@ const lossVariant = (f: (g: Graph, p: Value, t: Value, h: Value) => Value) =>
     const loss = f(g, p, g.input('t', S), g.input('h', S));
     return [loss, gradients(g, loss, [p]).get(p)!];
   });
-const sumLevels = (g: Graph, pa: Value[], pb: Value[]) => pa.map((a, i) => g.mul(l1Loss(g, a, pb[i]!), g.scalar(2 ** i))).reduce((s, v) => g.add(s, v));
+const sumLevels = (g: Graph, pa: Value[], pb: Value[]) =>
+  pa.map((a, i) => g.mul(l1Loss(g, a, pb[i]!), g.scalar(2 ** i))).reduce((s, v) => g.add(s, v));
 /** The paper's code read literally: Pad(reflect) + depthwise 5x5 Conv, AveragePool, zero insertion by Pad. */
 function convBlur(g: Graph, v: Value, gain = 1): Value {
   const k = [1, 4, 6, 4, 1];
   const data = new Float32Array(75).map((_, i) => (gain * k[Math.floor((i % 25) / 5)]! * k[i % 5]!) / 256);
-  return g.conv(g.pad(v, [0, 0, 2, 2, 0, 0, 2, 2], 'reflect'), g.constant({ dtype: 'float32', shape: [3, 1, 5, 5], data }), undefined, { pads: [0, 0, 0, 0], group: 3 });
+  return g.conv(g.pad(v, [0, 0, 2, 2, 0, 0, 2, 2], 'reflect'), g.constant({ dtype: 'float32', shape: [3, 1, 5, 5], data }), undefined, {
+    pads: [0, 0, 0, 0],
+    group: 3,
+  });
 }
 function convPyramid(g: Graph, x: Value): Value[] {
   const blur = (v: Value, gain: number) => convBlur(g, v, gain);

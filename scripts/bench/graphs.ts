@@ -85,7 +85,8 @@ function referenceWeights(bytes: Uint8Array, config: ModelConfig): StateDict | u
     const [key, shape] = shapes[i]!;
     const t = inits[i]!;
     const dims = (t.dims as number[]).map(Number);
-    if (t.dataType !== onnxProto.onnx.TensorProto.DataType.FLOAT || !t.rawData?.length || dims.join(',') !== shape.join(',')) return undefined;
+    if (t.dataType !== onnxProto.onnx.TensorProto.DataType.FLOAT || !t.rawData?.length || dims.join(',') !== shape.join(','))
+      return undefined;
     sd.set(key, float32Tensor(dims, new Float32Array(Uint8Array.from(t.rawData).buffer)));
   }
   return sd;
@@ -110,7 +111,10 @@ export async function benchGraphs(opts: BenchOptions): Promise<BenchResult[]> {
     const { graph } = buildModel(config, { height: opts.size, width: opts.size });
     const refBytes = await readFile(`${opts.referenceDir}/${pair.reference}`);
     const shared = referenceWeights(refBytes, config);
-    const ours = await ModelSession.create(toOnnx(graph, { params: 'initializers', weights: shared ?? randomWeights(config) }), sessionOpts);
+    const ours = await ModelSession.create(
+      toOnnx(graph, { params: 'initializers', weights: shared ?? randomWeights(config) }),
+      sessionOpts,
+    );
     const reference = await ModelSession.create(refBytes, sessionOpts);
     const refFeeds = { [reference.inputNames[0]!]: input };
     const run = {
@@ -137,7 +141,15 @@ export async function benchGraphs(opts: BenchOptions): Promise<BenchResult[]> {
     }
     await ours.release();
     await reference.release();
-    const r: BenchResult = { preset: pair.preset, reference: pair.reference, oursMs: median(a), referenceMs: median(b), ratio: median(a) / median(b), sharedWeights: shared !== undefined, ...(maxDiff !== undefined ? { maxAbsDiff: maxDiff } : {}) };
+    const r: BenchResult = {
+      preset: pair.preset,
+      reference: pair.reference,
+      oursMs: median(a),
+      referenceMs: median(b),
+      ratio: median(a) / median(b),
+      sharedWeights: shared !== undefined,
+      ...(maxDiff !== undefined ? { maxAbsDiff: maxDiff } : {}),
+    };
     results.push(r);
     opts.onResult?.(r);
   }

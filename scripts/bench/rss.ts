@@ -33,7 +33,8 @@ async function model() {
     const config = validateConfig({ family: 'edsr', num_feat: 8, num_block: 2, res_scale: 1 });
     return modelFromWeights('tiny', config, randomWeights(config));
   }
-  if (isPresetName(values.model)) return modelFromWeights(values.model, presetConfig(values.model), randomWeights(presetConfig(values.model)));
+  if (isPresetName(values.model))
+    return modelFromWeights(values.model, presetConfig(values.model), randomWeights(presetConfig(values.model)));
   return resolveModel({ model: values.model });
 }
 
@@ -41,7 +42,9 @@ const dir = await mkdtemp(join(tmpdir(), 'minisr-rss-'));
 try {
   const input = join(dir, `in.png`);
   // Gaussian noise made by libvips: worst case for the encoders, and no memory spent building it in JS.
-  const noise = sharp({ create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 30 } } });
+  const noise = sharp({
+    create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 30 } },
+  });
   await noise.png({ compressionLevel: 1 }).toFile(input);
   const inputBytes = (await stat(input)).size;
   const baseline = process.memoryUsage().rss;
@@ -60,7 +63,9 @@ try {
       const pct = Math.floor((100 * p.tilesDone) / p.tilesTotal);
       if (pct % 10 === 0 && pct !== lastPct) {
         lastPct = pct;
-        console.error(`  ${pct}% (${p.tilesDone}/${p.tilesTotal} tiles, ${p.megapixelsPerSec.toFixed(2)} MP/s, rss ${mb(process.memoryUsage().rss)})`);
+        console.error(
+          `  ${pct}% (${p.tilesDone}/${p.tilesTotal} tiles, ${p.megapixelsPerSec.toFixed(2)} MP/s, rss ${mb(process.memoryUsage().rss)})`,
+        );
       }
     },
   });

@@ -12,7 +12,9 @@ export const PRESETS: Record<string, Partial<SwinIRConfig>> = {
 export function randomWeights(g: Graph): Map<string, HostTensor> {
   let s = 12345;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.04;
-  return new Map([...g.params].map(([k, p]) => [k, float32Tensor(p.value.shape, Float32Array.from({ length: numel(p.value.shape) }, rnd))]));
+  return new Map(
+    [...g.params].map(([k, p]) => [k, float32Tensor(p.value.shape, Float32Array.from({ length: numel(p.value.shape) }, rnd))]),
+  );
 }
 
 export async function buildOurs(partial: Partial<SwinIRConfig>, h: number, w: number): Promise<Uint8Array> {
@@ -20,4 +22,3 @@ export async function buildOurs(partial: Partial<SwinIRConfig>, h: number, w: nu
   g.output(swinir.build(g, g.input('input', [1, 3, h, w]), swinir.validate(partial)), 'output');
   return toOnnx(g, { params: 'initializers', weights: randomWeights(g) });
 }
-

@@ -10,7 +10,9 @@ import { float32Tensor, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
 import { buildOurs, PRESETS } from './swinir-lib';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, threads: { type: 'string', default: '0' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '15' }, threads: { type: 'string', default: '0' }, only: { type: 'string' } },
+});
 const runs = Number(values.runs);
 const threads = Number(values.threads);
 const referenceDir = path.resolve(import.meta.dirname, '../../../shared/reference-onnx');
@@ -28,7 +30,10 @@ for (const [name, preset] of Object.entries(PRESETS)) {
   const opts = { threads };
   const ours = await ModelSession.create(await buildOurs(preset, 128, 128), opts);
   const ref = await ModelSession.create(await readFile(path.join(referenceDir, `swinir_${name}_x2.onnx`)), opts);
-  const input = float32Tensor([1, 3, 128, 128], Float32Array.from({ length: 3 * 128 * 128 }, (_, i) => (i % 97) / 97));
+  const input = float32Tensor(
+    [1, 3, 128, 128],
+    Float32Array.from({ length: 3 * 128 * 128 }, (_, i) => (i % 97) / 97),
+  );
   await time(ours, input);
   await time(ref, input);
   const a: number[] = [];
@@ -38,7 +43,9 @@ for (const [name, preset] of Object.entries(PRESETS)) {
     b.push(await time(ref, input));
   }
   const [ma, mb] = [median(a), median(b)];
-  console.log(`swinir_${name} 128x128: ours ${ma.toFixed(1)} ms, reference ${mb.toFixed(1)} ms (medians of ${runs}), reference/ours ${(mb / ma).toFixed(2)}x`);
+  console.log(
+    `swinir_${name} 128x128: ours ${ma.toFixed(1)} ms, reference ${mb.toFixed(1)} ms (medians of ${runs}), reference/ours ${(mb / ma).toFixed(2)}x`,
+  );
   await ours.release();
   await ref.release();
 }

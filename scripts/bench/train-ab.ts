@@ -32,7 +32,11 @@ const config = presetConfig(args.preset);
 const swin = config.family === 'swinir';
 const [n, p] = [Number(args.batch ?? 16), Number(args.patch ?? (swin ? 64 : 48))];
 const P = p * resolveArch(config).scale;
-const rand = (shape: readonly number[], s = 1) => float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => (Math.random() - 0.5) * s));
+const rand = (shape: readonly number[], s = 1) =>
+  float32Tensor(
+    shape,
+    Float32Array.from({ length: numel(shape) }, () => (Math.random() - 0.5) * s),
+  );
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 interface Variant {
@@ -72,7 +76,14 @@ for (const spec of args.variant) {
   Object.assign(process.env, saved);
   const feeds: Record<string, HostTensor> = { lr: rand([n, 3, p, p]), hr: rand([n, 3, P, P]) };
   for (const [k, s] of built.paramShapes) feeds[k] = rand(s, 0.1);
-  variants.push({ name: name!, session: await ModelSession.create(file ? fs.readFileSync(file) : built.onnx, opts), feeds, wall: [], cpu: [], sys: [] });
+  variants.push({
+    name: name!,
+    session: await ModelSession.create(file ? fs.readFileSync(file) : built.onnx, opts),
+    feeds,
+    wall: [],
+    cpu: [],
+    sys: [],
+  });
 }
 for (const v of variants) await v.session.run(v.feeds);
 for (let r = 0; r < Number(args.rounds); r++) {
@@ -87,4 +98,7 @@ for (let r = 0; r < Number(args.rounds); r++) {
   }
 }
 console.log(`${args.preset} batch ${n} LR ${p}, threads ${args.threads}, ${args.rounds} interleaved rounds, medians:`);
-for (const v of variants) console.log(`  ${v.name.padEnd(24)} wall ${median(v.wall).toFixed(1)} ms  CPU ${median(v.cpu).toFixed(1)} ms (sys ${median(v.sys).toFixed(1)})`);
+for (const v of variants)
+  console.log(
+    `  ${v.name.padEnd(24)} wall ${median(v.wall).toFixed(1)} ms  CPU ${median(v.cpu).toFixed(1)} ms (sys ${median(v.sys).toFixed(1)})`,
+  );

@@ -54,7 +54,11 @@ const session = await ModelSession.create(args.onnx ? fs.readFileSync(args.onnx)
   profile: prefix,
   ...(args.dump ? { optimizedModelPath: args.dump } : {}),
 });
-const rand = (shape: readonly number[], s = 1) => float32Tensor(shape, Float32Array.from({ length: numel(shape) }, () => (Math.random() - 0.5) * s));
+const rand = (shape: readonly number[], s = 1) =>
+  float32Tensor(
+    shape,
+    Float32Array.from({ length: numel(shape) }, () => (Math.random() - 0.5) * s),
+  );
 const feeds: Record<string, HostTensor> = { lr: rand([n, 3, p, p]), hr: rand([n, 3, P, P]) };
 for (const [k, s] of built.paramShapes) feeds[k] = rand(s, 0.1);
 const runs = Number(args.runs);
@@ -94,11 +98,16 @@ for (const e of steady) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const total = [...byOp.values()].reduce((s, o) => s + o.fwd + o.bwd, 0);
 const fwd = [...byOp.values()].reduce((s, o) => s + o.fwd, 0);
-console.log(`${args.preset} batch ${n} LR ${p}, threads ${args.threads}, opt ${args.opt ?? 'default'}, config ${JSON.stringify(configEntries)}`);
-console.log(`step ${median(measured).toFixed(1)} ms, CPU ${median(cpuMs).toFixed(1)} ms (runs ${measured.map((t) => t.toFixed(0)).join(' ')}); kernels ${total.toFixed(1)} ms/step (forward ${fwd.toFixed(1)}, backward ${(total - fwd).toFixed(1)}); ${Math.round(perRun)} nodes`);
+console.log(
+  `${args.preset} batch ${n} LR ${p}, threads ${args.threads}, opt ${args.opt ?? 'default'}, config ${JSON.stringify(configEntries)}`,
+);
+console.log(
+  `step ${median(measured).toFixed(1)} ms, CPU ${median(cpuMs).toFixed(1)} ms (runs ${measured.map((t) => t.toFixed(0)).join(' ')}); kernels ${total.toFixed(1)} ms/step (forward ${fwd.toFixed(1)}, backward ${(total - fwd).toFixed(1)}); ${Math.round(perRun)} nodes`,
+);
 console.log('op type                     fwd ms   bwd ms   nodes');
 for (const [op, o] of [...byOp].sort((a, b) => b[1].fwd + b[1].bwd - a[1].fwd - a[1].bwd)) {
   console.log(`${op.padEnd(26)} ${o.fwd.toFixed(2).padStart(7)}  ${o.bwd.toFixed(2).padStart(7)}   ${Math.round(o.count)}`);
 }
 console.log(`top ${args.top} nodes:`);
-for (const [node, { op, ms }] of [...byNode].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(args.top))) console.log(`${ms.toFixed(2).padStart(7)} ms  ${op.padEnd(18)} ${node}`);
+for (const [node, { op, ms }] of [...byNode].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(args.top)))
+  console.log(`${ms.toFixed(2).padStart(7)} ms  ${op.padEnd(18)} ${node}`);

@@ -70,9 +70,17 @@ interface StepTime {
   cpuMs: number;
 }
 
-async function torchRunner(preset: string, batch: number, patch: number): Promise<{ step: () => Promise<StepTime>; proc: ChildProcess } | string> {
+async function torchRunner(
+  preset: string,
+  batch: number,
+  patch: number,
+): Promise<{ step: () => Promise<StepTime>; proc: ChildProcess } | string> {
   const torchThreads = threads > 0 ? threads : os.cpus().length;
-  const proc = spawn(python, [new URL('./train_torch.py', import.meta.url).pathname, String(torchThreads), preset, String(batch), String(patch), torchDevice], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(
+    python,
+    [new URL('./train_torch.py', import.meta.url).pathname, String(torchThreads), preset, String(batch), String(patch), torchDevice],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
@@ -101,13 +109,18 @@ for (const c of CASES) {
   const config = presetConfig(c.preset);
   const scale = resolveArch(config).scale;
   const t0 = performance.now();
-  const step = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, {
-    threads,
-    ep,
-    allowSpinning: args.spin,
-    ...(args.parallel ? { executionMode: 'parallel' as const } : {}),
-    ...(args['ort-verbose'] ? { logSeverity: 0 as const } : {}),
-  });
+  const step = await OnnxTrainStep.create(
+    config,
+    { type: 'l1' },
+    { batch: c.batch, patch: c.patch },
+    {
+      threads,
+      ep,
+      allowSpinning: args.spin,
+      ...(args.parallel ? { executionMode: 'parallel' as const } : {}),
+      ...(args['ort-verbose'] ? { logSeverity: 0 as const } : {}),
+    },
+  );
   const buildSec = (performance.now() - t0) / 1000;
   if (ep !== 'cpu') log(`${c.preset}: ${describeEpReport(step.epReport).join('; ')}`);
   const learnable = new Map(step.paramKeys.map((k) => [k, step.paramShapes.get(k)!]));
@@ -116,7 +129,11 @@ for (const c of CASES) {
   const ema = new Ema(0.999, params, copyParams(params));
   const rng = Rng.seeded(0);
   const P = c.patch * scale;
-  const batch = { step: 0, lr: Float32Array.from({ length: c.batch * 3 * c.patch * c.patch }, () => rng.next()), hr: Float32Array.from({ length: c.batch * 3 * P * P }, () => rng.next()) };
+  const batch = {
+    step: 0,
+    lr: Float32Array.from({ length: c.batch * 3 * c.patch * c.patch }, () => rng.next()),
+    hr: Float32Array.from({ length: c.batch * 3 * P * P }, () => rng.next()),
+  };
   const ours = async (): Promise<StepTime> => {
     const c = process.cpuUsage();
     const s = performance.now();
@@ -134,7 +151,9 @@ for (const c of CASES) {
     await cpu.release();
     let worst = 0;
     for (const k of step.paramKeys) worst = Math.max(worst, maxRelErr(a.grads.get(k)!, b.grads.get(k)!));
-    log(`${c.preset} on ${step.ep} vs cpu: loss ${a.loss.toPrecision(7)} vs ${b.loss.toPrecision(7)}, worst gradient error ${worst.toExponential(2)} (max |diff| / max |cpu| per tensor)`);
+    log(
+      `${c.preset} on ${step.ep} vs cpu: loss ${a.loss.toPrecision(7)} vs ${b.loss.toPrecision(7)}, worst gradient error ${worst.toExponential(2)} (max |diff| / max |cpu| per tensor)`,
+    );
   }
   await ours(); // warm-up
   const torch = await torchRunner(c.preset, c.batch, c.patch);
@@ -166,7 +185,9 @@ for (const c of CASES) {
   results.push(r);
   log(
     `${c.preset} batch ${c.batch}, LR patch ${c.patch}: ours ${r.oursMs.toFixed(0)} ms (${r.oursStepsPerSec.toFixed(2)} steps/s)` +
-      (r.torchMs !== undefined ? `, PyTorch ${r.torchMs.toFixed(0)} ms (${r.torchStepsPerSec!.toFixed(2)} steps/s), ours/PyTorch time ${(r.oursMs / r.torchMs).toFixed(2)}` : `; ${torch as string}`) +
+      (r.torchMs !== undefined
+        ? `, PyTorch ${r.torchMs.toFixed(0)} ms (${r.torchStepsPerSec!.toFixed(2)} steps/s), ours/PyTorch time ${(r.oursMs / r.torchMs).toFixed(2)}`
+        : `; ${torch as string}`) +
       `; CPU ms/step ours ${r.oursCpuMs.toFixed(0)}` +
       (r.torchCpuMs !== undefined ? `, PyTorch ${r.torchCpuMs.toFixed(0)} (ratio ${(r.oursCpuMs / r.torchCpuMs).toFixed(2)})` : '') +
       `  [ours ${r.samples.ours.join(' ')} | torch ${r.samples.torch.join(' ')}]`,

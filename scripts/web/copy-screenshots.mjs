@@ -19,6 +19,9 @@ for (const v of VIEWS) {
     process.exitCode = 1;
     continue;
   }
-  const info = await sharp(join(from, `${v}.png`)).resize({ width: 960 }).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(join(to, `${v}.png`));
+  const info = await sharp(join(from, `${v}.png`))
+    .resize({ width: 960 })
+    .png({ palette: true, quality: 90, compressionLevel: 9 })
+    .toFile(join(to, `${v}.png`));
   console.log(`docs/screenshots/${v}.png ${info.width}x${info.height} ${(info.size / 1024).toFixed(0)} KiB`);
 }

@@ -37,7 +37,12 @@ export async function serve(opts: ServeOptions = {}): Promise<{ server: WebServe
   const log = opts.log ?? ((l: string) => console.log(l));
   const rendererDir = opts.rendererDir ?? RENDERER_DIR;
   if (opts.build !== false) ensureRenderer(rendererDir, log);
-  const host = await EngineHost.create({ configDir: opts.configDir ?? defaultConfigDir(), transport: 'websocket', version: packageVersion(), roots: opts.roots ?? [] });
+  const host = await EngineHost.create({
+    configDir: opts.configDir ?? defaultConfigDir(),
+    transport: 'websocket',
+    version: packageVersion(),
+    roots: opts.roots ?? [],
+  });
   try {
     const server = await startWebServer({ host, rendererDir, ...(opts.port !== undefined ? { port: opts.port } : {}) });
     return { server, host };

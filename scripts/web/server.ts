@@ -77,7 +77,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (!file) return send(res, 404, 'not found');
     const s = await stat(file).catch(() => undefined);
     if (!s?.isFile()) {
-      if (!existsSync(join(root, 'index.html'))) return send(res, 503, `the renderer is not built (${relative(process.cwd(), root) || root}/index.html missing): run npm run build:renderer`);
+      if (!existsSync(join(root, 'index.html')))
+        return send(
+          res,
+          503,
+          `the renderer is not built (${relative(process.cwd(), root) || root}/index.html missing): run npm run build:renderer`,
+        );
       return send(res, 404, 'not found');
     }
     if (file.endsWith('index.html')) {
@@ -98,7 +103,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Cache-Control', 'no-store');
     if (!hostAllowed(req.headers.host, port)) return send(res, 403, 'forbidden host');
-    if (!tokenMatches(requestToken(req, url), token)) return send(res, 401, 'unauthorized: open the URL printed by `minisr serve` (it carries ?token=...)');
+    if (!tokenMatches(requestToken(req, url), token))
+      return send(res, 401, 'unauthorized: open the URL printed by `minisr serve` (it carries ?token=...)');
     // Remember the token for the page's own asset and image requests.
     res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     const parts = url.pathname.split('/');
@@ -117,8 +123,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         if (parts[4] === 'download') {
           const entry = host.image(id);
           const format = search.get('format');
-          if (format !== null && !['png', 'jpeg', 'webp', 'avif', 'tiff'].includes(format)) throw new ValidationError('query.format', 'must be png, jpeg, webp, avif or tiff');
-          const body = format ? await sharp(entry.path, { limitInputPixels: false }).toFormat(format as 'png').toBuffer() : await readFile(entry.path);
+          if (format !== null && !['png', 'jpeg', 'webp', 'avif', 'tiff'].includes(format))
+            throw new ValidationError('query.format', 'must be png, jpeg, webp, avif or tiff');
+          const body = format
+            ? await sharp(entry.path, { limitInputPixels: false })
+                .toFormat(format as 'png')
+                .toBuffer()
+            : await readFile(entry.path);
           const name = format ? entry.ref.name.replace(/\.[^.]*$/, '') + '.' + (format === 'jpeg' ? 'jpg' : format) : entry.ref.name;
           res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
           return send(res, 200, body, 'application/octet-stream');

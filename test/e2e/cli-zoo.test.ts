@@ -39,13 +39,23 @@ describe('minisr models / export', () => {
     const { stdout } = await minisr('export', '--preset', 'swinir-mini', '--weights', weights, '-o', out, '--tile', '64');
     expect(stdout).toMatch(/98,868 params, input 64x64/);
     const card = JSON.parse(await readFile(path.join(dir, 'mini.json'), 'utf8'));
-    expect(card).toMatchObject({ preset: 'swinir-mini', params: 98_868, scale: 2, tile: { height: 64, width: 64 }, weights: { file: 'mini.safetensors' } });
+    expect(card).toMatchObject({
+      preset: 'swinir-mini',
+      params: 98_868,
+      scale: 2,
+      tile: { height: 64, width: 64 },
+      weights: { file: 'mini.safetensors' },
+    });
     const summary = summarizeOnnx(await readFile(out));
     expect(summary.inputs[0]!.shape).toEqual([1, 3, 64, 64]);
     expect(JSON.parse(summary.metadata['minisr.card']!)).toEqual(card);
 
-    const err = await minisr('export', '--preset', 'edsr-mini', '--weights', weights, '-o', path.join(dir, 'bad.onnx')).catch((e: { stderr: string; code: number }) => e);
+    const err = await minisr('export', '--preset', 'edsr-mini', '--weights', weights, '-o', path.join(dir, 'bad.onnx')).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
     expect(err).toMatchObject({ code: 1 });
-    expect((err as { stderr: string }).stderr).toMatch(/missing keys \(34\): body\.0\.conv1\.weight.*shape mismatches \(6\): conv_first\.weight: checkpoint \[24, 3, 3, 3\], model \[16, 3, 3, 3\]/s);
+    expect((err as { stderr: string }).stderr).toMatch(
+      /missing keys \(34\): body\.0\.conv1\.weight.*shape mismatches \(6\): conv_first\.weight: checkpoint \[24, 3, 3, 3\], model \[16, 3, 3, 3\]/s,
+    );
   });
 });

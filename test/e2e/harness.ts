@@ -87,11 +87,14 @@ export async function startRig(): Promise<Rig> {
 
 /** Drops files onto an element the way a user's drag and drop does (a DataTransfer with File objects). */
 export async function dropFiles(page: Page, selector: string, files: { name: string; bytes: Buffer; type?: string }[]): Promise<void> {
-  const dt = await page.evaluateHandle((list) => {
-    const dt = new DataTransfer();
-    for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
-    return dt;
-  }, files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64'), type: f.type ?? 'image/png' })));
+  const dt = await page.evaluateHandle(
+    (list) => {
+      const dt = new DataTransfer();
+      for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
+      return dt;
+    },
+    files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64'), type: f.type ?? 'image/png' })),
+  );
   await page.dispatchEvent(selector, 'dragover', { dataTransfer: dt });
   await page.dispatchEvent(selector, 'drop', { dataTransfer: dt });
 }

@@ -11,7 +11,11 @@ describe('minisr serve (child process)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'minisr-serve-'));
     await mkdir(join(dir, 'root'));
     await writeFile(join(dir, 'root/a.txt'), 'x');
-    const child = spawn(process.execPath, [join(REPO, 'scripts/minisr.mjs'), 'serve', '--no-build', '--root', join(dir, 'root'), '--config', join(dir, 'config')], { cwd: REPO });
+    const child = spawn(
+      process.execPath,
+      [join(REPO, 'scripts/minisr.mjs'), 'serve', '--no-build', '--root', join(dir, 'root'), '--config', join(dir, 'config')],
+      { cwd: REPO },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));

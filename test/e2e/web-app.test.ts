@@ -35,11 +35,12 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
     expect((await page.goto(`${base}/?token=guess`))!.status()).toBe(401);
     // From that unauthenticated page, the WebSocket upgrade fails too.
     const opened = await page.evaluate(
-      (url) => new Promise<string>((ok) => {
-        const ws = new WebSocket(url);
-        ws.onopen = () => ok('open');
-        ws.onerror = () => ok('refused');
-      }),
+      (url) =>
+        new Promise<string>((ok) => {
+          const ws = new WebSocket(url);
+          ws.onopen = () => ok('open');
+          ws.onerror = () => ok('refused');
+        }),
       `ws://127.0.0.1:${rig.server.port}/api/ws`,
     );
     expect(opened).toBe('refused');
@@ -54,31 +55,45 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
 
   it('answers bad WebSocket messages and paths outside the roots with clear errors', async () => {
     const page = await rig.newPage();
-    const replies = await page.evaluate(async ({ url, root }) => {
-      const ws = new WebSocket(url);
-      await new Promise((ok) => (ws.onopen = ok));
-      const out: unknown[] = [];
-      const got = new Promise<void>((ok) => {
-        ws.onmessage = (m) => {
-          const msg = JSON.parse(String(m.data));
-          if ('event' in msg) return;
-          out.push(msg);
-          if (out.length === 5) ok();
-        };
-      });
-      ws.send('nonsense');
-      ws.send(JSON.stringify({ id: 1, method: 'startUpscale', params: [{ imageId: 'x', modelId: 'm', scale: 5 }] }));
-      ws.send(JSON.stringify({ id: 2, method: 'openImage', params: ['/etc/passwd'] }));
-      ws.send(JSON.stringify({ id: 3, method: 'browse', params: [root + '/..'] }));
-      ws.send(JSON.stringify({ id: 4, method: 'deleteEverything', params: [] }));
-      await got;
-      ws.close();
-      return out;
-    }, { url: `ws://127.0.0.1:${rig.server.port}/api/ws?token=${rig.server.token}`, root: rig.root });
+    const replies = await page.evaluate(
+      async ({ url, root }) => {
+        const ws = new WebSocket(url);
+        await new Promise((ok) => (ws.onopen = ok));
+        const out: unknown[] = [];
+        const got = new Promise<void>((ok) => {
+          ws.onmessage = (m) => {
+            const msg = JSON.parse(String(m.data));
+            if ('event' in msg) return;
+            out.push(msg);
+            if (out.length === 5) ok();
+          };
+        });
+        ws.send('nonsense');
+        ws.send(JSON.stringify({ id: 1, method: 'startUpscale', params: [{ imageId: 'x', modelId: 'm', scale: 5 }] }));
+        ws.send(JSON.stringify({ id: 2, method: 'openImage', params: ['/etc/passwd'] }));
+        ws.send(JSON.stringify({ id: 3, method: 'browse', params: [root + '/..'] }));
+        ws.send(JSON.stringify({ id: 4, method: 'deleteEverything', params: [] }));
+        await got;
+        ws.close();
+        return out;
+      },
+      { url: `ws://127.0.0.1:${rig.server.port}/api/ws?token=${rig.server.token}`, root: rig.root },
+    );
     const byId = (id: number | null) => replies.find((r) => (r as { id: number | null }).id === id);
     expect(byId(null)).toMatchObject({ error: { code: 'bad-request', message: 'message is not valid JSON' } });
-    expect(byId(1)).toMatchObject({ error: { code: 'bad-request', field: 'startUpscale.params.0.scale', message: 'invalid startUpscale.params.0.scale: must be 2, 4 or 8' } });
-    expect(byId(2)).toMatchObject({ error: { code: 'forbidden', message: '/etc/passwd: not allowed to read (only files and folders you chose, and files MiniSR created, can be used)' } });
+    expect(byId(1)).toMatchObject({
+      error: {
+        code: 'bad-request',
+        field: 'startUpscale.params.0.scale',
+        message: 'invalid startUpscale.params.0.scale: must be 2, 4 or 8',
+      },
+    });
+    expect(byId(2)).toMatchObject({
+      error: {
+        code: 'forbidden',
+        message: '/etc/passwd: not allowed to read (only files and folders you chose, and files MiniSR created, can be used)',
+      },
+    });
     expect(byId(3)).toMatchObject({ error: { code: 'forbidden' } });
     expect(byId(4)).toMatchObject({ error: { code: 'bad-request', field: 'method' } });
     await page.context().close();
@@ -115,11 +130,17 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
     for (const pane of ['pane-label-a', 'pane-label-b']) {
       await expect.poll(() => page.getByTestId(pane).innerText(), { timeout: 90_000, interval: 250 }).toMatch(/\d(\.\d+)? m?s on \w+/);
     }
-    await page.waitForFunction(() => {
-      const v = document.querySelector('[data-testid=compare-viewer]');
-      const imgs = v ? Array.from(v.querySelectorAll('img')) : [];
-      return imgs.length >= 3 && imgs.every((i) => i.complete && i.naturalWidth > 0) && !document.querySelector('[data-testid=region-loading]');
-    }, undefined, { timeout: 90_000 });
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector('[data-testid=compare-viewer]');
+        const imgs = v ? Array.from(v.querySelectorAll('img')) : [];
+        return (
+          imgs.length >= 3 && imgs.every((i) => i.complete && i.naturalWidth > 0) && !document.querySelector('[data-testid=region-loading]')
+        );
+      },
+      undefined,
+      { timeout: 90_000 },
+    );
     const labels = await page.locator('[data-testid^=pane-label-]').allInnerTexts();
     expect(labels.join(' | ')).toContain(label(SHIPPED_TEACHER));
     expect(labels.join(' | ')).toContain(label(rig.compactModel));
@@ -177,13 +198,17 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
       }).observe({ type: 'longtask' });
     });
     // The probe works: a deliberate 150 ms task is seen (then forgotten before the run).
-    await page.evaluate(() => setTimeout(() => {
-      const end = performance.now() + 150;
-      while (performance.now() < end) {
-        // busy
-      }
-    }));
-    await expect.poll(() => page.evaluate(() => Math.max(0, ...(window as unknown as { __longTasks: number[] }).__longTasks)), { timeout: 5_000 }).toBeGreaterThanOrEqual(150);
+    await page.evaluate(() =>
+      setTimeout(() => {
+        const end = performance.now() + 150;
+        while (performance.now() < end) {
+          // busy
+        }
+      }),
+    );
+    await expect
+      .poll(() => page.evaluate(() => Math.max(0, ...(window as unknown as { __longTasks: number[] }).__longTasks)), { timeout: 5_000 })
+      .toBeGreaterThanOrEqual(150);
     await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks = []));
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Run upscale' }).click();
@@ -194,7 +219,9 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
     const seconds = (Date.now() - t0) / 1000;
     expect(await result.innerText()).toContain('4000×4000');
     const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
-    console.log(`2000x2000 x2 with ${rig.compactModel}: ${seconds.toFixed(1)} s; long tasks during the run (ms): ${JSON.stringify(longTasks.map((d) => Math.round(d)))}`);
+    console.log(
+      `2000x2000 x2 with ${rig.compactModel}: ${seconds.toFixed(1)} s; long tasks during the run (ms): ${JSON.stringify(longTasks.map((d) => Math.round(d)))}`,
+    );
     expect(Math.max(0, ...longTasks)).toBeLessThanOrEqual(100);
     await page.context().close();
   });
@@ -202,7 +229,8 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
   it('distillation: start a short job, watch the loss chart update, pause, resume, cancel', async () => {
     const data = join(rig.root, 'train');
     await mkdir(data);
-    for (const n of ['camera.png', 'coffee.png', 'chelsea.png', 'astronaut.png']) await sharp(join(SAMPLES, n)).resize({ width: 96 }).toFile(join(data, n));
+    for (const n of ['camera.png', 'coffee.png', 'chelsea.png', 'astronaut.png'])
+      await sharp(join(SAMPLES, n)).resize({ width: 96 }).toFile(join(data, n));
     const page = await rig.newPage();
     await page.getByRole('tab', { name: 'Wizard' }).click();
     await page.getByLabel('Teacher model').selectOption(SHIPPED_TEACHER);

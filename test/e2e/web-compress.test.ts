@@ -28,7 +28,8 @@ describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', ()
     const t0 = performance.now();
     const data = join(rig.root, 'train');
     await mkdir(data);
-    for (const n of ['camera.png', 'coffee.png', 'chelsea.png']) await sharp(join(SAMPLES, n)).resize({ width: 64, height: 64, fit: 'cover' }).toFile(join(data, n));
+    for (const n of ['camera.png', 'coffee.png', 'chelsea.png'])
+      await sharp(join(SAMPLES, n)).resize({ width: 64, height: 64, fit: 'cover' }).toFile(join(data, n));
     const teacher = join(rig.root, 'teacher.safetensors');
     await saveSafetensors(teacher, randomWeights(presetConfig('edsr-mini'), 7, 0.05));
     await rig.host.setSettings({ ep: 'cpu' });
@@ -79,7 +80,9 @@ describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', ()
     expect(await distil.getByLabel('Teacher file path').inputValue()).toBe(teacher);
     expect(await distil.getByLabel('Teacher architecture').inputValue()).toBe('edsr-mini');
     const student = distil.getByLabel('Student preset');
-    expect(await student.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]!.textContent)).toMatch(/^Planned in stage 2: EDSR \d+ ch × \d+ blocks/);
+    expect(await student.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]!.textContent)).toMatch(
+      /^Planned in stage 2: EDSR \d+ ch × \d+ blocks/,
+    );
     await distil.getByLabel('Steps', { exact: true }).fill('3');
     await distil.getByLabel('Batch', { exact: true }).fill('1');
     await distil.getByLabel('Patch (LR pixels)').fill('16');

@@ -18,8 +18,18 @@ describe.runIf(sharedAvailable('EDSR-baseline teacher evaluation'))('exported ED
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'minisr-eval-'));
-    const { onnx, card } = await exportModel({ config: presetConfig('edsr-baseline'), preset: 'edsr-baseline', weightsPath: sharedPath('weights', 'edsr_baseline_x2.pth') });
-    expect(card).toMatchObject({ preset: 'edsr-baseline', params: 1_369_859, scale: 2, tile: 'dynamic', weights: { file: 'edsr_baseline_x2.pth' } });
+    const { onnx, card } = await exportModel({
+      config: presetConfig('edsr-baseline'),
+      preset: 'edsr-baseline',
+      weightsPath: sharedPath('weights', 'edsr_baseline_x2.pth'),
+    });
+    expect(card).toMatchObject({
+      preset: 'edsr-baseline',
+      params: 1_369_859,
+      scale: 2,
+      tile: 'dynamic',
+      weights: { file: 'edsr_baseline_x2.pth' },
+    });
     // Through a file, as `minisr eval --model` reads it; the card comes from the ONNX metadata.
     const file = path.join(dir, 'teacher.onnx');
     await writeFile(file, onnx);

@@ -50,7 +50,9 @@ describe.runIf(sharedAvailable('golden whole-model gradients'))('golden whole-mo
         const err = relErr(out[key]!, golden.get(key)!);
         if (err > worst.err) worst = { key, err };
       }
-      console.log(`${preset}: loss ${(out.loss!.data as Float32Array)[0]} rel err ${lossErr.toExponential(2)}; worst grad ${worst.key} rel err ${worst.err.toExponential(2)} over ${expectedGrads.length} params`);
+      console.log(
+        `${preset}: loss ${(out.loss!.data as Float32Array)[0]} rel err ${lossErr.toExponential(2)}; worst grad ${worst.key} rel err ${worst.err.toExponential(2)} over ${expectedGrads.length} params`,
+      );
       expect(lossErr).toBeLessThan(1e-3);
       expect(worst.err).toBeLessThan(1e-3);
     });

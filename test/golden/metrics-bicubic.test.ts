@@ -25,7 +25,10 @@ describe.runIf(available)('bicubic x2 baseline on ../shared benchmarks', () => {
     ['Set5', 33.67, 5],
     ['Set14', 30.33, 14],
   ] as const)('%s: mean PSNR-Y %f dB (±0.01), float and uint8 resize', async (set, expected, count) => {
-    for (const [mode, opts] of [['float', {}], ['uint8', SR_BENCHMARK_LR]] as const) {
+    for (const [mode, opts] of [
+      ['float', {}],
+      ['uint8', SR_BENCHMARK_LR],
+    ] as const) {
       const scores = await bicubicScores(set, opts);
       const mean = meanScore(scores);
       console.log(`${set} x2 bicubic (${mode}): PSNR-Y ${mean.psnr.toFixed(4)} dB, SSIM-Y ${mean.ssim.toFixed(5)}`);

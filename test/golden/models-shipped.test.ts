@@ -19,17 +19,20 @@ describe('shipped models/edsr-baseline-x2.onnx', () => {
     expect(Math.abs(metrics!['Set14/x2']!.psnr - 32.933)).toBeLessThanOrEqual(0.01);
   });
 
-  it.runIf(sharedAvailable('shipped model vs PyTorch golden'))('reproduces the PyTorch golden output, from the weights its card names', async () => {
-    const card = await readCard(MODEL.replace(/\.onnx$/, '.json'));
-    expect(card.weights!.sha256).toBe(await sha256File(sharedPath('weights', 'edsr_baseline_x2.pth')));
-    const golden = await readSafetensors(sharedPath('golden', 'edsr_baseline_x2_forward.safetensors'));
-    const session = await ModelSession.create(await readFile(MODEL));
-    const out = (await session.run({ input: golden.tensors.get('input_24x32')! })).output!;
-    await session.release();
-    const e = golden.tensors.get('output_24x32')!.data as Float32Array;
-    expect(out.shape).toEqual([1, 3, 48, 64]);
-    let m = 0;
-    for (let i = 0; i < e.length; i++) m = Math.max(m, Math.abs((out.data as Float32Array)[i]! - e[i]!));
-    expect(m).toBeLessThanOrEqual(1e-4);
-  });
+  it.runIf(sharedAvailable('shipped model vs PyTorch golden'))(
+    'reproduces the PyTorch golden output, from the weights its card names',
+    async () => {
+      const card = await readCard(MODEL.replace(/\.onnx$/, '.json'));
+      expect(card.weights!.sha256).toBe(await sha256File(sharedPath('weights', 'edsr_baseline_x2.pth')));
+      const golden = await readSafetensors(sharedPath('golden', 'edsr_baseline_x2_forward.safetensors'));
+      const session = await ModelSession.create(await readFile(MODEL));
+      const out = (await session.run({ input: golden.tensors.get('input_24x32')! })).output!;
+      await session.release();
+      const e = golden.tensors.get('output_24x32')!.data as Float32Array;
+      expect(out.shape).toEqual([1, 3, 48, 64]);
+      let m = 0;
+      for (let i = 0; i < e.length; i++) m = Math.max(m, Math.abs((out.data as Float32Array)[i]! - e[i]!));
+      expect(m).toBeLessThanOrEqual(1e-4);
+    },
+  );
 });

@@ -22,7 +22,9 @@ describe.runIf(sharedAvailable('MultiLap golden'))('MultiLap loss golden', () =>
     const out = await runGraph(g, { pred, target });
     const lossErr = relErr(out.loss!.data as Float32Array, tensors.get('loss')!);
     const gradErr = relErr(out.grad_pred!, tensors.get('grad_pred')!);
-    console.log(`MultiLap golden: loss ${(out.loss!.data as Float32Array)[0]} vs ${(tensors.get("loss")!.data as Float32Array)[0]}, rel err ${lossErr.toExponential(2)}, grad rel err ${gradErr.toExponential(2)}`);
+    console.log(
+      `MultiLap golden: loss ${(out.loss!.data as Float32Array)[0]} vs ${(tensors.get('loss')!.data as Float32Array)[0]}, rel err ${lossErr.toExponential(2)}, grad rel err ${gradErr.toExponential(2)}`,
+    );
     expect(lossErr).toBeLessThan(1e-3);
     expect(gradErr).toBeLessThan(1e-3);
   });

@@ -31,9 +31,21 @@ describe.runIf(available)('distilling EDSR-baseline into EDSRmini', () => {
     const cacheDir = path.join(dir, 'cache');
     const images = await loadHrFolder(sharedPath('datasets/train291'), { scale: 2, cacheDir, limit: LIMIT });
     const withTeacher = await attachTeacherOutputs(images, teacher, { cacheDir, scale: 2 });
-    const teacherPsnr = meanOf(withTeacher.map((im) => psnrY(planarFromUint8(im.teacher!, 2 * im.width, 2 * im.height), planarFromUint8(im.hr, 2 * im.width, 2 * im.height), { crop: 2 })));
-    const bicubicPsnr = meanOf(images.map((im) => psnrY(imresizeBicubic(planarFromUint8(im.lr, im.width, im.height), 2), planarFromUint8(im.hr, 2 * im.width, 2 * im.height), { crop: 2 })));
-    console.log(`distill golden: first ${LIMIT} train291 images, PSNR-Y vs HR: teacher ${teacherPsnr.toFixed(2)} dB, bicubic ${bicubicPsnr.toFixed(2)} dB`);
+    const teacherPsnr = meanOf(
+      withTeacher.map((im) =>
+        psnrY(planarFromUint8(im.teacher!, 2 * im.width, 2 * im.height), planarFromUint8(im.hr, 2 * im.width, 2 * im.height), { crop: 2 }),
+      ),
+    );
+    const bicubicPsnr = meanOf(
+      images.map((im) =>
+        psnrY(imresizeBicubic(planarFromUint8(im.lr, im.width, im.height), 2), planarFromUint8(im.hr, 2 * im.width, 2 * im.height), {
+          crop: 2,
+        }),
+      ),
+    );
+    console.log(
+      `distill golden: first ${LIMIT} train291 images, PSNR-Y vs HR: teacher ${teacherPsnr.toFixed(2)} dB, bicubic ${bicubicPsnr.toFixed(2)} dB`,
+    );
     expect(teacherPsnr).toBeGreaterThan(bicubicPsnr + 1);
     const [teacherDir] = await readdir(path.join(cacheDir, 'teacher-v1'));
     expect((await readdir(path.join(cacheDir, 'teacher-v1', teacherDir!))).length).toBe(LIMIT);

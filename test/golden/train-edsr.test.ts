@@ -43,7 +43,9 @@ describe.runIf(available)('EDSRmini from scratch on train291', () => {
     const cfg = base({ steps: 250, val: { dir: sharedPath('datasets/Set5/x2'), interval: 125 }, checkpointInterval: 125 });
     const r = await new Trainer(cfg, out).run();
     const loss = r.history.loss;
-    console.log(`train golden: loss first 25 ${mean(loss.slice(0, 25)).toFixed(4)}, last 25 ${mean(loss.slice(-25)).toFixed(4)}; Set5 PSNR-Y ${r.history.val.map((v) => `${v.step}:${v.psnr.toFixed(3)}`).join(' ')}`);
+    console.log(
+      `train golden: loss first 25 ${mean(loss.slice(0, 25)).toFixed(4)}, last 25 ${mean(loss.slice(-25)).toFixed(4)}; Set5 PSNR-Y ${r.history.val.map((v) => `${v.step}:${v.psnr.toFixed(3)}`).join(' ')}`,
+    );
     expect(loss).toHaveLength(250);
     expect(mean(loss.slice(-25))).toBeLessThan(0.6 * mean(loss.slice(0, 25)));
     const [mid, end] = r.history.val;

@@ -20,7 +20,10 @@ describe.runIf(sharedAvailable('SwinIR preset golden tests'))('SwinIR presets re
     it(preset, async () => {
       const golden = await readSafetensors(sharedPath('golden', file));
       const config = presetConfig(preset);
-      const model = await ImageModel.fromWeights(config, bindWeights(config, await loadStateDict(sharedPath('golden', golden.metadata.weights!))));
+      const model = await ImageModel.fromWeights(
+        config,
+        bindWeights(config, await loadStateDict(sharedPath('golden', golden.metadata.weights!))),
+      );
       const inputs = [...golden.tensors.keys()].filter((k) => k.startsWith('input_'));
       expect(inputs.length).toBeGreaterThan(0);
       for (const key of inputs) {

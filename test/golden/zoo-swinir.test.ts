@@ -13,7 +13,14 @@ const have = sharedAvailable('SwinIR golden forward tests (../shared/golden)');
 
 const CASES: Record<string, Partial<SwinIRConfig>> = {
   swinir_mini: { embed_dim: 24, depths: [4, 4, 4], num_heads: [6, 6, 6], window_size: 8, mlp_ratio: 2, upsampler: 'pixelshuffledirect' },
-  swinir_light: { embed_dim: 60, depths: [6, 6, 6, 6], num_heads: [6, 6, 6, 6], window_size: 8, mlp_ratio: 2, upsampler: 'pixelshuffledirect' },
+  swinir_light: {
+    embed_dim: 60,
+    depths: [6, 6, 6, 6],
+    num_heads: [6, 6, 6, 6],
+    window_size: 8,
+    mlp_ratio: 2,
+    upsampler: 'pixelshuffledirect',
+  },
 };
 
 function maxAbsDiff(a: HostTensor, b: HostTensor): number {

@@ -21,6 +21,15 @@ export function teardown() {
 export function installBrowserGaps() {
   if (typeof window.matchMedia !== 'function') {
     window.matchMedia = (query: string) =>
-      ({ matches: false, media: query, onchange: null, addEventListener() {}, removeEventListener() {}, addListener() {}, removeListener() {}, dispatchEvent: () => false }) as MediaQueryList;
+      ({
+        matches: false,
+        media: query,
+        onchange: null,
+        addEventListener() {},
+        removeEventListener() {},
+        addListener() {},
+        removeListener() {},
+        dispatchEvent: () => false,
+      }) as MediaQueryList;
   }
 }

@@ -1,6 +1,22 @@
 import type {
-  BatchRequest, DialogApi, DirListing, DistillRequest, EngineClient, EngineEvent, ImageRef, ImageRegionQuery, JobInfo, MenuAction, ModelInfo,
-  PlanRequest, PlanResult, PruneRequest, PruneSummary, Settings, SystemInfo, UpscaleRequest,
+  BatchRequest,
+  DialogApi,
+  DirListing,
+  DistillRequest,
+  EngineClient,
+  EngineEvent,
+  ImageRef,
+  ImageRegionQuery,
+  JobInfo,
+  MenuAction,
+  ModelInfo,
+  PlanRequest,
+  PlanResult,
+  PruneRequest,
+  PruneSummary,
+  Settings,
+  SystemInfo,
+  UpscaleRequest,
 } from '../../renderer/api/client';
 
 /**
@@ -16,26 +32,58 @@ export interface FakeClient extends EngineClient {
 }
 
 export const MODELS: ModelInfo[] = [
-  { id: 'edsr-baseline-x2', label: 'EDSR-baseline', family: 'edsr', preset: 'edsr-baseline', scale: 2, params: 1_369_859, gflopsPerMegapixel: 2745.2, cpuMegapixelsPerSec: 0.05, compact: false, source: 'shipped', psnr: { Set5: 37.34 } },
-  { id: 'edsr-mini-x2', label: 'EDSRmini', family: 'edsr', preset: 'edsr-mini', scale: 2, params: 49_603, gflopsPerMegapixel: 101.1, cpuMegapixelsPerSec: 1.2, compact: true, source: 'shipped' },
+  {
+    id: 'edsr-baseline-x2',
+    label: 'EDSR-baseline',
+    family: 'edsr',
+    preset: 'edsr-baseline',
+    scale: 2,
+    params: 1_369_859,
+    gflopsPerMegapixel: 2745.2,
+    cpuMegapixelsPerSec: 0.05,
+    compact: false,
+    source: 'shipped',
+    psnr: { Set5: 37.34 },
+  },
+  {
+    id: 'edsr-mini-x2',
+    label: 'EDSRmini',
+    family: 'edsr',
+    preset: 'edsr-mini',
+    scale: 2,
+    params: 49_603,
+    gflopsPerMegapixel: 101.1,
+    cpuMegapixelsPerSec: 1.2,
+    compact: true,
+    source: 'shipped',
+  },
 ];
 
 export const SETTINGS: Settings = {
-  ep: 'auto', tile: 0, threads: 0, keepMetadata: true, nameTemplate: '{name}_{model}_x{scale}.{ext}', format: 'png', quality: 90, theme: 'system',
+  ep: 'auto',
+  tile: 0,
+  threads: 0,
+  keepMetadata: true,
+  nameTemplate: '{name}_{model}_x{scale}.{ext}',
+  format: 'png',
+  quality: 90,
+  theme: 'system',
 };
 
-export function fakeClient(opts: {
-  models?: ModelInfo[];
-  images?: Record<string, ImageRef>;
-  dialogs?: DialogApi | null;
-  dirs?: Record<string, DirListing>;
-  /** Jobs the engine already has when the page loads. */
-  jobs?: JobInfo[];
-  /** Answers planCompression (default: refuses, as an engine without the report would). */
-  plan?: (req: PlanRequest) => PlanResult;
-  /** Reports readPruneReport finds, by path. */
-  reports?: Record<string, PruneSummary>;
-} = {}): FakeClient {
+export function fakeClient(
+  opts: {
+    models?: ModelInfo[];
+    images?: Record<string, ImageRef>;
+    dialogs?: DialogApi | null;
+    dirs?: Record<string, DirListing>;
+    /** Jobs the engine already has when the page loads. */
+    jobs?: JobInfo[];
+    /** Answers planCompression (default: refuses, as an engine without the report would). */
+    plan?: (req: PlanRequest) => PlanResult;
+    /** Reports readPruneReport finds, by path. */
+    reports?: Record<string, PruneSummary>;
+  } = {},
+): FakeClient {
   const listeners = new Set<(e: EngineEvent) => void>();
   const menuListeners = new Set<(a: MenuAction) => void>();
   const calls: FakeClient['calls'] = [];
@@ -46,8 +94,14 @@ export function fakeClient(opts: {
   const record = (method: string, args: unknown[]) => calls.push({ method, args });
   const job = (kind: JobInfo['kind'], title: string): JobInfo => ({ id: `job-${nextJob++}`, kind, state: 'running', title });
   const system: SystemInfo = {
-    version: '0.1.0', platform: 'linux', cpus: 2, transport: 'websocket',
-    providers: [{ name: 'cpu', available: true }, { name: 'cuda', available: false, reason: 'libcudart not found' }],
+    version: '0.1.0',
+    platform: 'linux',
+    cpus: 2,
+    transport: 'websocket',
+    providers: [
+      { name: 'cpu', available: true },
+      { name: 'cuda', available: false, reason: 'libcudart not found' },
+    ],
   };
   return {
     transport: 'websocket',
@@ -65,7 +119,11 @@ export function fakeClient(opts: {
     },
     imageUrl(q) {
       imageQueries.push(q);
-      return `fake://image/${q.imageId}?${new URLSearchParams(Object.entries(q).filter(([k]) => k !== 'imageId').map(([k, v]) => [k, JSON.stringify(v)]))}`;
+      return `fake://image/${q.imageId}?${new URLSearchParams(
+        Object.entries(q)
+          .filter(([k]) => k !== 'imageId')
+          .map(([k, v]) => [k, JSON.stringify(v)]),
+      )}`;
     },
     downloadUrl: (id) => `fake://download/${id}`,
     async uploadImage(file, name) {

@@ -16,9 +16,11 @@ const SAMPLE = join(import.meta.dirname, '../../resources/samples/camera.png');
 
 describe('renderer API clients', () => {
   it('region query strings carry only the fields asked for, rounded', () => {
-    expect(String(regionSearch({ imageId: 'x', left: 10.4, width: 99.6, maxSide: 512, resample: { scale: 2, kernel: 'bicubic' }, format: 'png' }))).toBe(
-      'left=10&width=100&maxSide=512&resample=bicubic&scale=2&format=png',
-    );
+    expect(
+      String(
+        regionSearch({ imageId: 'x', left: 10.4, width: 99.6, maxSide: 512, resample: { scale: 2, kernel: 'bicubic' }, format: 'png' }),
+      ),
+    ).toBe('left=10&width=100&maxSide=512&resample=bicubic&scale=2&format=png');
   });
 
   describe('WebSocket client against the web-mode server', () => {
@@ -31,7 +33,12 @@ describe('renderer API clients', () => {
       dir = await mkdtemp(join(tmpdir(), 'minisr-client-'));
       await mkdir(join(dir, 'renderer'));
       await writeFile(join(dir, 'renderer/index.html'), '<html><head></head></html>');
-      host = await EngineHost.create({ configDir: join(dir, 'config'), transport: 'websocket', version: 'c', modelsDir: join(dir, 'models') });
+      host = await EngineHost.create({
+        configDir: join(dir, 'config'),
+        transport: 'websocket',
+        version: 'c',
+        modelsDir: join(dir, 'models'),
+      });
       server = await startWebServer({ host, rendererDir: join(dir, 'renderer') });
     });
     afterAll(async () => {

@@ -45,17 +45,29 @@ describe('EngineHost compression stages', () => {
     await mkdir(join(dir, 'models'));
     await writeRandomModel(join(dir, 'models'), 'mini-random-x2', 'edsr-mini', 3);
     for (const [i, name] of ['camera.png', 'coffee.png', 'chelsea.png'].entries()) {
-      await sharp(join(SAMPLES, name)).resize({ width: 64, height: 64, fit: 'cover' }).png().toFile(join(root, `data/img${i}.png`));
+      await sharp(join(SAMPLES, name))
+        .resize({ width: 64, height: 64, fit: 'cover' })
+        .png()
+        .toFile(join(root, `data/img${i}.png`));
     }
     // Validation pairs in the benchmark layout (NNN_HR / NNN_LR).
     await mkdir(join(root, 'val'));
     for (const [i, name] of ['astronaut.png', 'coffee.png'].entries()) {
       const hr = await sharp(join(SAMPLES, name)).resize({ width: 32, height: 32, fit: 'cover' }).png().toBuffer();
       await writeFile(join(root, `val/00${i}_HR.png`), hr);
-      await sharp(hr).resize(16, 16, { kernel: 'cubic' }).png().toFile(join(root, `val/00${i}_LR.png`));
+      await sharp(hr)
+        .resize(16, 16, { kernel: 'cubic' })
+        .png()
+        .toFile(join(root, `val/00${i}_LR.png`));
     }
     await saveSafetensors(join(root, 'teacher.safetensors'), randomWeights(presetConfig('edsr-mini'), 5, 0.05));
-    host = await EngineHost.create({ configDir: join(dir, 'config'), transport: 'websocket', version: 't', roots: [root], modelsDir: join(dir, 'models') });
+    host = await EngineHost.create({
+      configDir: join(dir, 'config'),
+      transport: 'websocket',
+      version: 't',
+      roots: [root],
+      modelsDir: join(dir, 'models'),
+    });
     host.onEvent((e) => events.push(e));
     await host.setSettings({ ep: 'cpu', threads: 1 });
   });
@@ -82,24 +94,47 @@ describe('EngineHost compression stages', () => {
     expect(field(() => parseParams('planCompression', [{ report: '/r.json', params: 1.5 }]))).toBe('planCompression.params.0.params');
     const distill = { teacher: 'm', steps: 1, batch: 1, patch: 16, lr: 1e-4, dataDir: '/d' };
     expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { family: 'edsr', num_feat: 8 } }]))).toBe('accepted');
-    expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { num_feat: 8 } }]))).toBe('startDistill.params.0.studentConfig.family');
-    expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { family: 'edsr', x: { y: 1 } } }]))).toBe('startDistill.params.0.studentConfig.x');
+    expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { num_feat: 8 } }]))).toBe(
+      'startDistill.params.0.studentConfig.family',
+    );
+    expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { family: 'edsr', x: { y: 1 } } }]))).toBe(
+      'startDistill.params.0.studentConfig.x',
+    );
   });
 
   it('refuses prune requests it cannot honour, naming what is wrong', async () => {
-    const base = { teacher: join(root, 'teacher.safetensors'), teacherPreset: 'edsr-mini', dataDir: join(root, 'data'), steps: 4, lambda: 1 };
-    await expect(host.startPrune({ ...base, teacherPreset: undefined })).rejects.toThrow(/startPrune.params.0.teacherPreset: .*needs its architecture preset/);
+    const base = {
+      teacher: join(root, 'teacher.safetensors'),
+      teacherPreset: 'edsr-mini',
+      dataDir: join(root, 'data'),
+      steps: 4,
+      lambda: 1,
+    };
+    await expect(host.startPrune({ ...base, teacherPreset: undefined })).rejects.toThrow(
+      /startPrune.params.0.teacherPreset: .*needs its architecture preset/,
+    );
     await expect(host.startPrune({ ...base, teacherPreset: 'edsr-giant' })).rejects.toThrow(/unknown preset "edsr-giant"/);
     await expect(host.startPrune({ ...base, teacher: '/etc/teacher.pth' })).rejects.toThrow(/not allowed to read/);
     await expect(host.startPrune({ ...base, dataDir: dir })).rejects.toThrow(/not allowed to read/);
     await writeFile(join(root, 'foreign.onnx'), 'x');
-    await expect(host.startPrune({ ...base, teacher: join(root, 'foreign.onnx') })).rejects.toThrow(/cannot be pruned: give a .pth or .safetensors/);
+    await expect(host.startPrune({ ...base, teacher: join(root, 'foreign.onnx') })).rejects.toThrow(
+      /cannot be pruned: give a .pth or .safetensors/,
+    );
     // Refused requests leave no run folders behind.
     expect(await readdir(join(dir, 'config/runs')).catch(() => [])).toEqual([]);
   });
 
   it('prunes a listed model (weights read from its ONNX): train events, then the report summary', async () => {
-    const job = await host.startPrune({ teacher: 'mini-random-x2', dataDir: join(root, 'data'), valDir: join(root, 'val'), steps: 6, lambda: 0.05, batch: 2, patch: 16, lr: 0.05 });
+    const job = await host.startPrune({
+      teacher: 'mini-random-x2',
+      dataDir: join(root, 'data'),
+      valDir: join(root, 'val'),
+      steps: 6,
+      lambda: 0.05,
+      batch: 2,
+      patch: 16,
+      lr: 0.05,
+    });
     expect(job.kind).toBe('prune');
     expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('done');
     const train = events.filter((e) => e.type === 'train' && e.jobId === job.id);
@@ -114,9 +149,17 @@ describe('EngineHost compression stages', () => {
     // The finished job names its report, so a page loaded later can find it.
     expect((await host.listJobs()).find((j) => j.id === job.id)).toMatchObject({ state: 'done', output: summary.reportPath });
     const report = await readImportanceReport(summary.reportPath);
-    expect(summary).toMatchObject({ family: 'edsr', params: 49_603, zeros: report.zeros, teacher: { feats: 16, blocks: 8 }, channels: { count: 16, alive: report.channels.aliveCount, exact: true } });
+    expect(summary).toMatchObject({
+      family: 'edsr',
+      params: 49_603,
+      zeros: report.zeros,
+      teacher: { feats: 16, blocks: 8 },
+      channels: { count: 16, alive: report.channels.aliveCount, exact: true },
+    });
     expect(summary.weightSparsity).toBeGreaterThan(0); // 6 prox steps of lr x lambda = 2.5e-3 zero the smallest of a 0.05-scale init
-    expect(summary.layers.find((l) => l.key === 'conv_first.weight')!.sparsity).toBe(report.layers.find((l) => l.key === 'conv_first.weight')!.sparsity);
+    expect(summary.layers.find((l) => l.key === 'conv_first.weight')!.sparsity).toBe(
+      report.layers.find((l) => l.key === 'conv_first.weight')!.sparsity,
+    );
     expect(summary.bounds).toEqual({ feats: report.channels.aliveCount, blocks: summary.blocks.alive });
     // The run folder holds the teacher's weights as they came from the ONNX file, and the prune config.
     const cfg = JSON.parse(await readFile(join(summary.reportPath, '../config.json'), 'utf8'));
@@ -124,7 +167,15 @@ describe('EngineHost compression stages', () => {
   });
 
   it('pauses a prune between steps, resumes it, and cancels it', async () => {
-    const job = await host.startPrune({ teacher: join(root, 'teacher.safetensors'), teacherPreset: 'edsr-mini', dataDir: join(root, 'data'), steps: 100_000, lambda: 0.01, batch: 1, patch: 16 });
+    const job = await host.startPrune({
+      teacher: join(root, 'teacher.safetensors'),
+      teacherPreset: 'edsr-mini',
+      dataDir: join(root, 'data'),
+      steps: 100_000,
+      lambda: 0.01,
+      batch: 1,
+      patch: 16,
+    });
     const steps = () => events.filter((e) => e.type === 'train' && e.jobId === job.id).length;
     await new Promise<void>((ok) => {
       const off = host.onEvent(() => steps() >= 2 && (off(), ok()));
@@ -145,7 +196,12 @@ describe('EngineHost compression stages', () => {
 
   it('plans a compact student from the report, and refuses bad targets naming the field', async () => {
     const plan = await host.planCompression({ report: summary.reportPath, feats: 4, blocks: 2 });
-    expect(plan).toMatchObject({ sizes: { feats: 4, blocks: 2 }, bounds: summary.bounds, teacherParams: 49_603, config: { family: 'edsr', num_feat: 4, num_block: 2 } });
+    expect(plan).toMatchObject({
+      sizes: { feats: 4, blocks: 2 },
+      bounds: summary.bounds,
+      teacherParams: 49_603,
+      config: { family: 'edsr', num_feat: 4, num_block: 2 },
+    });
     // EDSR x2 with 4 features, 2 blocks: 3x3 convs 3->4, 5 x 4->4, 4->16, 4->3 with biases.
     expect(plan.params).toBe(9 * 3 * 4 + 4 + 5 * (9 * 16 + 4) + (9 * 4 * 16 + 16) + (9 * 4 * 3 + 3));
     expect(plan.gflops640x360).toBeGreaterThan(0);
@@ -160,9 +216,18 @@ describe('EngineHost compression stages', () => {
       throw new Error('accepted');
     };
     expect(await refused({ report: summary.reportPath })).toMatchObject({ field: 'planCompression.params.0', message: /give a target/ });
-    expect(await refused({ report: summary.reportPath, feats: summary.bounds!.feats + 4 })).toMatchObject({ field: 'planCompression.params.0.feats', message: /exceeds what the report allows/ });
-    expect(await refused({ report: summary.reportPath, layers: 2 })).toMatchObject({ field: 'planCompression.params.0.layers', message: /SwinIR only/ });
-    expect(await refused({ report: summary.reportPath, params: 10 })).toMatchObject({ field: 'planCompression.params.0.params', message: /no architecture within 10/ });
+    expect(await refused({ report: summary.reportPath, feats: summary.bounds!.feats + 4 })).toMatchObject({
+      field: 'planCompression.params.0.feats',
+      message: /exceeds what the report allows/,
+    });
+    expect(await refused({ report: summary.reportPath, layers: 2 })).toMatchObject({
+      field: 'planCompression.params.0.layers',
+      message: /SwinIR only/,
+    });
+    expect(await refused({ report: summary.reportPath, params: 10 })).toMatchObject({
+      field: 'planCompression.params.0.params',
+      message: /no architecture within 10/,
+    });
     await writeFile(join(root, 'bad.json'), '{"schema": "nope"}');
     expect(await refused({ report: join(root, 'bad.json'), params: 5000 })).toMatchObject({ field: 'planCompression.params.0.report' });
     await expect(host.planCompression({ report: '/etc/importance.json', params: 5000 })).rejects.toThrow(/not allowed to read/);
@@ -171,7 +236,10 @@ describe('EngineHost compression stages', () => {
   it('reads a report back: one its own run wrote, or one in an allowed folder (e.g. from minisr prune)', async () => {
     expect(await host.readPruneReport(summary.reportPath)).toEqual(summary);
     await copyFile(summary.reportPath, join(root, 'cli-importance.json'));
-    expect(await host.readPruneReport(join(root, 'cli-importance.json'))).toEqual({ ...summary, reportPath: join(root, 'cli-importance.json') });
+    expect(await host.readPruneReport(join(root, 'cli-importance.json'))).toEqual({
+      ...summary,
+      reportPath: join(root, 'cli-importance.json'),
+    });
     await expect(host.readPruneReport(join(dir, 'config/settings.json'))).rejects.toThrow(/not allowed to read/);
     await expect(host.readPruneReport(join(root, 'bad.json'))).rejects.toMatchObject({ field: 'readPruneReport.params.0' });
   });
@@ -181,8 +249,12 @@ describe('EngineHost compression stages', () => {
     const base = { teacher: 'mini-random-x2', steps: 2, batch: 1, patch: 16, lr: 1e-4, dataDir: join(root, 'data') };
     await expect(host.startDistill(base)).rejects.toThrow(/startDistill.params.0.student: give exactly one of student/);
     await expect(host.startDistill({ ...base, student: 'edsr-mini', studentConfig: plan.config })).rejects.toThrow(/give exactly one/);
-    await expect(host.startDistill({ ...base, studentConfig: { family: 'edsr', num_feat: -3 } })).rejects.toThrow(/startDistill.params.0.studentConfig: .*num_feat/);
-    await expect(host.startDistill({ ...base, studentConfig: { family: 'edsr', num_feat: 4096, num_block: 64 } })).rejects.toThrow(/a student may have at most/);
+    await expect(host.startDistill({ ...base, studentConfig: { family: 'edsr', num_feat: -3 } })).rejects.toThrow(
+      /startDistill.params.0.studentConfig: .*num_feat/,
+    );
+    await expect(host.startDistill({ ...base, studentConfig: { family: 'edsr', num_feat: 4096, num_block: 64 } })).rejects.toThrow(
+      /a student may have at most/,
+    );
     const job = await host.startDistill({ ...base, studentConfig: plan.config });
     expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('done');
     const done = events.find((e) => e.type === 'distill-done' && e.jobId === job.id) as Extract<EngineEvent, { type: 'distill-done' }>;

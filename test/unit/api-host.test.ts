@@ -30,7 +30,13 @@ describe('EngineHost', () => {
     await sharp(join(SAMPLES, 'coffee.png')).resize({ width: 64 }).toFile(join(dir, 'root/in/b.png'));
     await sharp(join(SAMPLES, 'chelsea.png')).resize({ width: 64 }).jpeg().toFile(join(dir, 'root/in/sub/c.jpg'));
     await writeFile(join(dir, 'root/in/notes.txt'), 'not an image');
-    host = await EngineHost.create({ configDir: join(dir, 'config'), transport: 'websocket', version: 't', roots: [join(dir, 'root')], modelsDir: join(dir, 'models') });
+    host = await EngineHost.create({
+      configDir: join(dir, 'config'),
+      transport: 'websocket',
+      version: 't',
+      roots: [join(dir, 'root')],
+      modelsDir: join(dir, 'models'),
+    });
     host.onEvent((e) => events.push(e));
   });
   afterAll(async () => host?.close());
@@ -40,7 +46,12 @@ describe('EngineHost', () => {
     const saved = JSON.parse(await readFile(join(dir, 'config/settings.json'), 'utf8'));
     expect(saved).toMatchObject({ tile: 128, theme: 'dark' });
     await writeFile(join(dir, 'config/settings.json'), JSON.stringify({ ...saved, tile: 'huge', quality: 77 }));
-    const again = await EngineHost.create({ configDir: join(dir, 'config'), transport: 'websocket', version: 't', modelsDir: join(dir, 'models') });
+    const again = await EngineHost.create({
+      configDir: join(dir, 'config'),
+      transport: 'websocket',
+      version: 't',
+      modelsDir: join(dir, 'models'),
+    });
     expect(await again.getSettings()).toMatchObject({ tile: 0, quality: 77, theme: 'dark' });
     await again.close();
     await host.setSettings({ tile: 0 });
@@ -80,19 +91,50 @@ describe('EngineHost', () => {
   });
 
   it('batches a folder: readable images only, subfolders on request, outputs mirrored under the output folder', async () => {
-    const job: JobInfo = await host.startBatch({ inputs: [join(dir, 'root/in')], modelId: 'mini-random-x2', scale: 2, outputDir: join(dir, 'root/out'), recursive: true, glob: '*.{png,jpg}', skipExisting: false });
+    const job: JobInfo = await host.startBatch({
+      inputs: [join(dir, 'root/in')],
+      modelId: 'mini-random-x2',
+      scale: 2,
+      outputDir: join(dir, 'root/out'),
+      recursive: true,
+      glob: '*.{png,jpg}',
+      skipExisting: false,
+    });
     await until(job.id, 'done');
-    const files = events.filter((e) => e.type === 'batch-file' && e.jobId === job.id && e.file.state === 'done').map((e) => (e as { file: { output: string } }).file.output);
-    expect(files.sort()).toEqual([join(dir, 'root/out/a_mini-random-x2_x2.png'), join(dir, 'root/out/b_mini-random-x2_x2.png'), join(dir, 'root/out/sub/c_mini-random-x2_x2.jpg')]);
-    expect(events.find((e) => e.type === 'batch-done' && e.jobId === job.id)).toMatchObject({ summary: { done: 3, failed: 0, skipped: 0 } });
+    const files = events
+      .filter((e) => e.type === 'batch-file' && e.jobId === job.id && e.file.state === 'done')
+      .map((e) => (e as { file: { output: string } }).file.output);
+    expect(files.sort()).toEqual([
+      join(dir, 'root/out/a_mini-random-x2_x2.png'),
+      join(dir, 'root/out/b_mini-random-x2_x2.png'),
+      join(dir, 'root/out/sub/c_mini-random-x2_x2.jpg'),
+    ]);
+    expect(events.find((e) => e.type === 'batch-done' && e.jobId === job.id)).toMatchObject({
+      summary: { done: 3, failed: 0, skipped: 0 },
+    });
     // Again with skipExisting: nothing to do.
-    const again = await host.startBatch({ inputs: [join(dir, 'root/in')], modelId: 'mini-random-x2', scale: 2, outputDir: join(dir, 'root/out'), recursive: false, skipExisting: true });
+    const again = await host.startBatch({
+      inputs: [join(dir, 'root/in')],
+      modelId: 'mini-random-x2',
+      scale: 2,
+      outputDir: join(dir, 'root/out'),
+      recursive: false,
+      skipExisting: true,
+    });
     await until(again.id, 'done');
     expect(events.find((e) => e.type === 'batch-done' && e.jobId === again.id)).toMatchObject({ summary: { done: 0, skipped: 2 } });
   });
 
   it('refuses distillation requests it cannot honour, naming what is wrong', async () => {
-    const base = { teacher: 'mini-random-x2', student: 'edsr-mini', steps: 10, batch: 2, patch: 24, lr: 1e-4, dataDir: join(dir, 'root/in') };
+    const base = {
+      teacher: 'mini-random-x2',
+      student: 'edsr-mini',
+      steps: 10,
+      batch: 2,
+      patch: 24,
+      lr: 1e-4,
+      dataDir: join(dir, 'root/in'),
+    };
     await expect(host.startDistill({ ...base, student: 'edsr-giant' })).rejects.toThrow(/unknown preset "edsr-giant"; known: .*edsr-mini/);
     await expect(host.startDistill({ ...base, dataDir: dir })).rejects.toThrow(/not allowed to read/);
     await expect(host.startDistill({ ...base, teacher: '/etc/teacher.pth' })).rejects.toThrow(/not allowed to read/);
@@ -100,7 +142,9 @@ describe('EngineHost', () => {
     await expect(host.startDistill({ ...base, teacher: join(dir, 'root/teacher.pth') })).rejects.toThrow(/needs its architecture preset/);
     await expect(host.startUpscale({ imageId: 'nope', modelId: 'mini-random-x2', scale: 2 })).rejects.toThrow(/no image with id/);
     const img = await host.openImage(join(dir, 'root/in/b.png'));
-    await expect(host.startUpscale({ imageId: img.id, modelId: 'nope', scale: 2 })).rejects.toThrow(/unknown model "nope"; available: mini-random-x2/);
+    await expect(host.startUpscale({ imageId: img.id, modelId: 'nope', scale: 2 })).rejects.toThrow(
+      /unknown model "nope"; available: mini-random-x2/,
+    );
   });
 
   it('trains on the provider setting, and fails naming it when that provider is absent', async () => {
@@ -108,9 +152,20 @@ describe('EngineHost', () => {
     const absent = process.platform === 'win32' ? 'coreml' : 'dml';
     await host.setSettings({ ep: absent });
     try {
-      const job = await host.startDistill({ teacher: 'mini-random-x2', student: 'edsr-mini', steps: 2, batch: 1, patch: 16, lr: 1e-4, dataDir: join(dir, 'root/in') });
+      const job = await host.startDistill({
+        teacher: 'mini-random-x2',
+        student: 'edsr-mini',
+        steps: 2,
+        batch: 1,
+        patch: 16,
+        lr: 1e-4,
+        dataDir: join(dir, 'root/in'),
+      });
       await until(job.id, 'failed');
-      const failed = events.find((e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'failed') as Extract<EngineEvent, { type: 'job' }>;
+      const failed = events.find((e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'failed') as Extract<
+        EngineEvent,
+        { type: 'job' }
+      >;
       expect(failed.job.error).toMatch(new RegExp(`execution provider ${absent} failed`));
     } finally {
       await host.setSettings({ ep: 'auto' });
@@ -118,7 +173,11 @@ describe('EngineHost', () => {
   });
 
   it('browses only inside the roots', async () => {
-    expect(await host.browse()).toEqual({ path: null, parent: null, entries: [{ name: join(dir, 'root'), path: join(dir, 'root'), kind: 'dir' }] });
+    expect(await host.browse()).toEqual({
+      path: null,
+      parent: null,
+      entries: [{ name: join(dir, 'root'), path: join(dir, 'root'), kind: 'dir' }],
+    });
     const listing = await host.browse(join(dir, 'root/in'));
     expect(listing.entries.map((e) => `${e.kind}:${e.name}`)).toEqual(['dir:sub', 'image:a.png', 'image:b.png']);
     expect(listing.parent).toBe(join(dir, 'root'));

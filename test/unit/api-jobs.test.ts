@@ -38,7 +38,11 @@ describe('JobManager (worker threads)', () => {
   it('runs a job to the end: queued, running, progress events tagged with the job id, done', async () => {
     m = new JobManager(WORKER);
     const c = collect(m);
-    const job = m.start('upscale', 't', { steps: 3, ms: 5 }, async (r, jobId) => ({ type: 'batch-done', jobId, summary: { done: (r as { steps: number }).steps, failed: 0, skipped: 0 } }));
+    const job = m.start('upscale', 't', { steps: 3, ms: 5 }, async (r, jobId) => ({
+      type: 'batch-done',
+      jobId,
+      summary: { done: (r as { steps: number }).steps, failed: 0, skipped: 0 },
+    }));
     expect(job).toMatchObject({ id: expect.stringMatching(/^upscale-/), kind: 'upscale', title: 't' });
     await c.until(job.id, 'done');
     expect(c.states(job.id)).toEqual(['queued', 'running', 'done']);

@@ -26,7 +26,13 @@ describe('PathPolicy (allow-list)', () => {
   it('refuses paths outside, `..` escapes and symlinks leading out, with a clear error', async () => {
     const p = new PathPolicy();
     await p.allowRoot(join(base, 'root'));
-    for (const bad of [join(base, 'outside/secret.png'), join(base, 'root/../outside/secret.png'), join(base, 'root/escape/secret.png'), '/etc/passwd', join(base, 'root-sibling')]) {
+    for (const bad of [
+      join(base, 'outside/secret.png'),
+      join(base, 'root/../outside/secret.png'),
+      join(base, 'root/escape/secret.png'),
+      '/etc/passwd',
+      join(base, 'root-sibling'),
+    ]) {
       const e = await p.check(bad, 'read').catch((x: unknown) => x);
       expect(e, bad).toBeInstanceOf(ForbiddenPathError);
       expect((e as ForbiddenPathError).code).toBe('forbidden');

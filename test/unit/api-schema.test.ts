@@ -38,9 +38,11 @@ describe('API message schema', () => {
     expect(refusal(() => parseParams('openImage', ['a\0b'])).field).toBe('openImage.params.0');
     expect(refusal(() => parseParams('importImage', ['x.png', 'not base64!'])).message).toMatch(/base64/);
     expect(refusal(() => parseParams('importImage', ['../x.png', 'AAAA'])).message).toMatch(/without folders/);
-    expect(refusal(() => parseParams('startBatch', [{ inputs: [], modelId: 'm', scale: 2, outputDir: '/o', recursive: false, skipExisting: false }])).field).toBe(
-      'startBatch.params.0.inputs',
-    );
+    expect(
+      refusal(() =>
+        parseParams('startBatch', [{ inputs: [], modelId: 'm', scale: 2, outputDir: '/o', recursive: false, skipExisting: false }]),
+      ).field,
+    ).toBe('startBatch.params.0.inputs');
     expect(refusal(() => parseParams('cancelJob', [])).field).toBe('cancelJob.params');
   });
 
@@ -49,8 +51,20 @@ describe('API message schema', () => {
   });
 
   it('parses region queries strictly', () => {
-    const q = parseRegionQuery('img', new URLSearchParams('left=10&top=20&width=30&height=40&maxSide=512&resample=bicubic&scale=2&format=png'));
-    expect(q).toEqual({ imageId: 'img', left: 10, top: 20, width: 30, height: 40, maxSide: 512, format: 'png', resample: { kernel: 'bicubic', scale: 2 } });
+    const q = parseRegionQuery(
+      'img',
+      new URLSearchParams('left=10&top=20&width=30&height=40&maxSide=512&resample=bicubic&scale=2&format=png'),
+    );
+    expect(q).toEqual({
+      imageId: 'img',
+      left: 10,
+      top: 20,
+      width: 30,
+      height: 40,
+      maxSide: 512,
+      format: 'png',
+      resample: { kernel: 'bicubic', scale: 2 },
+    });
     expect(refusal(() => parseRegionQuery('img', new URLSearchParams('left=-1'))).field).toBe('query.left');
     expect(refusal(() => parseRegionQuery('img', new URLSearchParams('scale=2'))).field).toBe('query.scale');
     expect(refusal(() => parseRegionQuery('img', new URLSearchParams('path=/etc/passwd'))).message).toMatch(/path/);

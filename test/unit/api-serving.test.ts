@@ -11,8 +11,12 @@ const BASE =
 describe('renderer serving shared by web mode and Electron', () => {
   it('builds one CSP with each front end adding its image and connection sources', () => {
     expect(rendererCsp({})).toBe(BASE);
-    expect(contentSecurityPolicy(8123)).toBe(BASE.replace("connect-src 'self'", "connect-src 'self' ws://127.0.0.1:8123 ws://localhost:8123"));
-    expect(ELECTRON_CSP).toBe(BASE.replace("img-src 'self'", "img-src 'self' minisr-image:").replace("connect-src 'self'", "connect-src 'self' minisr-image:"));
+    expect(contentSecurityPolicy(8123)).toBe(
+      BASE.replace("connect-src 'self'", "connect-src 'self' ws://127.0.0.1:8123 ws://localhost:8123"),
+    );
+    expect(ELECTRON_CSP).toBe(
+      BASE.replace("img-src 'self'", "img-src 'self' minisr-image:").replace("connect-src 'self'", "connect-src 'self' minisr-image:"),
+    );
   });
 
   it('maps a URL path to a file under the root, refusing escapes and malformed escapes', () => {

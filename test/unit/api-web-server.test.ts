@@ -13,7 +13,10 @@ import { writeRandomModel } from '../helpers/random-model';
 
 const SAMPLE = join(import.meta.dirname, '../../resources/samples/camera.png');
 
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((ok, fail) => {
     const req = request(url, { headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -50,7 +53,8 @@ async function connect(url: string) {
     ws.send(JSON.stringify({ id: my, method, params }));
     return next((m) => 'id' in m && m.id === my);
   };
-  const event = (pred: (e: EngineEvent) => boolean) => next((m) => 'event' in m && pred(m.event)).then((m) => (m as { event: EngineEvent }).event);
+  const event = (pred: (e: EngineEvent) => boolean) =>
+    next((m) => 'event' in m && pred(m.event)).then((m) => (m as { event: EngineEvent }).event);
   return { ws, call, next, event, raw: (text: string) => ws.send(text) };
 }
 
@@ -71,7 +75,13 @@ describe('web mode server', () => {
     await copyFile(SAMPLE, join(dir, 'root/camera.png'));
     // Random-weight EDSRmini: fast and runnable; the output is not a real upscale.
     await writeRandomModel(join(dir, 'models'), 'edsr-mini-random-x2');
-    host = await EngineHost.create({ configDir: join(dir, 'config'), transport: 'websocket', version: 'test', roots: [join(dir, 'root')], modelsDir: join(dir, 'models') });
+    host = await EngineHost.create({
+      configDir: join(dir, 'config'),
+      transport: 'websocket',
+      version: 'test',
+      roots: [join(dir, 'root')],
+      modelsDir: join(dir, 'models'),
+    });
     server = await startWebServer({ host, rendererDir: join(dir, 'renderer') });
     base = `http://127.0.0.1:${server.port}`;
   });
@@ -127,10 +137,14 @@ describe('web mode server', () => {
 
   it('refuses an upload declared over the size limit before reading it', async () => {
     const status = await new Promise<number>((ok, fail) => {
-      const req = request(`${base}/api/upload?name=big.png&token=${server.token}`, { method: 'POST', headers: { 'Content-Length': String(300 * 1024 * 1024) } }, (res) => {
-        res.resume();
-        ok(res.statusCode!);
-      });
+      const req = request(
+        `${base}/api/upload?name=big.png&token=${server.token}`,
+        { method: 'POST', headers: { 'Content-Length': String(300 * 1024 * 1024) } },
+        (res) => {
+          res.resume();
+          ok(res.statusCode!);
+        },
+      );
       req.on('error', fail);
       req.write(Buffer.alloc(1024));
     });
@@ -140,21 +154,44 @@ describe('web mode server', () => {
   it('refuses bad shapes and paths outside the roots over the WebSocket, with clear errors', async () => {
     const c = await connect(`ws://127.0.0.1:${server.port}/api/ws?token=${server.token}`);
     c.raw('{not json');
-    expect(await c.next((m) => 'error' in m && m.id === null)).toMatchObject({ error: { code: 'bad-request', message: 'message is not valid JSON' } });
+    expect(await c.next((m) => 'error' in m && m.id === null)).toMatchObject({
+      error: { code: 'bad-request', message: 'message is not valid JSON' },
+    });
     c.raw(JSON.stringify({ id: 7, method: 'startUpscale', params: [{ imageId: 'a', modelId: 'm' }] }));
-    expect(await c.next((m) => 'id' in m && m.id === 7)).toMatchObject({ error: { code: 'bad-request', field: 'startUpscale.params.0.scale' } });
-    expect(await c.call('openImage', [join(dir, 'secret.txt')])).toMatchObject({ error: { code: 'forbidden', message: expect.stringContaining('not allowed to read') } });
+    expect(await c.next((m) => 'id' in m && m.id === 7)).toMatchObject({
+      error: { code: 'bad-request', field: 'startUpscale.params.0.scale' },
+    });
+    expect(await c.call('openImage', [join(dir, 'secret.txt')])).toMatchObject({
+      error: { code: 'forbidden', message: expect.stringContaining('not allowed to read') },
+    });
     expect(await c.call('openImage', [join(dir, 'root/../secret.txt')])).toMatchObject({ error: { code: 'forbidden' } });
     expect(await c.call('browse', [dir])).toMatchObject({ error: { code: 'forbidden' } });
-    expect(await c.call('startBatch', [{ inputs: [join(dir, 'root')], modelId: 'edsr-mini-random-x2', scale: 2, outputDir: join(dir, 'out'), recursive: false, skipExisting: false }])).toMatchObject({
+    expect(
+      await c.call('startBatch', [
+        {
+          inputs: [join(dir, 'root')],
+          modelId: 'edsr-mini-random-x2',
+          scale: 2,
+          outputDir: join(dir, 'out'),
+          recursive: false,
+          skipExisting: false,
+        },
+      ]),
+    ).toMatchObject({
       error: { code: 'forbidden', message: expect.stringContaining('not allowed to write') },
     });
     expect(await c.call('saveImage', ['nope', join(dir, 'root/x.png')])).toMatchObject({ error: { code: 'not-found' } });
     // The compression stages travel the same way.
-    expect(await c.call('startPrune', [{ teacher: join(dir, 't.pth'), teacherPreset: 'edsr-mini', dataDir: join(dir, 'root'), steps: 1, lambda: 1e-3 }])).toMatchObject({
+    expect(
+      await c.call('startPrune', [
+        { teacher: join(dir, 't.pth'), teacherPreset: 'edsr-mini', dataDir: join(dir, 'root'), steps: 1, lambda: 1e-3 },
+      ]),
+    ).toMatchObject({
       error: { code: 'forbidden', message: expect.stringContaining('not allowed to read') },
     });
-    expect(await c.call('planCompression', [{ report: join(dir, 'root/importance.json') }])).toMatchObject({ error: { code: 'bad-request', field: 'planCompression.params.0' } });
+    expect(await c.call('planCompression', [{ report: join(dir, 'root/importance.json') }])).toMatchObject({
+      error: { code: 'bad-request', field: 'planCompression.params.0' },
+    });
     c.ws.close();
   });
 
@@ -170,14 +207,18 @@ describe('web mode server', () => {
     const region = await get(`${base}/api/images/${ref.id}?left=100&top=50&width=200&height=100&token=${server.token}`);
     expect(region.headers['content-type']).toBe('image/webp');
     expect(await sharp(region.body).metadata()).toMatchObject({ width: 200, height: 100 });
-    const up = await get(`${base}/api/images/${ref.id}?left=100&top=50&width=64&height=32&resample=bicubic&scale=2&format=png&maxSide=100&token=${server.token}`);
+    const up = await get(
+      `${base}/api/images/${ref.id}?left=100&top=50&width=64&height=32&resample=bicubic&scale=2&format=png&maxSide=100&token=${server.token}`,
+    );
     expect(await sharp(up.body).metadata()).toMatchObject({ format: 'png', width: 100, height: 50 });
     expect((await get(`${base}/api/images/${ref.id}?left=9999&token=${server.token}`)).status).toBe(400);
     expect((await get(`${base}/api/images/${ref.id}?path=/etc/passwd&token=${server.token}`)).status).toBe(400);
 
     const models = await c.call('listModels', []);
     expect(models).toMatchObject({ result: [{ id: 'edsr-mini-random-x2', params: 49603, compact: true, scale: 2 }] });
-    const started = (await c.call('startUpscale', [{ imageId: ref.id, modelId: 'edsr-mini-random-x2', scale: 2 }])) as { result: { id: string } };
+    const started = (await c.call('startUpscale', [{ imageId: ref.id, modelId: 'edsr-mini-random-x2', scale: 2 }])) as {
+      result: { id: string };
+    };
     const jobId = started.result.id;
     const done = await c.event((e) => e.type === 'upscale-done' && e.jobId === jobId);
     expect(await c.event((e) => e.type === 'progress' && e.jobId === jobId)).toMatchObject({ total: expect.any(Number) });

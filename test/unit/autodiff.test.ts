@@ -62,7 +62,9 @@ describe('training graphs', () => {
       const w = g.param('w', [3, 3, 3, 3]);
       const student = g.relu(g.conv(x, w, undefined));
       // The frozen teacher: a conv with a non-learnable weight on another input.
-      const target = withTeacher ? g.relu(g.conv(g.input('t', [1, 3, 8, 8]), g.param('teacher.w', [3, 3, 3, 3], { learnable: false }), undefined)) : g.input('t', [1, 3, 8, 8]);
+      const target = withTeacher
+        ? g.relu(g.conv(g.input('t', [1, 3, 8, 8]), g.param('teacher.w', [3, 3, 3, 3], { learnable: false }), undefined))
+        : g.input('t', [1, 3, 8, 8]);
       buildTrainingGraph(g, l1Loss(g, student, target));
       return g;
     };
@@ -94,7 +96,9 @@ describe('training graphs', () => {
     const a = g.input('a', [4, 3]);
     const idx = g.constant({ dtype: 'int64', shape: [1, 3], data: BigInt64Array.from([0n, 1n, 2n]) });
     const s = g.op1('ScatterElements', [a, idx, g.zeros([1, 3])], { axis: 0 });
-    expect(() => gradients(g, g.reduceSum(s, undefined, false), [a])).toThrow(/no gradient rule for ScatterElements \(node ScatterElements_\d+\)/);
+    expect(() => gradients(g, g.reduceSum(s, undefined, false), [a])).toThrow(
+      /no gradient rule for ScatterElements \(node ScatterElements_\d+\)/,
+    );
   });
 
   it('rejects a non-scalar loss', () => {
@@ -106,8 +110,20 @@ describe('training graphs', () => {
 
 describe('losses', () => {
   const feeds = (shape: number[]): Record<string, HostTensor> => ({
-    p: float32Tensor(shape, randomData(shape.reduce((a, b) => a * b), 5)),
-    t: float32Tensor(shape, randomData(shape.reduce((a, b) => a * b), 6)),
+    p: float32Tensor(
+      shape,
+      randomData(
+        shape.reduce((a, b) => a * b),
+        5,
+      ),
+    ),
+    t: float32Tensor(
+      shape,
+      randomData(
+        shape.reduce((a, b) => a * b),
+        6,
+      ),
+    ),
   });
   const reference = (f: (d: number) => number, fd: Record<string, HostTensor>) => {
     const p = fd.p!.data as Float32Array;
@@ -134,7 +150,9 @@ describe('losses', () => {
   it('rejects mismatched shapes and pyramid-incompatible sizes', () => {
     const g = new Graph();
     expect(() => l1Loss(g, g.input('a', [1, 3, 4, 4]), g.input('b', [1, 3, 4, 5]))).toThrow(/differ in shape/);
-    expect(() => distillationLoss(g, g.input('c', [1, 3, 24, 24]), g.input('d', [1, 3, 24, 24]), g.input('e', [1, 3, 24, 24]))).toThrow(/divisible by 16/);
+    expect(() => distillationLoss(g, g.input('c', [1, 3, 24, 24]), g.input('d', [1, 3, 24, 24]), g.input('e', [1, 3, 24, 24]))).toThrow(
+      /divisible by 16/,
+    );
   });
 });
 

@@ -46,7 +46,9 @@ describe('upscaleBatch', () => {
     await writeTestImage(join(src, 'good1.png'), 24, 20);
     await writeTestImage(join(src, 'good2.jpg'), 20, 16, { format: 'jpeg' });
     await writeTestImage(join(src, 'good3.webp'), 18, 18, { format: 'webp' });
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     await writeFile(join(src, 'corrupt.png'), png.subarray(0, png.length - 40)); // truncated pixel data
     await writeFile(join(src, 'empty.png'), '');
     await writeFile(join(src, 'notes.png'), 'this is a text file, not a png\n');
@@ -56,7 +58,11 @@ describe('upscaleBatch', () => {
     const out = join(dir, 'mixed-out');
     const events: string[] = [];
     const summary = await upscaleBatch([src], { ...base, outDir: out, onEvent: (e) => e.type !== 'progress' && events.push(`${e.type}`) });
-    expect(summary.succeeded.map((s) => s.output.slice(out.length + 1)).sort()).toEqual(['good1_tiny_x2.png', 'good2_tiny_x2.jpg', 'good3_tiny_x2.webp']);
+    expect(summary.succeeded.map((s) => s.output.slice(out.length + 1)).sort()).toEqual([
+      'good1_tiny_x2.png',
+      'good2_tiny_x2.jpg',
+      'good3_tiny_x2.webp',
+    ]);
     const reasons = Object.fromEntries(summary.failed.map((f) => [f.input.slice(src.length + 1), f.reason]));
     expect(Object.keys(reasons).sort()).toEqual(['corrupt.png', 'empty.png', 'folder.jpg', 'notes.png']);
     expect(reasons['empty.png']).toMatch(/empty.png: file is empty \(0 bytes\)/);

@@ -47,7 +47,12 @@ describe('bundled Electron main (dist/electron) under a fake electron', () => {
   it('opens one secure window on the app scheme with the bundled preload', () => {
     expect(report.schemes).toEqual(['minisr-app', 'minisr-image']);
     expect(report.windows).toHaveLength(1);
-    expect(report.windows[0]!.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, preload: join(app, 'dist/electron/preload.cjs') });
+    expect(report.windows[0]!.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      preload: join(app, 'dist/electron/preload.cjs'),
+    });
     expect(report.loaded).toEqual(['minisr-app://app/index.html']);
     expect(report.permissions).toEqual([false]);
     expect(report.menuItems).toBeGreaterThan(2);

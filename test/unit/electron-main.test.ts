@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBridge } from '../../electron/bridge';
 import { ALL_INVOKE_CHANNELS, DIALOG_CHANNELS, engineChannel, EVENT_CHANNEL, MENU_CHANNEL, type Envelope } from '../../electron/channels';
 import { createDialogs } from '../../electron/main/dialogs';
-import type { BrowserWindowLike, BrowserWindowOptions, ElectronMain, IpcMainInvokeEventLike, MenuItemTemplate } from '../../electron/main/electron-api';
+import type {
+  BrowserWindowLike,
+  BrowserWindowOptions,
+  ElectronMain,
+  IpcMainInvokeEventLike,
+  MenuItemTemplate,
+} from '../../electron/main/electron-api';
 import { startApp, type RunningApp } from '../../electron/main/index';
 import { registerEngineIpc } from '../../electron/main/ipc';
 import { menuTemplate } from '../../electron/main/menu';
@@ -54,7 +60,10 @@ function fakeIpc() {
   const handlers = new Map<string, (e: IpcMainInvokeEventLike, ...a: unknown[]) => Promise<unknown>>();
   return {
     handlers,
-    ipcMain: { handle: (c: string, h: (e: IpcMainInvokeEventLike, ...a: unknown[]) => Promise<unknown>) => void handlers.set(c, h), removeHandler: (c: string) => void handlers.delete(c) },
+    ipcMain: {
+      handle: (c: string, h: (e: IpcMainInvokeEventLike, ...a: unknown[]) => Promise<unknown>) => void handlers.set(c, h),
+      removeHandler: (c: string) => void handlers.delete(c),
+    },
     invoke: <T>(channel: string, ...args: unknown[]) => handlers.get(channel)!(APP_FRAME, ...args) as Promise<Envelope<T>>,
   };
 }
@@ -73,7 +82,16 @@ describe('Electron main process (with faked Electron)', () => {
 
   it('creates the window with isolation, sandbox and no Node in the page', () => {
     const o = windowOptions('/app/preload.cjs').webPreferences;
-    expect(o).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInWorker: false, nodeIntegrationInSubFrames: false, webSecurity: true, allowRunningInsecureContent: false, webviewTag: false });
+    expect(o).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
     createMainWindow({ BrowserWindow: FakeWindow }, '/app/preload.cjs');
     const w = FakeWindow.last;
     expect(w.options.webPreferences.preload).toBe('/app/preload.cjs');
@@ -93,7 +111,12 @@ describe('Electron main process (with faked Electron)', () => {
 
   it('IPC handlers cover the channel map and refuse foreign senders, bad shapes and paths the user did not choose', async () => {
     const ipc = fakeIpc();
-    const dialogs = createDialogs({ showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showSaveDialog: async () => ({ canceled: true }) }, () => FakeWindow.last, host.paths, () => {});
+    const dialogs = createDialogs(
+      { showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showSaveDialog: async () => ({ canceled: true }) },
+      () => FakeWindow.last,
+      host.paths,
+      () => {},
+    );
     const off = registerEngineIpc(ipc.ipcMain, host, dialogs);
     expect([...ipc.handlers.keys()].sort()).toEqual([...ALL_INVOKE_CHANNELS].sort());
     const foreign = await ipc.handlers.get(engineChannel('listJobs'))!({ senderFrame: { url: 'https://evil.example/' } });
@@ -102,13 +125,24 @@ describe('Electron main process (with faked Electron)', () => {
       ok: false,
       error: { code: 'bad-request', field: 'startUpscale.params.0.scale' },
     });
-    expect(await ipc.invoke(engineChannel('openImage'), join(dir, 'not-chosen.png'))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await ipc.invoke(engineChannel('openImage'), join(dir, 'not-chosen.png'))).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
     expect(await ipc.invoke(engineChannel('listJobs'))).toEqual({ ok: true, result: [] });
     expect(await ipc.invoke(engineChannel('planCompression'), { report: join(dir, 'importance.json'), feats: 0 })).toMatchObject({
       ok: false,
       error: { code: 'bad-request', field: 'planCompression.params.0.feats' },
     });
-    expect(await ipc.invoke(engineChannel('startPrune'), { teacher: join(dir, 't.pth'), teacherPreset: 'edsr-mini', dataDir: dir, steps: 1, lambda: 1e-3 })).toMatchObject({
+    expect(
+      await ipc.invoke(engineChannel('startPrune'), {
+        teacher: join(dir, 't.pth'),
+        teacherPreset: 'edsr-mini',
+        dataDir: dir,
+        steps: 1,
+        lambda: 1e-3,
+      }),
+    ).toMatchObject({
       ok: false,
       error: { code: 'forbidden' },
     });
@@ -121,7 +155,12 @@ describe('Electron main process (with faked Electron)', () => {
     const ipc = fakeIpc();
     let next: { canceled: boolean; filePaths: string[] } = { canceled: false, filePaths: [join(dir, 'chosen/camera.png')] };
     const revealed: string[] = [];
-    const dialogs = createDialogs({ showOpenDialog: async () => next, showSaveDialog: async () => ({ canceled: false, filePath: join(dir, 'out.png') }) }, () => FakeWindow.last, host.paths, (p) => revealed.push(p));
+    const dialogs = createDialogs(
+      { showOpenDialog: async () => next, showSaveDialog: async () => ({ canceled: false, filePath: join(dir, 'out.png') }) },
+      () => FakeWindow.last,
+      host.paths,
+      (p) => revealed.push(p),
+    );
     registerEngineIpc(ipc.ipcMain, host, dialogs);
     expect(await ipc.invoke(DIALOG_CHANNELS.openFiles)).toEqual({ ok: true, result: [join(dir, 'chosen/camera.png')] });
     const opened = await ipc.invoke<ImageRef>(engineChannel('openImage'), join(dir, 'chosen/camera.png'));
@@ -130,7 +169,10 @@ describe('Electron main process (with faked Electron)', () => {
     expect(await ipc.invoke(DIALOG_CHANNELS.openFolder)).toEqual({ ok: true, result: null });
     next = { canceled: false, filePaths: [join(dir, 'chosen')] };
     expect(await ipc.invoke(DIALOG_CHANNELS.openFolder)).toEqual({ ok: true, result: join(dir, 'chosen') });
-    expect(await ipc.invoke(engineChannel('browse'), join(dir, 'chosen'))).toMatchObject({ ok: true, result: { entries: [{ name: 'camera.png', kind: 'image' }] } });
+    expect(await ipc.invoke(engineChannel('browse'), join(dir, 'chosen'))).toMatchObject({
+      ok: true,
+      result: { entries: [{ name: 'camera.png', kind: 'image' }] },
+    });
     expect(await ipc.invoke(DIALOG_CHANNELS.saveFile, 'x.png')).toEqual({ ok: true, result: join(dir, 'out.png') });
     // A checkpoint the user picks becomes readable (a prune or distillation teacher).
     const ckpt = join(dir, 'teacher.pth');
@@ -140,8 +182,14 @@ describe('Electron main process (with faked Electron)', () => {
     expect(await host.paths.check(ckpt, 'read')).toBe(ckpt);
     const id = (opened as { result: ImageRef }).result.id;
     expect(await ipc.invoke(engineChannel('saveImage'), id, join(dir, 'out.png'))).toEqual({ ok: true, result: join(dir, 'out.png') });
-    expect(await ipc.invoke(engineChannel('saveImage'), id, join(dir, 'elsewhere.png'))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(await ipc.invoke(DIALOG_CHANNELS.revealInFolder, join(dir, 'not-chosen.png'))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await ipc.invoke(engineChannel('saveImage'), id, join(dir, 'elsewhere.png'))).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    expect(await ipc.invoke(DIALOG_CHANNELS.revealInFolder, join(dir, 'not-chosen.png'))).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
     expect(await ipc.invoke(DIALOG_CHANNELS.revealInFolder, join(dir, 'out.png'))).toEqual({ ok: true });
     expect(revealed).toEqual([join(dir, 'out.png')]);
   });
@@ -190,7 +238,10 @@ describe('Electron main process (with faked Electron)', () => {
     let running: RunningApp;
     const calls: string[] = [];
     const protocols = new Map<string, (r: Request) => Promise<Response> | Response>();
-    const permission: { request?: (wc: unknown, p: string, cb: (g: boolean) => void) => void; check?: (wc: unknown, p: string) => boolean } = {};
+    const permission: {
+      request?: (wc: unknown, p: string, cb: (g: boolean) => void) => void;
+      check?: (wc: unknown, p: string) => boolean;
+    } = {};
     const ipc = fakeIpc();
     let menu: readonly MenuItemTemplate[] = [];
 
@@ -215,9 +266,19 @@ describe('Electron main process (with faked Electron)', () => {
           registerSchemesAsPrivileged: (s) => void calls.push(`schemes:${s.map((x) => x.scheme).join(',')}`),
           handle: (scheme, h) => void protocols.set(scheme, h),
         },
-        session: { defaultSession: { setPermissionRequestHandler: (h) => void (permission.request = h), setPermissionCheckHandler: (h) => void (permission.check = h) } },
+        session: {
+          defaultSession: {
+            setPermissionRequestHandler: (h) => void (permission.request = h),
+            setPermissionCheckHandler: (h) => void (permission.check = h),
+          },
+        },
       };
-      running = await startApp(fake, { rendererDir: join(dir, 'renderer'), preloadPath: '/x/preload.cjs', modelsDir: join(dir, 'models'), openPaths: [join(dir, 'not-chosen.png')] });
+      running = await startApp(fake, {
+        rendererDir: join(dir, 'renderer'),
+        preloadPath: '/x/preload.cjs',
+        modelsDir: join(dir, 'models'),
+        openPaths: [join(dir, 'not-chosen.png')],
+      });
     });
     afterAll(async () => running?.host.close());
 
@@ -245,7 +306,9 @@ describe('Electron main process (with faked Electron)', () => {
       expect((await protocols.get('minisr-app')!(new Request('minisr-app://other/index.html'))).status).toBe(404);
       expect((await protocols.get('minisr-app')!(new Request('minisr-app://app/bad%zz.js'))).status).toBe(404); // a stray '%' is no file, not a rejection
       const ref = (await ipc.invoke<ImageRef>(engineChannel('openImage'), join(dir, 'not-chosen.png'))) as { result: ImageRef };
-      const img = await protocols.get('minisr-image')!(new Request(`minisr-image://image/${ref.result.id}?width=100&height=50&resample=bicubic&scale=2&format=png`));
+      const img = await protocols.get('minisr-image')!(
+        new Request(`minisr-image://image/${ref.result.id}?width=100&height=50&resample=bicubic&scale=2&format=png`),
+      );
       expect(img.headers.get('content-type')).toBe('image/png');
       expect(await sharp(Buffer.from(await img.arrayBuffer())).metadata()).toMatchObject({ width: 200, height: 100 });
       expect((await protocols.get('minisr-image')!(new Request('minisr-image://image/nope'))).status).toBe(404);

@@ -57,7 +57,13 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
   LeakyRelu: { plain: ({ g, x }) => g.op1('LeakyRelu', [x([2, 3, 4], 'awayFromZero')], { alpha: 0.2 }) },
   Add: { broadcast: ({ g, x }) => g.add(x([4, 1, 5]), x([3, 1])), scalar: ({ g, x }) => g.add(x([2, 3]), g.scalar(1)) },
   Sub: { broadcast: ({ g, x }) => g.sub(x([4, 1, 5]), x([5])) },
-  Mul: { broadcast: ({ g, x }) => g.mul(x([1, 5]), x([3, 1])), square: ({ g, x }) => { const a = x([3, 4]); return g.mul(a, a); } },
+  Mul: {
+    broadcast: ({ g, x }) => g.mul(x([1, 5]), x([3, 1])),
+    square: ({ g, x }) => {
+      const a = x([3, 4]);
+      return g.mul(a, a);
+    },
+  },
   Div: { broadcast: ({ g, x }) => g.div(x([2, 5]), x([5], 'positive')) },
   Pow: { constExponent: ({ g, x }) => g.op1('Pow', [x([2, 5], 'positive'), g.scalar(1.7)]) },
   Max: { plain: ({ g, x, c }) => g.op1('Max', [x([2, 5], 'awayFromZero'), c([2, 5], 'awayFromZero')]) },
@@ -83,7 +89,9 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
     depthwiseConstWeights: ({ g, x, c }) => g.conv(x([2, 3, 6, 6]), c([3, 1, 5, 5]), undefined, { group: 3, pads: [0, 0, 0, 0] }),
     groupedData: ({ g, x, c }) => g.conv(x([1, 4, 5, 5]), c([6, 2, 3, 3]), undefined, { group: 2 }),
   },
-  ConvTranspose: { data: ({ g, x, c }) => g.op1('ConvTranspose', [x([1, 3, 4, 5]), c([3, 2, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }) },
+  ConvTranspose: {
+    data: ({ g, x, c }) => g.op1('ConvTranspose', [x([1, 3, 4, 5]), c([3, 2, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+  },
   AveragePool: {
     k2s2: ({ g, x }) => g.op1('AveragePool', [x([1, 2, 6, 4])], { kernel_shape: [2, 2], strides: [2, 2] }),
     oddSize: ({ g, x }) => g.op1('AveragePool', [x([1, 2, 5, 7])], { kernel_shape: [2, 2], strides: [2, 2] }),
@@ -112,10 +120,17 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
   },
   Gather: {
     repeatedIndices: ({ g, x }) =>
-      g.op1('Gather', [x([10, 3]), g.constant({ dtype: 'int64', shape: [2, 3], data: BigInt64Array.from([0n, 9n, 3n, 3n, 3n, -1n]) })], { axis: 0 }),
-    permutation: ({ g, x }) => g.op1('Gather', [x([2, 5, 3]), g.constant({ dtype: 'int64', shape: [5], data: BigInt64Array.from([3n, 0n, 4n, -4n, 2n]) })], { axis: 1 }),
-    distinctPartial: ({ g, x }) => g.op1('Gather', [x([6, 2]), g.constant({ dtype: 'int64', shape: [2, 2], data: BigInt64Array.from([5n, 0n, 2n, 3n]) })], { axis: 0 }),
-    innerAxis: ({ g, x }) => g.op1('Gather', [x([2, 5, 3]), g.constant({ dtype: 'int64', shape: [4], data: BigInt64Array.from([4n, 0n, 4n, 2n]) })], { axis: 1 }),
+      g.op1('Gather', [x([10, 3]), g.constant({ dtype: 'int64', shape: [2, 3], data: BigInt64Array.from([0n, 9n, 3n, 3n, 3n, -1n]) })], {
+        axis: 0,
+      }),
+    permutation: ({ g, x }) =>
+      g.op1('Gather', [x([2, 5, 3]), g.constant({ dtype: 'int64', shape: [5], data: BigInt64Array.from([3n, 0n, 4n, -4n, 2n]) })], {
+        axis: 1,
+      }),
+    distinctPartial: ({ g, x }) =>
+      g.op1('Gather', [x([6, 2]), g.constant({ dtype: 'int64', shape: [2, 2], data: BigInt64Array.from([5n, 0n, 2n, 3n]) })], { axis: 0 }),
+    innerAxis: ({ g, x }) =>
+      g.op1('Gather', [x([2, 5, 3]), g.constant({ dtype: 'int64', shape: [4], data: BigInt64Array.from([4n, 0n, 4n, 2n]) })], { axis: 1 }),
   },
   DepthToSpace: {
     crd: ({ g, x }) => g.depthToSpace(x([1, 12, 3, 2]), 2),
@@ -128,8 +143,14 @@ const CASES: Partial<Record<OpType, Record<string, Case>>> = {
     // A shift: one side crops.
     negative: ({ g, x }) => g.pad(x([2, 3, 5]), [0, -1, 2, 0, 2, -2]),
   },
-  ReduceMean: { axes: ({ g, x }) => g.reduceMean(x([2, 3, 4]), [1, -1], false), all: ({ g, x }) => g.reduceMean(x([2, 3, 4]), undefined, false) },
-  ReduceSum: { axes: ({ g, x }) => g.reduceSum(x([2, 3, 4]), [0], true), all: ({ g, x }) => g.op1('ReduceSum', [x([2, 3, 4])], { keepdims: 0 }) },
+  ReduceMean: {
+    axes: ({ g, x }) => g.reduceMean(x([2, 3, 4]), [1, -1], false),
+    all: ({ g, x }) => g.reduceMean(x([2, 3, 4]), undefined, false),
+  },
+  ReduceSum: {
+    axes: ({ g, x }) => g.reduceSum(x([2, 3, 4]), [0], true),
+    all: ({ g, x }) => g.op1('ReduceSum', [x([2, 3, 4])], { keepdims: 0 }),
+  },
 };
 
 interface Built {
@@ -152,7 +173,9 @@ function build(kase: Case): Built {
   };
   const c = (shape: number[], kind: Gen = 'any') => g.constant(float32Tensor(shape, gen(numel(shape), seed++ * 104729, kind)));
   const outs = [kase({ g, x, c })].flat();
-  const terms = outs.map((o, i) => g.reduceSum(g.mul(o, g.constant(float32Tensor(o.shape, gen(numel(o.shape), 31337 + i, 'any')))), undefined, false));
+  const terms = outs.map((o, i) =>
+    g.reduceSum(g.mul(o, g.constant(float32Tensor(o.shape, gen(numel(o.shape), 31337 + i, 'any')))), undefined, false),
+  );
   const loss = terms.reduce((a, b) => g.add(a, b));
   return { g, loss, checked, feeds };
 }
@@ -167,7 +190,9 @@ async function checkCase(kase: Case): Promise<number> {
   const bytes = toOnnx(bwd.g, { params: 'inputs' });
   // Every node of the generated graph is a default-domain op from our table.
   const nodes = onnx.ModelProto.decode(bytes).graph?.node ?? [];
-  expect(nodes.filter((n) => (n.domain ?? '') !== '' || !Object.hasOwn(OPS, n.opType ?? '')).map((n) => `${n.domain}:${n.opType}`)).toEqual([]);
+  expect(nodes.filter((n) => (n.domain ?? '') !== '' || !Object.hasOwn(OPS, n.opType ?? '')).map((n) => `${n.domain}:${n.opType}`)).toEqual(
+    [],
+  );
   const bwdSession = await ModelSession.create(bytes);
   const analytic = await bwdSession.run(bwd.feeds);
 
@@ -201,7 +226,12 @@ describe('gradient rules agree with finite differences (onnxruntime, float32)', 
   const errors: [string, number][] = [];
   afterAll(() => {
     errors.sort((a, b) => b[1] - a[1]);
-    console.log(`grad-check: ${errors.length} cases, largest scaled errors: ${errors.slice(0, 4).map(([k, e]) => `${k} ${e.toExponential(1)}`).join(', ')}`);
+    console.log(
+      `grad-check: ${errors.length} cases, largest scaled errors: ${errors
+        .slice(0, 4)
+        .map(([k, e]) => `${k} ${e.toExponential(1)}`)
+        .join(', ')}`,
+    );
   });
   for (const [op, variants] of Object.entries(CASES)) {
     for (const [name, kase] of Object.entries(variants!)) {

@@ -10,7 +10,8 @@ import { randomData, runGraph } from './autodiff-helpers';
  * sign() is built from ops every provider has. Results must not change.
  */
 
-const widest = (g: Graph, op: string) => Math.max(0, ...g.nodes.filter((n) => n.op === op).map((n) => (op === 'Concat' ? n.inputs.length : n.outputs.length)));
+const widest = (g: Graph, op: string) =>
+  Math.max(0, ...g.nodes.filter((n) => n.op === op).map((n) => (op === 'Concat' ? n.inputs.length : n.outputs.length)));
 
 describe('wide Concat and Split', () => {
   const sizes = Array.from({ length: 40 }, (_, i) => 1 + (i % 3)); // 40 pieces

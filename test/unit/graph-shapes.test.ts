@@ -45,8 +45,17 @@ const CASES: Record<OpType, Case> = {
   Cast: (g, x) => g.op('Cast', [x([2, 5])], { to: 7 }),
   Clip: (g, x) => g.op('Clip', [x([2, 5]), g.scalar(0), g.scalar(1)]),
   MatMul: (g, x) => g.op('MatMul', [x([2, 3, 4, 5]), x([3, 5, 7])]),
-  Conv: (g, x) => [g.conv(x([2, 3, 9, 7]), x([4, 3, 3, 3]), x([4])), g.conv(x([1, 4, 8, 8]), x([4, 2, 3, 1]), undefined, { group: 2, strides: [2, 1], pads: [1, 0, 0, 0] })],
-  ConvTranspose: (g, x) => g.op('ConvTranspose', [x([1, 4, 5, 6]), x([4, 2, 3, 3])], { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1], kernel_shape: [3, 3] }),
+  Conv: (g, x) => [
+    g.conv(x([2, 3, 9, 7]), x([4, 3, 3, 3]), x([4])),
+    g.conv(x([1, 4, 8, 8]), x([4, 2, 3, 1]), undefined, { group: 2, strides: [2, 1], pads: [1, 0, 0, 0] }),
+  ],
+  ConvTranspose: (g, x) =>
+    g.op('ConvTranspose', [x([1, 4, 5, 6]), x([4, 2, 3, 3])], {
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+      output_padding: [1, 1],
+      kernel_shape: [3, 3],
+    }),
   AveragePool: (g, x) => g.op('AveragePool', [x([1, 2, 9, 8])], { kernel_shape: [2, 2], strides: [2, 2] }),
   Softmax: (g, x) => [g.softmax(x([2, 3, 5]), -1)],
   LayerNormalization: (g, x) => [g.layerNorm(x([2, 7, 6]), x([6]), x([6]))],
@@ -60,15 +69,23 @@ const CASES: Record<OpType, Case> = {
   Slice: (g, x) => [g.slice(x([5, 8]), [1, -1], [100, 0], [0, 1], [2, -3]), g.slice(x([5, 8]), [-3], [8], [1])],
   Concat: (g, x) => [g.concat([x([2, 3]), x([2, 5])], -1)],
   Split: (g, x) => g.op('Split', [x([2, 7]), g.ints([3, 4])], { axis: 1 }, 2),
-  Gather: (g, x) => g.op('Gather', [x([10, 3]), g.constant({ dtype: 'int64', shape: [2, 2], data: BigInt64Array.from([0n, 9n, 3n, 3n]) })], { axis: 0 }),
+  Gather: (g, x) =>
+    g.op('Gather', [x([10, 3]), g.constant({ dtype: 'int64', shape: [2, 2], data: BigInt64Array.from([0n, 9n, 3n, 3n]) })], { axis: 0 }),
   ScatterElements: (g, x) =>
-    g.op('ScatterElements', [x([4, 3]), g.constant({ dtype: 'int64', shape: [2, 3], data: BigInt64Array.from([0n, 1n, 2n, 0n, 1n, 3n]) }), x([2, 3])], { axis: 0, reduction: 'add' }),
+    g.op(
+      'ScatterElements',
+      [x([4, 3]), g.constant({ dtype: 'int64', shape: [2, 3], data: BigInt64Array.from([0n, 1n, 2n, 0n, 1n, 3n]) }), x([2, 3])],
+      { axis: 0, reduction: 'add' },
+    ),
   DepthToSpace: (g, x) => [g.depthToSpace(x([1, 12, 3, 4]), 2)],
   SpaceToDepth: (g, x) => g.op('SpaceToDepth', [x([1, 3, 4, 6])], { blocksize: 2 }),
   Pad: (g, x) => g.op('Pad', [x([1, 2, 5, 6]), g.ints([0, 0, 2, 1, 0, 0, 2, 3])], { mode: 'reflect' }),
   ReduceMean: (g, x) => [g.reduceMean(x([2, 3, 4]), [1, -1], false)],
   ReduceMax: (g, x) => g.op('ReduceMax', [x([2, 3, 4])], { axes: [0], keepdims: 1 }),
-  ReduceSum: (g, x) => [g.op1('ReduceSum', [x([2, 3, 4]), g.ints([1])], { keepdims: 0 }), g.op1('ReduceSum', [x([2, 3, 4])], { keepdims: 0 })],
+  ReduceSum: (g, x) => [
+    g.op1('ReduceSum', [x([2, 3, 4]), g.ints([1])], { keepdims: 0 }),
+    g.op1('ReduceSum', [x([2, 3, 4])], { keepdims: 0 }),
+  ],
 };
 
 function randomFill(t: HostTensor, seed: number): HostTensor {
@@ -143,7 +160,8 @@ describe('graph builder', () => {
     const train = await ModelSession.create(toOnnx(g, { params: 'inputs' }));
     expect(train.inputNames).toEqual(['x', 'conv.weight', 'conv.bias']);
     const a = (await inf.run(feeds)).y!.data as Float32Array;
-    const c = (await train.run({ ...feeds, 'conv.weight': weights.get('conv.weight')!, 'conv.bias': weights.get('conv.bias')! })).y!.data as Float32Array;
+    const c = (await train.run({ ...feeds, 'conv.weight': weights.get('conv.weight')!, 'conv.bias': weights.get('conv.bias')! })).y!
+      .data as Float32Array;
     // Prepacked constant weights take another kernel path: equal up to rounding.
     expect(Math.max(...a.map((v, i) => Math.abs(v - c[i]!)))).toBeLessThan(1e-5);
     expect(a.some((v) => v > 0)).toBe(true);

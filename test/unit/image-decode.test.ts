@@ -15,7 +15,9 @@ function pixel(img: { width: number; height: number; data: Float32Array }, x: nu
 }
 
 function expectNear(got: number[], want: RGB, tol: number): void {
-  got.forEach((v, i) => expect(Math.abs(v - want[i]!), `channel ${i}: got ${got.join(',')} want ${want.join(',')}`).toBeLessThanOrEqual(tol));
+  got.forEach((v, i) =>
+    expect(Math.abs(v - want[i]!), `channel ${i}: got ${got.join(',')} want ${want.join(',')}`).toBeLessThanOrEqual(tol),
+  );
 }
 
 describe('decodeImage', () => {
@@ -24,10 +26,22 @@ describe('decodeImage', () => {
     const file = join(tmp.dir, 'g.png');
     await rawSharp(raw, 17, 9, 3).png().toFile(file);
     const img = await decodeImage(file);
-    expect([img.width, img.height, img.format, img.bitDepth, img.hasAlpha, img.orientationApplied]).toEqual([17, 9, 'png', 8, false, false]);
+    expect([img.width, img.height, img.format, img.bitDepth, img.hasAlpha, img.orientationApplied]).toEqual([
+      17,
+      9,
+      'png',
+      8,
+      false,
+      false,
+    ]);
     expect(img.rgb.channels).toBe(3);
     expect(img.rgb.data.length).toBe(3 * 17 * 9);
-    for (const [x, y] of [[0, 0], [16, 0], [5, 8], [11, 4]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [16, 0],
+      [5, 8],
+      [11, 4],
+    ] as const) {
       const i = (y * 17 + x) * 3;
       expect(pixel(img.rgb, x, y)).toEqual([raw[i], raw[i + 1], raw[i + 2]]);
     }
@@ -140,7 +154,9 @@ describe('decodeImage', () => {
     for (let i = 0; i < w * w; i++) frames.set([255, 0, 0], i * 3); // frame 0 red
     for (let i = w * w; i < 2 * w * w; i++) frames.set([0, 0, 255], i * 3); // frame 1 blue
     const file = join(tmp.dir, 'anim.gif');
-    await sharp(frames, { raw: { width: w, height: 2 * w, channels: 3, pageHeight: w } }).gif({ loop: 0, delay: [100, 100] }).toFile(file);
+    await sharp(frames, { raw: { width: w, height: 2 * w, channels: 3, pageHeight: w } })
+      .gif({ loop: 0, delay: [100, 100] })
+      .toFile(file);
     expect((await probeImage(file)).pages).toBe(2);
     const img = await decodeImage(file);
     expect([img.width, img.height, img.format]).toEqual([w, w, 'gif']);
@@ -149,7 +165,8 @@ describe('decodeImage', () => {
 
   it.each(['webp', 'tiff', 'avif'] as const)('decodes %s', async (fmt) => {
     const file = join(tmp.dir, `q.${fmt}`);
-    await rawSharp(quadrants(32, 32), 32, 32, 3)[fmt]({ lossless: true } as never).toFile(file);
+    const encoder = rawSharp(quadrants(32, 32), 32, 32, 3);
+    await encoder[fmt]({ lossless: true } as never).toFile(file);
     const img = await decodeImage(file);
     expect([img.width, img.height, img.format]).toEqual([32, 32, fmt]);
     expectNear(pixel(img.rgb, 4, 4), RED, 6);

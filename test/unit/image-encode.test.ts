@@ -100,12 +100,17 @@ describe('encodeImage round trips', () => {
     const { data } = await sharp(out16).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
     expect(Array.from(new Uint16Array(data.buffer, data.byteOffset, 6))).toEqual(Array.from(grey));
 
-    await expect(encodeImage({ raw: rgba, width: 5, height: 4, channels: 4, bitDepth: 8 }, { format: 'png' }, join(tmp.dir, 'bad.png'))).rejects.toThrow(/5x4x4 needs 80/);
+    await expect(
+      encodeImage({ raw: rgba, width: 5, height: 4, channels: 4, bitDepth: 8 }, { format: 'png' }, join(tmp.dir, 'bad.png')),
+    ).rejects.toThrow(/5x4x4 needs 80/);
   });
 
   it('flattens alpha onto white for JPEG', async () => {
     const rgba = Buffer.alloc(4 * 4 * 4); // fully transparent black
-    const { data, info } = await encodeToBuffer({ raw: rgba, width: 4, height: 4, channels: 4, bitDepth: 8 }, { format: 'jpeg', quality: 95 });
+    const { data, info } = await encodeToBuffer(
+      { raw: rgba, width: 4, height: 4, channels: 4, bitDepth: 8 },
+      { format: 'jpeg', quality: 95 },
+    );
     expect(info.channels).toBe(3);
     const back = await sharp(data).raw().toBuffer();
     expect(Math.min(...back)).toBeGreaterThanOrEqual(250);
@@ -124,7 +129,9 @@ describe('encodeImage round trips', () => {
 
   it('refuses 16-bit output for formats that cannot hold it', async () => {
     const img = await decodeImage(await rawSharp(gradient(4, 4), 4, 4, 3).png().toBuffer());
-    await expect(encodeImage(img, { format: 'jpeg', bitDepth: 16 }, join(tmp.dir, 'x.jpg'))).rejects.toThrow(/16-bit output needs png or tiff/);
+    await expect(encodeImage(img, { format: 'jpeg', bitDepth: 16 }, join(tmp.dir, 'x.jpg'))).rejects.toThrow(
+      /16-bit output needs png or tiff/,
+    );
     expect(existsSync(join(tmp.dir, 'x.jpg'))).toBe(false);
   });
 });
@@ -187,7 +194,8 @@ describe('metadata', () => {
   });
 
   it('carries XMP and density (PNG pHYs; WebP has no density field) when kept', async () => {
-    const xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>MiniSR xmp check</dc:title></rdf:Description></rdf:RDF></x:xmpmeta>';
+    const xmp =
+      '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>MiniSR xmp check</dc:title></rdf:Description></rdf:RDF></x:xmpmeta>';
     const inFile = join(tmp.dir, 'xmp-in.png');
     await rawSharp(quadrants(8, 8), 8, 8, 3).withXmp(xmp).withDensity(300).png().toFile(inFile);
     const img = await decodeImage(inFile);
@@ -202,7 +210,10 @@ describe('metadata', () => {
 
   it('drops EXIF and ICC when keepMetadata is false', async () => {
     const inFile = join(tmp.dir, 'strip-in.jpg');
-    await rawSharp(quadrants(8, 8), 8, 8, 3).withExif({ IFD0: { Make: 'Strip Me' } }).jpeg().toFile(inFile);
+    await rawSharp(quadrants(8, 8), 8, 8, 3)
+      .withExif({ IFD0: { Make: 'Strip Me' } })
+      .jpeg()
+      .toFile(inFile);
     const img = await decodeImage(inFile);
     expect(img.exif).toBeDefined();
     const out = join(tmp.dir, 'strip-out.jpg');
@@ -216,7 +227,9 @@ describe('metadata', () => {
 describe('atomic writes', () => {
   it('leaves no temporary files behind, on success or failure', async () => {
     const dir = join(tmp.dir, 'atomic');
-    await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).png().toFile(join(tmp.dir, 'seed.png'));
+    await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+      .png()
+      .toFile(join(tmp.dir, 'seed.png'));
     const img = await decodeImage(join(tmp.dir, 'seed.png'));
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
@@ -260,7 +273,11 @@ describe('atomic writes', () => {
 
 describe('encodeToBuffer', () => {
   it('encodes into memory with the chosen format', async () => {
-    const img = await decodeImage(await rawSharp(gradient(6, 4, 4), 6, 4, 4).png().toBuffer());
+    const img = await decodeImage(
+      await rawSharp(gradient(6, 4, 4), 6, 4, 4)
+        .png()
+        .toBuffer(),
+    );
     const { data, info } = await encodeToBuffer(img, { format: 'webp', lossless: true });
     expect(info.format).toBe('webp');
     const meta = await sharp(data).metadata();

@@ -49,7 +49,10 @@ describe('EXIF helpers', () => {
   });
 
   it('reads EXIF as sharp writes it', async () => {
-    const jpg = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).withMetadata({ orientation: 8 }).jpeg().toBuffer();
+    const jpg = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+      .withMetadata({ orientation: 8 })
+      .jpeg()
+      .toBuffer();
     const { exif } = await sharp(jpg).metadata();
     expect(exifOrientation(exif)).toBe(8);
   });
@@ -57,9 +60,15 @@ describe('EXIF helpers', () => {
 
 describe('iccColourSpace', () => {
   it('reads the colour space of real profiles and rejects junk', async () => {
-    const p3 = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).withIccProfile('p3').png().toBuffer();
+    const p3 = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
     expect(iccColourSpace((await sharp(p3).metadata()).icc)).toBe('RGB ');
-    const cmyk = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).withIccProfile('cmyk').jpeg().toBuffer();
+    const cmyk = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+      .withIccProfile('cmyk')
+      .jpeg()
+      .toBuffer();
     expect(iccColourSpace((await sharp(cmyk).metadata()).icc)).toBe('CMYK');
     expect(iccColourSpace(Buffer.alloc(200))).toBeUndefined();
     expect(iccColourSpace(undefined)).toBeUndefined();

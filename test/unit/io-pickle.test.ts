@@ -45,12 +45,28 @@ describe('restricted unpickler: values', () => {
 describe('restricted unpickler: refuses to execute anything', () => {
   const cases: [string, Uint8Array, string][] = [
     // CPython: pickle.dumps(obj, 2) where obj.__reduce__ returns (os.system, ('echo pwned',))
-    ['posix.system via GLOBAL + REDUCE', hex('800263706f7369780a73797374656d0a7100580a0000006563686f2070776e656471018571025271032e'), 'posix.system'],
+    [
+      'posix.system via GLOBAL + REDUCE',
+      hex('800263706f7369780a73797374656d0a7100580a0000006563686f2070776e656471018571025271032e'),
+      'posix.system',
+    ],
     ['os.system spelled by hand', pk([0x80, 2], 'cos\nsystem\n', 'X', u32(2), 'id', [0x85], 'R.'), 'os.system'],
     // (builtins.eval, ('1+1',)) at protocol 4: FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL
-    ['builtins.eval via STACK_GLOBAL', hex('8004951f000000000000008c086275696c74696e73948c046576616c9493948c03312b3194859452942e'), 'builtins.eval'],
-    ['__builtin__.eval (protocol 2)', hex('8002635f5f6275696c74696e5f5f0a6576616c0a71005803000000312b3171018571025271032e'), '__builtin__.eval'],
-    ['subprocess.Popen (protocol 5)', hex('80059524000000000000008c0a73756270726f63657373948c05506f70656e9493945d948c026c739461859452942e'), 'subprocess.Popen'],
+    [
+      'builtins.eval via STACK_GLOBAL',
+      hex('8004951f000000000000008c086275696c74696e73948c046576616c9493948c03312b3194859452942e'),
+      'builtins.eval',
+    ],
+    [
+      '__builtin__.eval (protocol 2)',
+      hex('8002635f5f6275696c74696e5f5f0a6576616c0a71005803000000312b3171018571025271032e'),
+      '__builtin__.eval',
+    ],
+    [
+      'subprocess.Popen (protocol 5)',
+      hex('80059524000000000000008c0a73756270726f63657373948c05506f70656e9493945d948c026c739461859452942e'),
+      'subprocess.Popen',
+    ],
     // CPython protocol 2 spells bytes as _codecs.encode(...): also not allowed.
     ['_codecs.encode', pk([0x80, 2], 'c_codecs\nencode\n', 'X', u32(1), 'x', 'X', u32(6), 'latin1', [0x86], 'R.'), '_codecs.encode'],
   ];

@@ -73,7 +73,9 @@ describe.each([
   });
 
   it('parses float64 storages but refuses to materialise them', async () => {
-    await expect(loadStateDict(bytes, { key: 'double' })).rejects.toThrow("tensor 'w': storage type 'torch.DoubleStorage' is not supported");
+    await expect(loadStateDict(bytes, { key: 'double' })).rejects.toThrow(
+      "tensor 'w': storage type 'torch.DoubleStorage' is not supported",
+    );
     await expect(loadStateDict(bytes, { key: 'optimizer' })).rejects.toThrow("state dict entry 'state' is not a tensor");
   });
 
@@ -101,9 +103,24 @@ describe('strided views', () => {
     const str = (x: string) => Buffer.concat([L('X'), Buffer.from(Uint32Array.from([x.length]).buffer), L(x)]);
     // {'w': _rebuild_tensor_v2(<storage 0>, 0, (1024, 1024), (1, 1024))}, protocol 2 by hand
     const pkl = Buffer.concat([
-      L('\x80\x02}'), str('w'), L('ctorch._utils\n_rebuild_tensor_v2\n('),
-      L('('), str('storage'), L('ctorch\nFloatStorage\n'), str('0'), str('cpu'), int(1 << 20), L('tQ'),
-      int(0), int(1024), int(1024), L('\x86'), int(1), int(1024), L('\x86'), L('\x89tRs.'),
+      L('\x80\x02}'),
+      str('w'),
+      L('ctorch._utils\n_rebuild_tensor_v2\n('),
+      L('('),
+      str('storage'),
+      L('ctorch\nFloatStorage\n'),
+      str('0'),
+      str('cpu'),
+      int(1 << 20),
+      L('tQ'),
+      int(0),
+      int(1024),
+      int(1024),
+      L('\x86'),
+      int(1),
+      int(1024),
+      L('\x86'),
+      L('\x89tRs.'),
     ]);
     const storage = Float32Array.from({ length: 1 << 20 }, (_, i) => i);
     const zip = zipSync({ 'a/data.pkl': pkl, 'a/data/0': new Uint8Array(storage.buffer) }, { level: 0 });
@@ -112,7 +129,13 @@ describe('strided views', () => {
     const ms = performance.now() - t0;
     expect(w.shape).toEqual([1024, 1024]);
     const data = w.data as Float32Array;
-    for (const [r, c] of [[0, 1], [1, 0], [5, 7], [1023, 1022]] as const) expect(data[r * 1024 + c]).toBe(c * 1024 + r);
+    for (const [r, c] of [
+      [0, 1],
+      [1, 0],
+      [5, 7],
+      [1023, 1022],
+    ] as const)
+      expect(data[r * 1024 + c]).toBe(c * 1024 + r);
     expect(ms).toBeLessThan(2000);
   });
 });

@@ -2,13 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SafetensorsError,
-  parseSafetensors,
-  readSafetensors,
-  serializeSafetensors,
-  writeSafetensors,
-} from '../../engine/io/safetensors';
+import { SafetensorsError, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from '../../engine/io/safetensors';
 import type { StateDict } from '../../engine/io/tensor';
 
 /** A safetensors file assembled by hand, so the reader is not only tested against our writer. */
@@ -106,7 +100,12 @@ describe('safetensors half precision', () => {
       data: Float32Array.from([1, -2, 0.5, 0, 65504, 2 ** -24]),
       sourceDType: 'float16',
     });
-    expect(tensors.get('b')).toEqual({ dtype: 'float32', shape: [3], data: Float32Array.from([1.5, -2, 0.15625]), sourceDType: 'bfloat16' });
+    expect(tensors.get('b')).toEqual({
+      dtype: 'float32',
+      shape: [3],
+      data: Float32Array.from([1.5, -2, 0.15625]),
+      sourceDType: 'bfloat16',
+    });
   });
 });
 
@@ -119,10 +118,22 @@ describe('safetensors validation', () => {
     ['a header that is not JSON', handMade(ok, data8).map((b, i) => (i === 8 ? 0x78 : b)), /not valid UTF-8 JSON/],
     ['a header that is a list', handMade([1], data8), /not an object/],
     ['an unsupported dtype', handMade({ t: { ...ok.t, dtype: 'F64' } }, data8), /tensor 't': unsupported dtype "F64"/],
-    ['a dtype named like an Object property', handMade({ t: { ...ok.t, dtype: 'constructor' } }, data8), /tensor 't': unsupported dtype "constructor"/],
-    ['offsets past the data', handMade({ t: { ...ok.t, data_offsets: [0, 16] } }, data8), /\[0, 16\] out of bounds \(data section is 8 bytes\)/],
+    [
+      'a dtype named like an Object property',
+      handMade({ t: { ...ok.t, dtype: 'constructor' } }, data8),
+      /tensor 't': unsupported dtype "constructor"/,
+    ],
+    [
+      'offsets past the data',
+      handMade({ t: { ...ok.t, data_offsets: [0, 16] } }, data8),
+      /\[0, 16\] out of bounds \(data section is 8 bytes\)/,
+    ],
     ['reversed offsets', handMade({ t: { ...ok.t, data_offsets: [8, 0] } }, data8), /out of bounds/],
-    ['a size that disagrees with the shape', handMade({ t: { ...ok.t, shape: [3] } }, data8), /F32 \[3\] needs 12 bytes, data_offsets give 8/],
+    [
+      'a size that disagrees with the shape',
+      handMade({ t: { ...ok.t, shape: [3] } }, data8),
+      /F32 \[3\] needs 12 bytes, data_offsets give 8/,
+    ],
     ['a negative dimension', handMade({ t: { ...ok.t, shape: [-2] } }, data8), /not a list of non-negative integers/],
     ['overlapping tensors', handMade({ a: ok.t, b: ok.t }, data8), /'a' and 'b' overlap/],
     ['non-string metadata', handMade({ ...ok, __metadata__: { n: 1 } }, data8), /__metadata__ value for 'n' is not a string/],

@@ -17,9 +17,10 @@ function lcgBytes(seed: number, n: number): Int32Array {
 
 /** The pair the Python reference builds: a smoothed noise image and a clipped noisy copy of it. */
 function referencePair(): [ReturnType<typeof rgb>, ReturnType<typeof rgb>] {
-  const W = 48, H = 40;
+  const W = 48,
+    H = 40;
   const raw = lcgBytes(1, W * H * 3);
-  const px = (y: number, x: number, c: number) => raw[((((y + H) % H) * W + ((x + W) % W)) * 3) + c]!;
+  const px = (y: number, x: number, c: number) => raw[(((y + H) % H) * W + ((x + W) % W)) * 3 + c]!;
   const a = new Uint8Array(W * H * 3);
   const b = new Uint8Array(W * H * 3);
   const d = lcgBytes(2, W * H * 3);
@@ -46,8 +47,16 @@ describe('SR metrics', () => {
 
   test('a constant offset d gives the analytic PSNR (RGB: 255/d; Y: scaled by 219/255)', () => {
     const n = 20 * 16 * 3;
-    const a = rgb(20, 16, new Uint8Array(n).map((_, i) => 50 + (i % 100)));
-    const b = rgb(20, 16, a.data.map((v) => v + 3));
+    const a = rgb(
+      20,
+      16,
+      new Uint8Array(n).map((_, i) => 50 + (i % 100)),
+    );
+    const b = rgb(
+      20,
+      16,
+      a.data.map((v) => v + 3),
+    );
     expect(psnrRgb(a, b)).toBeCloseTo(20 * Math.log10(255 / 3), 10);
     // Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255, and the coefficients sum to 219.
     expect(psnrY(a, b)).toBeCloseTo(20 * Math.log10(255 / ((3 * 219) / 255)), 10);
@@ -85,7 +94,7 @@ describe('SR metrics', () => {
     const [a, b] = referencePair();
     const pa = planarFromInterleaved(a);
     // Nudge every value by less than half a step, and push some out of range: quantising undoes both.
-    const nudged = { ...pa, data: pa.data.map((v, i) => (v === 0 ? -0.3 : v === 1 ? 1.2 : v + ((i % 3) - 1) * 0.4 / 255)) };
+    const nudged = { ...pa, data: pa.data.map((v, i) => (v === 0 ? -0.3 : v === 1 ? 1.2 : v + (((i % 3) - 1) * 0.4) / 255)) };
     expect(psnrY(nudged, b)).toBe(psnrY(a, b));
     expect(ssimY(nudged, b, { crop: 2 })).toBe(ssimY(a, b, { crop: 2 }));
   });
@@ -112,14 +121,27 @@ describe('SR metrics', () => {
   test('meanOf / meanScore average per-image scores', () => {
     expect(meanOf([30, 32, 34])).toBe(32);
     expect(() => meanOf([])).toThrow(/no values/);
-    expect(meanScore([{ psnr: 30, ssim: 0.8 }, { psnr: 32, ssim: 0.9 }])).toEqual({ psnr: 31, ssim: expect.closeTo(0.85, 12) });
+    expect(
+      meanScore([
+        { psnr: 30, ssim: 0.8 },
+        { psnr: 32, ssim: 0.9 },
+      ]),
+    ).toEqual({ psnr: 31, ssim: expect.closeTo(0.85, 12) });
   });
 
   test('SSIM of a 512x512 pair takes under 100 ms of CPU time', () => {
     // CPU time, best of 3: the machine is shared, so wall time measures the neighbours too.
     const n = 512;
-    const a = rgb(n, n, new Uint8Array(n * n * 3).map((_, i) => (i * 7919) % 256));
-    const b = rgb(n, n, a.data.map((v, i) => (v + (i % 13)) % 256));
+    const a = rgb(
+      n,
+      n,
+      new Uint8Array(n * n * 3).map((_, i) => (i * 7919) % 256),
+    );
+    const b = rgb(
+      n,
+      n,
+      a.data.map((v, i) => (v + (i % 13)) % 256),
+    );
     const times: number[] = [];
     for (let r = 0; r < 3; r++) {
       const t = process.cpuUsage();

@@ -8,10 +8,18 @@ import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom
 const dirs: Record<string, DirListing> = {
   '': { path: null, parent: null, entries: [{ name: 'photos', path: '/home/u/photos', kind: 'dir' }] },
   '/home/u/photos': {
-    path: '/home/u/photos', parent: null,
-    entries: [{ name: 'trip', path: '/home/u/photos/trip', kind: 'dir' }, { name: 'out', path: '/home/u/photos/out', kind: 'dir' }],
+    path: '/home/u/photos',
+    parent: null,
+    entries: [
+      { name: 'trip', path: '/home/u/photos/trip', kind: 'dir' },
+      { name: 'out', path: '/home/u/photos/out', kind: 'dir' },
+    ],
   },
-  '/home/u/photos/trip': { path: '/home/u/photos/trip', parent: '/home/u/photos', entries: [{ name: 'a.jpg', path: '/home/u/photos/trip/a.jpg', kind: 'image' }] },
+  '/home/u/photos/trip': {
+    path: '/home/u/photos/trip',
+    parent: '/home/u/photos',
+    entries: [{ name: 'a.jpg', path: '/home/u/photos/trip/a.jpg', kind: 'image' }],
+  },
   '/home/u/photos/out': { path: '/home/u/photos/out', parent: '/home/u/photos', entries: [] },
 };
 
@@ -47,12 +55,25 @@ describe('batch view', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Start batch' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startBatch')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startBatch')!.args[0]).toMatchObject({
-      inputs: ['/home/u/photos/trip'], outputDir: '/home/u/photos/out', modelId: 'edsr-mini-x2', scale: 4, recursive: true, skipExisting: true,
+      inputs: ['/home/u/photos/trip'],
+      outputDir: '/home/u/photos/out',
+      modelId: 'edsr-mini-x2',
+      scale: 4,
+      recursive: true,
+      skipExisting: true,
     });
 
     act(() => {
-      client.emit({ type: 'batch-file', jobId: 'job-1', file: { input: '/home/u/photos/trip/a.jpg', state: 'done', output: '/home/u/photos/out/a_x2.png' } });
-      client.emit({ type: 'batch-file', jobId: 'job-1', file: { input: '/home/u/photos/trip/bad.jpg', state: 'failed', reason: 'bad.jpg: truncated JPEG (no end-of-image marker)' } });
+      client.emit({
+        type: 'batch-file',
+        jobId: 'job-1',
+        file: { input: '/home/u/photos/trip/a.jpg', state: 'done', output: '/home/u/photos/out/a_x2.png' },
+      });
+      client.emit({
+        type: 'batch-file',
+        jobId: 'job-1',
+        file: { input: '/home/u/photos/trip/bad.jpg', state: 'failed', reason: 'bad.jpg: truncated JPEG (no end-of-image marker)' },
+      });
       client.emit({ type: 'batch-file', jobId: 'job-1', file: { input: '/home/u/photos/trip/c.jpg', state: 'running' } });
       client.emit({ type: 'progress', jobId: 'job-1', done: 2, total: 3, etaSec: 5 });
     });
@@ -67,7 +88,13 @@ describe('batch view', () => {
 
   /** Desktop app: folder /data/in in and out, batch started, then "Open output folder" clicked. */
   async function startAndReveal(revealInFolder: DialogApi['revealInFolder']) {
-    const dialogs: DialogApi = { openFiles: async () => [], openFolder: async () => '/data/in', openCheckpoint: async () => null, saveFile: async () => null, revealInFolder };
+    const dialogs: DialogApi = {
+      openFiles: async () => [],
+      openFolder: async () => '/data/in',
+      openCheckpoint: async () => null,
+      saveFile: async () => null,
+      revealInFolder,
+    };
     renderApp(fakeClient({ dialogs }));
     fireEvent.keyDown(window, { key: '3' });
     await screen.findByRole('option', { name: 'EDSRmini' });
@@ -95,7 +122,9 @@ describe('batch view', () => {
     renderApp(client);
     fireEvent.keyDown(window, { key: '3' });
     expect(await screen.findByRole('heading', { name: '12 images x2 with edsr-mini-x2' })).toBeTruthy();
-    act(() => client.emit({ type: 'batch-file', jobId: 'old-7', file: { input: '/x/a.png', state: 'failed', reason: 'unsupported image format' } }));
+    act(() =>
+      client.emit({ type: 'batch-file', jobId: 'old-7', file: { input: '/x/a.png', state: 'failed', reason: 'unsupported image format' } }),
+    );
     expect(within(screen.getByRole('region', { name: 'Failures' })).getByText(/unsupported image format/)).toBeTruthy();
     fireEvent.click(screen.getByRole('button', { name: 'Cancel batch' }));
     await waitFor(() => expect(client.calls.find((c) => c.method === 'cancelJob')?.args).toEqual(['old-7']));

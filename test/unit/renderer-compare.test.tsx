@@ -14,7 +14,10 @@ const OUT = { width: 4000, height: 3000 };
 
 // jsdom does no layout: give the viewer a size, as a browser would.
 beforeAll(() => {
-  for (const [prop, v] of [['clientWidth', VIEWPORT.width], ['clientHeight', VIEWPORT.height]] as const) {
+  for (const [prop, v] of [
+    ['clientWidth', VIEWPORT.width],
+    ['clientHeight', VIEWPORT.height],
+  ] as const) {
     Object.defineProperty(HTMLElement.prototype, prop, {
       configurable: true,
       get(this: HTMLElement) {
@@ -33,8 +36,16 @@ function addResult(client: FakeClient, jobId: string, modelId: string, millis: n
   const req = { imageId: 'src', modelId, scale: 2 };
   useJobs.getState().track({ id: jobId, kind: 'upscale', state: 'running', title: '' }, { kind: 'upscale', req });
   client.emit({
-    type: 'upscale-done', jobId,
-    result: { output: { ...source, id: `out-${modelId}`, width: OUT.width, height: OUT.height }, modelId, scale: 2, passes: 1, ep: 'cpu', millis },
+    type: 'upscale-done',
+    jobId,
+    result: {
+      output: { ...source, id: `out-${modelId}`, width: OUT.width, height: OUT.height },
+      modelId,
+      scale: 2,
+      passes: 1,
+      ep: 'cpu',
+      millis,
+    },
   });
   client.emit({ type: 'job', job: { id: jobId, kind: 'upscale', state: 'done', title: '' } });
 }
@@ -106,7 +117,9 @@ describe('compare view', () => {
     // Dragging 200 screen pixels left moves the view right by more than one fetch grid cell.
     expect(regionOf('out-edsr-mini-x2', before).left!).toBeGreaterThan(zoomedRegion.left!);
     // Each pane fetched the same output rectangle: the original in its own pixels (half), the two models at 1:1.
-    const [o, a, b] = ['src', 'out-edsr-baseline-x2', 'out-edsr-mini-x2'].map((id) => client.imageQueries.slice(before).find((q) => q.imageId === id && q.width)!);
+    const [o, a, b] = ['src', 'out-edsr-baseline-x2', 'out-edsr-mini-x2'].map((id) =>
+      client.imageQueries.slice(before).find((q) => q.imageId === id && q.width)!,
+    );
     expect(a).toMatchObject({ left: b!.left, top: b!.top, width: b!.width, height: b!.height });
     expect(Math.abs(o!.left! * 2 - a!.left!)).toBeLessThanOrEqual(64);
     expect(Math.abs((o!.left! + o!.width!) * 2 - (a!.left! + a!.width!))).toBeLessThanOrEqual(64);
@@ -173,15 +186,28 @@ describe('compare view without results yet', () => {
     await within(screen.getByRole('combobox', { name: 'Model B' })).findByRole('option', { name: 'EDSRmini' });
     fireEvent.change(screen.getByRole('combobox', { name: 'Model B' }), { target: { value: 'edsr-mini-x2' } });
     fireEvent.click(screen.getByRole('button', { name: 'Run model B' }));
-    await waitFor(() => expect(client.calls.find((c) => c.method === 'startUpscale')?.args).toEqual([{ imageId: 'src', modelId: 'edsr-mini-x2', scale: 4 }]));
+    await waitFor(() =>
+      expect(client.calls.find((c) => c.method === 'startUpscale')?.args).toEqual([{ imageId: 'src', modelId: 'edsr-mini-x2', scale: 4 }]),
+    );
     expect(await screen.findByText('EDSRmini: running…')).toBeTruthy();
     // Ctrl+Enter runs the other chosen model still missing; Esc cancels both.
     fireEvent.change(screen.getByRole('combobox', { name: 'Model A' }), { target: { value: 'edsr-baseline-x2' } });
     fireEvent.keyDown(window, { key: 'Enter', ctrlKey: true });
     await waitFor(() => expect(client.calls.filter((c) => c.method === 'startUpscale')).toHaveLength(2));
-    expect(client.calls.filter((c) => c.method === 'startUpscale')[1]!.args[0]).toEqual({ imageId: 'src', modelId: 'edsr-baseline-x2', scale: 4 });
+    expect(client.calls.filter((c) => c.method === 'startUpscale')[1]!.args[0]).toEqual({
+      imageId: 'src',
+      modelId: 'edsr-baseline-x2',
+      scale: 4,
+    });
     await waitFor(() => expect(screen.queryByRole('button', { name: 'Run model A' })).toBeNull());
     fireEvent.keyDown(window, { key: 'Escape' });
-    await waitFor(() => expect(client.calls.filter((c) => c.method === 'cancelJob').map((c) => c.args[0]).sort()).toEqual(['job-1', 'job-2']));
+    await waitFor(() =>
+      expect(
+        client.calls
+          .filter((c) => c.method === 'cancelJob')
+          .map((c) => c.args[0])
+          .sort(),
+      ).toEqual(['job-1', 'job-2']),
+    );
   });
 });

@@ -9,7 +9,14 @@ function Harness({ start, changes }: { start: number; changes: number[] }) {
   const [scale, setScale] = useState(start);
   return (
     <>
-      <ScaleSelect label="Test scale" value={scale} onChange={(s) => { changes.push(s); setScale(s); }} />
+      <ScaleSelect
+        label="Test scale"
+        value={scale}
+        onChange={(s) => {
+          changes.push(s);
+          setScale(s);
+        }}
+      />
       <output aria-label="Chosen scale">{scale}</output>
     </>
   );
@@ -23,7 +30,9 @@ describe('ScaleSelect', () => {
     const select = screen.getByRole('combobox', { name: 'Test scale' }) as HTMLSelectElement;
     const options = within(select).getAllByRole('option') as HTMLOptionElement[];
     expect(options.map((o) => [o.value, o.textContent])).toEqual([
-      ['2', 'x2'], ['4', 'x4 (2× x2 passes)'], ['8', 'x8 (3× x2 passes)'],
+      ['2', 'x2'],
+      ['4', 'x4 (2× x2 passes)'],
+      ['8', 'x8 (3× x2 passes)'],
     ]);
     expect(select.value).toBe('4');
     expect((within(select).getByRole('option', { name: 'x4 (2× x2 passes)' }) as HTMLOptionElement).selected).toBe(true);

@@ -14,15 +14,23 @@ describe('settings view', () => {
     fireEvent.keyDown(window, { key: '5' });
     const ep = await screen.findByRole('combobox', { name: 'Execution provider' });
     const options = within(ep).getAllByRole('option') as HTMLOptionElement[];
-    expect(options.map((o) => [o.value, o.disabled])).toEqual([['auto', false], ['cpu', false], ['cuda', true]]);
+    expect(options.map((o) => [o.value, o.disabled])).toEqual([
+      ['auto', false],
+      ['cpu', false],
+      ['cuda', true],
+    ]);
     expect(options[2]!.textContent).toContain('libcudart not found');
 
     fireEvent.change(ep, { target: { value: 'cpu' } });
     fireEvent.change(screen.getByRole('spinbutton', { name: 'Tile size' }), { target: { value: '256' } });
     fireEvent.click(screen.getByRole('checkbox', { name: 'Keep metadata' }));
-    await waitFor(() => expect(client.calls.filter((c) => c.method === 'setSettings').map((c) => c.args[0])).toEqual([
-      { ep: 'cpu' }, { tile: 256 }, { keepMetadata: false },
-    ]));
+    await waitFor(() =>
+      expect(client.calls.filter((c) => c.method === 'setSettings').map((c) => c.args[0])).toEqual([
+        { ep: 'cpu' },
+        { tile: 256 },
+        { keepMetadata: false },
+      ]),
+    );
     expect((screen.getByRole('checkbox', { name: 'Keep metadata' }) as HTMLInputElement).checked).toBe(false);
   });
 });

@@ -28,20 +28,38 @@ describe('jobs reducer', () => {
     ]);
     const e = s.jobs.b!;
     expect(e.info.kind).toBe('batch');
-    expect(e.files!.map((f) => [f.input, f.state])).toEqual([['/in/a.png', 'done'], ['/in/b.png', 'failed']]);
+    expect(e.files!.map((f) => [f.input, f.state])).toEqual([
+      ['/in/a.png', 'done'],
+      ['/in/b.png', 'failed'],
+    ]);
     expect(e.files![1]!.reason).toBe('not an image: unknown signature');
     expect(e.batchSummary).toEqual({ done: 1, failed: 1, skipped: 0 });
   });
 
   it('accumulates training points and validation PSNR, ignoring repeated steps', () => {
     const t = (step: number, loss: number, valPsnr?: number): EngineEvent => ({
-      type: 'train', jobId: 'd', step, steps: 100, loss, lr: 1e-4, stepsPerSec: 2, etaSec: (100 - step) / 2, ...(valPsnr ? { valPsnr } : {}),
+      type: 'train',
+      jobId: 'd',
+      step,
+      steps: 100,
+      loss,
+      lr: 1e-4,
+      stepsPerSec: 2,
+      etaSec: (100 - step) / 2,
+      ...(valPsnr ? { valPsnr } : {}),
     });
     const s = apply([t(10, 0.5), t(20, 0.4, 30.1), t(20, 0.4), t(30, 0.3, 31.2)]);
     const train = s.jobs.d!.train!;
     expect(s.jobs.d!.info.kind).toBe('distill');
-    expect(train.points.map((p) => [p.step, p.loss])).toEqual([[10, 0.5], [20, 0.4], [30, 0.3]]);
-    expect(train.val).toEqual([{ step: 20, psnr: 30.1 }, { step: 30, psnr: 31.2 }]);
+    expect(train.points.map((p) => [p.step, p.loss])).toEqual([
+      [10, 0.5],
+      [20, 0.4],
+      [30, 0.3],
+    ]);
+    expect(train.val).toEqual([
+      { step: 20, psnr: 30.1 },
+      { step: 30, psnr: 31.2 },
+    ]);
     expect(train.etaSec).toBe(35);
   });
 
@@ -59,7 +77,15 @@ describe('jobs reducer', () => {
   });
 
   it('keeps the produced model of a distillation', () => {
-    const model = { id: 'student-1', label: 'EDSRmini (distilled)', family: 'edsr', scale: 2, params: 49603, compact: true, source: 'user' as const };
+    const model = {
+      id: 'student-1',
+      label: 'EDSRmini (distilled)',
+      family: 'edsr',
+      scale: 2,
+      params: 49603,
+      compact: true,
+      source: 'user' as const,
+    };
     const s = apply([{ type: 'distill-done', jobId: 'd', model }]);
     expect(s.jobs.d!.model).toEqual(model);
   });

@@ -40,7 +40,11 @@ describe('upscale view', () => {
 
     const output = { id: 'out-9', name: 'cat_x4.png', width: 2560, height: 1920, format: 'png', hasAlpha: false, bytes: 99 };
     act(() => {
-      client.emit({ type: 'upscale-done', jobId: 'job-1', result: { output, modelId: 'edsr-mini-x2', scale: 4, passes: 2, ep: 'cpu', millis: 1530 } });
+      client.emit({
+        type: 'upscale-done',
+        jobId: 'job-1',
+        result: { output, modelId: 'edsr-mini-x2', scale: 4, passes: 2, ep: 'cpu', millis: 1530 },
+      });
       client.emit({ type: 'job', job: { id: 'job-1', kind: 'upscale', state: 'done', title: 'Upscale' } });
     });
     const result = await screen.findByTestId('upscale-result');
@@ -68,7 +72,12 @@ describe('upscale view', () => {
     await screen.findByText('a.png');
     fireEvent.click(screen.getByRole('button', { name: 'Run upscale' }));
     await screen.findByRole('button', { name: 'Cancel upscale' });
-    act(() => client.emit({ type: 'job', job: { id: 'job-1', kind: 'upscale', state: 'failed', title: 'Upscale', error: 'out of memory on cuda' } }));
+    act(() =>
+      client.emit({
+        type: 'job',
+        job: { id: 'job-1', kind: 'upscale', state: 'failed', title: 'Upscale', error: 'out of memory on cuda' },
+      }),
+    );
     expect((await screen.findByRole('alert')).textContent).toContain('out of memory on cuda');
   });
 });
@@ -107,12 +116,18 @@ describe('upscale view in the desktop app', () => {
     await screen.findByRole('button', { name: 'Cancel upscale' });
     const output = { id: 'out-dog', name: 'dog_x4.png', width: 4000, height: 2400, format: 'png', hasAlpha: false, bytes: 1 };
     act(() => {
-      client.emit({ type: 'upscale-done', jobId: 'job-1', result: { output, modelId: 'edsr-mini-x2', scale: 4, passes: 2, ep: 'cpu', millis: 2900 } });
+      client.emit({
+        type: 'upscale-done',
+        jobId: 'job-1',
+        result: { output, modelId: 'edsr-mini-x2', scale: 4, passes: 2, ep: 'cpu', millis: 2900 },
+      });
       client.emit({ type: 'job', job: { id: 'job-1', kind: 'upscale', state: 'done', title: '' } });
     });
     await screen.findByTestId('upscale-result');
     fireEvent.keyDown(window, { key: 's', ctrlKey: true });
-    await waitFor(() => expect(client.calls.find((c) => c.method === 'saveImage')?.args).toEqual(['out-dog', '/photos/out/dog_edsr-mini-x2_x4.png']));
+    await waitFor(() =>
+      expect(client.calls.find((c) => c.method === 'saveImage')?.args).toEqual(['out-dog', '/photos/out/dog_edsr-mini-x2_x4.png']),
+    );
     expect(picked).toEqual(['dog_edsr-mini-x2_x4.png']);
     expect(await screen.findByText('Saved /photos/out/dog_edsr-mini-x2_x4.png')).toBeTruthy();
   });
@@ -125,12 +140,20 @@ describe('getting images in', () => {
   it('uploads dropped image files and skips other files', async () => {
     const client = fakeClient();
     renderApp(client);
-    const files = [new File(['a'], 'one.png', { type: 'image/png' }), new File(['b'], 'notes.txt', { type: 'text/plain' }), new File(['c'], 'two.JPG', { type: '' })];
+    const files = [
+      new File(['a'], 'one.png', { type: 'image/png' }),
+      new File(['b'], 'notes.txt', { type: 'text/plain' }),
+      new File(['c'], 'two.JPG', { type: '' }),
+    ];
     fireEvent.drop(screen.getByTestId('dropzone'), { dataTransfer: { files } });
     await screen.findByText('one.png'); // the first becomes the current image
     expect(client.calls.filter((c) => c.method === 'uploadImage').map((c) => c.args[0])).toEqual(['one.png', 'two.JPG']);
     const opened = screen.getByRole('listbox', { name: 'Opened images' });
-    expect(within(opened).getAllByRole('option').map((o) => o.getAttribute('title'))).toEqual(['one.png', 'two.JPG']);
+    expect(
+      within(opened)
+        .getAllByRole('option')
+        .map((o) => o.getAttribute('title')),
+    ).toEqual(['one.png', 'two.JPG']);
   });
 
   it('sends a dropped folder to the batch view, which asks for it by picker', async () => {

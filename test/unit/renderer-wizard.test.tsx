@@ -46,7 +46,14 @@ describe('wizard view', () => {
         // A stand-in for the engine's shrink: a budget picks 8 x 4, explicit sizes are taken.
         const sizes = req.params !== undefined ? { feats: 8, blocks: 4 } : { feats: req.feats!, blocks: req.blocks! };
         const cost = edsrCost({ ...sizes, scale: 2 });
-        return { config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks }, params: cost.params, teacherParams: 1_369_859, gflops640x360: cost.flops640x360 / 1e9, sizes, bounds };
+        return {
+          config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks },
+          params: cost.params,
+          teacherParams: 1_369_859,
+          gflops640x360: cost.flops640x360 / 1e9,
+          sizes,
+          bounds,
+        };
       },
     });
     renderApp(client);
@@ -61,7 +68,13 @@ describe('wizard view', () => {
     fireEvent.click(within(prune).getByRole('button', { name: 'Run pruning' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startPrune')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startPrune')!.args[0]).toEqual({
-      teacher: 'edsr-mini-x2', dataDir: '/data/train291', steps: 40, lambda: 0.005, batch: 8, patch: 32, lr: 0.01,
+      teacher: 'edsr-mini-x2',
+      dataDir: '/data/train291',
+      steps: 40,
+      lambda: 0.005,
+      batch: 8,
+      patch: 32,
+      lr: 0.01,
     });
     act(() => client.emit({ type: 'train', jobId: 'job-1', step: 10, steps: 40, loss: 0.0321, lr: 0.01, stepsPerSec: 5, etaSec: 6 }));
     expect(screen.getByRole('status', { name: 'Latest Prune loss (L1)' }).textContent).toBe('0.0321');
@@ -72,9 +85,17 @@ describe('wizard view', () => {
     expect((screen.getByRole('button', { name: 'Use as student' }) as HTMLButtonElement).disabled).toBe(true);
 
     const summary = {
-      reportPath: '/cfg/runs/prune-1/importance.json', family: 'edsr', params: 1_369_859, zeros: 410_000, sparsity: 0.2993, weightSparsity: 0.3012,
-      layers: [{ key: 'conv_first.weight', sparsity: 0.125 }], channels: { count: 64, alive: 12, exact: true }, blocks: { count: 16, alive: 6 },
-      teacher: { feats: 64, blocks: 16 }, bounds,
+      reportPath: '/cfg/runs/prune-1/importance.json',
+      family: 'edsr',
+      params: 1_369_859,
+      zeros: 410_000,
+      sparsity: 0.2993,
+      weightSparsity: 0.3012,
+      layers: [{ key: 'conv_first.weight', sparsity: 0.125 }],
+      channels: { count: 64, alive: 12, exact: true },
+      blocks: { count: 16, alive: 6 },
+      teacher: { feats: 64, blocks: 16 },
+      bounds,
     };
     act(() => {
       client.emit({ type: 'prune-done', jobId: 'job-1', result: summary });
@@ -90,7 +111,9 @@ describe('wizard view', () => {
     // The sliders (16 x 8 before) move inside the bounds, and the engine plans 12 x 6.
     const plans = () => client.calls.filter((c) => c.method === 'planCompression').map((c) => c.args[0]);
     await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 6 }));
-    await waitFor(() => expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 12, blocks: 6, scale: 2 }).params)));
+    await waitFor(() =>
+      expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 12, blocks: 6, scale: 2 }).params)),
+    );
     expect(screen.getByTestId('plan-layers').textContent).toBe('16 conv');
     slide('Blocks', 3);
     await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 3 }));
@@ -98,7 +121,9 @@ describe('wizard view', () => {
     // Fit to budget: the engine searches the sizes for 5% of the teacher's parameters.
     fireEvent.click(screen.getByRole('button', { name: 'Fit to budget' }));
     await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, params: Math.floor(1_369_859 * 0.05) }));
-    await waitFor(() => expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 8, blocks: 4, scale: 2 }).params)));
+    await waitFor(() =>
+      expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 8, blocks: 4, scale: 2 }).params)),
+    );
     expect(screen.getByTestId('plan-share').textContent).toMatch(/✓ within budget$/);
     // EDSR: the student's residual scale travels with the plan.
     fireEvent.change(screen.getByRole('combobox', { name: 'Residual scale' }), { target: { value: '2' } });
@@ -116,45 +141,93 @@ describe('wizard view', () => {
     fireEvent.click(within(distil).getByRole('button', { name: 'Start distillation' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startDistill')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
-      teacher: 'edsr-mini-x2', studentConfig: { family: 'edsr', num_feat: 8, num_block: 4 }, steps: 2000, batch: 16, patch: 48, lr: 2e-4, dataDir: '/data/train291',
+      teacher: 'edsr-mini-x2',
+      studentConfig: { family: 'edsr', num_feat: 8, num_block: 4 },
+      steps: 2000,
+      batch: 16,
+      patch: 48,
+      lr: 2e-4,
+      dataDir: '/data/train291',
     });
   });
 
   it('prunes a checkpoint picked with the native dialog (Electron)', async () => {
     const client = fakeClient({
-      dialogs: { openFiles: async () => [], openFolder: async () => '/data/train', openCheckpoint: async () => '/models/teacher.pth', saveFile: async () => null, revealInFolder: async () => {} },
+      dialogs: {
+        openFiles: async () => [],
+        openFolder: async () => '/data/train',
+        openCheckpoint: async () => '/models/teacher.pth',
+        saveFile: async () => null,
+        revealInFolder: async () => {},
+      },
     });
     renderApp(client);
     fireEvent.keyDown(window, { key: '4' });
     const prune = await screen.findByRole('region', { name: 'Stage 1: Prune' });
     await within(prune).findByRole('option', { name: 'EDSR-baseline' });
     fireEvent.change(within(prune).getByRole('combobox', { name: 'Teacher to prune' }), { target: { value: '__import__' } });
-    expect(screen.getByTestId('prune-needs').textContent).toBe('Needs a teacher (a listed model, or a .pth / .safetensors file), a training images folder.');
+    expect(screen.getByTestId('prune-needs').textContent).toBe(
+      'Needs a teacher (a listed model, or a .pth / .safetensors file), a training images folder.',
+    );
     fireEvent.click(within(prune).getByRole('button', { name: 'Choose checkpoint to prune' }));
-    await waitFor(() => expect((within(prune).getByRole('textbox', { name: 'Checkpoint to prune' }) as HTMLInputElement).value).toBe('/models/teacher.pth'));
+    await waitFor(() =>
+      expect((within(prune).getByRole('textbox', { name: 'Checkpoint to prune' }) as HTMLInputElement).value).toBe('/models/teacher.pth'),
+    );
     fireEvent.change(within(prune).getByRole('combobox', { name: 'Architecture of the checkpoint' }), { target: { value: 'edsr-mini' } });
     fireEvent.click(within(prune).getByRole('button', { name: 'Choose prune data folder' }));
-    await waitFor(() => expect((within(prune).getByRole('textbox', { name: 'Prune data folder' }) as HTMLInputElement).value).toBe('/data/train'));
+    await waitFor(() =>
+      expect((within(prune).getByRole('textbox', { name: 'Prune data folder' }) as HTMLInputElement).value).toBe('/data/train'),
+    );
     fireEvent.click(within(prune).getByRole('button', { name: 'Run pruning' }));
-    await waitFor(() => expect(client.calls.find((c) => c.method === 'startPrune')?.args[0]).toEqual({
-      teacher: '/models/teacher.pth', teacherPreset: 'edsr-mini', dataDir: '/data/train', steps: 600, lambda: 1e-3, batch: 8, patch: 32, lr: 0.01,
-    }));
+    await waitFor(() =>
+      expect(client.calls.find((c) => c.method === 'startPrune')?.args[0]).toEqual({
+        teacher: '/models/teacher.pth',
+        teacherPreset: 'edsr-mini',
+        dataDir: '/data/train',
+        steps: 600,
+        lambda: 1e-3,
+        batch: 8,
+        patch: 32,
+        lr: 0.01,
+      }),
+    );
     // A failed run says why.
-    act(() => client.emit({ type: 'job', job: { id: 'job-1', kind: 'prune', state: 'failed', title: 'Prune', error: 'init.weights: shape mismatch' } }));
+    act(() =>
+      client.emit({
+        type: 'job',
+        job: { id: 'job-1', kind: 'prune', state: 'failed', title: 'Prune', error: 'init.weights: shape mismatch' },
+      }),
+    );
     expect((await within(prune).findByRole('alert')).textContent).toBe('Pruning failed: init.weights: shape mismatch');
     expect((within(prune).getByRole('button', { name: 'Run pruning' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
   it('plans from a report file (an earlier or CLI run) until a newer prune run replaces it', async () => {
     const summary = (reportPath: string, alive: number) => ({
-      reportPath, family: 'edsr', params: 49_603, zeros: 9000, sparsity: 0.18, weightSparsity: 0.19, layers: [],
-      channels: { count: 16, alive, exact: true }, blocks: { count: 8, alive: 8 }, teacher: { feats: 16, blocks: 8 }, bounds: { feats: alive, blocks: 8 },
+      reportPath,
+      family: 'edsr',
+      params: 49_603,
+      zeros: 9000,
+      sparsity: 0.18,
+      weightSparsity: 0.19,
+      layers: [],
+      channels: { count: 16, alive, exact: true },
+      blocks: { count: 8, alive: 8 },
+      teacher: { feats: 16, blocks: 8 },
+      bounds: { feats: alive, blocks: 8 },
     });
     const client = fakeClient({
       reports: { '/runs/cli/importance.json': summary('/runs/cli/importance.json', 10) },
       plan: (req) => {
         const sizes = { feats: req.feats!, blocks: req.blocks! };
-        return { config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks }, params: edsrCost({ ...sizes, scale: 2 }).params, teacherParams: 49_603, gflops640x360: 1, sizes, bounds: { feats: 10, blocks: 8 } };
+        return {
+          config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks },
+          params: edsrCost({ ...sizes, scale: 2 }).params,
+          teacherParams: 49_603,
+          gflops640x360: 1,
+          sizes,
+          bounds: { feats: 10, blocks: 8 },
+        };
       },
     });
     renderApp(client);
@@ -167,21 +240,34 @@ describe('wizard view', () => {
     fireEvent.change(file, { target: { value: '/runs/cli/importance.json' } });
     fireEvent.click(within(stage).getByRole('button', { name: 'Load report' }));
     // Loaded: the channels slider is bounded by its 10 alive channels and the engine plans from it.
-    await waitFor(() => expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/runs/cli/importance.json', feats: 10, blocks: 8 }));
+    await waitFor(() =>
+      expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/runs/cli/importance.json', feats: 10, blocks: 8 }),
+    );
     expect(screen.queryByTestId('compress-needs')).toBeNull();
     expect(screen.getByRole('slider', { name: 'Channels' }).getAttribute('max')).toBe('10');
     act(() => {
       client.emit({ type: 'job', job: { id: 'p2', kind: 'prune', state: 'done', title: 'Prune' } });
       client.emit({ type: 'prune-done', jobId: 'p2', result: summary('/cfg/runs/p2/importance.json', 12) });
     });
-    await waitFor(() => expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/cfg/runs/p2/importance.json', feats: 10, blocks: 8 }));
+    await waitFor(() =>
+      expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/cfg/runs/p2/importance.json', feats: 10, blocks: 8 }),
+    );
     expect(screen.getByRole('slider', { name: 'Channels' }).getAttribute('max')).toBe('12');
   });
 
   it('after a reload, finds the report of a prune run the engine already finished', async () => {
     const result = {
-      reportPath: '/cfg/runs/p0/importance.json', family: 'edsr', params: 49_603, zeros: 9000, sparsity: 0.18, weightSparsity: 0.19, layers: [],
-      channels: { count: 16, alive: 14, exact: true }, blocks: { count: 8, alive: 7 }, teacher: { feats: 16, blocks: 8 }, bounds: { feats: 14, blocks: 7 },
+      reportPath: '/cfg/runs/p0/importance.json',
+      family: 'edsr',
+      params: 49_603,
+      zeros: 9000,
+      sparsity: 0.18,
+      weightSparsity: 0.19,
+      layers: [],
+      channels: { count: 16, alive: 14, exact: true },
+      blocks: { count: 8, alive: 7 },
+      teacher: { feats: 16, blocks: 8 },
+      bounds: { feats: 14, blocks: 7 },
     };
     const client = fakeClient({
       jobs: [{ id: 'p0', kind: 'prune', state: 'done', title: 'prune edsr-mini-x2', output: result.reportPath }],
@@ -196,13 +282,33 @@ describe('wizard view', () => {
   });
 
   it('shows the engine refusing a plan', async () => {
-    const client = fakeClient({ plan: () => { throw new Error('feats 12 must be a multiple of every head count (6)'); } });
+    const client = fakeClient({
+      plan: () => {
+        throw new Error('feats 12 must be a multiple of every head count (6)');
+      },
+    });
     renderApp(client);
     fireEvent.keyDown(window, { key: '4' });
     await screen.findByRole('region', { name: 'Stage 2: Compress' });
     act(() => {
       client.emit({ type: 'job', job: { id: 'p', kind: 'prune', state: 'done', title: 'Prune' } });
-      client.emit({ type: 'prune-done', jobId: 'p', result: { reportPath: '/r.json', family: 'swinir', params: 900_000, zeros: 1, sparsity: 0.1, weightSparsity: 0.1, layers: [], channels: { count: 60, alive: 60, exact: false }, blocks: { count: 4, alive: 4 }, teacher: { feats: 60, blocks: 4, layers: 6 }, bounds: { feats: 60, blocks: 4, layers: 6 } } });
+      client.emit({
+        type: 'prune-done',
+        jobId: 'p',
+        result: {
+          reportPath: '/r.json',
+          family: 'swinir',
+          params: 900_000,
+          zeros: 1,
+          sparsity: 0.1,
+          weightSparsity: 0.1,
+          layers: [],
+          channels: { count: 60, alive: 60, exact: false },
+          blocks: { count: 4, alive: 4 },
+          teacher: { feats: 60, blocks: 4, layers: 6 },
+          bounds: { feats: 60, blocks: 4, layers: 6 },
+        },
+      });
     });
     expect((await screen.findByTestId('plan-error')).textContent).toBe('feats 12 must be a multiple of every head count (6)');
     expect(screen.getByRole('slider', { name: 'Layers' })).toBeTruthy();
@@ -213,7 +319,9 @@ describe('wizard view', () => {
   it('starts a distillation, charts its events, pauses/resumes and offers the teacher comparison', async () => {
     const client = fakeClient();
     renderApp(client);
-    act(() => useImages.getState().add([{ id: 'src', name: 'bird.png', width: 100, height: 80, format: 'png', hasAlpha: false, bytes: 1 }]));
+    act(() =>
+      useImages.getState().add([{ id: 'src', name: 'bird.png', width: 100, height: 80, format: 'png', hasAlpha: false, bytes: 1 }]),
+    );
     fireEvent.keyDown(window, { key: '4' });
     const stage = await screen.findByRole('region', { name: 'Stage 3: Distil' });
     await within(stage).findByRole('option', { name: 'EDSR-baseline' });
@@ -224,12 +332,28 @@ describe('wizard view', () => {
     fireEvent.click(start);
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startDistill')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
-      teacher: 'edsr-baseline-x2', student: 'edsr-mini', steps: 300, batch: 16, patch: 48, lr: 2e-4, dataDir: '/data/train291',
+      teacher: 'edsr-baseline-x2',
+      student: 'edsr-mini',
+      steps: 300,
+      batch: 16,
+      patch: 48,
+      lr: 2e-4,
+      dataDir: '/data/train291',
     });
 
     act(() => {
       client.emit({ type: 'train', jobId: 'job-1', step: 50, steps: 300, loss: 0.0812, lr: 2e-4, stepsPerSec: 4, etaSec: 62 });
-      client.emit({ type: 'train', jobId: 'job-1', step: 100, steps: 300, loss: 0.0456, lr: 2e-4, stepsPerSec: 4, etaSec: 50, valPsnr: 33.91 });
+      client.emit({
+        type: 'train',
+        jobId: 'job-1',
+        step: 100,
+        steps: 300,
+        loss: 0.0456,
+        lr: 2e-4,
+        stepsPerSec: 4,
+        etaSec: 50,
+        valPsnr: 33.91,
+      });
     });
     expect(screen.getByRole('status', { name: 'Latest Loss' }).textContent).toBe('0.0456');
     expect(screen.getByRole('status', { name: 'Latest Validation PSNR' }).textContent).toBe('33.91 dB');
@@ -241,7 +365,17 @@ describe('wizard view', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Resume distillation' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'resumeJob')).toBe(true));
 
-    const model = { id: 'user-edsr-mini-1', label: 'EDSRmini (distilled)', family: 'edsr', scale: 2, params: 49_603, gflopsPerMegapixel: 101.1, compact: true, source: 'user' as const, psnr: { Set5: 36.1 } };
+    const model = {
+      id: 'user-edsr-mini-1',
+      label: 'EDSRmini (distilled)',
+      family: 'edsr',
+      scale: 2,
+      params: 49_603,
+      gflopsPerMegapixel: 101.1,
+      compact: true,
+      source: 'user' as const,
+      psnr: { Set5: 36.1 },
+    };
     act(() => {
       client.emit({ type: 'distill-done', jobId: 'job-1', model });
       client.emit({ type: 'job', job: { id: 'job-1', kind: 'distill', state: 'done', title: 'Distil' } });
@@ -254,7 +388,11 @@ describe('wizard view', () => {
     expect(useUi.getState().view).toBe('compare');
     expect(useUi.getState().compare).toMatchObject({ sourceId: 'src', a: 'edsr-baseline-x2', b: 'user-edsr-mini-1', scale: 2 });
     // Both models are run on the open image so the comparison can show them.
-    await waitFor(() => expect(client.calls.filter((c) => c.method === 'startUpscale').map((c) => (c.args[0] as { modelId: string }).modelId))
-      .toEqual(['edsr-baseline-x2', 'user-edsr-mini-1']));
+    await waitFor(() =>
+      expect(client.calls.filter((c) => c.method === 'startUpscale').map((c) => (c.args[0] as { modelId: string }).modelId)).toEqual([
+        'edsr-baseline-x2',
+        'user-edsr-mini-1',
+      ]),
+    );
   });
 });

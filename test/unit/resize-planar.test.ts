@@ -29,6 +29,8 @@ describe('PlanarImage converters', () => {
   });
 
   test('a buffer of the wrong length is refused with the sizes named', () => {
-    expect(() => planarFromInterleaved({ width: 2, height: 2, channels: 3, data: new Uint8Array(11) })).toThrow(/11 values, 2x2x3 needs 12/);
+    expect(() => planarFromInterleaved({ width: 2, height: 2, channels: 3, data: new Uint8Array(11) })).toThrow(
+      /11 values, 2x2x3 needs 12/,
+    );
   });
 });

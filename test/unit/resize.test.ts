@@ -4,7 +4,8 @@ import type { PlanarImage } from '../../engine/image/planar';
 
 function image(width: number, height: number, channels: number, f: (c: number, y: number, x: number) => number): PlanarImage {
   const data = new Float32Array(channels * height * width);
-  for (let c = 0; c < channels; c++) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[(c * height + y) * width + x] = f(c, y, x);
+  for (let c = 0; c < channels; c++)
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[(c * height + y) * width + x] = f(c, y, x);
   return { width, height, channels, data };
 }
 
@@ -13,7 +14,7 @@ const at = (img: PlanarImage, c: number, y: number, x: number) => img.data[(c * 
 /** Deterministic pseudo-random values in [0, 1). */
 function noise(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const modes: [string, ResizeOptions][] = [

@@ -78,7 +78,9 @@ describe('execution provider selection', () => {
   });
 
   it('a forced provider that fails is an error, not a silent fallback', async () => {
-    const webgpu: Awaited<ReturnType<typeof openSession>> | Error = await openSession(onnx(8), { ep: 'webgpu', probe: probe(8) }).catch((e: Error) => e);
+    const webgpu: Awaited<ReturnType<typeof openSession>> | Error = await openSession(onnx(8), { ep: 'webgpu', probe: probe(8) }).catch(
+      (e: Error) => e,
+    );
     if (!(webgpu instanceof Error)) {
       await webgpu.session.release(); // this machine has a WebGPU adapter
       expect(webgpu.report.used).toBe('webgpu');

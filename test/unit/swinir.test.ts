@@ -22,7 +22,9 @@ function naiveRollPartition(h: number, w: number, ws: number, s: number): number
   const rolled: number[][] = [];
   for (let y = 0; y < h; y++) rolled.push(Array.from({ length: w }, (_, x) => ((y + s) % h) * w + ((x + s) % w)));
   const out: number[] = [];
-  for (let wy = 0; wy < h / ws; wy++) for (let wx = 0; wx < w / ws; wx++) for (let iy = 0; iy < ws; iy++) for (let ix = 0; ix < ws; ix++) out.push(rolled[wy * ws + iy]![wx * ws + ix]!);
+  for (let wy = 0; wy < h / ws; wy++)
+    for (let wx = 0; wx < w / ws; wx++)
+      for (let iy = 0; iy < ws; iy++) for (let ix = 0; ix < ws; ix++) out.push(rolled[wy * ws + iy]![wx * ws + ix]!);
   return out;
 }
 
@@ -84,7 +86,12 @@ describe('SwinIR graph', () => {
 
 describe('SwinIR window tables', () => {
   it('window order equals roll(-shift) + window_partition for non-square sizes', () => {
-    for (const [h, w, ws, s] of [[16, 24, 8, 4], [8, 8, 8, 4], [12, 6, 3, 1], [16, 24, 8, 0]] as const) {
+    for (const [h, w, ws, s] of [
+      [16, 24, 8, 4],
+      [8, 8, 8, 4],
+      [12, 6, 3, 1],
+      [16, 24, 8, 0],
+    ] as const) {
       expect(Array.from(windowOrder({ height: h, width: w, window: ws }, s))).toEqual(naiveRollPartition(h, w, ws, s));
     }
   });
@@ -112,7 +119,11 @@ describe('SwinIR window tables', () => {
 
 describe('SwinIR shift mask as q/k channels', () => {
   it('same region gains exactly 100 over every other pair, as the official -100 mask', () => {
-    for (const grid of [{ height: 16, width: 24, window: 8 }, { height: 8, width: 8, window: 8 }, { height: 12, width: 6, window: 3 }]) {
+    for (const grid of [
+      { height: 16, width: 24, window: 8 },
+      { height: 8, width: 8, window: 8 },
+      { height: 12, width: 6, window: 3 },
+    ]) {
       const shift = Math.floor(grid.window / 2);
       const n = grid.window ** 2;
       const mask = shiftMask(grid, shift);
@@ -137,7 +148,9 @@ describe('SwinIR shift mask as q/k channels', () => {
 function seededWeights(g: Graph): Map<string, HostTensor> {
   let s = 99;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
-  return new Map([...g.params].map(([k, p]) => [k, float32Tensor(p.value.shape, Float32Array.from({ length: numel(p.value.shape) }, rnd))]));
+  return new Map(
+    [...g.params].map(([k, p]) => [k, float32Tensor(p.value.shape, Float32Array.from({ length: numel(p.value.shape) }, rnd))]),
+  );
 }
 
 async function run(bytes: Uint8Array, feeds: Record<string, HostTensor>): Promise<Float32Array> {
@@ -151,7 +164,11 @@ async function run(bytes: Uint8Array, feeds: Record<string, HostTensor>): Promis
 
 describe('SwinIR graph in onnxruntime', () => {
   const small: Partial<SwinIRConfig> = { embed_dim: 12, depths: [2, 1], num_heads: [2, 3], window_size: 4, mlp_ratio: 2 };
-  const image = (n: number) => float32Tensor([n, 3, 8, 12], Float32Array.from({ length: n * 3 * 8 * 12 }, (_, i) => ((i * 37) % 101) / 101));
+  const image = (n: number) =>
+    float32Tensor(
+      [n, 3, 8, 12],
+      Float32Array.from({ length: n * 3 * 8 * 12 }, (_, i) => ((i * 37) % 101) / 101),
+    );
 
   it('runs a batch of two like two single images (window orders and masks per batch item)', async () => {
     const one = built(small, 8, 12);
@@ -161,8 +178,12 @@ describe('SwinIR graph in onnxruntime', () => {
     const both = await run(toOnnx(g2, { params: 'initializers', weights }), { input: image(2) });
     const img = image(2);
     const half = img.data.length / 2;
-    const first = await run(toOnnx(one, { params: 'initializers', weights }), { input: float32Tensor([1, 3, 8, 12], (img.data as Float32Array).slice(0, half)) });
-    const second = await run(toOnnx(one, { params: 'initializers', weights }), { input: float32Tensor([1, 3, 8, 12], (img.data as Float32Array).slice(half)) });
+    const first = await run(toOnnx(one, { params: 'initializers', weights }), {
+      input: float32Tensor([1, 3, 8, 12], (img.data as Float32Array).slice(0, half)),
+    });
+    const second = await run(toOnnx(one, { params: 'initializers', weights }), {
+      input: float32Tensor([1, 3, 8, 12], (img.data as Float32Array).slice(half)),
+    });
     const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
     expect(maxDiff(both.slice(0, first.length), first)).toBeLessThan(1e-5);
     expect(maxDiff(both.slice(first.length), second)).toBeLessThan(1e-5);

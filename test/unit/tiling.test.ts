@@ -52,7 +52,11 @@ describe('tile placement', () => {
   });
 
   it('blend weights sum to 1 at every output pixel and vanish within the radius of inner edges', () => {
-    for (const [length, tile, overlap, radius] of [[101, 40, 5, 3], [300, 64, 12, 12], [97, 32, 8, undefined]] as const) {
+    for (const [length, tile, overlap, radius] of [
+      [101, 40, 5, 3],
+      [300, 64, 12, 12],
+      [97, 32, 8, undefined],
+    ] as const) {
       const p = planAxis({ length, tile, overlap, scale: 2, ...(radius !== undefined ? { radius } : {}) });
       const sum = new Float64Array(length * 2);
       p.weights.forEach((w, i) => w.forEach((v, x) => (sum[p.starts[i]! * 2 + x]! += v)));

@@ -17,10 +17,27 @@ describe('minisr train flags', () => {
   it('map onto config fields, over a --config file', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'minisr-cli-'));
     const file = path.join(dir, 'c.json');
-    await writeFile(file, JSON.stringify({ preset: 'edsr-mini', data: { dir: 'x' }, steps: 10, optim: { lr: 1e-4, weightDecay: 0.01 }, seed: 3 }));
+    await writeFile(
+      file,
+      JSON.stringify({ preset: 'edsr-mini', data: { dir: 'x' }, steps: 10, optim: { lr: 1e-4, weightDecay: 0.01 }, seed: 3 }),
+    );
     await writeFile(path.join(dir, 'a_HR.png'), '');
     await writeFile(path.join(dir, 'a_LR.png'), '');
-    const raw = await configFromFlags(flags({ config: file, data: dir, steps: 20, lr: 2e-3, schedule: 'multistep', milestones: '5,15', gamma: 0.1, worker: false, val: dir, valInterval: 7 }), { loss: { type: 'charbonnier' } });
+    const raw = await configFromFlags(
+      flags({
+        config: file,
+        data: dir,
+        steps: 20,
+        lr: 2e-3,
+        schedule: 'multistep',
+        milestones: '5,15',
+        gamma: 0.1,
+        worker: false,
+        val: dir,
+        valInterval: 7,
+      }),
+      { loss: { type: 'charbonnier' } },
+    );
     const c = validateTrainConfig(raw);
     expect(c.steps).toBe(20);
     expect(c.seed).toBe(3);
@@ -40,7 +57,11 @@ describe('minisr train flags', () => {
   });
 
   it('refuses a --config that is valid JSON but not an object, naming the file', async () => {
-    for (const [name, text] of [['null.json', 'null'], ['list.json', '[1]'], ['num.json', '3']] as const) {
+    for (const [name, text] of [
+      ['null.json', 'null'],
+      ['list.json', '[1]'],
+      ['num.json', '3'],
+    ] as const) {
       await writeFile(path.join(dir, name), text);
       await expect(configFromFlags(flags({ config: path.join(dir, name), steps: 5, data: dir }), {})).rejects.toThrow(
         new RegExp(`--config .*${name}: must hold a JSON object`),
@@ -50,7 +71,13 @@ describe('minisr train flags', () => {
 
   it('parses numeric flags and names the flag in a bad value', () => {
     const parse = (...args: string[]) => addTrainOptions(new Command().exitOverride()).parse(args, { from: 'user' }).opts<TrainFlags>();
-    expect(parse('--steps', '12', '--lr', '2e-3', '--warmup', '0', '--no-worker')).toMatchObject({ steps: 12, lr: 2e-3, warmup: 0, worker: false, augment: true });
+    expect(parse('--steps', '12', '--lr', '2e-3', '--warmup', '0', '--no-worker')).toMatchObject({
+      steps: 12,
+      lr: 2e-3,
+      warmup: 0,
+      worker: false,
+      augment: true,
+    });
     expect(() => parse('--steps', '0')).toThrow('--steps must be a positive integer, got "0"');
     expect(() => parse('--warmup', '-1')).toThrow('--warmup must be an integer >= 0');
     expect(() => parse('--ema-decay', 'x')).toThrow('--ema-decay must be a number');

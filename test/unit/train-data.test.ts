@@ -105,7 +105,7 @@ describe('BatchSource', () => {
 });
 
 describe('BatchSource failures', () => {
-  it('rejects the waiting step with the worker\'s error (and later ones), without unhandled rejections', async () => {
+  it("rejects the waiting step with the worker's error (and later ones), without unhandled rejections", async () => {
     const small = boxPair(4, 4, 9);
     const lr = new Uint8Array(new SharedArrayBuffer(small.lr.length));
     const hr = new Uint8Array(new SharedArrayBuffer(small.hr.length));
@@ -142,8 +142,12 @@ describe('image folders', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'minisr-data-'));
     const rng = Rng.seeded(3);
     const raw = Buffer.from(Uint8Array.from({ length: 21 * 17 * 3 }, () => rng.int(256)));
-    await sharp(raw, { raw: { width: 21, height: 17, channels: 3 } }).png().toFile(path.join(dir, 'a.png'));
-    await sharp(raw, { raw: { width: 21, height: 17, channels: 3 } }).webp({ lossless: true }).toFile(path.join(dir, 'b.webp'));
+    await sharp(raw, { raw: { width: 21, height: 17, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, 'a.png'));
+    await sharp(raw, { raw: { width: 21, height: 17, channels: 3 } })
+      .webp({ lossless: true })
+      .toFile(path.join(dir, 'b.webp'));
     const cacheDir = path.join(dir, 'cache');
     const first = await loadHrFolder(dir, { scale: 2, cacheDir });
     expect(first.map((im) => [im.name, im.width, im.height])).toEqual([
@@ -161,7 +165,8 @@ describe('image folders', () => {
 
   it('reads NAME_HR/NAME_LR pairs and names a missing partner', async () => {
     const rng = Rng.seeded(4);
-    const px = (w: number, h: number) => sharp(Buffer.from(Uint8Array.from({ length: w * h * 3 }, () => rng.int(256))), { raw: { width: w, height: h, channels: 3 } });
+    const px = (w: number, h: number) =>
+      sharp(Buffer.from(Uint8Array.from({ length: w * h * 3 }, () => rng.int(256))), { raw: { width: w, height: h, channels: 3 } });
     await px(12, 8).png().toFile(path.join(dir, 'x_HR.png'));
     await px(6, 4).png().toFile(path.join(dir, 'x_LR.png'));
     const { scale, images: got } = await loadPairedFolder(dir);

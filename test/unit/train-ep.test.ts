@@ -23,7 +23,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'minisr-train-ep-'));
   const rng = Rng.seeded(3);
   const px = Buffer.from(Uint8Array.from({ length: 24 * 24 * 3 }, () => rng.int(256)));
-  await sharp(px, { raw: { width: 24, height: 24, channels: 3 } }).png().toFile(path.join(dir, 'a.png'));
+  await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
+    .png()
+    .toFile(path.join(dir, 'a.png'));
 });
 
 afterAll(async () => {
@@ -65,7 +67,11 @@ describe('OnnxTrainStep on a provider', () => {
       expect(cpu.epReport.attempts).toHaveLength(1);
       const params = initParams('edsr', new Map(auto.paramKeys.map((k) => [k, auto.paramShapes.get(k)!])), 1);
       const rng = Rng.seeded(4);
-      const batch = { step: 0, lr: Float32Array.from({ length: 2 * 3 * 8 * 8 }, () => rng.next()), hr: Float32Array.from({ length: 2 * 3 * 16 * 16 }, () => rng.next()) };
+      const batch = {
+        step: 0,
+        lr: Float32Array.from({ length: 2 * 3 * 8 * 8 }, () => rng.next()),
+        hr: Float32Array.from({ length: 2 * 3 * 16 * 16 }, () => rng.next()),
+      };
       const [a, b] = [await auto.run(params, batch), await cpu.run(params, batch)];
       expect(a.loss).toBeGreaterThan(0);
       expect(a.loss).toBe(b.loss);
@@ -77,13 +83,25 @@ describe('OnnxTrainStep on a provider', () => {
   });
 
   it('a provider that is absent fails with its reason', async () => {
-    await expect(OnnxTrainStep.create(model, { type: 'l1' }, shape, { ep: absentEp })).rejects.toThrow(new RegExp(`^execution provider ${absentEp} failed \\(${absentEp}: .*only`));
+    await expect(OnnxTrainStep.create(model, { type: 'l1' }, shape, { ep: absentEp })).rejects.toThrow(
+      new RegExp(`^execution provider ${absentEp} failed \\(${absentEp}: .*only`),
+    );
   });
 });
 
 describe('Trainer on a provider', () => {
   it('stops before the first step when the configured provider is absent, and names it', async () => {
-    const cfg = validateTrainConfig({ model: rawModel, data: { dir }, steps: 2, batch: 1, patch: 8, worker: false, threads: 1, cacheDir: path.join(dir, 'cache'), ep: absentEp });
+    const cfg = validateTrainConfig({
+      model: rawModel,
+      data: { dir },
+      steps: 2,
+      batch: 1,
+      patch: 8,
+      worker: false,
+      threads: 1,
+      cacheDir: path.join(dir, 'cache'),
+      ep: absentEp,
+    });
     const trainer = new Trainer(cfg, path.join(dir, 'run-absent'), { export: false });
     let steps = 0;
     trainer.on('progress', () => steps++);

@@ -15,9 +15,37 @@ const { onnx } = onnxProto;
  * fan limit is WebGPU's 16 storage buffers per shader (a 32-way Split failed there).
  */
 const WEBGPU_PLACED = new Set([
-  'Abs', 'Add', 'Cast', 'Clip', 'Concat', 'Conv', 'ConvTranspose', 'DepthToSpace', 'Div', 'Erf', 'Exp', 'Expand', 'Gather', 'Greater', 'Identity',
-  'LayerNormalization', 'MatMul', 'Mul', 'Neg', 'Pad', 'ReduceMean', 'ReduceSum', 'Relu', 'Reshape', 'ScatterElements', 'Slice', 'Softmax', 'Split', 'Sub',
-  'Transpose', 'Where',
+  'Abs',
+  'Add',
+  'Cast',
+  'Clip',
+  'Concat',
+  'Conv',
+  'ConvTranspose',
+  'DepthToSpace',
+  'Div',
+  'Erf',
+  'Exp',
+  'Expand',
+  'Gather',
+  'Greater',
+  'Identity',
+  'LayerNormalization',
+  'MatMul',
+  'Mul',
+  'Neg',
+  'Pad',
+  'ReduceMean',
+  'ReduceSum',
+  'Relu',
+  'Reshape',
+  'ScatterElements',
+  'Slice',
+  'Softmax',
+  'Split',
+  'Sub',
+  'Transpose',
+  'Where',
 ]);
 
 const LOSSES: LossConfig[] = [{ type: 'l1' }, { type: 'distill', hrWeight: 0.1, levelWeights: 'paper' }];
@@ -31,11 +59,15 @@ describe('GPU training graphs stay within what the GPU providers run', () => {
   for (const c of CASES)
     for (const loss of LOSSES)
       it(`${c.preset}, ${loss.type} loss`, () => {
-        const { graph } = onnx.ModelProto.decode(buildTrainGraph(presetConfig(c.preset), loss, { batch: c.batch, patch: c.patch }, 'gpu').onnx);
+        const { graph } = onnx.ModelProto.decode(
+          buildTrainGraph(presetConfig(c.preset), loss, { batch: c.batch, patch: c.patch }, 'gpu').onnx,
+        );
         const nodes = graph!.node!;
         const types = new Set(nodes.map((n) => (n.domain ? `${n.domain}:${n.opType}` : n.opType!)));
         expect([...types].filter((t) => !WEBGPU_PLACED.has(t))).toEqual([]);
-        const widest = Math.max(...nodes.map((n) => (n.opType === 'Concat' ? n.input!.length : n.opType === 'Split' ? n.output!.length : 0)));
+        const widest = Math.max(
+          ...nodes.map((n) => (n.opType === 'Concat' ? n.input!.length : n.opType === 'Split' ? n.output!.length : 0)),
+        );
         expect(widest).toBeLessThanOrEqual(MAX_FAN_IO);
       });
 });

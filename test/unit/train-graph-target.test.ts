@@ -17,7 +17,16 @@ const { onnx } = onnxProto;
  */
 
 // 2 images of 32x32 in 4x4 windows: 128 windows, chunked on the CPU layout.
-const model = validateConfig({ family: 'swinir', embed_dim: 8, depths: [2], num_heads: [2], window_size: 4, mlp_ratio: 2, upsampler: 'pixelshuffledirect', upscale: 2 });
+const model = validateConfig({
+  family: 'swinir',
+  embed_dim: 8,
+  depths: [2],
+  num_heads: [2],
+  window_size: 4,
+  mlp_ratio: 2,
+  upsampler: 'pixelshuffledirect',
+  upscale: 2,
+});
 const shape = { batch: 2, patch: 32 };
 
 function nodes(bytes: Uint8Array) {
@@ -42,8 +51,14 @@ function layouts(config: ModelConfig, shape: StepShape) {
     const rng = Rng.seeded(seed);
     const [n, p, P] = [shape.batch, shape.patch, 2 * shape.patch];
     const feeds: Record<string, HostTensor> = {
-      lr: float32Tensor([n, 3, p, p], Float32Array.from({ length: n * 3 * p * p }, () => rng.next())),
-      hr: float32Tensor([n, 3, P, P], Float32Array.from({ length: n * 3 * P * P }, () => rng.next())),
+      lr: float32Tensor(
+        [n, 3, p, p],
+        Float32Array.from({ length: n * 3 * p * p }, () => rng.next()),
+      ),
+      hr: float32Tensor(
+        [n, 3, P, P],
+        Float32Array.from({ length: n * 3 * P * P }, () => rng.next()),
+      ),
     };
     const params = initParams(config.family, cpu.paramShapes, seed);
     for (const [k, s] of cpu.paramShapes) feeds[k] = float32Tensor(s, params.get(k)!);

@@ -42,7 +42,9 @@ describe('from-scratch initialisation', () => {
 
   it('is a function of the seed', () => {
     const shapes = modelParamShapes(presetConfig('edsr-mini'));
-    expect(Array.from(initParams('edsr', shapes, 4).get('conv_first.weight')!)).toEqual(Array.from(initParams('edsr', shapes, 4).get('conv_first.weight')!));
+    expect(Array.from(initParams('edsr', shapes, 4).get('conv_first.weight')!)).toEqual(
+      Array.from(initParams('edsr', shapes, 4).get('conv_first.weight')!),
+    );
     expect(initParams('edsr', shapes, 5).get('conv_first.weight')![0]).not.toBe(initParams('edsr', shapes, 4).get('conv_first.weight')![0]);
   });
 });

@@ -12,7 +12,10 @@ beforeAll(async () => {
   const rng = Rng.seeded(2);
   for (let i = 0; i < 2; i++) {
     const px = Buffer.from(Uint8Array.from({ length: 6 * 6 * 3 }, () => rng.int(256)));
-    await sharp(px, { raw: { width: 6, height: 6, channels: 3 } }).resize(24, 24, { kernel: 'cubic' }).png().toFile(path.join(dir, `t${i}.png`));
+    await sharp(px, { raw: { width: 6, height: 6, channels: 3 } })
+      .resize(24, 24, { kernel: 'cubic' })
+      .png()
+      .toFile(path.join(dir, `t${i}.png`));
   }
   // A tiny validation pair in the benchmark layout.
   await sharp(path.join(dir, 't0.png')).toFile(path.join(dir, 'v_HR.png'));

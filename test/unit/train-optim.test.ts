@@ -40,7 +40,11 @@ describe('Adam / AdamW', () => {
 
   it('first step moves each parameter by lr * sign(grad) (bias correction)', () => {
     const params: ParamSet = new Map([['w', Float32Array.from([1, 1, 1])]]);
-    new Adam({ type: 'adam', betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0 }, params).step(params, new Map([['w', Float32Array.from([5, -0.01, 0])]]), 0.5);
+    new Adam({ type: 'adam', betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0 }, params).step(
+      params,
+      new Map([['w', Float32Array.from([5, -0.01, 0])]]),
+      0.5,
+    );
     const w = params.get('w')!;
     [0.5, 1.5, 1].forEach((want, i) => expect(w[i]).toBeCloseTo(want, 5));
   });
@@ -91,7 +95,12 @@ describe('learning-rate schedules', () => {
   });
 
   it('multistep multiplies by gamma at each milestone', () => {
-    const plan = { baseLr: 2e-4, totalSteps: 1000, warmup: 0, schedule: validateSchedule({ type: 'multistep', milestones: [500, 200], gamma: 0.5 }) };
+    const plan = {
+      baseLr: 2e-4,
+      totalSteps: 1000,
+      warmup: 0,
+      schedule: validateSchedule({ type: 'multistep', milestones: [500, 200], gamma: 0.5 }),
+    };
     expect(learningRate(plan, 199)).toBe(2e-4);
     expect(learningRate(plan, 200)).toBe(1e-4);
     expect(learningRate(plan, 500)).toBe(5e-5);
@@ -106,7 +115,9 @@ describe('learning-rate schedules', () => {
     expect(() => validateSchedule({ type: 'cosine', etaMin: { v: 1 } })).toThrow('schedule.etaMin must be a number >= 0, got {"v":1}');
     expect(() => validateSchedule({ type: 'cosine', etaMin: '1e-7' })).toThrow('got "1e-7"');
     expect(() => validateSchedule({ type: 'cosine', etaMin: NaN })).toThrow('got NaN');
-    expect(() => validateSchedule({ type: 'multistep', milestones: [1], gamma: [0.5] })).toThrow('schedule.gamma must be positive, got [0.5]');
+    expect(() => validateSchedule({ type: 'multistep', milestones: [1], gamma: [0.5] })).toThrow(
+      'schedule.gamma must be positive, got [0.5]',
+    );
   });
 });
 

@@ -17,7 +17,11 @@ describe('loadLatestCheckpoint', () => {
 
   it('names a latest.json that does not point at a checkpoint, whatever JSON it holds', async () => {
     dir ??= await mkdtemp(path.join(tmpdir(), 'minisr-run-'));
-    for (const [text, shown] of [['null', 'null'], ['[1]', '[1]'], ['{"checkpoint":"../../etc/passwd"}', '"../../etc/passwd"']] as const) {
+    for (const [text, shown] of [
+      ['null', 'null'],
+      ['[1]', '[1]'],
+      ['{"checkpoint":"../../etc/passwd"}', '"../../etc/passwd"'],
+    ] as const) {
       await writeFile(path.join(dir, 'latest.json'), text);
       await expect(loadLatestCheckpoint(dir, ['w'])).rejects.toThrow(`latest.json: bad checkpoint reference ${shown}`);
     }

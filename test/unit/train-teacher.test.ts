@@ -45,7 +45,8 @@ describe('teacher-output cache', () => {
       const got = im.teacher!;
       expect(got.length).toBe(3 * 4 * im.width * im.height);
       let maxDiff = 0;
-      for (let j = 0; j < got.length; j++) maxDiff = Math.max(maxDiff, Math.abs(got[j]! - Math.round(Math.min(1, Math.max(0, want.data[j]!)) * 255)));
+      for (let j = 0; j < got.length; j++)
+        maxDiff = Math.max(maxDiff, Math.abs(got[j]! - Math.round(Math.min(1, Math.max(0, want.data[j]!)) * 255)));
       expect(maxDiff).toBeLessThanOrEqual(1); // uint8 storage; float noise may flip a rounding
     }
     await reference.release();
@@ -70,16 +71,27 @@ describe('teacher-output cache', () => {
     const weightsPath = path.join(dir, 'tiled.safetensors');
     await saveSafetensors(weightsPath, sd);
     const big = image('big', 100, 60, 4);
-    const [got] = await attachTeacherOutputs([big], { type: 'preset', preset: 'edsr-mini', weights: weightsPath }, { cacheDir: path.join(dir, 'cache-tiled'), scale: 2, tile: 48 });
+    const [got] = await attachTeacherOutputs(
+      [big],
+      { type: 'preset', preset: 'edsr-mini', weights: weightsPath },
+      { cacheDir: path.join(dir, 'cache-tiled'), scale: 2, tile: 48 },
+    );
     const reference = await ImageModel.fromWeights(config, sd);
     const want = await reference.upscale(planarFromUint8(big.lr, 100, 60));
     await reference.release();
     let maxDiff = 0;
-    for (let j = 0; j < want.data.length; j++) maxDiff = Math.max(maxDiff, Math.abs(got!.teacher![j]! - Math.round(Math.min(1, Math.max(0, want.data[j]!)) * 255)));
+    for (let j = 0; j < want.data.length; j++)
+      maxDiff = Math.max(maxDiff, Math.abs(got!.teacher![j]! - Math.round(Math.min(1, Math.max(0, want.data[j]!)) * 255)));
     expect(maxDiff).toBeLessThanOrEqual(1);
   });
 
   it('names an unreadable teacher', async () => {
-    await expect(attachTeacherOutputs([image('a', 4, 4, 1)], { type: 'onnx', path: path.join(dir ?? tmpdir(), 'missing.onnx') }, { cacheDir: dir ?? tmpdir(), scale: 2 })).rejects.toThrow(/cannot read .*missing.onnx/);
+    await expect(
+      attachTeacherOutputs(
+        [image('a', 4, 4, 1)],
+        { type: 'onnx', path: path.join(dir ?? tmpdir(), 'missing.onnx') },
+        { cacheDir: dir ?? tmpdir(), scale: 2 },
+      ),
+    ).rejects.toThrow(/cannot read .*missing.onnx/);
   });
 });

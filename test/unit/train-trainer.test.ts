@@ -21,7 +21,10 @@ beforeAll(async () => {
   // Smooth random images (bicubic-upsampled noise), so that super-resolution is learnable.
   for (let i = 0; i < 3; i++) {
     const small = Buffer.from(Uint8Array.from({ length: 8 * 8 * 3 }, () => rng.int(256)));
-    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } }).resize(40, 32, { kernel: 'cubic' }).png().toFile(path.join(dir, `img${i}.png`));
+    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } })
+      .resize(40, 32, { kernel: 'cubic' })
+      .png()
+      .toFile(path.join(dir, `img${i}.png`));
   }
 });
 
@@ -50,8 +53,15 @@ async function linearStep(n: number, p: number): Promise<TrainStep & { session: 
     paramShapes: new Map([['w', [k, 1]]]),
     async run(params, batch: Batch): Promise<StepResult> {
       const hrPer = batch.hr.length / n;
-      const target = Float32Array.from({ length: n }, (_, i) => batch.hr.subarray(i * hrPer, (i + 1) * hrPer).reduce((a, b) => a + b, 0) / hrPer);
-      const out = await session.run({ x: float32Tensor([n, k], batch.lr), y: float32Tensor([n, 1], target), w: float32Tensor([k, 1], params.get('w')!) });
+      const target = Float32Array.from(
+        { length: n },
+        (_, i) => batch.hr.subarray(i * hrPer, (i + 1) * hrPer).reduce((a, b) => a + b, 0) / hrPer,
+      );
+      const out = await session.run({
+        x: float32Tensor([n, k], batch.lr),
+        y: float32Tensor([n, 1], target),
+        w: float32Tensor([k, 1], params.get('w')!),
+      });
       return { loss: (out.loss!.data as Float32Array)[0]!, grads: new Map([['w', out['grad.w']!.data as Float32Array]]) };
     },
     release: () => session.release(),
@@ -99,7 +109,10 @@ describe('training step interface', () => {
 describe('Trainer', () => {
   it('drives Adam to lower the loss of the hand-built linear model', async () => {
     const out = path.join(dir, 'run-linear');
-    const trainer = new Trainer(config({ steps: 150, patch: 2, batch: 8, optim: { lr: 2e-2 } }), out, { makeStep: () => linearStep(8, 2), export: false });
+    const trainer = new Trainer(config({ steps: 150, patch: 2, batch: 8, optim: { lr: 2e-2 } }), out, {
+      makeStep: () => linearStep(8, 2),
+      export: false,
+    });
     const r = await trainer.run();
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(r.history.loss).toHaveLength(150);
@@ -163,7 +176,9 @@ describe('Trainer', () => {
   });
 
   it('names a patch larger than every training image', async () => {
-    await expect(new Trainer(config({ patch: 17 }), path.join(dir, 'run-big-patch'), { export: false }).run()).rejects.toThrow(/no training image is at least 17x17/);
+    await expect(new Trainer(config({ patch: 17 }), path.join(dir, 'run-big-patch'), { export: false }).run()).rejects.toThrow(
+      /no training image is at least 17x17/,
+    );
   });
 
   it('rejects bad configs naming the field', () => {

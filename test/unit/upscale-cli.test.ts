@@ -21,7 +21,8 @@ beforeAll(async () => {
   weights = join(dir, 'edsr-mini-random.safetensors');
   await saveSafetensors(weights, randomWeights(presetConfig('edsr-mini'), 5));
   await mkdir(join(dir, 'in', 'sub'), { recursive: true });
-  for (let i = 0; i < 20; i++) await writeTestImage(join(dir, 'in', i < 15 ? '' : 'sub', `img${String(i).padStart(2, '0')}.png`), 20 + i, 16 + (i % 5), { seed: i });
+  for (let i = 0; i < 20; i++)
+    await writeTestImage(join(dir, 'in', i < 15 ? '' : 'sub', `img${String(i).padStart(2, '0')}.png`), 20 + i, 16 + (i % 5), { seed: i });
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -38,7 +39,23 @@ async function minisr(args: string[]): Promise<{ code: number; stdout: string; s
 describe('minisr upscale (subprocess)', () => {
   it('a folder of 20 images: per-file progress and a final summary', async () => {
     const out = join(dir, 'out');
-    const r = await minisr(['upscale', join(dir, 'in'), '-r', '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '--tile', '64', '--summary', join(dir, 'summary.json')]);
+    const r = await minisr([
+      'upscale',
+      join(dir, 'in'),
+      '-r',
+      '-o',
+      out,
+      '-m',
+      'edsr-mini',
+      '--weights',
+      weights,
+      '--ep',
+      'cpu',
+      '--tile',
+      '64',
+      '--summary',
+      join(dir, 'summary.json'),
+    ]);
     expect(r.stderr).not.toMatch(/minisr:/);
     expect(r.code).toBe(0);
     const done = r.stdout.split('\n').filter((l) => / done /.test(l));
@@ -47,18 +64,51 @@ describe('minisr upscale (subprocess)', () => {
     expect(r.stdout).toMatch(/execution provider: cpu/);
     expect(r.stdout).toMatch(/20 succeeded, 0 failed, 0 skipped in [\d.]+s \(model edsr-mini, x2\)/);
     expect((await readdir(out)).filter((f) => f.endsWith('.png'))).toHaveLength(15);
-    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { succeeded: { outWidth: number }[]; failed: unknown[]; skipped: unknown[] };
+    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as {
+      succeeded: { outWidth: number }[];
+      failed: unknown[];
+      skipped: unknown[];
+    };
     expect([summary.succeeded.length, summary.failed.length, summary.skipped.length]).toEqual([20, 0, 0]);
     expect(summary.succeeded[0]!.outWidth).toBe(40);
-    expect(await readdir(join(out, 'sub'))).toEqual(['img15_edsr-mini_x2.png', 'img16_edsr-mini_x2.png', 'img17_edsr-mini_x2.png', 'img18_edsr-mini_x2.png', 'img19_edsr-mini_x2.png']);
+    expect(await readdir(join(out, 'sub'))).toEqual([
+      'img15_edsr-mini_x2.png',
+      'img16_edsr-mini_x2.png',
+      'img17_edsr-mini_x2.png',
+      'img18_edsr-mini_x2.png',
+      'img19_edsr-mini_x2.png',
+    ]);
   }, 120_000);
 
   it('--json prints one JSON object a line, ending with the summary; bad files set the exit code', async () => {
     const out = join(dir, 'out-json');
-    const r = await minisr(['upscale', join(dir, 'in', 'sub'), join(dir, 'missing.png'), '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '-s', '4', '--json']);
+    const r = await minisr([
+      'upscale',
+      join(dir, 'in', 'sub'),
+      join(dir, 'missing.png'),
+      '-o',
+      out,
+      '-m',
+      'edsr-mini',
+      '--weights',
+      weights,
+      '--ep',
+      'cpu',
+      '-s',
+      '4',
+      '--json',
+    ]);
     expect(r.code).toBe(1);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
-    const summary = lines[lines.length - 1]! as unknown as { type: string; succeeded: unknown[]; failed: { reason: string }[]; scaleLabel: string };
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    const summary = lines[lines.length - 1]! as unknown as {
+      type: string;
+      succeeded: unknown[];
+      failed: { reason: string }[];
+      scaleLabel: string;
+    };
     expect(summary.type).toBe('summary');
     expect(summary.succeeded).toHaveLength(5);
     expect(summary.scaleLabel).toBe('x4 (2 passes of x2)');
@@ -72,7 +122,11 @@ describe('minisr upscale (subprocess)', () => {
     const out = join(dir, 'kill-out');
     await mkdir(src, { recursive: true });
     await writeTestImage(join(src, 'large.png'), 400, 300, { seed: 3 });
-    const child = spawn(process.execPath, [CLI, 'upscale', src, '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '--tile', '48', '-s', '4', '--json'], { cwd: dir });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'upscale', src, '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', '--tile', '48', '-s', '4', '--json'],
+      { cwd: dir },
+    );
     let stdout = '';
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     await new Promise<void>((res) => {
@@ -92,7 +146,10 @@ describe('minisr upscale (subprocess)', () => {
     const r = await minisr(['bench', '-m', 'edsr-mini', '--size', '16', '--runs', '1', '--ep', 'cpu,webgpu', '--json']);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { model: string; ep: string; megapixelsPerSec?: number; error?: string }[];
-    expect(rows.map((x) => [x.model, x.ep])).toEqual([['edsr-mini', 'cpu'], ['edsr-mini', 'webgpu']]);
+    expect(rows.map((x) => [x.model, x.ep])).toEqual([
+      ['edsr-mini', 'cpu'],
+      ['edsr-mini', 'webgpu'],
+    ]);
     expect(rows[0]!.megapixelsPerSec).toBeGreaterThan(0);
     expect(rows[1]!.megapixelsPerSec !== undefined || /webgpu/.test(rows[1]!.error ?? '')).toBe(true);
   }, 60_000);

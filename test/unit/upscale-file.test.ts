@@ -43,7 +43,8 @@ describe('upscaleFile', () => {
     const src = await decodeImage(input);
     const ref = await upscaleImage(src.rgb, undefined, base);
     let max = 0;
-    for (let i = 0; i < ref.rgb.data.length; i++) max = Math.max(max, Math.abs(Math.min(1, Math.max(0, ref.rgb.data[i]!)) - got.rgb.data[i]!));
+    for (let i = 0; i < ref.rgb.data.length; i++)
+      max = Math.max(max, Math.abs(Math.min(1, Math.max(0, ref.rgb.data[i]!)) - got.rgb.data[i]!));
     expect(max).toBeLessThanOrEqual(0.5 / 255 + 1e-6);
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]); // no temp files left
   });
@@ -74,7 +75,9 @@ describe('upscaleFile', () => {
       const h = 30;
       const data = Buffer.alloc(w * h * 4, 128);
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(y * w + x) * 4 + 3] = x < w / 2 ? 0 : 255;
-      await sharp(data, { raw: { width: w, height: h, channels: 4 } }).png().toFile(input);
+      await sharp(data, { raw: { width: w, height: h, channels: 4 } })
+        .png()
+        .toFile(input);
       const res = await upscaleFile(input, join(dir, `alpha_x${scale}.png`), { ...base, scale });
       const out = await decodeImage(res.output);
       expect([out.hasAlpha, out.width, out.height]).toEqual([true, w * scale, h * scale]);
@@ -167,7 +170,10 @@ describe('upscaleFile, large-image and 16-bit paths', () => {
     const w = 20;
     const h = 14;
     const px = new Uint16Array(w * h * 3).map((_, i) => (i * 997) % 65536);
-    await sharp(Buffer.from(px.buffer), { raw: { width: w, height: h, channels: 3 } }).toColourspace('rgb16').png().toFile(input);
+    await sharp(Buffer.from(px.buffer), { raw: { width: w, height: h, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toFile(input);
     expect((await sharp(input).metadata()).depth).toBe('ushort');
     const deep = await upscaleFile(input, join(dir, 'deep_x2.png'), { ...base, keep16bit: true });
     expect(deep.bitDepth).toBe(16);

@@ -30,7 +30,13 @@ export function randomWeights(config: ModelConfig, seed = 1): StateDict {
     const n = shape.reduce((a, b) => a * b, 1);
     const fanIn = shape.length === 4 ? shape[1]! * shape[2]! * shape[3]! : 1;
     const std = shape.length === 4 ? Math.sqrt(1 / fanIn) : 0.05;
-    sd.set(key, float32Tensor(shape, Float32Array.from({ length: n }, () => (r() * 2 - 1) * std * Math.sqrt(3))));
+    sd.set(
+      key,
+      float32Tensor(
+        shape,
+        Float32Array.from({ length: n }, () => (r() * 2 - 1) * std * Math.sqrt(3)),
+      ),
+    );
   }
   return sd;
 }
@@ -41,10 +47,10 @@ export function randomImage(width: number, height: number, seed: number): Planar
   const data = new Float32Array(3 * width * height);
   for (let c = 0; c < 3; c++)
     for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++) data[(c * height + y) * width + x] = 0.5 + 0.3 * Math.sin((x + 3 * c) / 7) * Math.cos(y / 5) + 0.2 * (r() - 0.5);
+      for (let x = 0; x < width; x++)
+        data[(c * height + y) * width + x] = 0.5 + 0.3 * Math.sin((x + 3 * c) / 7) * Math.cos(y / 5) + 0.2 * (r() - 0.5);
   return { width, height, channels: 3, data };
 }
-
 
 /** A tiny EDSR (8 features, 2 blocks) with random weights: fast on CPU, exercises every code path. */
 export function tinyModel(id = 'tiny'): UpscaleModel {
@@ -53,7 +59,12 @@ export function tinyModel(id = 'tiny'): UpscaleModel {
 }
 
 /** A PNG/JPEG/... of random-ish content written with sharp. */
-export async function writeTestImage(path: string, width: number, height: number, opts: { channels?: 3 | 4; seed?: number; format?: 'png' | 'jpeg' | 'webp' } = {}): Promise<void> {
+export async function writeTestImage(
+  path: string,
+  width: number,
+  height: number,
+  opts: { channels?: 3 | 4; seed?: number; format?: 'png' | 'jpeg' | 'webp' } = {},
+): Promise<void> {
   const channels = opts.channels ?? 3;
   const r = rng(opts.seed ?? width * 7 + height);
   const data = Buffer.alloc(width * height * channels);

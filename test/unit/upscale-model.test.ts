@@ -15,7 +15,16 @@ const config = presetConfig('edsr-mini');
 const weights = randomWeights(config, 2);
 
 function card(tile: ModelCard['tile']): ModelCard {
-  return { schema: CARD_SCHEMA, preset: 'edsr-mini', config, scale: 2, params: 1, flops: { at640x360: 1, perMegapixel: 1 }, tile, inputMultiple: 1 };
+  return {
+    schema: CARD_SCHEMA,
+    preset: 'edsr-mini',
+    config,
+    scale: 2,
+    params: 1,
+    flops: { at640x360: 1, perMegapixel: 1 },
+    tile,
+    inputMultiple: 1,
+  };
 }
 
 beforeAll(async () => {

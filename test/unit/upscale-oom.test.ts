@@ -14,7 +14,11 @@ class SmallDeviceCache extends SessionCache {
   ) {
     super(4);
   }
-  override async get(key: SessionKey, model: () => Uint8Array | string | Promise<Uint8Array | string>, opts: Omit<OpenOptions, 'ep'> = {}): Promise<CachedSession> {
+  override async get(
+    key: SessionKey,
+    model: () => Uint8Array | string | Promise<Uint8Array | string>,
+    opts: Omit<OpenOptions, 'ep'> = {},
+  ): Promise<CachedSession> {
     const real = await super.get(key, model, { ...opts, probe: undefined! });
     const session = Object.create(real.session) as typeof real.session;
     session.run = async (feeds: Readonly<Record<string, HostTensor>>) => {
@@ -56,14 +60,18 @@ describe('tile size', () => {
 
   it('a failure that is not out-of-memory is not retried', async () => {
     const broken = new SmallDeviceCache(32, 'Got invalid dimensions for input');
-    await expect(upscaleImage(randomImage(90, 70, 1), undefined, { model, sessions: broken, ep: 'cpu', tile: 64 })).rejects.toThrow(/invalid dimensions/);
+    await expect(upscaleImage(randomImage(90, 70, 1), undefined, { model, sessions: broken, ep: 'cpu', tile: 64 })).rejects.toThrow(
+      /invalid dimensions/,
+    );
     await broken.clear();
     expect(broken.sides).toEqual([64]);
   });
 
   it('gives up when even the smallest tile runs out of memory', async () => {
     const tiny = new SmallDeviceCache(8);
-    await expect(upscaleImage(randomImage(90, 70, 1), undefined, { model, sessions: tiny, ep: 'cpu', tile: 64 })).rejects.toThrow(/Failed to allocate/);
+    await expect(upscaleImage(randomImage(90, 70, 1), undefined, { model, sessions: tiny, ep: 'cpu', tile: 64 })).rejects.toThrow(
+      /Failed to allocate/,
+    );
     await tiny.clear();
     expect(tiny.sides).toEqual([64, 32]);
   });

@@ -55,7 +55,11 @@ describe('upscale file encoding', () => {
     const vPath = join(dir, 'refuse.v');
     await writeVipsFile(vPath, bytes, W, H, 4, {});
     const base = { bitDepth: 8 as const, keepIcc: false, keepExif: false, keepXmp: false };
-    await expect(encodeVipsFile(vPath, join(dir, 'x.jpg'), 4, { ...base, format: 'jpeg', bitDepth: 16 })).rejects.toThrow('16-bit output needs png or tiff, not jpeg');
-    await expect(encodeVipsFile(vPath, join(dir, 'x.webp'), 4, { ...base, format: 'webp', quality: 0 })).rejects.toThrow('quality must be an integer 1..100, got 0');
+    await expect(encodeVipsFile(vPath, join(dir, 'x.jpg'), 4, { ...base, format: 'jpeg', bitDepth: 16 })).rejects.toThrow(
+      '16-bit output needs png or tiff, not jpeg',
+    );
+    await expect(encodeVipsFile(vPath, join(dir, 'x.webp'), 4, { ...base, format: 'webp', quality: 0 })).rejects.toThrow(
+      'quality must be an integer 1..100, got 0',
+    );
   });
 });

@@ -37,7 +37,9 @@ describe('bindWeights', () => {
 
   it('names a shape mismatch (e.g. weights of another scale)', () => {
     const x3 = presetConfig('edsr-mini', { scale: 3 });
-    expect(() => bindWeights(x3, randomWeights(mini))).toThrow(/shape mismatches \(2\): upsample\.0\.weight: checkpoint \[64, 16, 3, 3\], model \[144, 16, 3, 3\]/);
+    expect(() => bindWeights(x3, randomWeights(mini))).toThrow(
+      /shape mismatches \(2\): upsample\.0\.weight: checkpoint \[64, 16, 3, 3\], model \[144, 16, 3, 3\]/,
+    );
   });
 
   it('refuses integer tensors where weights belong', () => {
@@ -50,7 +52,11 @@ describe('bindWeights', () => {
     const cfg = presetConfig('swinir-mini');
     const sd = copy(randomWeights(cfg));
     sd.set('layers.0.residual_group.blocks.1.attn_mask', float32Tensor([64, 64, 64]));
-    sd.set('layers.0.residual_group.blocks.0.attn.relative_position_index', { dtype: 'int64', shape: [64, 64], data: new BigInt64Array(64 * 64) });
+    sd.set('layers.0.residual_group.blocks.0.attn.relative_position_index', {
+      dtype: 'int64',
+      shape: [64, 64],
+      data: new BigInt64Array(64 * 64),
+    });
     expect(bindWeights(cfg, sd).has('layers.0.residual_group.blocks.1.attn_mask')).toBe(false);
     sd.set('layers.0.residual_group.blocks.0.attn.extra', float32Tensor([1]));
     expect(() => bindWeights(cfg, sd)).toThrow(/unexpected keys \(1\): layers\.0\.residual_group\.blocks\.0\.attn\.extra/);
@@ -65,7 +71,10 @@ describe('ONNX export', () => {
     expect(summary.inputs).toEqual([{ name: 'input', shape: ['batch', 3, 'height', 'width'], dtype: 'float32' }]);
     expect(summary.metadata.note).toBe('x');
     const session = await ModelSession.create(bytes);
-    for (const [n, h, w] of [[1, 5, 9], [2, 17, 4]] as const) {
+    for (const [n, h, w] of [
+      [1, 5, 9],
+      [2, 17, 4],
+    ] as const) {
       const out = await session.run({ input: float32Tensor([n, 3, h, w]) });
       expect(out.output!.shape).toEqual([n, 3, 2 * h, 2 * w]);
     }

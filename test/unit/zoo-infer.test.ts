@@ -80,7 +80,9 @@ describe('exported models run on whole images', () => {
     const config = presetConfig('edsr-mini');
     const bare = toOnnx(buildModel(config, { height: 4, width: 4 }).graph, { params: 'initializers', weights: randomWeights(config) });
     expect(() => cardFromOnnx(bare)).toThrow(/no minisr\.card metadata/);
-    expect(() => weightsFromOnnx(bare, presetConfig('edsr-baseline'))).toThrow(/conv_first\.weight: type 1 \[16, 3, 3, 3\], expected float \[64, 3, 3, 3\]/);
+    expect(() => weightsFromOnnx(bare, presetConfig('edsr-baseline'))).toThrow(
+      /conv_first\.weight: type 1 \[16, 3, 3, 3\], expected float \[64, 3, 3, 3\]/,
+    );
     expect(() => cardFromOnnx(new Uint8Array([1, 2, 3, 4, 5]))).toThrow(/not a valid ONNX model/);
   });
 });
@@ -100,6 +102,8 @@ function flipPad(img: PlanarImage, w: number, h: number): PlanarImage {
 
 function cropTo(img: PlanarImage, w: number, h: number): PlanarImage {
   const data = new Float32Array(3 * w * h);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) data.set(img.data.subarray((c * img.height + y) * img.width, (c * img.height + y) * img.width + w), (c * h + y) * w);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < h; y++)
+      data.set(img.data.subarray((c * img.height + y) * img.width, (c * img.height + y) * img.width + w), (c * h + y) * w);
   return { width: w, height: h, channels: 3, data };
 }

@@ -7,7 +7,12 @@ import { validateConfig } from '../../engine/zoo/registry';
 describe('presets', () => {
   it('have the parameter counts of the PyTorch models', () => {
     // From ../shared/golden/cases.json (PyTorch sum of p.numel() over parameters).
-    const expected: Record<string, number> = { 'edsr-mini': 49_603, 'edsr-baseline': 1_369_859, 'swinir-mini': 98_868, 'swinir-light': 910_152 };
+    const expected: Record<string, number> = {
+      'edsr-mini': 49_603,
+      'edsr-baseline': 1_369_859,
+      'swinir-mini': 98_868,
+      'swinir-light': 910_152,
+    };
     for (const [preset, params] of Object.entries(expected)) {
       expect(modelCost(presetConfig(preset)).params, preset).toBe(params);
     }
@@ -16,7 +21,12 @@ describe('presets', () => {
   it('resolve to validated configs, x2 unless a scale is given', () => {
     const c = presetConfig('edsr-mini');
     expect(c).toMatchObject({ family: 'edsr', num_feat: 16, num_block: 8, res_scale: 2, upscale: 2, img_range: 255 });
-    expect(presetConfig('swinir-light', { scale: 4 })).toMatchObject({ family: 'swinir', embed_dim: 60, upscale: 4, upsampler: 'pixelshuffledirect' });
+    expect(presetConfig('swinir-light', { scale: 4 })).toMatchObject({
+      family: 'swinir',
+      embed_dim: 60,
+      upscale: 4,
+      upsampler: 'pixelshuffledirect',
+    });
     const { output } = buildModel(presetConfig('edsr-mini', { scale: 3 }), { height: 5, width: 7 });
     expect(output.shape).toEqual([1, 3, 15, 21]);
     for (const name of PRESET_NAMES) expect(validateConfig(presetConfig(name))).toEqual(presetConfig(name));

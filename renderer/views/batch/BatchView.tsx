@@ -10,7 +10,11 @@ import { useModels } from '../../state/models';
 import { reportError, useForm, useUi } from '../../state/ui';
 
 const STATE_LABEL: Record<BatchFileStatus['state'], string> = {
-  queued: 'Queued', running: 'Running', done: 'Done', failed: 'Failed', skipped: 'Skipped',
+  queued: 'Queued',
+  running: 'Running',
+  done: 'Done',
+  failed: 'Failed',
+  skipped: 'Skipped',
 };
 
 export function BatchView() {
@@ -46,7 +50,15 @@ export function BatchView() {
   };
   const start = async () => {
     if (!model || !outputDir || inputs.length === 0 || running) return;
-    const req: BatchRequest = { inputs, modelId: model, scale, outputDir, recursive, skipExisting, ...(glob.trim() ? { glob: glob.trim() } : {}) };
+    const req: BatchRequest = {
+      inputs,
+      modelId: model,
+      scale,
+      outputDir,
+      recursive,
+      skipExisting,
+      ...(glob.trim() ? { glob: glob.trim() } : {}),
+    };
     try {
       useJobs.getState().track(await client.startBatch(req), { kind: 'batch', req });
     } catch (e) {
@@ -70,31 +82,66 @@ export function BatchView() {
       <section className="panel" aria-label="Batch setup">
         {droppedFolder && (
           <p className="hint" role="status">
-            You dropped <strong>{droppedFolder}</strong>. The page cannot see where a dropped folder lives: choose it with
-            “Add folder”.
+            You dropped <strong>{droppedFolder}</strong>. The page cannot see where a dropped folder lives: choose it with “Add folder”.
           </p>
         )}
         <h2>Inputs</h2>
         <ul className="path-list" aria-label="Batch inputs">
           {inputs.map((p) => (
             <li key={p}>
-              <span title={p}><strong>{baseName(p.replace(/[\\/]+$/, ''))}</strong><span className="muted">{p}</span></span>
-              <button type="button" className="ghost" aria-label={`Remove ${baseName(p)}`} onClick={() => setForm({ inputs: inputs.filter((x) => x !== p) })}>×</button>
+              <span title={p}>
+                <strong>{baseName(p.replace(/[\\/]+$/, ''))}</strong>
+                <span className="muted">{p}</span>
+              </span>
+              <button
+                type="button"
+                className="ghost"
+                aria-label={`Remove ${baseName(p)}`}
+                onClick={() => setForm({ inputs: inputs.filter((x) => x !== p) })}
+              >
+                ×
+              </button>
             </li>
           ))}
           {inputs.length === 0 && <li className="muted">No inputs yet.</li>}
         </ul>
         <div className="actions">
-          <button type="button" onClick={() => void add('folder')}>Add folder…</button>
-          <button type="button" onClick={() => void add('files')}>Add images…</button>
+          <button type="button" onClick={() => void add('folder')}>
+            Add folder…
+          </button>
+          <button type="button" onClick={() => void add('files')}>
+            Add images…
+          </button>
         </div>
         <div className="row">
-          <label className="check"><input type="checkbox" checked={recursive} onChange={(e) => setForm({ recursive: e.target.checked })} aria-label="Include subfolders" /> Include subfolders</label>
-          <label className="check"><input type="checkbox" checked={skipExisting} onChange={(e) => setForm({ skipExisting: e.target.checked })} aria-label="Skip existing outputs" /> Skip existing outputs</label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={recursive}
+              onChange={(e) => setForm({ recursive: e.target.checked })}
+              aria-label="Include subfolders"
+            />{' '}
+            Include subfolders
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={skipExisting}
+              onChange={(e) => setForm({ skipExisting: e.target.checked })}
+              aria-label="Skip existing outputs"
+            />{' '}
+            Skip existing outputs
+          </label>
         </div>
         <label className="field">
           <span>Only files matching (glob, optional)</span>
-          <input type="text" value={glob} placeholder="*.jpg" onChange={(e) => setForm({ glob: e.target.value })} aria-label="File filter glob" />
+          <input
+            type="text"
+            value={glob}
+            placeholder="*.jpg"
+            onChange={(e) => setForm({ glob: e.target.value })}
+            aria-label="File filter glob"
+          />
         </label>
 
         <h2>Model and output</h2>
@@ -102,7 +149,11 @@ export function BatchView() {
           <label className="field">
             <span>Model</span>
             <select aria-label="Batch model" value={model ?? ''} onChange={(e) => setForm({ modelId: e.target.value })}>
-              {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+              {models.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.label}
+                </option>
+              ))}
             </select>
           </label>
           <label className="field">
@@ -113,13 +164,23 @@ export function BatchView() {
         <div className="field">
           <span>Output folder</span>
           <div className="row">
-            <code className="path" data-testid="batch-output-dir">{outputDir ?? 'not chosen'}</code>
-            <button type="button" onClick={() => void chooseOutput()} aria-label="Choose output folder">Choose…</button>
+            <code className="path" data-testid="batch-output-dir">
+              {outputDir ?? 'not chosen'}
+            </code>
+            <button type="button" onClick={() => void chooseOutput()} aria-label="Choose output folder">
+              Choose…
+            </button>
           </div>
         </div>
         <div className="actions">
-          <button type="button" className="primary big" disabled={!canStart} onClick={() => void start()} aria-label="Start batch">Start batch</button>
-          {running && <button type="button" onClick={() => void cancel()} aria-label="Cancel batch">Cancel</button>}
+          <button type="button" className="primary big" disabled={!canStart} onClick={() => void start()} aria-label="Start batch">
+            Start batch
+          </button>
+          {running && (
+            <button type="button" onClick={() => void cancel()} aria-label="Cancel batch">
+              Cancel
+            </button>
+          )}
         </div>
       </section>
 
@@ -131,7 +192,11 @@ export function BatchView() {
               <h2>{job.info.title || 'Batch'}</h2>
               <span className={`state-pill ${job.info.state}`}>{job.info.state}</span>
               {client.dialogs && outDir && (
-                <button type="button" onClick={() => void client.dialogs!.revealInFolder(outDir).catch(reportError)} aria-label="Open output folder">
+                <button
+                  type="button"
+                  onClick={() => void client.dialogs!.revealInFolder(outDir).catch(reportError)}
+                  aria-label="Open output folder"
+                >
                   Open output folder
                 </button>
               )}
@@ -141,30 +206,48 @@ export function BatchView() {
               <p className="summary" data-testid="batch-summary">
                 {counts.done} done · {counts.failed} failed · {counts.skipped} skipped · {counts.queued + counts.running} to go
               </p>
-            ) : job.batchSummary && (
-              <p className="summary" data-testid="batch-summary">
-                {job.batchSummary.done} done · {job.batchSummary.failed} failed · {job.batchSummary.skipped} skipped
+            ) : (
+              job.batchSummary && (
+                <p className="summary" data-testid="batch-summary">
+                  {job.batchSummary.done} done · {job.batchSummary.failed} failed · {job.batchSummary.skipped} skipped
+                </p>
+              )
+            )}
+            {job.info.state === 'failed' && job.info.error && (
+              <p role="alert" className="error">
+                {job.info.error}
               </p>
             )}
-            {job.info.state === 'failed' && job.info.error && <p role="alert" className="error">{job.info.error}</p>}
             {failures.length > 0 && (
               <div className="failures" role="region" aria-label="Failures">
                 <h3>Failed files</h3>
                 <ul>
                   {failures.map((f) => (
-                    <li key={f.input}><strong>{baseName(f.input)}</strong>: {f.reason ?? 'no reason given'}</li>
+                    <li key={f.input}>
+                      <strong>{baseName(f.input)}</strong>: {f.reason ?? 'no reason given'}
+                    </li>
                   ))}
                 </ul>
               </div>
             )}
             <table className="queue-table" aria-label="Files">
-              <thead><tr><th scope="col">File</th><th scope="col">Status</th><th scope="col">Output / reason</th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope="col">File</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Output / reason</th>
+                </tr>
+              </thead>
               <tbody>
                 {files.map((f) => (
                   <tr key={f.input} data-state={f.state}>
                     <td title={f.input}>{baseName(f.input)}</td>
-                    <td><span className={`state-pill ${f.state}`}>{STATE_LABEL[f.state]}</span></td>
-                    <td className="muted" title={f.output ?? f.reason}>{f.state === 'failed' ? f.reason : f.output ? baseName(f.output) : ''}</td>
+                    <td>
+                      <span className={`state-pill ${f.state}`}>{STATE_LABEL[f.state]}</span>
+                    </td>
+                    <td className="muted" title={f.output ?? f.reason}>
+                      {f.state === 'failed' ? f.reason : f.output ? baseName(f.output) : ''}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -28,16 +28,33 @@ export function CompareView() {
   const resultOf = (modelId?: string) => (modelId ? results[resultKey({ modelId, scale })] : undefined);
   const saveTarget = resultOf(compare.b) ?? resultOf(compare.a);
   const format = outputFormat(settings, source);
-  const save = saveTarget && source
-    ? () => void saveOutput(client, saveTarget.output,
-      outputName(settings?.nameTemplate ?? '{name}_{model}_x{scale}.{ext}', source.name, saveTarget.modelId, saveTarget.scale, format), format, settings?.quality)
-    : undefined;
+  const save =
+    saveTarget && source
+      ? () =>
+          void saveOutput(
+            client,
+            saveTarget.output,
+            outputName(
+              settings?.nameTemplate ?? '{name}_{model}_x{scale}.{ext}',
+              source.name,
+              saveTarget.modelId,
+              saveTarget.scale,
+              format,
+            ),
+            format,
+            settings?.quality,
+          )
+      : undefined;
   useCommand('save', save);
   // Esc stops this comparison's upscales; Ctrl+Enter runs the chosen models still missing.
   const slotJobs = source ? [compare.a, compare.b].map((m) => upscaleJobFor(jobs, source.id, m, scale)) : [];
   const activeIds = slotJobs.filter(isActive).map((e) => e!.info.id);
   useCommand('cancel', activeIds.length ? () => activeIds.forEach((id) => void client.cancelJob(id).catch(reportError)) : undefined);
-  const missing = source ? [...new Set([compare.a, compare.b])].filter((m): m is string => !!m && !resultOf(m) && !isActive(upscaleJobFor(jobs, source.id, m, scale))) : [];
+  const missing = source
+    ? [...new Set([compare.a, compare.b])].filter(
+        (m): m is string => !!m && !resultOf(m) && !isActive(upscaleJobFor(jobs, source.id, m, scale)),
+      )
+    : [];
   useCommand('run', source && missing.length ? () => void runModels(client, source.id, missing, scale) : undefined);
 
   if (!source) {
@@ -62,7 +79,11 @@ export function CompareView() {
         <label className="field inline">
           <span>Image</span>
           <select aria-label="Compared image" value={source.id} onChange={(e) => setCompare({ sourceId: e.target.value })}>
-            {order.map((id) => <option key={id} value={id}>{images[id]!.name}</option>)}
+            {order.map((id) => (
+              <option key={id} value={id}>
+                {images[id]!.name}
+              </option>
+            ))}
           </select>
         </label>
         <label className="field inline">
@@ -73,7 +94,13 @@ export function CompareView() {
           <ModelSlot key={k} slot={k} source={source} scale={scale} />
         ))}
         <div role="radiogroup" aria-label="Compare mode" className="segmented">
-          {([['split', 'Split'], ['side', 'Side by side'], ['diff', 'Difference']] as [CompareMode, string][]).map(([m, t]) => (
+          {(
+            [
+              ['split', 'Split'],
+              ['side', 'Side by side'],
+              ['diff', 'Difference'],
+            ] as [CompareMode, string][]
+          ).map(([m, t]) => (
             <label key={m} className={compare.mode === m ? 'selected' : ''}>
               <input type="radio" name="compare-mode" checked={compare.mode === m} onChange={() => setCompare({ mode: m })} />
               {t}
@@ -83,7 +110,11 @@ export function CompareView() {
         {compare.mode === 'split' && (
           <label className="field inline">
             <span>Left side</span>
-            <select aria-label="Split left side" value={compare.splitLeft} onChange={(e) => setCompare({ splitLeft: e.target.value as 'original' | 'a' })}>
+            <select
+              aria-label="Split left side"
+              value={compare.splitLeft}
+              onChange={(e) => setCompare({ splitLeft: e.target.value as 'original' | 'a' })}
+            >
               <option value="original">Original</option>
               <option value="a">Model A</option>
             </select>
@@ -92,12 +123,22 @@ export function CompareView() {
         {compare.mode === 'diff' && (
           <label className="field inline">
             <span>Gain</span>
-            <select aria-label="Difference gain" value={compare.diffGain} onChange={(e) => setCompare({ diffGain: Number(e.target.value) })}>
-              {[1, 4, 8, 16, 32].map((g) => <option key={g} value={g}>×{g}</option>)}
+            <select
+              aria-label="Difference gain"
+              value={compare.diffGain}
+              onChange={(e) => setCompare({ diffGain: Number(e.target.value) })}
+            >
+              {[1, 4, 8, 16, 32].map((g) => (
+                <option key={g} value={g}>
+                  ×{g}
+                </option>
+              ))}
             </select>
           </label>
         )}
-        <button type="button" className="primary" disabled={!save} onClick={save} aria-label="Save compared result">Save…</button>
+        <button type="button" className="primary" disabled={!save} onClick={save} aria-label="Save compared result">
+          Save…
+        </button>
       </div>
       <Viewer
         out={out}
@@ -110,4 +151,3 @@ export function CompareView() {
     </div>
   );
 }
-

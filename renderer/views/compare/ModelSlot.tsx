@@ -32,13 +32,24 @@ export function ModelSlot({ slot, source, scale }: { slot: 'a' | 'b'; source: Im
         <span>Model {name}</span>
         <select aria-label={`Model ${name}`} value={modelId ?? ''} onChange={(e) => setCompare({ [slot]: e.target.value || undefined })}>
           <option value="">—</option>
-          {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+          {models.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.label}
+            </option>
+          ))}
         </select>
       </label>
-      {modelId && !have && (isActive(job)
-        ? <span className="muted small" role="status">{job?.progress ? `${job.progress.done}/${job.progress.total} tiles` : 'running…'}</span>
-        : <button type="button" onClick={() => void run()} aria-label={`Run model ${name}`}>Run</button>)}
+      {modelId &&
+        !have &&
+        (isActive(job) ? (
+          <span className="muted small" role="status">
+            {job?.progress ? `${job.progress.done}/${job.progress.total} tiles` : 'running…'}
+          </span>
+        ) : (
+          <button type="button" onClick={() => void run()} aria-label={`Run model ${name}`}>
+            Run
+          </button>
+        ))}
     </span>
   );
 }
-

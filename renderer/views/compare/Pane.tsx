@@ -22,8 +22,22 @@ interface Loaded {
  * visible region fetched at display resolution once the view has been still for a moment. The
  * previous region stays until the next has loaded, so panning never flashes.
  */
-export function Pane({ image, out, view, viewport, style, className, label }: {
-  image: PaneImage; out: Size; view: ViewState; viewport: Size; style?: CSSProperties; className?: string; label: string;
+export function Pane({
+  image,
+  out,
+  view,
+  viewport,
+  style,
+  className,
+  label,
+}: {
+  image: PaneImage;
+  out: Size;
+  view: ViewState;
+  viewport: Size;
+  style?: CSSProperties;
+  className?: string;
+  label: string;
 }) {
   const client = useClient();
   const dpr = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1;
@@ -58,7 +72,10 @@ export function Pane({ image, out, view, viewport, style, className, label }: {
   const preview = useMemo(() => client.imageUrl({ imageId: image.imageId, maxSide: PREVIEW_SIDE }), [client, image.imageId]);
   const pixelated = view.zoom >= 2 ? ' pixelated' : '';
   const place = (r: { left: number; top: number; width: number; height: number }): CSSProperties => ({
-    left: r.left, top: r.top, width: r.width, height: r.height,
+    left: r.left,
+    top: r.top,
+    width: r.width,
+    height: r.height,
   });
 
   return (

@@ -19,7 +19,12 @@ export interface Column {
 }
 
 interface ViewerProps {
-  out: Size; mode: CompareMode; columns: Column[]; split: number; onSplit(v: number): void; gain: number;
+  out: Size;
+  mode: CompareMode;
+  columns: Column[];
+  split: number;
+  onSplit(v: number): void;
+  gain: number;
 }
 
 /** The shared-view viewer: split, side by side or difference; wheel/keys zoom, drag pans. */
@@ -36,7 +41,8 @@ function ViewerBody({ out, mode, columns, split, onSplit, gain }: ViewerProps) {
 
   useLayoutEffect(() => {
     const el = box.current!;
-    const measure = () => setVp((p) => (p.width === el.clientWidth && p.height === el.clientHeight ? p : { width: el.clientWidth, height: el.clientHeight }));
+    const measure = () =>
+      setVp((p) => (p.width === el.clientWidth && p.height === el.clientHeight ? p : { width: el.clientWidth, height: el.clientHeight }));
     measure();
     if (typeof ResizeObserver !== 'function') return;
     const ro = new ResizeObserver(measure);
@@ -106,18 +112,43 @@ function ViewerBody({ out, mode, columns, split, onSplit, gain }: ViewerProps) {
         onPointerCancel={onPointerUp}
         onDoubleClick={fit}
       >
-        {view && ready && mode === 'side' && columns.map((c, i) => (
-          <div key={c.key} className="side-cell" style={{ left: i * paneVp.width, width: paneVp.width }}>
-            {c.image ? <Pane key={c.image.imageId} image={c.image} out={out} view={view} viewport={paneVp} label={c.title} /> : <Missing column={c} />}
-            <PaneLabel column={c} />
-          </div>
-        ))}
+        {view &&
+          ready &&
+          mode === 'side' &&
+          columns.map((c, i) => (
+            <div key={c.key} className="side-cell" style={{ left: i * paneVp.width, width: paneVp.width }}>
+              {c.image ? (
+                <Pane key={c.image.imageId} image={c.image} out={out} view={view} viewport={paneVp} label={c.title} />
+              ) : (
+                <Missing column={c} />
+              )}
+              <PaneLabel column={c} />
+            </div>
+          ))}
         {view && ready && mode === 'split' && (
           <>
-            {columns[0]!.image ? <Pane key={columns[0]!.image.imageId} image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} /> : <Missing column={columns[0]!} />}
+            {columns[0]!.image ? (
+              <Pane
+                key={columns[0]!.image.imageId}
+                image={columns[0]!.image}
+                out={out}
+                view={view}
+                viewport={vp}
+                label={columns[0]!.title}
+              />
+            ) : (
+              <Missing column={columns[0]!} />
+            )}
             {columns[1]!.image ? (
-              <Pane key={columns[1]!.image.imageId} image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title}
-                style={{ clipPath: `inset(0 0 0 ${split * 100}%)` }} />
+              <Pane
+                key={columns[1]!.image.imageId}
+                image={columns[1]!.image}
+                out={out}
+                view={view}
+                viewport={vp}
+                label={columns[1]!.title}
+                style={{ clipPath: `inset(0 0 0 ${split * 100}%)` }}
+              />
             ) : (
               <div className="missing-right" style={{ left: `${split * 100}%` }}>
                 <Missing column={columns[1]!} />
@@ -145,23 +176,60 @@ function ViewerBody({ out, mode, columns, split, onSplit, gain }: ViewerProps) {
             />
           </>
         )}
-        {view && ready && mode === 'diff' && (
-          columns[0]!.image && columns[1]!.image ? (
+        {view &&
+          ready &&
+          mode === 'diff' &&
+          (columns[0]!.image && columns[1]!.image ? (
             <div className="diff" style={{ filter: `brightness(${gain})` }}>
-              <Pane key={`a-${columns[0]!.image.imageId}`} image={columns[0]!.image} out={out} view={view} viewport={vp} label={columns[0]!.title} />
-              <Pane key={`b-${columns[1]!.image.imageId}`} image={columns[1]!.image} out={out} view={view} viewport={vp} label={columns[1]!.title} className="blend-difference" />
+              <Pane
+                key={`a-${columns[0]!.image.imageId}`}
+                image={columns[0]!.image}
+                out={out}
+                view={view}
+                viewport={vp}
+                label={columns[0]!.title}
+              />
+              <Pane
+                key={`b-${columns[1]!.image.imageId}`}
+                image={columns[1]!.image}
+                out={out}
+                view={view}
+                viewport={vp}
+                label={columns[1]!.title}
+                className="blend-difference"
+              />
             </div>
-          ) : <div className="missing">Choose and run models A and B to see their difference</div>
+          ) : (
+            <div className="missing">Choose and run models A and B to see their difference</div>
+          ))}
+        {mode === 'diff' && (
+          <div className="pane-label">
+            |{columns[0]!.title} − {columns[1]!.title}| × {gain}
+          </div>
         )}
-        {mode === 'diff' && <div className="pane-label">|{columns[0]!.title} − {columns[1]!.title}| × {gain}</div>}
       </div>
       <div className="viewer-status">
-        <span>{out.width}×{out.height}</span>
+        <span>
+          {out.width}×{out.height}
+        </span>
         <span data-testid="zoom-level">{percent}%</span>
-        <button type="button" className="ghost" onClick={() => zoomBy(1 / 1.5)} aria-label="Zoom out">−</button>
-        <button type="button" className="ghost" onClick={fit} aria-label="Fit to window">Fit</button>
-        <button type="button" className="ghost" onClick={() => view && setView(clampView({ ...view, zoom: 1 }, paneVp, out))} aria-label="Actual pixels">1:1</button>
-        <button type="button" className="ghost" onClick={() => zoomBy(1.5)} aria-label="Zoom in">+</button>
+        <button type="button" className="ghost" onClick={() => zoomBy(1 / 1.5)} aria-label="Zoom out">
+          −
+        </button>
+        <button type="button" className="ghost" onClick={fit} aria-label="Fit to window">
+          Fit
+        </button>
+        <button
+          type="button"
+          className="ghost"
+          onClick={() => view && setView(clampView({ ...view, zoom: 1 }, paneVp, out))}
+          aria-label="Actual pixels"
+        >
+          1:1
+        </button>
+        <button type="button" className="ghost" onClick={() => zoomBy(1.5)} aria-label="Zoom in">
+          +
+        </button>
       </div>
     </div>
   );
@@ -172,12 +240,22 @@ function PaneLabel({ column, right }: { column: Column; right?: boolean }) {
   return (
     <div className={`pane-label${right ? ' right' : ''}`} data-testid={`pane-label-${column.key}`}>
       <strong>{column.title}</strong>
-      {r && <span> · {formatMillis(r.millis)} on {r.ep}{r.passes > 1 ? ` · ${r.passes} passes` : ''}</span>}
+      {r && (
+        <span>
+          {' '}
+          · {formatMillis(r.millis)} on {r.ep}
+          {r.passes > 1 ? ` · ${r.passes} passes` : ''}
+        </span>
+      )}
     </div>
   );
 }
 
 function Missing({ column }: { column: Column }) {
   const state = column.running ? 'running…' : column.chosen ? 'not run yet' : 'choose a model';
-  return <div className="missing" role="status">{column.title}: {state}</div>;
+  return (
+    <div className="missing" role="status">
+      {column.title}: {state}
+    </div>
+  );
 }

@@ -3,18 +3,31 @@ import { useClient } from '../../app/client-context';
 import { useSettings } from '../../state/settings';
 
 const EP_LABELS: Record<string, string> = {
-  cpu: 'CPU', cuda: 'NVIDIA GPU (CUDA)', dml: 'GPU (DirectML)', coreml: 'Apple (Core ML)', webgpu: 'GPU (WebGPU)',
+  cpu: 'CPU',
+  cuda: 'NVIDIA GPU (CUDA)',
+  dml: 'GPU (DirectML)',
+  coreml: 'Apple (Core ML)',
+  webgpu: 'GPU (WebGPU)',
 };
 
 export function SettingsView() {
   const client = useClient();
   const { settings, system, error } = useSettings();
-  if (!settings) return <p className={error ? 'error' : 'muted'} role={error ? 'alert' : 'status'}>{error ?? 'Loading settings…'}</p>;
+  if (!settings)
+    return (
+      <p className={error ? 'error' : 'muted'} role={error ? 'alert' : 'status'}>
+        {error ?? 'Loading settings…'}
+      </p>
+    );
   const set = (patch: Partial<Settings>) => void useSettings.getState().update(client, patch);
   const providers = system?.providers ?? [];
   return (
     <form className="settings" aria-label="Settings" onSubmit={(e) => e.preventDefault()}>
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       <fieldset>
         <legend>Execution</legend>
         <label className="field">
@@ -23,33 +36,58 @@ export function SettingsView() {
             <option value="auto">Automatic (fastest available)</option>
             {providers.map((p) => (
               <option key={p.name} value={p.name} disabled={!p.available} title={p.reason}>
-                {EP_LABELS[p.name] ?? p.name}{p.available ? '' : ` — unavailable${p.reason ? `: ${p.reason}` : ''}`}
+                {EP_LABELS[p.name] ?? p.name}
+                {p.available ? '' : ` — unavailable${p.reason ? `: ${p.reason}` : ''}`}
               </option>
             ))}
           </select>
         </label>
         <label className="field">
           <span>Tile size (input pixels, 0 = automatic)</span>
-          <input type="number" min={0} step={16} aria-label="Tile size" value={settings.tile}
-            onChange={(e) => set({ tile: Math.max(0, Math.round(Number(e.target.value))) })} />
+          <input
+            type="number"
+            min={0}
+            step={16}
+            aria-label="Tile size"
+            value={settings.tile}
+            onChange={(e) => set({ tile: Math.max(0, Math.round(Number(e.target.value))) })}
+          />
         </label>
         <label className="field">
           <span>Threads (0 = all {system?.cpus ?? ''} cores)</span>
-          <input type="number" min={0} max={system?.cpus ?? 256} aria-label="Threads" value={settings.threads}
-            onChange={(e) => set({ threads: Math.max(0, Math.round(Number(e.target.value))) })} />
+          <input
+            type="number"
+            min={0}
+            max={system?.cpus ?? 256}
+            aria-label="Threads"
+            value={settings.threads}
+            onChange={(e) => set({ threads: Math.max(0, Math.round(Number(e.target.value))) })}
+          />
         </label>
       </fieldset>
       <fieldset>
         <legend>Output</legend>
         <label className="check">
-          <input type="checkbox" aria-label="Keep metadata" checked={settings.keepMetadata} onChange={(e) => set({ keepMetadata: e.target.checked })} />
+          <input
+            type="checkbox"
+            aria-label="Keep metadata"
+            checked={settings.keepMetadata}
+            onChange={(e) => set({ keepMetadata: e.target.checked })}
+          />
           <span>Keep metadata (EXIF, ICC profile)</span>
         </label>
         <label className="field">
           <span>Output file names</span>
-          <input type="text" aria-label="Output naming template" value={settings.nameTemplate} spellCheck={false}
-            onChange={(e) => set({ nameTemplate: e.target.value })} />
-          <small className="muted">{'{name}'} source name · {'{model}'} model id · {'{scale}'} · {'{ext}'}</small>
+          <input
+            type="text"
+            aria-label="Output naming template"
+            value={settings.nameTemplate}
+            spellCheck={false}
+            onChange={(e) => set({ nameTemplate: e.target.value })}
+          />
+          <small className="muted">
+            {'{name}'} source name · {'{model}'} model id · {'{scale}'} · {'{ext}'}
+          </small>
         </label>
       </fieldset>
       <fieldset>
@@ -66,7 +104,10 @@ export function SettingsView() {
       {system && (
         <p className="muted small">
           MiniSR {system.version} · {system.platform} · {system.cpus} cores · providers:{' '}
-          {providers.filter((p) => p.available).map((p) => p.name).join(', ') || 'none'}
+          {providers
+            .filter((p) => p.available)
+            .map((p) => p.name)
+            .join(', ') || 'none'}
         </p>
       )}
     </form>

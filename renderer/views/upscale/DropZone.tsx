@@ -43,7 +43,11 @@ export function DropZone({ children, compact }: { children?: ReactNode; compact?
     >
       {children}
       <div className="dropzone-prompt">
-        {!compact && <div className="dropzone-icon" aria-hidden>⇪</div>}
+        {!compact && (
+          <div className="dropzone-icon" aria-hidden>
+            ⇪
+          </div>
+        )}
         <p>{compact ? 'Drop more images, or' : 'Drop photos or a folder here, paste an image, or'}</p>
         <button type="button" className="primary" onClick={pick} aria-label="Open images">
           Open images…

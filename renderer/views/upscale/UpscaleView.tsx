@@ -121,7 +121,9 @@ export function UpscaleView() {
               onChange={(e) => settings && void useSettings.getState().update(client, { format: e.target.value as OutputFormat | 'same' })}
             >
               {FORMATS.map((f) => (
-                <option key={f} value={f}>{f === 'same' ? 'Same as source' : f.toUpperCase()}</option>
+                <option key={f} value={f}>
+                  {f === 'same' ? 'Same as source' : f.toUpperCase()}
+                </option>
               ))}
             </select>
           </label>
@@ -140,18 +142,27 @@ export function UpscaleView() {
         </div>
 
         <div className="actions">
-          <button type="button" className="primary big" onClick={() => void run()} disabled={!current || !modelId || running} aria-label="Run upscale">
+          <button
+            type="button"
+            className="primary big"
+            onClick={() => void run()}
+            disabled={!current || !modelId || running}
+            aria-label="Run upscale"
+          >
             Upscale
           </button>
           {running && (
-            <button type="button" onClick={() => void cancel()} aria-label="Cancel upscale">Cancel</button>
+            <button type="button" onClick={() => void cancel()} aria-label="Cancel upscale">
+              Cancel
+            </button>
           )}
         </div>
-        {result && (isActive(result) ? (
-          <ProgressBar label="Upscale progress" progress={result.progress} unit="tiles" testId="upscale-progress" />
-        ) : (
-          <JobOutcome entry={result} source={current} onSave={save} />
-        ))}
+        {result &&
+          (isActive(result) ? (
+            <ProgressBar label="Upscale progress" progress={result.progress} unit="tiles" testId="upscale-progress" />
+          ) : (
+            <JobOutcome entry={result} source={current} onSave={save} />
+          ))}
       </aside>
     </div>
   );
@@ -173,7 +184,9 @@ function Estimate({ image, model, scale }: { image: ImageRef; model?: ModelInfo;
   return (
     <p className="estimate muted small" data-testid="upscale-estimate">
       Output {out}
-      {speed ? ` · about ${formatDuration(passMegapixels(image.width, image.height, scale) / speed)} on CPU at the measured ${speed.toFixed(2)} MP/s` : ''}
+      {speed
+        ? ` · about ${formatDuration(passMegapixels(image.width, image.height, scale) / speed)} on CPU at the measured ${speed.toFixed(2)} MP/s`
+        : ''}
     </p>
   );
 }
@@ -190,12 +203,28 @@ function SourcePreview({ image }: { image: ImageRef }) {
   );
 }
 
-function JobOutcome({ entry, source, onSave }: {
-  entry: NonNullable<ReturnType<typeof latestJob>>; source?: ImageRef; onSave?: () => void;
+function JobOutcome({
+  entry,
+  source,
+  onSave,
+}: {
+  entry: NonNullable<ReturnType<typeof latestJob>>;
+  source?: ImageRef;
+  onSave?: () => void;
 }) {
   const { info, upscale } = entry;
-  if (info.state === 'failed') return <p role="alert" className="error">Upscale failed: {info.error ?? 'unknown error'}</p>;
-  if (info.state === 'cancelled') return <p className="muted" role="status">Cancelled.</p>;
+  if (info.state === 'failed')
+    return (
+      <p role="alert" className="error">
+        Upscale failed: {info.error ?? 'unknown error'}
+      </p>
+    );
+  if (info.state === 'cancelled')
+    return (
+      <p className="muted" role="status">
+        Cancelled.
+      </p>
+    );
   if (!upscale) return null;
   const openCompare = () => {
     if (!source) return;
@@ -208,12 +237,20 @@ function JobOutcome({ entry, source, onSave }: {
   return (
     <div className="result-card" data-testid="upscale-result" role="status">
       <div>
-        Done: <strong>{upscale.output.width}×{upscale.output.height}</strong> in {formatMillis(upscale.millis)} on {upscale.ep}
+        Done:{' '}
+        <strong>
+          {upscale.output.width}×{upscale.output.height}
+        </strong>{' '}
+        in {formatMillis(upscale.millis)} on {upscale.ep}
         {upscale.passes > 1 && ` (${upscale.passes} passes)`}
       </div>
       <div className="actions">
-        <button type="button" onClick={openCompare} aria-label="Compare with original">Compare</button>
-        <button type="button" className="primary" onClick={onSave} aria-label="Save result">Save…</button>
+        <button type="button" onClick={openCompare} aria-label="Compare with original">
+          Compare
+        </button>
+        <button type="button" className="primary" onClick={onSave} aria-label="Save result">
+          Save…
+        </button>
       </div>
     </div>
   );

@@ -13,9 +13,20 @@ export const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 's
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** What a form still lacks before it can run, in words (empty when ready). */
-function pruneNeeds(f: { importing: boolean; teacherPath: string; teacherId?: string; dataDir: string; steps: number; lambda: number; batch: number; patch: number; lr: number }): string[] {
+function pruneNeeds(f: {
+  importing: boolean;
+  teacherPath: string;
+  teacherId?: string;
+  dataDir: string;
+  steps: number;
+  lambda: number;
+  batch: number;
+  patch: number;
+  lr: number;
+}): string[] {
   const needs: string[] = [];
-  if (f.importing ? !/\.(pth|pt|safetensors)$/i.test(f.teacherPath.trim()) : !f.teacherId) needs.push('a teacher (a listed model, or a .pth / .safetensors file)');
+  if (f.importing ? !/\.(pth|pt|safetensors)$/i.test(f.teacherPath.trim()) : !f.teacherId)
+    needs.push('a teacher (a listed model, or a .pth / .safetensors file)');
   if (f.dataDir.trim() === '') needs.push('a training images folder');
   if (!(f.steps >= 1)) needs.push('at least 1 step');
   if (!(f.lambda >= 0)) needs.push('a lambda of 0 or more');
@@ -44,7 +55,11 @@ export function PruneStage() {
       ...(importing ? { teacherPreset: form.teacherPreset } : {}),
       dataDir: form.dataDir.trim(),
       ...(form.valDir.trim() ? { valDir: form.valDir.trim() } : {}),
-      steps: form.steps, lambda: form.lambda, batch: form.batch, patch: form.patch, lr: form.lr,
+      steps: form.steps,
+      lambda: form.lambda,
+      batch: form.batch,
+      patch: form.patch,
+      lr: form.lr,
     };
     try {
       useJobs.getState().track(await client.startPrune(req), { kind: 'prune', req });
@@ -74,13 +89,24 @@ export function PruneStage() {
   return (
     <section className="stage-card" aria-label="Stage 1: Prune">
       {dialog}
-      <header><span className="stage-num">1</span><h2>Prune</h2><span className={`badge${job?.prune ? ' ok' : ''}`}>{job?.prune ? 'done' : 'ready'}</span></header>
-      <p className="muted small">Fine-tunes the teacher with an L1 penalty (OBProx-SG) so unimportant weights become exactly zero, then reports which channels and blocks still matter.</p>
+      <header>
+        <span className="stage-num">1</span>
+        <h2>Prune</h2>
+        <span className={`badge${job?.prune ? ' ok' : ''}`}>{job?.prune ? 'done' : 'ready'}</span>
+      </header>
+      <p className="muted small">
+        Fine-tunes the teacher with an L1 penalty (OBProx-SG) so unimportant weights become exactly zero, then reports which channels and
+        blocks still matter.
+      </p>
       <fieldset disabled={active} className="grid-form">
         <label className="field">
           <span>Teacher</span>
           <select aria-label="Teacher to prune" value={teacherId} onChange={(e) => setForm({ teacher: e.target.value })}>
-            {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+              </option>
+            ))}
             <option value={IMPORT_TEACHER}>Import a .pth / .safetensors file…</option>
           </select>
         </label>
@@ -89,16 +115,34 @@ export function PruneStage() {
             <div className="field">
               <span>Teacher file (.pth or .safetensors)</span>
               <div className="row">
-                <input type="text" aria-label="Checkpoint to prune" value={form.teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
-                  onChange={(e) => setForm({ teacherPath: e.target.value })} />
+                <input
+                  type="text"
+                  aria-label="Checkpoint to prune"
+                  value={form.teacherPath}
+                  placeholder="/path/to/model.pth"
+                  spellCheck={false}
+                  onChange={(e) => setForm({ teacherPath: e.target.value })}
+                />
                 {/* Electron reads only what the user picked; web mode reads inside its --root folders. */}
-                {client.dialogs && <button type="button" onClick={() => void chooseCheckpoint()} aria-label="Choose checkpoint to prune">Choose…</button>}
+                {client.dialogs && (
+                  <button type="button" onClick={() => void chooseCheckpoint()} aria-label="Choose checkpoint to prune">
+                    Choose…
+                  </button>
+                )}
               </div>
             </div>
             <label className="field">
               <span>Teacher architecture</span>
-              <select aria-label="Architecture of the checkpoint" value={form.teacherPreset} onChange={(e) => setForm({ teacherPreset: e.target.value })}>
-                {TEACHER_PRESETS.map((p) => <option key={p} value={p}>{p}</option>)}
+              <select
+                aria-label="Architecture of the checkpoint"
+                value={form.teacherPreset}
+                onChange={(e) => setForm({ teacherPreset: e.target.value })}
+              >
+                {TEACHER_PRESETS.map((p) => (
+                  <option key={p} value={p}>
+                    {p}
+                  </option>
+                ))}
               </select>
             </label>
           </>
@@ -106,33 +150,92 @@ export function PruneStage() {
         <NumberField label="Prune steps" value={form.steps} min={1} step={100} onChange={(steps) => setForm({ steps })} />
         <NumberField label="Lambda (L1 weight)" value={form.lambda} min={0} step={1e-4} onChange={(lambda) => setForm({ lambda })} />
         <NumberField label="Prune batch" value={form.batch} min={1} step={1} onChange={(batch) => setForm({ batch })} />
-        <NumberField label="Patch size for pruning (LR pixels)" value={form.patch} min={8} step={8} onChange={(patch) => setForm({ patch })} />
+        <NumberField
+          label="Patch size for pruning (LR pixels)"
+          value={form.patch}
+          min={8}
+          step={8}
+          onChange={(patch) => setForm({ patch })}
+        />
         <NumberField label="SGD rate for pruning" value={form.lr} min={0} step={1e-3} onChange={(lr) => setForm({ lr })} />
         <div className="field span2">
           <span>Training images (folder)</span>
           <div className="row">
-            <input type="text" aria-label="Prune data folder" value={form.dataDir} spellCheck={false} onChange={(e) => setForm({ dataDir: e.target.value })} />
-            <button type="button" onClick={() => void chooseDir('dataDir', 'Choose the training images folder')} aria-label="Choose prune data folder">Choose…</button>
+            <input
+              type="text"
+              aria-label="Prune data folder"
+              value={form.dataDir}
+              spellCheck={false}
+              onChange={(e) => setForm({ dataDir: e.target.value })}
+            />
+            <button
+              type="button"
+              onClick={() => void chooseDir('dataDir', 'Choose the training images folder')}
+              aria-label="Choose prune data folder"
+            >
+              Choose…
+            </button>
           </div>
         </div>
         <div className="field span2">
           <span>Validation images (folder with *_HR/*_LR pairs, optional)</span>
           <div className="row">
-            <input type="text" aria-label="Prune validation images" value={form.valDir} spellCheck={false} onChange={(e) => setForm({ valDir: e.target.value })} />
-            <button type="button" onClick={() => void chooseDir('valDir', 'Choose the validation folder')} aria-label="Choose prune validation folder">Choose…</button>
+            <input
+              type="text"
+              aria-label="Prune validation images"
+              value={form.valDir}
+              spellCheck={false}
+              onChange={(e) => setForm({ valDir: e.target.value })}
+            />
+            <button
+              type="button"
+              onClick={() => void chooseDir('valDir', 'Choose the validation folder')}
+              aria-label="Choose prune validation folder"
+            >
+              Choose…
+            </button>
           </div>
         </div>
       </fieldset>
-      {!active && needs.length > 0 && <p className="note" data-testid="prune-needs">Needs {needs.join(', ')}.</p>}
+      {!active && needs.length > 0 && (
+        <p className="note" data-testid="prune-needs">
+          Needs {needs.join(', ')}.
+        </p>
+      )}
       <div className="actions">
-        {!active && <button type="button" className="primary" disabled={needs.length > 0} onClick={() => void start()} aria-label="Run pruning">Run pruning</button>}
-        {active && !paused && <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause pruning">Pause</button>}
-        {active && paused && <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume pruning">Resume</button>}
-        {active && <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel pruning">Cancel</button>}
-        {job && <span className={`state-pill ${job.info.state}`} data-testid="prune-state">{job.info.state}</span>}
+        {!active && (
+          <button type="button" className="primary" disabled={needs.length > 0} onClick={() => void start()} aria-label="Run pruning">
+            Run pruning
+          </button>
+        )}
+        {active && !paused && (
+          <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause pruning">
+            Pause
+          </button>
+        )}
+        {active && paused && (
+          <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume pruning">
+            Resume
+          </button>
+        )}
+        {active && (
+          <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel pruning">
+            Cancel
+          </button>
+        )}
+        {job && (
+          <span className={`state-pill ${job.info.state}`} data-testid="prune-state">
+            {job.info.state}
+          </span>
+        )}
       </div>
       {job && (
-        <TrainingPanel entry={job} what="Pruning" statsId="prune-stats" labels={{ loss: 'Prune loss (L1)', val: 'Prune PSNR (validation)' }}>
+        <TrainingPanel
+          entry={job}
+          what="Pruning"
+          statsId="prune-stats"
+          labels={{ loss: 'Prune loss (L1)', val: 'Prune PSNR (validation)' }}
+        >
           {job.prune && <PruneReport summary={job.prune} />}
         </TrainingPanel>
       )}
@@ -146,21 +249,49 @@ function PruneReport({ summary: s }: { summary: PruneSummary }) {
     <div className="result-card" data-testid="prune-report">
       <h3>Importance report</h3>
       <dl className="numbers">
-        <div><dt>Weight sparsity</dt><dd data-testid="prune-sparsity">{pct(s.weightSparsity)}</dd></div>
-        <div><dt>Zero parameters</dt><dd>{formatInt(s.zeros)} of {formatInt(s.params)}</dd></div>
+        <div>
+          <dt>Weight sparsity</dt>
+          <dd data-testid="prune-sparsity">{pct(s.weightSparsity)}</dd>
+        </div>
+        <div>
+          <dt>Zero parameters</dt>
+          <dd>
+            {formatInt(s.zeros)} of {formatInt(s.params)}
+          </dd>
+        </div>
         <div>
           <dt>Alive channels</dt>
-          <dd data-testid="prune-channels">{s.channels.alive} of {s.channels.count}{s.channels.exact ? '' : ' (ranked only)'}</dd>
+          <dd data-testid="prune-channels">
+            {s.channels.alive} of {s.channels.count}
+            {s.channels.exact ? '' : ' (ranked only)'}
+          </dd>
         </div>
-        <div><dt>{s.family === 'edsr' ? 'Residual blocks' : 'Residual groups'} kept</dt><dd>{s.blocks.alive} of {s.blocks.count}</dd></div>
-        <div><dt>Largest student</dt><dd data-testid="prune-bounds">{s.bounds ? sizes(s.bounds) : 'nothing left alive'}</dd></div>
+        <div>
+          <dt>{s.family === 'edsr' ? 'Residual blocks' : 'Residual groups'} kept</dt>
+          <dd>
+            {s.blocks.alive} of {s.blocks.count}
+          </dd>
+        </div>
+        <div>
+          <dt>Largest student</dt>
+          <dd data-testid="prune-bounds">{s.bounds ? sizes(s.bounds) : 'nothing left alive'}</dd>
+        </div>
       </dl>
-      <p className="muted small">Teacher: {s.family.toUpperCase()} with {sizes(s.teacher)}. Report: <code>{s.reportPath}</code></p>
+      <p className="muted small">
+        Teacher: {s.family.toUpperCase()} with {sizes(s.teacher)}. Report: <code>{s.reportPath}</code>
+      </p>
       <details>
         <summary>Sparsity by layer ({s.layers.length})</summary>
         <table className="layer-table" aria-label="Sparsity by layer">
           <tbody>
-            {s.layers.map((l) => <tr key={l.key}><td><code>{l.key}</code></td><td>{pct(l.sparsity)}</td></tr>)}
+            {s.layers.map((l) => (
+              <tr key={l.key}>
+                <td>
+                  <code>{l.key}</code>
+                </td>
+                <td>{pct(l.sparsity)}</td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </details>

@@ -19,7 +19,8 @@ interface Shown {
 
 function planLabel(p: PlanResult): string {
   const s = p.sizes;
-  const shape = p.config.family === 'edsr' ? `${s.feats} ch × ${s.blocks} blocks` : `${s.feats} ch × ${s.blocks} groups × ${s.layers} layers`;
+  const shape =
+    p.config.family === 'edsr' ? `${s.feats} ch × ${s.blocks} blocks` : `${s.feats} ch × ${s.blocks} groups × ${s.layers} layers`;
   return `${String(p.config.family).toUpperCase()} ${shape} (${formatCount(p.params)} params)`;
 }
 
@@ -57,7 +58,11 @@ export function StagePlanner() {
   useEffect(() => {
     if (!bounds) return;
     const clamp = (v: number, hi: number) => Math.max(1, Math.min(v, hi));
-    setForm({ feats: clamp(feats, bounds.feats), blocks: clamp(blocks, bounds.blocks), ...(bounds.layers !== undefined ? { layers: clamp(layers, bounds.layers) } : {}) });
+    setForm({
+      feats: clamp(feats, bounds.feats),
+      blocks: clamp(blocks, bounds.blocks),
+      ...(bounds.layers !== undefined ? { layers: clamp(layers, bounds.layers) } : {}),
+    });
     // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the report changes
   }, [report?.reportPath]);
 
@@ -65,10 +70,18 @@ export function StagePlanner() {
   useEffect(() => {
     if (!report || key === undefined) return;
     const t = setTimeout(() => {
-      client.planCompression({ report: report.reportPath, feats, blocks, ...(swinir ? { layers } : {}), ...(resScale !== undefined ? { resScale } : {}) }).then(
-        (p) => setAnswer({ key, plan: p }),
-        (e: Error) => setAnswer({ key, error: e.message }),
-      );
+      client
+        .planCompression({
+          report: report.reportPath,
+          feats,
+          blocks,
+          ...(swinir ? { layers } : {}),
+          ...(resScale !== undefined ? { resScale } : {}),
+        })
+        .then(
+          (p) => setAnswer({ key, plan: p }),
+          (e: Error) => setAnswer({ key, error: e.message }),
+        );
     }, 120);
     return () => clearTimeout(t);
   }, [client, report, key, feats, blocks, layers, swinir, resScale]);
@@ -77,7 +90,9 @@ export function StagePlanner() {
   const teacherOfRun = () => {
     const r = pruneJob?.request;
     if (form.loaded || r?.kind !== 'prune') return {};
-    return r.req.teacherPreset ? { teacher: IMPORT_TEACHER, teacherPath: r.req.teacher, teacherPreset: r.req.teacherPreset } : { teacher: r.req.teacher };
+    return r.req.teacherPreset
+      ? { teacher: IMPORT_TEACHER, teacherPath: r.req.teacher, teacherPreset: r.req.teacherPreset }
+      : { teacher: r.req.teacher };
   };
 
   const loadReport = async () => {
@@ -92,7 +107,11 @@ export function StagePlanner() {
   /** The engine searches the sizes for the budget; the sliders take them (and the effect above plans them). */
   const fitToBudget = async (r: PruneSummary) => {
     try {
-      const p = await client.planCompression({ report: r.reportPath, params: Math.max(1, Math.floor((r.params * budget) / 100)), ...(resScale !== undefined ? { resScale } : {}) });
+      const p = await client.planCompression({
+        report: r.reportPath,
+        params: Math.max(1, Math.floor((r.params * budget) / 100)),
+        ...(resScale !== undefined ? { resScale } : {}),
+      });
       setForm({ feats: p.sizes.feats, blocks: p.sizes.blocks, ...(p.sizes.layers !== undefined ? { layers: p.sizes.layers } : {}) });
       setFitError(undefined);
     } catch (e) {
@@ -102,36 +121,99 @@ export function StagePlanner() {
 
   const estimate = edsrCost({ feats, blocks, scale: 2 });
   const shown: Shown | undefined = report
-    ? plan && { params: plan.params, flops: plan.gflops640x360 * 1e9, layers: swinir ? `${plan.sizes.blocks} × ${plan.sizes.layers} Swin` : `${edsrCost({ feats: plan.sizes.feats, blocks: plan.sizes.blocks, scale: 2 }).layers} conv`, teacherParams: plan.teacherParams }
-    : { params: estimate.params, flops: estimate.flops640x360, layers: `${estimate.layers} conv`, teacherParams: edsrCost(ESTIMATE_TEACHER).params };
+    ? plan && {
+        params: plan.params,
+        flops: plan.gflops640x360 * 1e9,
+        layers: swinir
+          ? `${plan.sizes.blocks} × ${plan.sizes.layers} Swin`
+          : `${edsrCost({ feats: plan.sizes.feats, blocks: plan.sizes.blocks, scale: 2 }).layers} conv`,
+        teacherParams: plan.teacherParams,
+      }
+    : {
+        params: estimate.params,
+        flops: estimate.flops640x360,
+        layers: `${estimate.layers} conv`,
+        teacherParams: edsrCost(ESTIMATE_TEACHER).params,
+      };
   const teacherParams = report?.params ?? edsrCost(ESTIMATE_TEACHER).params;
   const share = shown ? (100 * shown.params) / shown.teacherParams : undefined;
   const fits = share !== undefined && share <= budget;
-  const handed = distillForm.student === PLANNED_STUDENT && plan !== undefined && JSON.stringify(distillForm.planned?.config) === JSON.stringify(plan.config);
+  const handed =
+    distillForm.student === PLANNED_STUDENT &&
+    plan !== undefined &&
+    JSON.stringify(distillForm.planned?.config) === JSON.stringify(plan.config);
 
   return (
     <section className="stage-card" aria-label="Stage 2: Compress">
-      <header><span className="stage-num">2</span><h2>Compress</h2><span className={`badge${report ? ' ok' : ''}`}>{report ? 'ready' : 'needs stage 1'}</span></header>
-      {!report && <p className="note" data-testid="compress-needs">Needs a finished prune run (stage 1) or its report file. Until then the numbers are an estimate for an EDSR-baseline teacher.</p>}
+      <header>
+        <span className="stage-num">2</span>
+        <h2>Compress</h2>
+        <span className={`badge${report ? ' ok' : ''}`}>{report ? 'ready' : 'needs stage 1'}</span>
+      </header>
+      {!report && (
+        <p className="note" data-testid="compress-needs">
+          Needs a finished prune run (stage 1) or its report file. Until then the numbers are an estimate for an EDSR-baseline teacher.
+        </p>
+      )}
       <div className="field">
-        <span>Report file (importance.json of an earlier run or of <code>minisr prune</code>, optional)</span>
+        <span>
+          Report file (importance.json of an earlier run or of <code>minisr prune</code>, optional)
+        </span>
         <div className="row">
-          <input type="text" aria-label="Prune report file" value={form.reportFile} placeholder={report?.reportPath ?? '/path/to/importance.json'} spellCheck={false}
-            onChange={(e) => setForm({ reportFile: e.target.value })} />
-          <button type="button" disabled={form.reportFile.trim() === ''} onClick={() => void loadReport()} aria-label="Load report">Load</button>
+          <input
+            type="text"
+            aria-label="Prune report file"
+            value={form.reportFile}
+            placeholder={report?.reportPath ?? '/path/to/importance.json'}
+            spellCheck={false}
+            onChange={(e) => setForm({ reportFile: e.target.value })}
+          />
+          <button type="button" disabled={form.reportFile.trim() === ''} onClick={() => void loadReport()} aria-label="Load report">
+            Load
+          </button>
         </div>
       </div>
       <label className="field">
-        <span>Target budget: <strong>{budget}%</strong> of the teacher’s parameters ({formatCount((teacherParams * budget) / 100)})</span>
-        <input type="range" min={1} max={100} value={budget} aria-label="Target budget percent" onChange={(e) => setForm({ budget: Number(e.target.value) })} />
+        <span>
+          Target budget: <strong>{budget}%</strong> of the teacher’s parameters ({formatCount((teacherParams * budget) / 100)})
+        </span>
+        <input
+          type="range"
+          min={1}
+          max={100}
+          value={budget}
+          aria-label="Target budget percent"
+          onChange={(e) => setForm({ budget: Number(e.target.value) })}
+        />
       </label>
       <label className="field">
-        <span>Channels (N_c): <strong>{feats}</strong>{bounds && <span className="muted"> of at most {bounds.feats}</span>}</span>
-        <input type="range" min={bounds ? 1 : 4} max={bounds?.feats ?? 256} step={bounds ? 1 : 4} value={feats} aria-label="Channels" onChange={(e) => setForm({ feats: Number(e.target.value) })} />
+        <span>
+          Channels (N_c): <strong>{feats}</strong>
+          {bounds && <span className="muted"> of at most {bounds.feats}</span>}
+        </span>
+        <input
+          type="range"
+          min={bounds ? 1 : 4}
+          max={bounds?.feats ?? 256}
+          step={bounds ? 1 : 4}
+          value={feats}
+          aria-label="Channels"
+          onChange={(e) => setForm({ feats: Number(e.target.value) })}
+        />
       </label>
       <label className="field">
-        <span>{swinir ? 'Residual groups' : 'Residual blocks'} (N_b): <strong>{blocks}</strong>{bounds && <span className="muted"> of at most {bounds.blocks}</span>}</span>
-        <input type="range" min={1} max={bounds?.blocks ?? 32} value={blocks} aria-label="Blocks" onChange={(e) => setForm({ blocks: Number(e.target.value) })} />
+        <span>
+          {swinir ? 'Residual groups' : 'Residual blocks'} (N_b): <strong>{blocks}</strong>
+          {bounds && <span className="muted"> of at most {bounds.blocks}</span>}
+        </span>
+        <input
+          type="range"
+          min={1}
+          max={bounds?.blocks ?? 32}
+          value={blocks}
+          aria-label="Blocks"
+          onChange={(e) => setForm({ blocks: Number(e.target.value) })}
+        />
       </label>
       {report?.family === 'edsr' && (
         <label className="field">
@@ -145,31 +227,75 @@ export function StagePlanner() {
       )}
       {swinir && bounds?.layers !== undefined && (
         <label className="field">
-          <span>Swin layers per group (N_l): <strong>{layers}</strong><span className="muted"> of at most {bounds.layers}</span></span>
-          <input type="range" min={1} max={bounds.layers} value={layers} aria-label="Layers" onChange={(e) => setForm({ layers: Number(e.target.value) })} />
+          <span>
+            Swin layers per group (N_l): <strong>{layers}</strong>
+            <span className="muted"> of at most {bounds.layers}</span>
+          </span>
+          <input
+            type="range"
+            min={1}
+            max={bounds.layers}
+            value={layers}
+            aria-label="Layers"
+            onChange={(e) => setForm({ layers: Number(e.target.value) })}
+          />
         </label>
       )}
-      {error && <p role="alert" className="error" data-testid="plan-error">{error}</p>}
+      {error && (
+        <p role="alert" className="error" data-testid="plan-error">
+          {error}
+        </p>
+      )}
       <dl className="numbers" aria-label={report ? 'Planned student' : 'Resulting EDSR x2 (estimate)'}>
-        <div><dt>Layers</dt><dd data-testid="plan-layers">{shown?.layers ?? '—'}</dd></div>
-        <div><dt>Parameters</dt><dd data-testid="plan-params">{shown ? formatInt(shown.params) : '—'}</dd></div>
-        <div><dt>FLOPs (640×360)</dt><dd data-testid="plan-flops">{shown ? formatGflops(shown.flops) : '—'}</dd></div>
+        <div>
+          <dt>Layers</dt>
+          <dd data-testid="plan-layers">{shown?.layers ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Parameters</dt>
+          <dd data-testid="plan-params">{shown ? formatInt(shown.params) : '—'}</dd>
+        </div>
+        <div>
+          <dt>FLOPs (640×360)</dt>
+          <dd data-testid="plan-flops">{shown ? formatGflops(shown.flops) : '—'}</dd>
+        </div>
         <div>
           <dt>Of teacher</dt>
-          <dd className={fits ? 'ok' : 'warn'} data-testid="plan-share">{share === undefined ? '—' : `${share.toFixed(share < 10 ? 2 : 1)}% ${fits ? '✓ within budget' : '✗ over budget'}`}</dd>
+          <dd className={fits ? 'ok' : 'warn'} data-testid="plan-share">
+            {share === undefined ? '—' : `${share.toFixed(share < 10 ? 2 : 1)}% ${fits ? '✓ within budget' : '✗ over budget'}`}
+          </dd>
         </div>
       </dl>
       <p className="muted small">
-        {report ? `Teacher: ${report.family.toUpperCase()}, ${formatInt(report.params)} parameters; counts from the engine's graph.` : `Teacher (estimate): EDSR-baseline x2, ${formatInt(teacherParams)} parameters, ${formatGflops(edsrCost(ESTIMATE_TEACHER).flops640x360)}.`}
+        {report
+          ? `Teacher: ${report.family.toUpperCase()}, ${formatInt(report.params)} parameters; counts from the engine's graph.`
+          : `Teacher (estimate): EDSR-baseline x2, ${formatInt(teacherParams)} parameters, ${formatGflops(edsrCost(ESTIMATE_TEACHER).flops640x360)}.`}
       </p>
       <div className="actions">
-        <button type="button" disabled={!report} onClick={() => report && void fitToBudget(report)} aria-label="Fit to budget">Fit to budget</button>
-        <button type="button" className="primary" disabled={!plan}
+        <button type="button" disabled={!report} onClick={() => report && void fitToBudget(report)} aria-label="Fit to budget">
+          Fit to budget
+        </button>
+        <button
+          type="button"
+          className="primary"
+          disabled={!plan}
           aria-label="Use as student"
-          onClick={() => plan && setDistill({ student: PLANNED_STUDENT, planned: { config: plan.config, params: plan.params, label: planLabel(plan) }, ...teacherOfRun() })}>
+          onClick={() =>
+            plan &&
+            setDistill({
+              student: PLANNED_STUDENT,
+              planned: { config: plan.config, params: plan.params, label: planLabel(plan) },
+              ...teacherOfRun(),
+            })
+          }
+        >
           Use as student
         </button>
-        {handed && <span className="state-pill done" data-testid="plan-handed">stage 3 student</span>}
+        {handed && (
+          <span className="state-pill done" data-testid="plan-handed">
+            stage 3 student
+          </span>
+        )}
       </div>
     </section>
   );

@@ -5,22 +5,50 @@ import type { JobEntry } from '../../state/jobs';
 
 /** Pieces the prune and distillation stages share: number fields and a training run's live panel. */
 
-export function NumberField({ label, value, min, step, onChange }: { label: string; value: number; min: number; step: number; onChange(v: number): void }) {
+export function NumberField({
+  label,
+  value,
+  min,
+  step,
+  onChange,
+}: {
+  label: string;
+  value: number;
+  min: number;
+  step: number;
+  onChange(v: number): void;
+}) {
   return (
     <label className="field">
       <span>{label}</span>
-      <input type="number" aria-label={label} value={value} min={min} step={step}
+      <input
+        type="number"
+        aria-label={label}
+        value={value}
+        min={min}
+        step={step}
         onChange={(e) => {
           const v = Number(e.target.value);
           if (Number.isFinite(v)) onChange(v);
-        }} />
+        }}
+      />
     </label>
   );
 }
 
 /** Step counter, progress bar and loss / validation charts of a training job (`what` names it: "Distillation", "Pruning"). */
-export function TrainingPanel({ entry, what, statsId, labels = { loss: 'Loss', val: 'Validation PSNR' }, children }: {
-  entry: JobEntry; what: string; statsId: string; labels?: { loss: string; val: string }; children?: ReactNode;
+export function TrainingPanel({
+  entry,
+  what,
+  statsId,
+  labels = { loss: 'Loss', val: 'Validation PSNR' },
+  children,
+}: {
+  entry: JobEntry;
+  what: string;
+  statsId: string;
+  labels?: { loss: string; val: string };
+  children?: ReactNode;
 }) {
   const t = entry.train;
   const loss = useMemo(() => ({ xs: t?.points.map((p) => p.step) ?? [], ys: t?.points.map((p) => p.loss) ?? [] }), [t?.points]);
@@ -29,7 +57,11 @@ export function TrainingPanel({ entry, what, statsId, labels = { loss: 'Loss', v
   const phase = entry.progress?.detail;
   return (
     <div className="training">
-      {entry.info.state === 'failed' && <p role="alert" className="error">{what} failed: {entry.info.error ?? 'unknown error'}</p>}
+      {entry.info.state === 'failed' && (
+        <p role="alert" className="error">
+          {what} failed: {entry.info.error ?? 'unknown error'}
+        </p>
+      )}
       {!t && phase && entry.info.state === 'running' && <p className="muted small">{phase}…</p>}
       {t && (
         <p className="train-stats" data-testid={statsId}>
@@ -37,7 +69,14 @@ export function TrainingPanel({ entry, what, statsId, labels = { loss: 'Loss', v
         </p>
       )}
       {t && (
-        <div className="progress-track" role="progressbar" aria-label={`${what} progress`} aria-valuemin={0} aria-valuemax={t.steps} aria-valuenow={step}>
+        <div
+          className="progress-track"
+          role="progressbar"
+          aria-label={`${what} progress`}
+          aria-valuemin={0}
+          aria-valuemax={t.steps}
+          aria-valuenow={step}
+        >
           <div className="progress-fill" style={{ width: `${(100 * step) / Math.max(1, t.steps)}%` }} />
         </div>
       )}

@@ -24,12 +24,16 @@ export function WizardView() {
   const handed = useUi((s) => s.forms.distill.student === PLANNED_STUDENT);
   const current = !reported && !handed ? 1 : !handed ? 2 : 3;
   const stage = (n: number, name: string) => (
-    <li className={n === current ? 'current' : undefined} aria-current={n === current ? 'step' : undefined}>{n} {name}</li>
+    <li className={n === current ? 'current' : undefined} aria-current={n === current ? 'step' : undefined}>
+      {n} {name}
+    </li>
   );
   return (
     <div className="wizard-view">
       <ol className="stepper" aria-label="Compression stages">
-        {stage(1, 'Prune')}{stage(2, 'Compress')}{stage(3, 'Distil')}
+        {stage(1, 'Prune')}
+        {stage(2, 'Compress')}
+        {stage(3, 'Distil')}
       </ol>
       <div className="stages">
         <PruneStage />
@@ -47,9 +51,24 @@ function DistilStage() {
   const { pick, dialog } = usePathPicker();
   const [form, setForm] = useForm('distill');
   const { teacherPath, teacherPreset, student, steps, batch, patch, lr, dataDir, valDir } = form;
-  const set = <K extends keyof typeof form>(k: K) => (v: (typeof form)[K]) => setForm({ [k]: v } as Partial<typeof form>);
-  const [setTeacherChoice, setTeacherPath, setTeacherPreset, setStudent] = [set('teacher'), set('teacherPath'), set('teacherPreset'), set('student')];
-  const [setSteps, setBatch, setPatch, setLr, setDataDir, setValDir] = [set('steps'), set('batch'), set('patch'), set('lr'), set('dataDir'), set('valDir')];
+  const set =
+    <K extends keyof typeof form>(k: K) =>
+    (v: (typeof form)[K]) =>
+      setForm({ [k]: v } as Partial<typeof form>);
+  const [setTeacherChoice, setTeacherPath, setTeacherPreset, setStudent] = [
+    set('teacher'),
+    set('teacherPath'),
+    set('teacherPreset'),
+    set('student'),
+  ];
+  const [setSteps, setBatch, setPatch, setLr, setDataDir, setValDir] = [
+    set('steps'),
+    set('batch'),
+    set('patch'),
+    set('lr'),
+    set('dataDir'),
+    set('valDir'),
+  ];
   const teacherChoice = form.teacher;
 
   const teachers = models.filter((m) => !m.compact);
@@ -59,7 +78,13 @@ function DistilStage() {
   const paused = job?.info.state === 'paused';
   const planned = student === PLANNED_STUDENT ? form.planned : undefined;
   const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
-  const valid = (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) && studentReady && dataDir.trim() !== '' && steps > 0 && batch > 0 && lr > 0;
+  const valid =
+    (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) &&
+    studentReady &&
+    dataDir.trim() !== '' &&
+    steps > 0 &&
+    batch > 0 &&
+    lr > 0;
 
   const start = async () => {
     if (!valid || active) return;
@@ -67,7 +92,11 @@ function DistilStage() {
       teacher: importing ? teacherPath.trim() : teacherId,
       ...(importing ? { teacherPreset } : {}),
       ...(planned ? { studentConfig: planned.config } : { student }),
-      steps, batch, patch, lr, dataDir: dataDir.trim(),
+      steps,
+      batch,
+      patch,
+      lr,
+      dataDir: dataDir.trim(),
       ...(valDir.trim() ? { valDir: valDir.trim() } : {}),
     };
     try {
@@ -92,12 +121,20 @@ function DistilStage() {
   return (
     <section className="stage-card wide" aria-label="Stage 3: Distil">
       {dialog}
-      <header><span className="stage-num">3</span><h2>Distil</h2><span className="badge ok">ready</span></header>
+      <header>
+        <span className="stage-num">3</span>
+        <h2>Distil</h2>
+        <span className="badge ok">ready</span>
+      </header>
       <fieldset disabled={active} className="grid-form">
         <label className="field">
           <span>Teacher</span>
           <select aria-label="Teacher model" value={teacherId} onChange={(e) => setTeacherChoice(e.target.value)}>
-            {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+              </option>
+            ))}
             <option value={IMPORT_TEACHER}>Import a .pth / .safetensors / ONNX file…</option>
           </select>
         </label>
@@ -105,13 +142,23 @@ function DistilStage() {
           <>
             <label className="field">
               <span>Teacher file (.pth, .safetensors or .onnx)</span>
-              <input type="text" aria-label="Teacher file path" value={teacherPath} placeholder="/path/to/model.pth" spellCheck={false}
-                onChange={(e) => setTeacherPath(e.target.value)} />
+              <input
+                type="text"
+                aria-label="Teacher file path"
+                value={teacherPath}
+                placeholder="/path/to/model.pth"
+                spellCheck={false}
+                onChange={(e) => setTeacherPath(e.target.value)}
+              />
             </label>
             <label className="field">
               <span>Teacher architecture</span>
               <select aria-label="Teacher architecture" value={teacherPreset} onChange={(e) => setTeacherPreset(e.target.value)}>
-                {TEACHER_PRESETS.map((p) => <option key={p} value={p}>{p}</option>)}
+                {TEACHER_PRESETS.map((p) => (
+                  <option key={p} value={p}>
+                    {p}
+                  </option>
+                ))}
               </select>
             </label>
           </>
@@ -119,7 +166,11 @@ function DistilStage() {
         <label className="field">
           <span>Student</span>
           <select aria-label="Student preset" value={student} onChange={(e) => setStudent(e.target.value)}>
-            {STUDENT_PRESETS.map((p) => <option key={p.id} value={p.id}>{p.label}</option>)}
+            {STUDENT_PRESETS.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.label}
+              </option>
+            ))}
             {form.planned && <option value={PLANNED_STUDENT}>Planned in stage 2: {form.planned.label}</option>}
           </select>
         </label>
@@ -130,28 +181,74 @@ function DistilStage() {
         <div className="field span2">
           <span>Training images (folder)</span>
           <div className="row">
-            <input type="text" aria-label="Training data folder" value={dataDir} spellCheck={false} onChange={(e) => setDataDir(e.target.value)} />
-            <button type="button" onClick={() => void chooseDir(setDataDir, 'Choose the training images folder')} aria-label="Choose training data folder">Choose…</button>
+            <input
+              type="text"
+              aria-label="Training data folder"
+              value={dataDir}
+              spellCheck={false}
+              onChange={(e) => setDataDir(e.target.value)}
+            />
+            <button
+              type="button"
+              onClick={() => void chooseDir(setDataDir, 'Choose the training images folder')}
+              aria-label="Choose training data folder"
+            >
+              Choose…
+            </button>
           </div>
         </div>
         <div className="field span2">
           <span>Validation images (folder with *_HR/*_LR pairs, optional)</span>
           <div className="row">
-            <input type="text" aria-label="Validation folder" value={valDir} spellCheck={false} onChange={(e) => setValDir(e.target.value)} />
-            <button type="button" onClick={() => void chooseDir(setValDir, 'Choose the validation folder')} aria-label="Choose validation folder">Choose…</button>
+            <input
+              type="text"
+              aria-label="Validation folder"
+              value={valDir}
+              spellCheck={false}
+              onChange={(e) => setValDir(e.target.value)}
+            />
+            <button
+              type="button"
+              onClick={() => void chooseDir(setValDir, 'Choose the validation folder')}
+              aria-label="Choose validation folder"
+            >
+              Choose…
+            </button>
           </div>
         </div>
       </fieldset>
       <div className="actions">
-        {!active && <button type="button" className="primary big" disabled={!valid} onClick={() => void start()} aria-label="Start distillation">Start</button>}
-        {active && !paused && <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause distillation">Pause</button>}
-        {active && paused && <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume distillation">Resume</button>}
-        {active && <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel distillation">Cancel</button>}
-        {job && <span className={`state-pill ${job.info.state}`} data-testid="distill-state">{job.info.state}</span>}
+        {!active && (
+          <button type="button" className="primary big" disabled={!valid} onClick={() => void start()} aria-label="Start distillation">
+            Start
+          </button>
+        )}
+        {active && !paused && (
+          <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause distillation">
+            Pause
+          </button>
+        )}
+        {active && paused && (
+          <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume distillation">
+            Resume
+          </button>
+        )}
+        {active && (
+          <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel distillation">
+            Cancel
+          </button>
+        )}
+        {job && (
+          <span className={`state-pill ${job.info.state}`} data-testid="distill-state">
+            {job.info.state}
+          </span>
+        )}
       </div>
       {job && (
         <TrainingPanel entry={job} what="Distillation" statsId="train-stats">
-          {job.model && <ProducedModel model={job.model} teacherId={job.request?.kind === 'distill' ? job.request.req.teacher : undefined} />}
+          {job.model && (
+            <ProducedModel model={job.model} teacherId={job.request?.kind === 'distill' ? job.request.req.teacher : undefined} />
+          )}
         </TrainingPanel>
       )}
     </section>
@@ -164,7 +261,9 @@ function ProducedModel({ model, teacherId }: { model: ModelInfo; teacherId?: str
   const g = gflopsPerMp(model);
   const compare = async () => {
     const sourceId = useImages.getState().currentId;
-    useUi.getState().setCompare({ sourceId, scale: model.scale, a: teacher?.id, b: model.id, splitLeft: teacher ? 'a' : 'original', mode: 'split' });
+    useUi
+      .getState()
+      .setCompare({ sourceId, scale: model.scale, a: teacher?.id, b: model.id, splitLeft: teacher ? 'a' : 'original', mode: 'split' });
     useUi.getState().setView('compare');
     if (!sourceId) return;
     // Start whichever of the two upscales this image does not have yet.
@@ -176,12 +275,32 @@ function ProducedModel({ model, teacherId }: { model: ModelInfo; teacherId?: str
     <div className="result-card" data-testid="distill-result">
       <h3>{model.label}</h3>
       <dl className="numbers">
-        <div><dt>Parameters</dt><dd>{formatInt(model.params)}</dd></div>
-        {g !== undefined && <div><dt>GFLOPs / MP</dt><dd>{g.toFixed(1)}</dd></div>}
-        {teacher && <div><dt>Of teacher</dt><dd>{((100 * model.params) / teacher.params).toFixed(1)}%</dd></div>}
-        {Object.entries(model.psnr ?? {}).map(([set, v]) => <div key={set}><dt>PSNR {set}</dt><dd>{v.toFixed(2)} dB</dd></div>)}
+        <div>
+          <dt>Parameters</dt>
+          <dd>{formatInt(model.params)}</dd>
+        </div>
+        {g !== undefined && (
+          <div>
+            <dt>GFLOPs / MP</dt>
+            <dd>{g.toFixed(1)}</dd>
+          </div>
+        )}
+        {teacher && (
+          <div>
+            <dt>Of teacher</dt>
+            <dd>{((100 * model.params) / teacher.params).toFixed(1)}%</dd>
+          </div>
+        )}
+        {Object.entries(model.psnr ?? {}).map(([set, v]) => (
+          <div key={set}>
+            <dt>PSNR {set}</dt>
+            <dd>{v.toFixed(2)} dB</dd>
+          </div>
+        ))}
       </dl>
-      <button type="button" className="primary" onClick={() => void compare()} aria-label="Compare with teacher">Compare with teacher</button>
+      <button type="button" className="primary" onClick={() => void compare()} aria-label="Compare with teacher">
+        Compare with teacher
+      </button>
     </div>
   );
 }

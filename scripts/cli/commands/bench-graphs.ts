@@ -39,7 +39,10 @@ export function benchGraphsCommand(): Command {
     .option('--ep <name>', `execution provider: ${EPS.join(', ')}`, parseEp, 'cpu' as ExecutionProvider)
     .option('--json', 'print JSON')
     .action(async (opts: BenchGraphsOptions) => {
-      if (!opts.json) console.log(`onnxruntime-node ${opts.ep} EP, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), input 1x3x${opts.size}x${opts.size}, median of ${opts.runs} interleaved runs after ${opts.warmup} warm-up\n`);
+      if (!opts.json)
+        console.log(
+          `onnxruntime-node ${opts.ep} EP, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), input 1x3x${opts.size}x${opts.size}, median of ${opts.runs} interleaved runs after ${opts.warmup} warm-up\n`,
+        );
       const rows = [['model', 'ours (ms)', 'reference (ms)', 'ours/reference', 'weights', 'max |ours - ref|']];
       const results = await benchGraphs({
         referenceDir: opts.references,
@@ -58,7 +61,14 @@ export function benchGraphsCommand(): Command {
         return;
       }
       for (const r of results) {
-        rows.push([r.preset, r.oursMs.toFixed(1), r.referenceMs.toFixed(1), r.ratio.toFixed(2), r.sharedWeights ? "reference's" : 'random', r.maxAbsDiff?.toExponential(1) ?? '-']);
+        rows.push([
+          r.preset,
+          r.oursMs.toFixed(1),
+          r.referenceMs.toFixed(1),
+          r.ratio.toFixed(2),
+          r.sharedWeights ? "reference's" : 'random',
+          r.maxAbsDiff?.toExponential(1) ?? '-',
+        ]);
       }
       console.log(`\n${formatTable(rows)}`);
     });

@@ -35,7 +35,12 @@ export interface BenchRow {
 
 /** Shipped models (models/*.onnx) plus the paper's presets at random weights (speed does not depend on weights). */
 async function defaultModels(): Promise<string[]> {
-  const shipped = existsSync(MODELS_DIR) ? readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5)).sort() : [];
+  const shipped = existsSync(MODELS_DIR)
+    ? readdirSync(MODELS_DIR)
+        .filter((f) => f.endsWith('.onnx'))
+        .map((f) => f.slice(0, -5))
+        .sort()
+    : [];
   const exported = new Set<string>();
   for (const id of shipped) {
     const card = await readCard(join(MODELS_DIR, `${id}.json`)).catch(() => undefined);
@@ -64,7 +69,10 @@ async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Pro
   if (model.shapes !== 'any') side = model.shapes.height;
   side = Math.ceil(side / model.inputMultiple) * model.inputMultiple;
   const shape = [1, 3, side, side];
-  const input = float32Tensor(shape, Float32Array.from({ length: 3 * side * side }, (_, i) => (i % 251) / 250));
+  const input = float32Tensor(
+    shape,
+    Float32Array.from({ length: 3 * side * side }, (_, i) => (i % 251) / 250),
+  );
   const feeds = { [model.inputName]: input };
   let opened;
   try {
@@ -82,7 +90,20 @@ async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Pro
       times.push(performance.now() - t);
     }
     const ms = median(times);
-    return { ep, used: report.used, size: side, ms, megapixelsPerSec: (side * side) / 1e6 / (ms / 1000), ...(ep === 'auto' ? { note: describeEpReport(report).filter((l) => !l.endsWith(': used') && !l.includes('skipped')).join('; ') } : {}) };
+    return {
+      ep,
+      used: report.used,
+      size: side,
+      ms,
+      megapixelsPerSec: (side * side) / 1e6 / (ms / 1000),
+      ...(ep === 'auto'
+        ? {
+            note: describeEpReport(report)
+              .filter((l) => !l.endsWith(': used') && !l.includes('skipped'))
+              .join('; '),
+          }
+        : {}),
+    };
   } finally {
     await session.release();
   }
@@ -92,7 +113,10 @@ async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Pro
 export function benchCommand(): Command {
   return new Command('bench')
     .description('upscaling throughput (input megapixels per second) per model and execution provider')
-    .option('-m, --model <model...>', 'shipped model ids, .onnx files or presets (random weights); default: shipped models + edsr-mini, swinir-mini, edsr-baseline, swinir-light')
+    .option(
+      '-m, --model <model...>',
+      'shipped model ids, .onnx files or presets (random weights); default: shipped models + edsr-mini, swinir-mini, edsr-baseline, swinir-light',
+    )
     .option('--ep <list>', `comma-separated providers (${['auto', ...AUTO_ORDER].join(', ')})`, 'cpu')
     .option('--size <n>', 'tile side in input pixels', positiveInt('--size'), 256)
     .option('--runs <n>', 'timed runs (median reported)', positiveInt('--runs'), 5)
@@ -101,9 +125,13 @@ export function benchCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (o: BenchOptions) => {
       const eps = o.ep.split(',').map((e) => e.trim()) as EpChoice[];
-      for (const ep of eps) if (ep !== 'auto' && !AUTO_ORDER.includes(ep)) throw new RangeError(`unknown execution provider ${JSON.stringify(ep)}`);
+      for (const ep of eps)
+        if (ep !== 'auto' && !AUTO_ORDER.includes(ep)) throw new RangeError(`unknown execution provider ${JSON.stringify(ep)}`);
       const names = o.model ?? (await defaultModels());
-      if (!o.json) console.log(`minisr bench: ${os.cpus().length} CPU cores (${os.cpus()[0]?.model.trim()}), tile ${o.size}x${o.size}, median of ${o.runs} runs\n`);
+      if (!o.json)
+        console.log(
+          `minisr bench: ${os.cpus().length} CPU cores (${os.cpus()[0]?.model.trim()}), tile ${o.size}x${o.size}, median of ${o.runs} runs\n`,
+        );
       const rows: BenchRow[] = [];
       for (const name of names) {
         const { model, note } = await benchModel(name);
@@ -111,7 +139,10 @@ export function benchCommand(): Command {
           const r = { model: name, ...(await benchOne(model, ep, o)) };
           const row: BenchRow = note ? { ...r, note: [note, r.note].filter(Boolean).join('; ') } : r;
           rows.push(row);
-          if (!o.json) console.log(`  ${name} on ${ep}: ${row.error ? `failed (${row.error})` : `${row.ms!.toFixed(1)} ms, ${row.megapixelsPerSec!.toFixed(3)} MP/s`}`);
+          if (!o.json)
+            console.log(
+              `  ${name} on ${ep}: ${row.error ? `failed (${row.error})` : `${row.ms!.toFixed(1)} ms, ${row.megapixelsPerSec!.toFixed(3)} MP/s`}`,
+            );
         }
       }
       if (o.json) {
@@ -119,7 +150,15 @@ export function benchCommand(): Command {
         return;
       }
       const table = [['model', 'EP', 'tile', 'ms/tile', 'MP/s', 'note']];
-      for (const r of rows) table.push([r.model, r.used && r.used !== r.ep ? `${r.ep} (${r.used})` : r.ep, `${r.size}`, r.ms?.toFixed(1) ?? '-', r.megapixelsPerSec?.toFixed(3) ?? '-', r.error ? `failed: ${r.error.slice(0, 100)}` : (r.note ?? '').slice(0, 120)]);
+      for (const r of rows)
+        table.push([
+          r.model,
+          r.used && r.used !== r.ep ? `${r.ep} (${r.used})` : r.ep,
+          `${r.size}`,
+          r.ms?.toFixed(1) ?? '-',
+          r.megapixelsPerSec?.toFixed(3) ?? '-',
+          r.error ? `failed: ${r.error.slice(0, 100)}` : (r.note ?? '').slice(0, 120),
+        ]);
       console.log(`\n${formatTable(table)}`);
     });
 }

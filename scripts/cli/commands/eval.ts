@@ -70,10 +70,18 @@ export function evalCommand(): Command {
       } finally {
         await model.release();
       }
-      if (opts.json) console.log(JSON.stringify(results.map((r) => ({ set: setName(r.dir), ...r })), null, 2));
+      if (opts.json)
+        console.log(
+          JSON.stringify(
+            results.map((r) => ({ set: setName(r.dir), ...r })),
+            null,
+            2,
+          ),
+        );
       if (opts.record && card && cardPath) {
         const metrics = { ...card.metrics };
-        for (const r of results) metrics[setName(r.dir)] = { psnr: round(r.mean.psnr, 4), ssim: round(r.mean.ssim, 5), images: r.images.length };
+        for (const r of results)
+          metrics[setName(r.dir)] = { psnr: round(r.mean.psnr, 4), ssim: round(r.mean.ssim, 5), images: r.images.length };
         await writeCard(cardPath, { ...card, metrics });
         if (!opts.json) console.log(`recorded in ${cardPath}`);
       }

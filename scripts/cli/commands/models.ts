@@ -18,7 +18,15 @@ export function modelsCommand(): Command {
         return;
       }
       const table = [['preset', 'family', 'scale', 'params', 'GFLOPs@640x360', 'GFLOPs/MP']];
-      for (const r of rows) table.push([r.preset, r.family, `x${r.scale}`, integer(r.params), (r.flops640x360 / 1e9).toFixed(1), (r.flopsPerMegapixel / 1e9).toFixed(1)]);
+      for (const r of rows)
+        table.push([
+          r.preset,
+          r.family,
+          `x${r.scale}`,
+          integer(r.params),
+          (r.flops640x360 / 1e9).toFixed(1),
+          (r.flopsPerMegapixel / 1e9).toFixed(1),
+        ]);
       console.log(formatTable(table));
       console.log('\nFLOPs = 2 x multiply-adds of Conv and MatMul (element-wise ops not counted); MP = 10^6 input pixels.');
     });

@@ -16,9 +16,18 @@ export function serveCommand(): Command {
     .option('--config <dir>', 'settings and user models folder')
     .option('--no-build', 'do not build the renderer when dist/renderer is missing')
     .action(async (opts: { port: number; root: string[]; config?: string; build: boolean }) => {
-      const { server, host } = await serve({ port: opts.port, roots: opts.root, build: opts.build, ...(opts.config ? { configDir: opts.config } : {}) });
+      const { server, host } = await serve({
+        port: opts.port,
+        roots: opts.root,
+        build: opts.build,
+        ...(opts.config ? { configDir: opts.config } : {}),
+      });
       console.log(`MiniSR web mode: open ${server.url}`);
-      console.log(opts.root.length ? `allowed folders: ${host.paths.rootList().join(', ')}` : 'no folders allowed (--root DIR); images come in as uploads');
+      console.log(
+        opts.root.length
+          ? `allowed folders: ${host.paths.rootList().join(', ')}`
+          : 'no folders allowed (--root DIR); images come in as uploads',
+      );
       console.log('Ctrl+C stops the server.');
       const stop = async () => {
         await server.close();

@@ -77,7 +77,10 @@ const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
   ['--checkpoint-interval <n>', 'steps between checkpoints', positiveInt],
   ['--cache-dir <dir>', 'cache for decoded images and teacher outputs'],
   ['--threads <n>', 'onnxruntime intra-op threads (0: all cores)', nonNegInt],
-  ['--ep <name>', 'execution provider for training, teacher and validation: cpu (default), webgpu, cuda, dml, coreml, or auto (GPU first, CPU fallback)'],
+  [
+    '--ep <name>',
+    'execution provider for training, teacher and validation: cpu (default), webgpu, cuda, dml, coreml, or auto (GPU first, CPU fallback)',
+  ],
   ['--no-worker', 'prepare batches on the main thread'],
   ['--no-augment', 'no flips/transpositions'],
   ['--json', 'JSON lines instead of a progress line'],
@@ -107,7 +110,9 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
       throw new Error(`--config ${f.config}: ${(e as Error).message}`, { cause: e });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new TypeError(`--config ${f.config}: must hold a JSON object, got ${Array.isArray(parsed) ? 'a list' : JSON.stringify(parsed)}`);
+      throw new TypeError(
+        `--config ${f.config}: must hold a JSON object, got ${Array.isArray(parsed) ? 'a list' : JSON.stringify(parsed)}`,
+      );
     }
     c = parsed as Record<string, unknown>;
   }
@@ -120,7 +125,20 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
   if (f.limit) sub('data').limit = f.limit;
   if (f.val) sub('val').dir = f.val;
   if (f.valInterval) sub('val').interval = f.valInterval;
-  for (const [key, v] of [['steps', f.steps], ['batch', f.batch], ['patch', f.patch], ['warmup', f.warmup], ['gradClip', f.gradClip], ['emaDecay', f.emaDecay], ['seed', f.seed], ['checkpointInterval', f.checkpointInterval], ['cacheDir', f.cacheDir], ['threads', f.threads], ['ep', f.ep]] as const) set(c, key, v);
+  for (const [key, v] of [
+    ['steps', f.steps],
+    ['batch', f.batch],
+    ['patch', f.patch],
+    ['warmup', f.warmup],
+    ['gradClip', f.gradClip],
+    ['emaDecay', f.emaDecay],
+    ['seed', f.seed],
+    ['checkpointInterval', f.checkpointInterval],
+    ['cacheDir', f.cacheDir],
+    ['threads', f.threads],
+    ['ep', f.ep],
+  ] as const)
+    set(c, key, v);
   if (!f.worker) c.worker = false;
   if (!f.augment) c.augment = false;
   if (f.lr !== undefined) sub('optim').lr = f.lr;
@@ -136,7 +154,11 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
 function duration(sec: number): string {
   if (!Number.isFinite(sec)) return '?';
   const s = Math.round(sec);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }
 
 /** Progress on a TTY as one rewritten line; elsewhere a line every 10 s; with --json, JSON lines. */
@@ -158,9 +180,14 @@ function reporter(json: boolean): (e: TrainJobEvent) => void {
       }
     } else {
       const msg =
-        e.type === 'validation' ? `validation at step ${e.step}: PSNR-Y ${e.psnr.toFixed(3)} dB, SSIM-Y ${e.ssim.toFixed(4)}` : e.type === 'checkpoint' ? `checkpoint ${e.path}` : `${e.phase}${e.detail ? `: ${e.detail}` : ''}`;
+        e.type === 'validation'
+          ? `validation at step ${e.step}: PSNR-Y ${e.psnr.toFixed(3)} dB, SSIM-Y ${e.ssim.toFixed(4)}`
+          : e.type === 'checkpoint'
+            ? `checkpoint ${e.path}`
+            : `${e.phase}${e.detail ? `: ${e.detail}` : ''}`;
       if (e.type === 'status' && e.phase === 'teacher-cache' && tty) process.stderr.write(`\r\x1b[K${msg}`);
-      else if (e.type !== 'status' || e.phase !== 'teacher-cache' || /^(\d+)\/\1 /.test(e.detail ?? '')) console.error(`${tty ? '\r\x1b[K' : ''}${msg}`);
+      else if (e.type !== 'status' || e.phase !== 'teacher-cache' || /^(\d+)\/\1 /.test(e.detail ?? ''))
+        console.error(`${tty ? '\r\x1b[K' : ''}${msg}`);
     }
   };
 }
@@ -176,7 +203,10 @@ const TRAIN_JOB: CliJob = { resolve: resolveTrainConfig, run: runTrainJob };
 /** Runs a job with Ctrl-C mapped to abort (the trainer saves a checkpoint first) and prints the outcome. */
 export async function runFromCli(req: TrainJobRequest, json: boolean, job: CliJob = TRAIN_JOB): Promise<TrainResult> {
   const config = await job.resolve(req);
-  if (!json) console.error(`${req.resume ? 'resuming' : 'training'} ${config.preset ?? config.model.family} into ${req.outDir}: ${config.steps} steps, batch ${config.batch}, LR patch ${config.patch}, lr ${config.optim.lr} (${config.optim.type}${config.optim.type === 'obprox' ? `, lambda ${config.optim.lambda}, ${config.optim.proxSteps} Prox-SG steps` : ''}), loss ${config.loss.type}`);
+  if (!json)
+    console.error(
+      `${req.resume ? 'resuming' : 'training'} ${config.preset ?? config.model.family} into ${req.outDir}: ${config.steps} steps, batch ${config.batch}, LR patch ${config.patch}, lr ${config.optim.lr} (${config.optim.type}${config.optim.type === 'obprox' ? `, lambda ${config.optim.lambda}, ${config.optim.proxSteps} Prox-SG steps` : ''}), loss ${config.loss.type}`,
+    );
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
@@ -187,12 +217,17 @@ export async function runFromCli(req: TrainJobRequest, json: boolean, job: CliJo
       step: r.step,
       aborted: r.aborted,
       finalLoss: r.history.loss[r.history.loss.length - 1],
-      validation: r.finalValidation ? { psnr: r.finalValidation.psnr, ssim: r.finalValidation.ssim, images: r.finalValidation.images } : undefined,
+      validation: r.finalValidation
+        ? { psnr: r.finalValidation.psnr, ssim: r.finalValidation.ssim, images: r.finalValidation.images }
+        : undefined,
       exported: r.exported,
     };
     if (json) console.log(JSON.stringify({ type: 'result', ...summary }));
     else if (r.aborted) console.error(`\nstopped at step ${r.step}; continue with: minisr ${process.argv[2]} --resume ${req.outDir}`);
-    else console.error(`\ndone: ${r.step} steps${summary.validation ? `, PSNR-Y ${summary.validation.psnr.toFixed(3)} dB` : ''}${r.exported ? `; model ${r.exported.onnx}, card ${r.exported.card}` : ''}`);
+    else
+      console.error(
+        `\ndone: ${r.step} steps${summary.validation ? `, PSNR-Y ${summary.validation.psnr.toFixed(3)} dB` : ''}${r.exported ? `; model ${r.exported.onnx}, card ${r.exported.card}` : ''}`,
+      );
     return r;
   } finally {
     process.off('SIGINT', onSig);
@@ -218,7 +253,10 @@ export function trainCommand(): Command {
       .description('train a super-resolution model from scratch (EMA weights exported to ONNX with a model card)')
       .option('--preset <name>', 'model preset (e.g. edsr-mini, swinir-mini)')
       .option('--loss <name>', 'l1, charbonnier or mse')
-      .option('--init <file>', 'start from these weights (.pth / .safetensors of the same architecture) instead of a fresh init: fine-tuning'),
+      .option(
+        '--init <file>',
+        'start from these weights (.pth / .safetensors of the same architecture) instead of a fresh init: fine-tuning',
+      ),
   ).action(async (f: TrainFlags & { preset?: string; loss?: string; init?: string }) => {
     const config = f.resume ? undefined : await configFromFlags(f, trainConfigFields(f));
     await runFromCli(requestFromFlags(f, config), f.json === true);

@@ -64,7 +64,9 @@ function humanReporter(tty: boolean): (e: BatchEvent) => void {
         if (now - lastDraw < 100 && e.tilesDone !== e.tilesTotal) break;
         lastDraw = now;
         const pass = e.passes > 1 ? ` pass ${e.pass}/${e.passes}` : '';
-        process.stdout.write(`\r\x1b[K${tag(e)} ${basename(e.file ?? '')}${pass} ${bar(e.tilesDone / e.tilesTotal)} ${e.tilesDone}/${e.tilesTotal} tiles  ${mps(e.megapixelsPerSec)} MP/s  ETA ${seconds(e.etaSec)}`);
+        process.stdout.write(
+          `\r\x1b[K${tag(e)} ${basename(e.file ?? '')}${pass} ${bar(e.tilesDone / e.tilesTotal)} ${e.tilesDone}/${e.tilesTotal} tiles  ${mps(e.megapixelsPerSec)} MP/s  ETA ${seconds(e.etaSec)}`,
+        );
         break;
       }
       case 'done': {
@@ -72,9 +74,19 @@ function humanReporter(tty: boolean): (e: BatchEvent) => void {
         const r = e.result;
         if (!epShown) {
           epShown = true;
-          console.log(`execution provider: ${r.ep.used}${r.ep.attempts.length > 1 ? ` (${describeEpReport(r.ep).filter((l) => !l.endsWith(': used')).join('; ')})` : ''}`);
+          console.log(
+            `execution provider: ${r.ep.used}${
+              r.ep.attempts.length > 1
+                ? ` (${describeEpReport(r.ep)
+                    .filter((l) => !l.endsWith(': used'))
+                    .join('; ')})`
+                : ''
+            }`,
+          );
         }
-        console.log(`${tag(e)} done    ${r.output}  ${r.width}x${r.height} -> ${r.outWidth}x${r.outHeight} (${r.scaleLabel})  ${seconds(r.seconds)}, ${mps(r.megapixelsPerSec)} MP/s`);
+        console.log(
+          `${tag(e)} done    ${r.output}  ${r.width}x${r.height} -> ${r.outWidth}x${r.outHeight} (${r.scaleLabel})  ${seconds(r.seconds)}, ${mps(r.megapixelsPerSec)} MP/s`,
+        );
         break;
       }
       case 'failed':
@@ -115,9 +127,14 @@ export function upscaleCommand(): Command {
   return new Command('upscale')
     .description('upscale images and folders of images')
     .argument('<paths...>', 'image files and folders')
-    .option('-m, --model <model>', 'shipped model id, an .onnx file (with its card), or a preset with --weights (default: the shipped compact model)')
+    .option(
+      '-m, --model <model>',
+      'shipped model id, an .onnx file (with its card), or a preset with --weights (default: the shipped compact model)',
+    )
     .option('--weights <checkpoint>', 'weights (.pth/.safetensors) for a preset given with -m')
-    .addOption(new Option('-s, --scale <n>', 'total factor: x4 and x8 are repeated x2 passes').choices(['2', '4', '8']).default(2).argParser(Number))
+    .addOption(
+      new Option('-s, --scale <n>', 'total factor: x4 and x8 are repeated x2 passes').choices(['2', '4', '8']).default(2).argParser(Number),
+    )
     .option('-o, --out <dir>', 'output folder (mirrors the input folders); default: beside each input')
     .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', ...AUTO_ORDER]).default('auto'))
     .option('--tile <n|auto>', 'tile side in input pixels', tileOption, 'auto')
@@ -134,7 +151,10 @@ export function upscaleCommand(): Command {
     .option('--json', 'JSON lines (events, then the summary) instead of text')
     .option('--summary <file>', 'also write the JSON summary (succeeded, failed with reasons, skipped) to this file')
     .action(async (paths: string[], opts: UpscaleCliOptions) => {
-      const model = await resolveModel({ ...(opts.model ? { model: opts.model } : {}), ...(opts.weights ? { weights: opts.weights } : {}) });
+      const model = await resolveModel({
+        ...(opts.model ? { model: opts.model } : {}),
+        ...(opts.weights ? { weights: opts.weights } : {}),
+      });
       // Ctrl-C or a kill stops within one tile and removes the partial files before exiting.
       const ac = new AbortController();
       const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
