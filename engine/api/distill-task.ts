@@ -1,6 +1,7 @@
 import { runTrainJob } from '../jobs/train-job';
 import { CONTROL_CANCEL, CONTROL_PAUSE, type WorkerMessage } from './jobs';
 import type { DistillTask } from './tasks';
+import { trainEventForwarder } from './train-events';
 import { JobCancelled } from './worker-control';
 
 /**
@@ -13,51 +14,13 @@ export async function runDistill(task: DistillTask, control: Int32Array, post: (
   const watch = setInterval(() => {
     if (Atomics.load(control, 0) === CONTROL_CANCEL) abort.abort(new JobCancelled());
   }, 100);
-  let last = { step: 0, totalSteps: task.config.steps, loss: Number.NaN, lr: 0, stepsPerSec: 0, etaSec: Number.NaN };
   try {
     const result = await runTrainJob(
       { outDir: task.outDir, config: task.config },
       {
         signal: abort.signal,
         isPaused: () => Atomics.load(control, 0) === CONTROL_PAUSE,
-        onEvent: (e) => {
-          if (e.type === 'progress') {
-            last = e;
-            post({
-              type: 'event',
-              event: {
-                type: 'train',
-                step: e.step,
-                steps: e.totalSteps,
-                loss: e.loss,
-                lr: e.lr,
-                stepsPerSec: e.stepsPerSec,
-                etaSec: e.etaSec,
-              },
-            });
-          } else if (e.type === 'validation') {
-            // One point on the PSNR curve per validation, at the step it scored.
-            post({
-              type: 'event',
-              event: {
-                type: 'train',
-                step: e.step,
-                steps: last.totalSteps,
-                loss: last.loss,
-                lr: last.lr,
-                stepsPerSec: last.stepsPerSec,
-                etaSec: last.etaSec,
-                valPsnr: e.psnr,
-              },
-            });
-          } else if (e.type === 'status') {
-            // Phases (loading data, teacher outputs, validating, exporting) travel as progress details.
-            post({
-              type: 'event',
-              event: { type: 'progress', done: last.step, total: last.totalSteps, detail: e.detail ? `${e.phase}: ${e.detail}` : e.phase },
-            });
-          }
-        },
+        onEvent: trainEventForwarder(task.config.steps, post),
       },
     );
     if (result.aborted || abort.signal.aborted) throw new JobCancelled();

@@ -2,6 +2,7 @@ import { runPruneJob } from '../compress/prune';
 import { CONTROL_CANCEL, CONTROL_PAUSE, type WorkerMessage } from './jobs';
 import { summarizeReport } from './prune-summary';
 import type { PruneTask } from './tasks';
+import { trainEventForwarder } from './train-events';
 import { JobCancelled } from './worker-control';
 
 /**
@@ -19,49 +20,12 @@ export async function runPrune(task: PruneTask, control: Int32Array, post: (m: W
     while (Atomics.load(control, 0) === CONTROL_PAUSE) Atomics.wait(control, 0, CONTROL_PAUSE);
     if (cancelled()) abort.abort(new JobCancelled());
   };
-  let last = { step: 0, totalSteps: task.config.steps, loss: Number.NaN, lr: 0, stepsPerSec: 0, etaSec: Number.NaN };
   try {
     const result = await runPruneJob(
       { outDir: task.outDir, config: task.config },
       {
         signal: abort.signal,
-        onEvent: (e) => {
-          if (e.type === 'progress') {
-            last = e;
-            post({
-              type: 'event',
-              event: {
-                type: 'train',
-                step: e.step,
-                steps: e.totalSteps,
-                loss: e.loss,
-                lr: e.lr,
-                stepsPerSec: e.stepsPerSec,
-                etaSec: e.etaSec,
-              },
-            });
-            holdWhilePaused();
-          } else if (e.type === 'validation') {
-            post({
-              type: 'event',
-              event: {
-                type: 'train',
-                step: e.step,
-                steps: last.totalSteps,
-                loss: last.loss,
-                lr: last.lr,
-                stepsPerSec: last.stepsPerSec,
-                etaSec: last.etaSec,
-                valPsnr: e.psnr,
-              },
-            });
-          } else if (e.type === 'status') {
-            post({
-              type: 'event',
-              event: { type: 'progress', done: last.step, total: last.totalSteps, detail: e.detail ? `${e.phase}: ${e.detail}` : e.phase },
-            });
-          }
-        },
+        onEvent: trainEventForwarder(task.config.steps, post, holdWhilePaused),
       },
     );
     if (result.train.aborted || abort.signal.aborted) throw new JobCancelled();

@@ -5,7 +5,7 @@ import { formatInt } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, reportError, useForm } from '../../state/ui';
-import { NumberField, TrainingPanel } from './TrainingPanel';
+import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
 
 /** Architectures an imported teacher checkpoint may have. */
 export const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical', 'edsr-mini', 'swinir-mini'] as const;
@@ -45,7 +45,6 @@ export function PruneStage() {
   const teacherId = form.teacher ?? (models.find((m) => !m.compact) ?? models[0])?.id ?? IMPORT_TEACHER;
   const importing = teacherId === IMPORT_TEACHER;
   const active = isActive(job);
-  const paused = job?.info.state === 'paused';
   const needs = pruneNeeds({ ...form, importing, teacherId });
 
   const start = async () => {
@@ -67,7 +66,6 @@ export function PruneStage() {
       reportError(e);
     }
   };
-  const act = (f: (id: string) => Promise<unknown>) => job && f(job.info.id).catch(reportError);
   const chooseDir = async (key: 'dataDir' | 'valDir', title: string) => {
     try {
       const [p] = await pick('folder', title);
@@ -202,33 +200,15 @@ export function PruneStage() {
           Needs {needs.join(', ')}.
         </p>
       )}
-      <div className="actions">
-        {!active && (
-          <button type="button" className="primary" disabled={needs.length > 0} onClick={() => void start()} aria-label="Run pruning">
-            Run pruning
-          </button>
-        )}
-        {active && !paused && (
-          <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause pruning">
-            Pause
-          </button>
-        )}
-        {active && paused && (
-          <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume pruning">
-            Resume
-          </button>
-        )}
-        {active && (
-          <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel pruning">
-            Cancel
-          </button>
-        )}
-        {job && (
-          <span className={`state-pill ${job.info.state}`} data-testid="prune-state">
-            {job.info.state}
-          </span>
-        )}
-      </div>
+      <JobControls
+        job={job}
+        noun="pruning"
+        start={() => void start()}
+        canStart={needs.length === 0}
+        startLabel="Run pruning"
+        startAriaLabel="Run pruning"
+        stateTestId="prune-state"
+      />
       {job && (
         <TrainingPanel
           entry={job}

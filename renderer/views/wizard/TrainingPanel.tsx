@@ -1,9 +1,11 @@
 import { useMemo, type ReactNode } from 'react';
+import { useClient } from '../../app/client-context';
 import { Chart } from '../../components/Chart';
 import { formatDuration, formatInt } from '../../format';
-import type { JobEntry } from '../../state/jobs';
+import { isActive, type JobEntry } from '../../state/jobs';
+import { reportError } from '../../state/ui';
 
-/** Pieces the prune and distillation stages share: number fields and a training run's live panel. */
+/** Pieces the prune and distillation stages share: number fields, job controls and a training run's live panel. */
 
 export function NumberField({
   label,
@@ -85,6 +87,64 @@ export function TrainingPanel({
         <Chart label={labels.val} xs={val.xs} ys={val.ys} unit="dB" digits={2} color="#4c9aff" />
       </div>
       {children}
+    </div>
+  );
+}
+
+/**
+ * Start / Pause / Resume / Cancel and the state pill of a stage's job. `noun` names the job in
+ * the buttons' accessible names ("Pause pruning"); the start button is labelled by the caller.
+ */
+export function JobControls({
+  job,
+  noun,
+  start,
+  canStart,
+  startLabel,
+  startAriaLabel,
+  startClassName = 'primary',
+  stateTestId,
+}: {
+  job: JobEntry | undefined;
+  noun: string;
+  start(): void;
+  canStart: boolean;
+  startLabel: string;
+  startAriaLabel: string;
+  startClassName?: string;
+  stateTestId: string;
+}) {
+  const client = useClient();
+  const active = isActive(job);
+  const paused = job?.info.state === 'paused';
+  const act = (f: (id: string) => Promise<unknown>) => job && f(job.info.id).catch(reportError);
+  return (
+    <div className="actions">
+      {!active && (
+        <button type="button" className={startClassName} disabled={!canStart} onClick={start} aria-label={startAriaLabel}>
+          {startLabel}
+        </button>
+      )}
+      {active && !paused && (
+        <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label={`Pause ${noun}`}>
+          Pause
+        </button>
+      )}
+      {active && paused && (
+        <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label={`Resume ${noun}`}>
+          Resume
+        </button>
+      )}
+      {active && (
+        <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label={`Cancel ${noun}`}>
+          Cancel
+        </button>
+      )}
+      {job && (
+        <span className={`state-pill ${job.info.state}`} data-testid={stateTestId}>
+          {job.info.state}
+        </span>
+      )}
     </div>
   );
 }

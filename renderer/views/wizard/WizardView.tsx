@@ -11,7 +11,7 @@ import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '..
 import { runModels } from '../compare/ModelSlot';
 import { PruneStage, TEACHER_PRESETS } from './PruneStage';
 import { StagePlanner } from './StagePlanner';
-import { NumberField, TrainingPanel } from './TrainingPanel';
+import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
 
 /** Student architectures the distillation job builds (engine presets). */
 const STUDENT_PRESETS = [
@@ -75,7 +75,6 @@ function DistilStage() {
   const teacherId = teacherChoice ?? (teachers[0] ?? models[0])?.id ?? IMPORT_TEACHER;
   const importing = teacherId === IMPORT_TEACHER;
   const active = isActive(job);
-  const paused = job?.info.state === 'paused';
   const planned = student === PLANNED_STUDENT ? form.planned : undefined;
   const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
   const valid =
@@ -217,33 +216,16 @@ function DistilStage() {
           </div>
         </div>
       </fieldset>
-      <div className="actions">
-        {!active && (
-          <button type="button" className="primary big" disabled={!valid} onClick={() => void start()} aria-label="Start distillation">
-            Start
-          </button>
-        )}
-        {active && !paused && (
-          <button type="button" onClick={() => void act((id) => client.pauseJob(id))} aria-label="Pause distillation">
-            Pause
-          </button>
-        )}
-        {active && paused && (
-          <button type="button" className="primary" onClick={() => void act((id) => client.resumeJob(id))} aria-label="Resume distillation">
-            Resume
-          </button>
-        )}
-        {active && (
-          <button type="button" onClick={() => void act((id) => client.cancelJob(id))} aria-label="Cancel distillation">
-            Cancel
-          </button>
-        )}
-        {job && (
-          <span className={`state-pill ${job.info.state}`} data-testid="distill-state">
-            {job.info.state}
-          </span>
-        )}
-      </div>
+      <JobControls
+        job={job}
+        noun="distillation"
+        start={() => void start()}
+        canStart={valid}
+        startLabel="Start"
+        startAriaLabel="Start distillation"
+        startClassName="primary big"
+        stateTestId="distill-state"
+      />
       {job && (
         <TrainingPanel entry={job} what="Distillation" statsId="train-stats">
           {job.model && (
