@@ -1,4 +1,6 @@
-export type { OBProxPhase } from './obprox';
+export type { OBProxOptions, OBProxPhase } from './obprox';
+export type { ChannelGroups } from './group';
+export { channelGroups, groupPenalty, groupProxStep, halfSpaceStep } from './group';
 export { OBProx, isRegularized, l1Penalty, makeOBProx, obproxPhase } from './obprox';
 export type { BranchReport, ChannelReport, EdsrBlocks, ImportanceReport, LayerStats, SwinirStages } from './importance';
 export { IMPORTANCE_SCHEMA, analyzeImportance, importanceOfCheckpoint, readImportanceReport, writeImportanceReport } from './importance';

@@ -1,5 +1,7 @@
 import type { Shape } from '../graph/value';
+import type { OBProxPenalty } from '../train/config';
 import type { OBProxSettings, Optimizer, OptimizerState, ParamSet } from '../train/optim';
+import { channelGroups, groupProxStep, halfSpaceStep, type ChannelGroups } from './group';
 
 /**
  * OBProx-SG (Chen et al., "Orthant Based Proximal Stochastic Gradient Method for l1-Regularized
@@ -15,9 +17,15 @@ import type { OBProxSettings, Optimizer, OptimizerState, ParamSet } from '../tra
  *
  * The base direction is the plain stochastic gradient, as in the paper. Unregularised parameters
  * (biases, norms, position tables) take plain SGD steps. The only state is the step counter.
+ *
+ * `penalty: 'group'` swaps the element-wise L1 for group lasso over output channels (group.ts):
+ * the Prox-SG step group soft-thresholds, and the 'orthant' phase takes HSPG's half-space steps.
  */
 
 export type OBProxPhase = 'prox' | 'orthant';
+
+/** The trainer's settings plus the penalty (config `optim.penalty`; absent: 'l1'). */
+export type OBProxOptions = OBProxSettings & { penalty?: OBProxPenalty };
 
 /** Conv and linear weights carry the penalty; biases, norm scales and position tables do not. */
 export function isRegularized(key: string, shape: Shape): boolean {
@@ -32,11 +40,13 @@ export function obproxPhase(s: Pick<OBProxSettings, 'proxSteps' | 'orthantSteps'
 
 export class OBProx implements Optimizer {
   private t: number;
-  /** Keys of the regularised parameters. */
+  /** Keys of the regularised parameters (in group mode: the weights and their groups' biases). */
   readonly regularized: ReadonlySet<string>;
+  /** Group mode: the output-channel groups of the regularised weights; empty for 'l1'. */
+  readonly groups: readonly ChannelGroups[];
 
   constructor(
-    readonly settings: OBProxSettings,
+    readonly settings: OBProxOptions,
     params: ParamSet,
     shapes: ReadonlyMap<string, Shape>,
     state?: OptimizerState,
@@ -50,12 +60,15 @@ export class OBProx implements Optimizer {
     }
     if (settings.orthantSteps > 0 && settings.proxSteps === 0)
       throw new RangeError('obprox: orthant steps alone never create zeros: proxSteps must be >= 1');
+    const penalty = settings.penalty ?? 'l1';
+    if (penalty !== 'l1' && penalty !== 'group') throw new RangeError(`obprox: penalty must be l1 or group, got ${String(penalty)}`);
     const keys = [...params.keys()].filter((k) => {
       const shape = shapes.get(k);
       if (!shape) throw new RangeError(`obprox: no shape for parameter ${k}`);
       return regularized(k, shape);
     });
-    this.regularized = new Set(keys);
+    this.groups = penalty === 'group' ? channelGroups(keys, params, shapes) : [];
+    this.regularized = new Set([...keys, ...this.groups.flatMap((g) => (g.bias ? [g.bias] : []))]);
     this.t = state?.step ?? 0;
   }
 
@@ -76,13 +89,26 @@ export class OBProx implements Optimizer {
   /** One step in place; returns the phase it took. */
   step(params: ParamSet, grads: ReadonlyMap<string, Float32Array>, lr: number): OBProxPhase {
     const phase = this.phase;
-    const shrink = lr * this.settings.lambda;
-    for (const [key, p] of params) {
+    const { lambda } = this.settings;
+    const grad = (key: string, p: Float32Array) => {
       const g = grads.get(key);
       if (!g || g.length !== p.length) throw new RangeError(`obprox: gradient for ${key} is missing or has the wrong size`);
+      return g;
+    };
+    for (const [key, p] of params) {
+      const g = grad(key, p);
+      const elementwise = this.groups.length === 0; // group mode steps its tensors per group below
       if (!this.regularized.has(key)) sgdStep(p, g, lr);
-      else if (phase === 'prox') proxStep(p, g, lr, shrink);
-      else orthantStep(p, g, lr, this.settings.lambda);
+      else if (elementwise && phase === 'prox') proxStep(p, g, lr, lr * lambda);
+      else if (elementwise) orthantStep(p, g, lr, lambda);
+    }
+    for (const grp of this.groups) {
+      const w = params.get(grp.weight)!;
+      const b = grp.bias === undefined ? undefined : params.get(grp.bias)!;
+      const p = { w, ...(b ? { b } : {}) };
+      const g = { w: grad(grp.weight, w), ...(b ? { b: grad(grp.bias!, b) } : {}) };
+      if (phase === 'prox') groupProxStep(p, g, grp.rowLen, lr, lambda);
+      else halfSpaceStep(p, g, grp.rowLen, lr, lambda);
     }
     this.t++;
     return phase;
@@ -123,6 +149,6 @@ export function l1Penalty(params: ReadonlyMap<string, Float32Array>, regularized
 }
 
 /** The optimizer factory the trainer takes for `optim.type: 'obprox'`. */
-export function makeOBProx(settings: OBProxSettings, params: ParamSet, shapes: ReadonlyMap<string, Shape>, state?: OptimizerState): OBProx {
+export function makeOBProx(settings: OBProxOptions, params: ParamSet, shapes: ReadonlyMap<string, Shape>, state?: OptimizerState): OBProx {
   return new OBProx(settings, params, shapes, state);
 }

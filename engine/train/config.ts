@@ -19,6 +19,9 @@ export type TeacherConfig =
   /** A zoo preset with a .pth / safetensors checkpoint. */
   | { type: 'preset'; preset: string; weights: string };
 
+/** OBProx-SG's penalty: element-wise L1 (the paper's), or group lasso over output channels (empties whole channels). */
+export type OBProxPenalty = 'l1' | 'group';
+
 export interface TrainConfig {
   /** The preset name the model came from, when it did (recorded in the model card). */
   preset?: string;
@@ -33,8 +36,8 @@ export interface TrainConfig {
   patch: number;
   seed: number;
   augment: boolean;
-  /** Adam/AdamW, or OBProx-SG (L1-regularised SGD for pruning; its optimizer comes from engine/compress). */
-  optim: (AdamConfig | OBProxSettings) & { lr: number };
+  /** Adam/AdamW, or OBProx-SG (L1- or group-regularised SGD for pruning; its optimizer comes from engine/compress). */
+  optim: (AdamConfig | (OBProxSettings & { penalty: OBProxPenalty })) & { lr: number };
   /** Start from these weights instead of the from-scratch init (fine-tuning, pruning a teacher). */
   init?: InitWeights;
   schedule: ScheduleConfig;
@@ -158,7 +161,7 @@ function validateTeacher(v: unknown): TeacherConfig {
 }
 
 const ADAM_FIELDS = ['betas', 'eps', 'weightDecay'];
-const OBPROX_FIELDS = ['lambda', 'proxSteps', 'orthantSteps'];
+const OBPROX_FIELDS = ['lambda', 'proxSteps', 'orthantSteps', 'penalty'];
 
 function validateOptim(o: Json, steps: number): TrainConfig['optim'] {
   const type = o.type ?? 'adam';
@@ -169,14 +172,17 @@ function validateOptim(o: Json, steps: number): TrainConfig['optim'] {
   for (const k of Object.keys(o))
     if (!known.has(k)) throw new TypeError(`optim.${k} does not apply to optim.type ${type}; its fields: ${[...known].join(', ')}`);
   if (type === 'obprox') {
-    if (o.lambda === undefined) throw new TypeError('optim.lambda (the L1 weight) is required for optim.type obprox');
+    if (o.lambda === undefined) throw new TypeError('optim.lambda (the penalty weight) is required for optim.type obprox');
     const proxSteps = int(o.proxSteps ?? Math.ceil(steps / 2), 'optim.proxSteps', 1);
+    const penalty = o.penalty ?? 'l1';
+    if (penalty !== 'l1' && penalty !== 'group') throw new TypeError(`optim.penalty must be l1 or group, got ${JSON.stringify(penalty)}`);
     return {
       type,
       lr,
       lambda: num(o.lambda, 'optim.lambda', 0),
       proxSteps,
       orthantSteps: int(o.orthantSteps ?? 0, 'optim.orthantSteps', 0),
+      penalty,
     };
   }
   const betas = o.betas ?? [0.9, 0.99];

@@ -49,10 +49,18 @@ describe('minisr prune flags', () => {
       '--orthant-steps',
       '0',
     );
+    const group = parsePrune(
+      ...['--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--data', 'd', '--steps', '10'],
+      '--lambda',
+      '1',
+      '--penalty',
+      'group',
+    );
+    expect(validateTrainConfig(await pruneConfigFromFlags(group)).optim).toMatchObject({ type: 'obprox', penalty: 'group' });
     const c = validateTrainConfig(await pruneConfigFromFlags(f));
     expect(c.model).toEqual(presetConfig('edsr-baseline'));
     expect(c.init).toEqual({ weights: 'w.pth', preset: 'edsr-baseline' });
-    expect(c.optim).toEqual({ type: 'obprox', lr: PRUNE_DEFAULT_LR, lambda: 0.05, proxSteps: 200, orthantSteps: 0 });
+    expect(c.optim).toEqual({ type: 'obprox', lr: PRUNE_DEFAULT_LR, lambda: 0.05, proxSteps: 200, orthantSteps: 0, penalty: 'l1' });
     expect(c.loss).toEqual({ type: 'l1' });
     expect(c.emaDecay).toBe(0);
     const withLr = validateTrainConfig(
@@ -88,10 +96,11 @@ describe('minisr prune flags', () => {
     ).rejects.toThrow(/--optimizer adam does not apply/);
     expect(() => parsePrune('--lambda', 'x')).toThrow('--lambda must be a number');
     expect(() => parsePrune('--prox-steps', '-2')).toThrow('--prox-steps must be an integer >= 0');
+    expect(() => parsePrune('--penalty', 'l2')).toThrow(/--penalty.*l2.*Allowed choices are l1, group/);
     const noLambda = await pruneConfigFromFlags(
       parsePrune('--data', 'd', '--steps', '10', '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline'),
     );
-    expect(() => validateTrainConfig(noLambda)).toThrow(/optim.lambda \(the L1 weight\) is required/);
+    expect(() => validateTrainConfig(noLambda)).toThrow(/optim.lambda \(the penalty weight\) is required/);
   });
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readImportanceReport } from '../../engine/compress/importance';
+import { readImportanceReport, type EdsrBlocks, type ImportanceReport } from '../../engine/compress/importance';
 import { runPruneJob } from '../../engine/compress/prune';
 import { saveSafetensors } from '../../engine/io/checkpoint';
 import { readSafetensors } from '../../engine/io/safetensors';
@@ -56,9 +56,11 @@ function pruneConfig(overrides: Record<string, unknown> = {}, optim: Record<stri
 describe('prune config', () => {
   it('validates obprox settings, naming the field', () => {
     const c = validateTrainConfig(pruneConfig({ steps: 10 }, { proxSteps: undefined }));
-    expect(c.optim).toEqual({ type: 'obprox', lr: 1e-3, lambda: 1, proxSteps: 5, orthantSteps: 0 });
+    expect(c.optim).toEqual({ type: 'obprox', lr: 1e-3, lambda: 1, proxSteps: 5, orthantSteps: 0, penalty: 'l1' });
+    expect(validateTrainConfig(pruneConfig({}, { penalty: 'group' })).optim).toMatchObject({ type: 'obprox', penalty: 'group' });
+    expect(() => validateTrainConfig(pruneConfig({}, { penalty: 'l2' }))).toThrow(/optim.penalty must be l1 or group, got "l2"/);
     expect(c.emaDecay).toBe(0);
-    expect(() => validateTrainConfig(pruneConfig({}, { lambda: undefined }))).toThrow(/optim.lambda \(the L1 weight\) is required/);
+    expect(() => validateTrainConfig(pruneConfig({}, { lambda: undefined }))).toThrow(/optim.lambda \(the penalty weight\) is required/);
     expect(() => validateTrainConfig(pruneConfig({}, { lambda: -1 }))).toThrow(/optim.lambda must be a number in \[0/);
     expect(() => validateTrainConfig(pruneConfig({}, { proxSteps: 0 }))).toThrow(/optim.proxSteps must be an integer >= 1/);
     expect(() => validateTrainConfig(pruneConfig({}, { orthantSteps: 1.5 }))).toThrow(/optim.orthantSteps/);
@@ -114,6 +116,32 @@ describe('prune run (tiny EDSR, real training step)', () => {
     expect(sparsity[0]).toBe(0);
     expect(sparsity[1]).toBeGreaterThan(0);
     expect(sparsity[2]).toBeGreaterThan(sparsity[1]!);
+  }, 60_000);
+
+  it('the group penalty empties channels that element-wise L1 at a higher sparsity leaves alive', async () => {
+    // Lambdas chosen so that L1 zeroes more weights than the group penalty does (about 96% vs 93%).
+    const run = async (penalty: 'l1' | 'group', lambda: number) =>
+      (await runPruneJob({ outDir: path.join(dir, `run-${penalty}-${lambda}`), config: pruneConfig({}, { lambda, penalty }) })).report!;
+    const group = await run('group', 2.7);
+    const l1 = await run('l1', 4);
+    expect(l1.weightSparsity).toBeGreaterThan(group.weightSparsity);
+    expect(group.weightSparsity).toBeGreaterThan(0.8);
+    const innerDead = (r: ImportanceReport) => (r.structure as EdsrBlocks).blocks.reduce((a, b) => a + 4 - b.innerAlive, 0);
+    expect(l1.channels.aliveCount).toBe(4);
+    expect(group.channels.aliveCount).toBeLessThan(4);
+    expect(innerDead(group)).toBeGreaterThan(innerDead(l1) + 2);
+    // Group mode zeroes a channel's bias with its row (L1 never touches biases).
+    const weights = (await readSafetensors(path.join(dir, 'run-group-2.7', 'model.safetensors'))).tensors;
+    const w = weights.get('conv_first.weight')!.data as Float32Array;
+    const b = weights.get('conv_first.bias')!.data as Float32Array;
+    const rowLen = w.length / 4;
+    let zeroRows = 0;
+    for (let o = 0; o < 4; o++)
+      if (w.subarray(o * rowLen, (o + 1) * rowLen).every((v) => v === 0)) {
+        zeroRows++;
+        expect(b[o], `conv_first.bias[${o}]`).toBe(0);
+      }
+    expect(zeroRows).toBeGreaterThan(0);
   }, 60_000);
 
   it('prunes a tiny SwinIR too: norms, biases and position tables stay dense', async () => {

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { ImportanceReport } from '../../../engine/compress/importance';
 import { resolvePruneConfig, runPruneJob, type PruneResult } from '../../../engine/compress/prune';
 import { addTrainOptions, configFromFlags, requestFromFlags, runFromCli, type TrainFlags } from './train';
@@ -9,6 +9,7 @@ export interface PruneFlags extends TrainFlags {
   lambda?: number;
   proxSteps?: number;
   orthantSteps?: number;
+  penalty?: string;
 }
 
 /**
@@ -32,7 +33,7 @@ const count = (flag: string) => (v: string) => {
 export async function pruneConfigFromFlags(f: PruneFlags): Promise<Record<string, unknown>> {
   if (f.optimizer && f.optimizer !== 'obprox')
     throw new TypeError(`minisr prune trains with OBProx-SG; --optimizer ${f.optimizer} does not apply`);
-  if (f.weightDecay !== undefined) throw new TypeError('--weight-decay does not apply to minisr prune (the L1 weight is --lambda)');
+  if (f.weightDecay !== undefined) throw new TypeError('--weight-decay does not apply to minisr prune (the penalty weight is --lambda)');
   const extra: Record<string, unknown> = { loss: { type: 'l1' } };
   if (f.teacher) {
     if (/\.onnx$/i.test(f.teacher))
@@ -47,6 +48,7 @@ export async function pruneConfigFromFlags(f: PruneFlags): Promise<Record<string
     ['lambda', f.lambda],
     ['proxSteps', f.proxSteps],
     ['orthantSteps', f.orthantSteps],
+    ['penalty', f.penalty],
   ] as const)
     if (v !== undefined) optim[k] = v;
   c.optim = optim;
@@ -85,7 +87,13 @@ export function addPruneOptions(cmd: Command): Command {
   return addTrainOptions(cmd)
     .option('--teacher <file>', 'teacher checkpoint (.pth / .safetensors)')
     .option('--teacher-preset <name>', 'architecture of the teacher (e.g. edsr-baseline)')
-    .option('--lambda <x>', 'L1 weight', number('--lambda'))
+    .option('--lambda <x>', 'penalty weight', number('--lambda'))
+    .addOption(
+      new Option('--penalty <kind>', 'l1: element-wise (the default); group: whole output channels (empties channels and blocks)').choices([
+        'l1',
+        'group',
+      ]),
+    )
     .option('--prox-steps <n>', 'Prox-SG steps before the orthant steps (default: half the steps)', count('--prox-steps'))
     .option('--orthant-steps <n>', 'orthant steps before switching back to Prox-SG (default 0: until the end)', count('--orthant-steps'));
 }
