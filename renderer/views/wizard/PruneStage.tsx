@@ -5,7 +5,7 @@ import { formatInt } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, reportError, useForm } from '../../state/ui';
-import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
+import { FolderField, JobControls, NumberField, TrainingPanel } from './TrainingPanel';
 
 /** Architectures an imported teacher checkpoint may have. */
 export const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical', 'edsr-mini', 'swinir-mini'] as const;
@@ -156,44 +156,22 @@ export function PruneStage() {
           onChange={(patch) => setForm({ patch })}
         />
         <NumberField label="SGD rate for pruning" value={form.lr} min={0} step={1e-3} onChange={(lr) => setForm({ lr })} />
-        <div className="field span2">
-          <span>Training images (folder)</span>
-          <div className="row">
-            <input
-              type="text"
-              aria-label="Prune data folder"
-              value={form.dataDir}
-              spellCheck={false}
-              onChange={(e) => setForm({ dataDir: e.target.value })}
-            />
-            <button
-              type="button"
-              onClick={() => void chooseDir('dataDir', 'Choose the training images folder')}
-              aria-label="Choose prune data folder"
-            >
-              Choose…
-            </button>
-          </div>
-        </div>
-        <div className="field span2">
-          <span>Validation images (folder with *_HR/*_LR pairs, optional)</span>
-          <div className="row">
-            <input
-              type="text"
-              aria-label="Prune validation images"
-              value={form.valDir}
-              spellCheck={false}
-              onChange={(e) => setForm({ valDir: e.target.value })}
-            />
-            <button
-              type="button"
-              onClick={() => void chooseDir('valDir', 'Choose the validation folder')}
-              aria-label="Choose prune validation folder"
-            >
-              Choose…
-            </button>
-          </div>
-        </div>
+        <FolderField
+          label="Training images (folder)"
+          ariaLabel="Prune data folder"
+          value={form.dataDir}
+          onChange={(v) => setForm({ dataDir: v })}
+          onChoose={() => void chooseDir('dataDir', 'Choose the training images folder')}
+          chooseAriaLabel="Choose prune data folder"
+        />
+        <FolderField
+          label="Validation images (folder with *_HR/*_LR pairs, optional)"
+          ariaLabel="Prune validation images"
+          value={form.valDir}
+          onChange={(v) => setForm({ valDir: v })}
+          onChoose={() => void chooseDir('valDir', 'Choose the validation folder')}
+          chooseAriaLabel="Choose prune validation folder"
+        />
       </fieldset>
       {!active && needs.length > 0 && (
         <p className="note" data-testid="prune-needs">

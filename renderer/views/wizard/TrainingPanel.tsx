@@ -148,3 +148,32 @@ export function JobControls({
     </div>
   );
 }
+
+/** A folder path: typed, or picked with the folder browser. */
+export function FolderField({
+  label,
+  ariaLabel,
+  value,
+  onChange,
+  onChoose,
+  chooseAriaLabel,
+}: {
+  label: string;
+  ariaLabel: string;
+  value: string;
+  onChange(v: string): void;
+  onChoose(): void;
+  chooseAriaLabel: string;
+}) {
+  return (
+    <div className="field span2">
+      <span>{label}</span>
+      <div className="row">
+        <input type="text" aria-label={ariaLabel} value={value} spellCheck={false} onChange={(e) => onChange(e.target.value)} />
+        <button type="button" onClick={onChoose} aria-label={chooseAriaLabel}>
+          Choose…
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -11,7 +11,7 @@ import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '..
 import { runModels } from '../compare/ModelSlot';
 import { PruneStage, TEACHER_PRESETS } from './PruneStage';
 import { StagePlanner } from './StagePlanner';
-import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
+import { FolderField, JobControls, NumberField, TrainingPanel } from './TrainingPanel';
 
 /** Student architectures the distillation job builds (engine presets). */
 const STUDENT_PRESETS = [
@@ -177,44 +177,22 @@ function DistilStage() {
         <NumberField label="Batch" value={batch} min={1} step={1} onChange={setBatch} />
         <NumberField label="Patch (LR pixels)" value={patch} min={8} step={8} onChange={setPatch} />
         <NumberField label="Learning rate" value={lr} min={0} step={1e-5} onChange={setLr} />
-        <div className="field span2">
-          <span>Training images (folder)</span>
-          <div className="row">
-            <input
-              type="text"
-              aria-label="Training data folder"
-              value={dataDir}
-              spellCheck={false}
-              onChange={(e) => setDataDir(e.target.value)}
-            />
-            <button
-              type="button"
-              onClick={() => void chooseDir(setDataDir, 'Choose the training images folder')}
-              aria-label="Choose training data folder"
-            >
-              Choose…
-            </button>
-          </div>
-        </div>
-        <div className="field span2">
-          <span>Validation images (folder with *_HR/*_LR pairs, optional)</span>
-          <div className="row">
-            <input
-              type="text"
-              aria-label="Validation folder"
-              value={valDir}
-              spellCheck={false}
-              onChange={(e) => setValDir(e.target.value)}
-            />
-            <button
-              type="button"
-              onClick={() => void chooseDir(setValDir, 'Choose the validation folder')}
-              aria-label="Choose validation folder"
-            >
-              Choose…
-            </button>
-          </div>
-        </div>
+        <FolderField
+          label="Training images (folder)"
+          ariaLabel="Training data folder"
+          value={dataDir}
+          onChange={(v) => setDataDir(v)}
+          onChoose={() => void chooseDir(setDataDir, 'Choose the training images folder')}
+          chooseAriaLabel="Choose training data folder"
+        />
+        <FolderField
+          label="Validation images (folder with *_HR/*_LR pairs, optional)"
+          ariaLabel="Validation folder"
+          value={valDir}
+          onChange={(v) => setValDir(v)}
+          onChoose={() => void chooseDir(setValDir, 'Choose the validation folder')}
+          chooseAriaLabel="Choose validation folder"
+        />
       </fieldset>
       <JobControls
         job={job}
