@@ -161,6 +161,11 @@ export function shrink(report: ImportanceReport, target: ShrinkTarget): ShrinkRe
   if (target.slack !== undefined && !(target.slack >= 0 && target.slack < 1))
     throw new RangeError(`slack must be in [0, 1), got ${target.slack}`);
   const { candidates, bounds } = report.config.family === 'edsr' ? edsrCandidates(report, target) : swinirCandidates(report, target);
+  const emptied = Object.entries(bounds).filter(([, n]) => n === 0);
+  if (emptied.length > 0)
+    throw new RangeError(
+      `the report leaves no ${emptied.map(([k]) => k).join(' and no ')} (the prune run zeroed them all: prune with a smaller lambda)`,
+    );
   const budget = target.params ?? Infinity;
   const fitting: (Candidate & { params: number })[] = [];
   let smallest = Infinity;

@@ -104,6 +104,13 @@ describe('shrink: budgets and bounds', () => {
     expect(() => shrink(report, { blocks: 7 })).toThrow(/blocks 7 exceeds/);
   });
 
+  it('a report with every block the identity says so instead of searching an empty range', () => {
+    const report = reportOf(presetConfig('edsr-mini'), (w) => {
+      for (let b = 0; b < 8; b++) for (const k of ['weight', 'bias']) w.get(`body.${b}.conv2.${k}`)!.fill(0);
+    });
+    expect(() => shrink(report, { params: 49603 })).toThrow(/the report leaves no blocks \(the prune run zeroed them all/);
+  });
+
   it('rejects impossible or misplaced targets, naming them', () => {
     expect(() => shrink(edsrTeacher, { params: 100 })).toThrow(/no architecture within 100 parameters: the smallest allowed here has \d+/);
     expect(() => shrink(edsrTeacher, { layers: 2 })).toThrow(/layers \(N_l\) applies to SwinIR only/);
