@@ -101,7 +101,7 @@ export function addPruneOptions(cmd: Command): Command {
 /** `minisr prune`: stage 1, L1-sparsify the teacher with OBProx-SG and write `importance.json`. */
 export function pruneCommand(): Command {
   const cmd = new Command('prune').description(
-    'stage 1 of compression: fine-tune the teacher with OBProx-SG (L1) to find which channels, layers and blocks matter; writes the sparse weights, model.onnx and importance.json',
+    'stage 1 of compression: fine-tune the teacher with OBProx-SG (L1 or group lasso: --penalty) to find which channels, layers and blocks matter; writes the sparse weights, model.onnx and importance.json',
   );
   return addPruneOptions(cmd).action(async (f: PruneFlags) => {
     const config = f.resume ? undefined : await pruneConfigFromFlags(f);
