@@ -1,5 +1,7 @@
 export type { OBProxOptions, OBProxPhase } from './obprox';
 export type { ChannelGroups } from './group';
+export type { CoupledGroup, CoupledGroups, Segment } from './coupled';
+export { coupledHalfSpaceStep, coupledPenalty, coupledProxStep, edsrCoupledGroups, isZeroGroup } from './coupled';
 export { channelGroups, groupPenalty, groupProxStep, halfSpaceStep } from './group';
 export { OBProx, isRegularized, l1Penalty, makeOBProx, obproxPhase } from './obprox';
 export type { BranchReport, ChannelReport, EdsrBlocks, ImportanceReport, LayerStats, SwinirStages } from './importance';

@@ -1,6 +1,7 @@
 import type { Shape } from '../graph/value';
 import type { OBProxPenalty } from '../train/config';
 import type { OBProxSettings, Optimizer, OptimizerState, ParamSet } from '../train/optim';
+import { coupledHalfSpaceStep, coupledProxStep, edsrCoupledGroups, type CoupledGroups } from './coupled';
 import { channelGroups, groupProxStep, halfSpaceStep, type ChannelGroups } from './group';
 
 /**
@@ -20,6 +21,8 @@ import { channelGroups, groupProxStep, halfSpaceStep, type ChannelGroups } from 
  *
  * `penalty: 'group'` swaps the element-wise L1 for group lasso over output channels (group.ts):
  * the Prox-SG step group soft-thresholds, and the 'orthant' phase takes HSPG's half-space steps.
+ * `penalty: 'coupled'` (EDSR only) does the same over one group per feature channel and one per
+ * residual block (coupled.ts); upsample.0 and conv_last then take plain SGD steps.
  */
 
 export type OBProxPhase = 'prox' | 'orthant';
@@ -44,6 +47,8 @@ export class OBProx implements Optimizer {
   readonly regularized: ReadonlySet<string>;
   /** Group mode: the output-channel groups of the regularised weights; empty for 'l1'. */
   readonly groups: readonly ChannelGroups[];
+  /** Coupled mode: the channel and block groups; absent otherwise. */
+  readonly coupled?: CoupledGroups;
 
   constructor(
     readonly settings: OBProxOptions,
@@ -61,14 +66,18 @@ export class OBProx implements Optimizer {
     if (settings.orthantSteps > 0 && settings.proxSteps === 0)
       throw new RangeError('obprox: orthant steps alone never create zeros: proxSteps must be >= 1');
     const penalty = settings.penalty ?? 'l1';
-    if (penalty !== 'l1' && penalty !== 'group') throw new RangeError(`obprox: penalty must be l1 or group, got ${String(penalty)}`);
+    if (penalty !== 'l1' && penalty !== 'group' && penalty !== 'coupled')
+      throw new RangeError(`obprox: penalty must be l1, group or coupled, got ${String(penalty)}`);
     const keys = [...params.keys()].filter((k) => {
       const shape = shapes.get(k);
       if (!shape) throw new RangeError(`obprox: no shape for parameter ${k}`);
       return regularized(k, shape);
     });
     this.groups = penalty === 'group' ? channelGroups(keys, params, shapes) : [];
-    this.regularized = new Set([...keys, ...this.groups.flatMap((g) => (g.bias ? [g.bias] : []))]);
+    if (penalty === 'coupled') {
+      this.coupled = edsrCoupledGroups(shapes);
+      this.regularized = new Set(this.coupled.keys);
+    } else this.regularized = new Set([...keys, ...this.groups.flatMap((g) => (g.bias ? [g.bias] : []))]);
     this.t = state?.step ?? 0;
   }
 
@@ -97,10 +106,14 @@ export class OBProx implements Optimizer {
     };
     for (const [key, p] of params) {
       const g = grad(key, p);
-      const elementwise = this.groups.length === 0; // group mode steps its tensors per group below
+      const elementwise = this.groups.length === 0 && !this.coupled; // group modes step their tensors per group below
       if (!this.regularized.has(key)) sgdStep(p, g, lr);
       else if (elementwise && phase === 'prox') proxStep(p, g, lr, lr * lambda);
       else if (elementwise) orthantStep(p, g, lr, lambda);
+    }
+    if (this.coupled) {
+      if (phase === 'prox') coupledProxStep(params, grads, this.coupled, lr, lambda);
+      else coupledHalfSpaceStep(params, grads, this.coupled, lr, lambda);
     }
     for (const grp of this.groups) {
       const w = params.get(grp.weight)!;

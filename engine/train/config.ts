@@ -19,8 +19,11 @@ export type TeacherConfig =
   /** A zoo preset with a .pth / safetensors checkpoint. */
   | { type: 'preset'; preset: string; weights: string };
 
-/** OBProx-SG's penalty: element-wise L1 (the paper's), or group lasso over output channels (empties whole channels). */
-export type OBProxPenalty = 'l1' | 'group';
+/**
+ * OBProx-SG's penalty: element-wise L1 (the paper's), group lasso over output channels, or (EDSR
+ * only) 'coupled': one group per feature channel (every row writing it) and one per residual block.
+ */
+export type OBProxPenalty = 'l1' | 'group' | 'coupled';
 
 export interface TrainConfig {
   /** The preset name the model came from, when it did (recorded in the model card). */
@@ -163,7 +166,7 @@ function validateTeacher(v: unknown): TeacherConfig {
 const ADAM_FIELDS = ['betas', 'eps', 'weightDecay'];
 const OBPROX_FIELDS = ['lambda', 'proxSteps', 'orthantSteps', 'penalty'];
 
-function validateOptim(o: Json, steps: number): TrainConfig['optim'] {
+function validateOptim(o: Json, steps: number, model: ModelConfig): TrainConfig['optim'] {
   const type = o.type ?? 'adam';
   const lr = num(o.lr ?? 2e-4, 'optim.lr', 0, Infinity, true);
   const known = new Set(['type', 'lr', ...(type === 'obprox' ? OBPROX_FIELDS : ADAM_FIELDS)]);
@@ -175,7 +178,12 @@ function validateOptim(o: Json, steps: number): TrainConfig['optim'] {
     if (o.lambda === undefined) throw new TypeError('optim.lambda (the penalty weight) is required for optim.type obprox');
     const proxSteps = int(o.proxSteps ?? Math.ceil(steps / 2), 'optim.proxSteps', 1);
     const penalty = o.penalty ?? 'l1';
-    if (penalty !== 'l1' && penalty !== 'group') throw new TypeError(`optim.penalty must be l1 or group, got ${JSON.stringify(penalty)}`);
+    if (penalty !== 'l1' && penalty !== 'group' && penalty !== 'coupled')
+      throw new TypeError(`optim.penalty must be l1, group or coupled, got ${JSON.stringify(penalty)}`);
+    if (penalty === 'coupled' && model.family !== 'edsr')
+      throw new TypeError(
+        `optim.penalty coupled applies to EDSR models only (its groups are EDSR's feature channels and residual blocks), not ${model.family}`,
+      );
     return {
       type,
       lr,
@@ -222,7 +230,7 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
   if (kind !== 'hr' && kind !== 'paired') throw new TypeError(`data.kind must be hr or paired, got ${JSON.stringify(kind)}`);
   const val = o.val === undefined ? undefined : obj(o.val, 'val');
   const steps = int(o.steps, 'steps', 1);
-  const optim = validateOptim(obj(o.optim ?? {}, 'optim'), steps);
+  const optim = validateOptim(obj(o.optim ?? {}, 'optim'), steps, model);
   // An average of weights is not sparse: pruning runs validate and export the weights themselves.
   if (optim.type === 'obprox' && o.emaDecay !== undefined && o.emaDecay !== 0)
     throw new RangeError(

@@ -57,6 +57,11 @@ describe('minisr prune flags', () => {
       'group',
     );
     expect(validateTrainConfig(await pruneConfigFromFlags(group)).optim).toMatchObject({ type: 'obprox', penalty: 'group' });
+    const coupled = parsePrune(
+      ...['--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline', '--data', 'd', '--steps', '10', '--lambda', '1'],
+      ...['--penalty', 'coupled'],
+    );
+    expect(validateTrainConfig(await pruneConfigFromFlags(coupled)).optim).toMatchObject({ type: 'obprox', penalty: 'coupled' });
     const c = validateTrainConfig(await pruneConfigFromFlags(f));
     expect(c.model).toEqual(presetConfig('edsr-baseline'));
     expect(c.init).toEqual({ weights: 'w.pth', preset: 'edsr-baseline' });
@@ -96,7 +101,7 @@ describe('minisr prune flags', () => {
     ).rejects.toThrow(/--optimizer adam does not apply/);
     expect(() => parsePrune('--lambda', 'x')).toThrow('--lambda must be a number');
     expect(() => parsePrune('--prox-steps', '-2')).toThrow('--prox-steps must be an integer >= 0');
-    expect(() => parsePrune('--penalty', 'l2')).toThrow(/--penalty.*l2.*Allowed choices are l1, group/);
+    expect(() => parsePrune('--penalty', 'l2')).toThrow(/--penalty.*l2.*Allowed choices are l1, group, coupled/);
     const noLambda = await pruneConfigFromFlags(
       parsePrune('--data', 'd', '--steps', '10', '--teacher', 'w.pth', '--teacher-preset', 'edsr-baseline'),
     );

@@ -99,7 +99,7 @@ describe('group steps', () => {
     expect(new OBProx({ type: 'obprox', lambda: 1, proxSteps: 1, orthantSteps: 0 }, params, shapes).groups).toEqual([]);
     expect(
       () => new OBProx({ type: 'obprox', lambda: 1, proxSteps: 1, orthantSteps: 0, penalty: 'lasso' as 'l1' }, params, shapes),
-    ).toThrow(/penalty must be l1 or group/);
+    ).toThrow(/penalty must be l1, group or coupled/);
   });
 });
 

@@ -58,7 +58,7 @@ describe('prune config', () => {
     const c = validateTrainConfig(pruneConfig({ steps: 10 }, { proxSteps: undefined }));
     expect(c.optim).toEqual({ type: 'obprox', lr: 1e-3, lambda: 1, proxSteps: 5, orthantSteps: 0, penalty: 'l1' });
     expect(validateTrainConfig(pruneConfig({}, { penalty: 'group' })).optim).toMatchObject({ type: 'obprox', penalty: 'group' });
-    expect(() => validateTrainConfig(pruneConfig({}, { penalty: 'l2' }))).toThrow(/optim.penalty must be l1 or group, got "l2"/);
+    expect(() => validateTrainConfig(pruneConfig({}, { penalty: 'l2' }))).toThrow(/optim.penalty must be l1, group or coupled, got "l2"/);
     expect(c.emaDecay).toBe(0);
     expect(() => validateTrainConfig(pruneConfig({}, { lambda: undefined }))).toThrow(/optim.lambda \(the penalty weight\) is required/);
     expect(() => validateTrainConfig(pruneConfig({}, { lambda: -1 }))).toThrow(/optim.lambda must be a number in \[0/);
@@ -142,6 +142,40 @@ describe('prune run (tiny EDSR, real training step)', () => {
         expect(b[o], `conv_first.bias[${o}]`).toBe(0);
       }
     expect(zeroRows).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('the coupled penalty empties some feature channels and blocks, not all; the upsampler stays dense', async () => {
+    // Lambdas probed on this fixture: up to 1.8 nothing dies, 1.9 two channels, 2.0 three channels
+    // and block 1, from 2.2 every channel and block (the transition is steep).
+    const run = async (lambda: number) =>
+      (await runPruneJob({ outDir: path.join(dir, `run-coupled-${lambda}`), config: pruneConfig({}, { lambda, penalty: 'coupled' }) }))
+        .report!;
+    const blocksDead = (r: ImportanceReport) => (r.structure as EdsrBlocks).blocks.map((b) => b.dead);
+    const mild = await run(1.9);
+    const strong = await run(2);
+    expect(mild.channels.aliveCount).toBeGreaterThan(strong.channels.aliveCount);
+    expect(mild.channels.aliveCount).toBeLessThan(4);
+    expect(strong.channels.aliveCount).toBeGreaterThan(0);
+    expect(blocksDead(mild)).toEqual([false, false]);
+    expect(blocksDead(strong)).toEqual([false, true]);
+    const weights = (await readSafetensors(path.join(dir, 'run-coupled-2', 'model.safetensors'))).tensors;
+    const t = (k: string) => weights.get(k)!.data as Float32Array;
+    const row = (k: string, o: number) => {
+      const w = t(k);
+      const n = w.length / 4;
+      return w.subarray(o * n, (o + 1) * n);
+    };
+    const writers = ['conv_first', 'body.0.conv2', 'body.1.conv2', 'conv_after_body'];
+    strong.channels.alive.forEach((alive, c) => {
+      const zero = writers.every((k) => row(`${k}.weight`, c).every((v) => v === 0) && t(`${k}.bias`)[c] === 0);
+      expect(zero, `channel ${c}: every writer row and bias zero`).toBe(!alive);
+    });
+    expect(t('body.1.conv1.weight').every((v) => v === 0) && t('body.1.conv2.bias').every((v) => v === 0)).toBe(true);
+    for (const k of ['upsample.0.weight', 'upsample.0.bias', 'conv_last.weight', 'conv_last.bias'])
+      expect(
+        t(k).some((v) => v === 0),
+        k,
+      ).toBe(false);
   }, 60_000);
 
   it('prunes a tiny SwinIR too: norms, biases and position tables stay dense', async () => {

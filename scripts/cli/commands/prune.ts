@@ -89,10 +89,10 @@ export function addPruneOptions(cmd: Command): Command {
     .option('--teacher-preset <name>', 'architecture of the teacher (e.g. edsr-baseline)')
     .option('--lambda <x>', 'penalty weight', number('--lambda'))
     .addOption(
-      new Option('--penalty <kind>', 'l1: element-wise (the default); group: whole output channels (empties channels and blocks)').choices([
-        'l1',
-        'group',
-      ]),
+      new Option(
+        '--penalty <kind>',
+        'l1: element-wise (the default); group: whole output channels; coupled (EDSR): one group per feature channel (every row writing it) and one per residual block',
+      ).choices(['l1', 'group', 'coupled']),
     )
     .option('--prox-steps <n>', 'Prox-SG steps before the orthant steps (default: half the steps)', count('--prox-steps'))
     .option('--orthant-steps <n>', 'orthant steps before switching back to Prox-SG (default 0: until the end)', count('--orthant-steps'));
@@ -101,7 +101,7 @@ export function addPruneOptions(cmd: Command): Command {
 /** `minisr prune`: stage 1, L1-sparsify the teacher with OBProx-SG and write `importance.json`. */
 export function pruneCommand(): Command {
   const cmd = new Command('prune').description(
-    'stage 1 of compression: fine-tune the teacher with OBProx-SG (L1 or group lasso: --penalty) to find which channels, layers and blocks matter; writes the sparse weights, model.onnx and importance.json',
+    'stage 1 of compression: fine-tune the teacher with OBProx-SG (L1 or group lasso: --penalty l1|group|coupled) to find which channels, layers and blocks matter; writes the sparse weights, model.onnx and importance.json',
   );
   return addPruneOptions(cmd).action(async (f: PruneFlags) => {
     const config = f.resume ? undefined : await pruneConfigFromFlags(f);
