@@ -3,6 +3,7 @@ import { channelGroups, groupPenalty, groupProxStep, halfSpaceStep, zeroGroups }
 import { OBProx } from '../../engine/compress/obprox';
 import type { ParamSet } from '../../engine/train/optim';
 import { Rng } from '../../engine/train/rng';
+import { halfMeanSquaredResidual, orthogonalDesign } from './lasso-helpers';
 
 const norm = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0));
 
@@ -103,21 +104,6 @@ describe('group steps', () => {
   });
 });
 
-/** A random n x d matrix with orthogonal columns of squared norm n (X^T X = n I), by Gram-Schmidt. */
-function orthogonalDesign(n: number, d: number, rng: Rng): Float64Array[] {
-  const cols: Float64Array[] = [];
-  for (let j = 0; j < d; j++) {
-    const v = Float64Array.from({ length: n }, () => rng.normal());
-    for (const c of cols) {
-      const dot = v.reduce((a, x, i) => a + x * c[i]!, 0) / n;
-      for (let i = 0; i < n; i++) v[i] = v[i]! - dot * c[i]!;
-    }
-    const s = Math.sqrt(n) / norm(v);
-    cols.push(v.map((x) => x * s));
-  }
-  return cols;
-}
-
 describe('OBProx-SG with the group penalty on a group lasso with a known solution', () => {
   it('finds the exact group support and the optimal objective of min 1/(2n)|Xw - y|^2 + lambda sum sqrt(|g|) |w_g|', () => {
     const rng = Rng.seeded(11);
@@ -146,15 +132,9 @@ describe('OBProx-SG with the group penalty on a group lasso with a known solutio
     expect(support.filter((s) => !s).length).toBeGreaterThan(1);
 
     const objective = (w: ArrayLike<number>) => {
-      let r2 = 0;
-      for (let i = 0; i < n; i++) {
-        let r = -y[i]!;
-        for (let j = 0; j < d; j++) r += X[j]![i]! * w[j]!;
-        r2 += r * r;
-      }
       let pen = 0;
       for (let o = 0; o < groups; o++) pen += Math.sqrt(size) * norm(Array.from({ length: size }, (_, i) => w[o * size + i]!));
-      return r2 / (2 * n) + lambda * pen;
+      return halfMeanSquaredResidual(X, y, w) + lambda * pen;
     };
     const w = Float32Array.from({ length: d }, () => rng.uniform(-1, 1));
     const params: ParamSet = new Map([['lasso.weight', w]]);

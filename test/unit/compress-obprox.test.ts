@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isRegularized, l1Penalty, OBProx, obproxPhase, orthantStep, proxStep } from '../../engine/compress/obprox';
 import type { OBProxSettings, ParamSet } from '../../engine/train/optim';
 import { Rng } from '../../engine/train/rng';
+import { halfMeanSquaredResidual, orthogonalDesign } from './lasso-helpers';
 
 const soft = (z: number, t: number) => Math.sign(z) * Math.max(Math.abs(z) - t, 0);
 
@@ -96,22 +97,6 @@ describe('OBProx-SG steps', () => {
   });
 });
 
-/** A random n x d matrix with orthogonal columns of squared norm n (so X^T X = n I), by Gram-Schmidt. */
-function orthogonalDesign(n: number, d: number, rng: Rng): Float64Array[] {
-  const cols: Float64Array[] = [];
-  for (let j = 0; j < d; j++) {
-    const v = Float64Array.from({ length: n }, () => rng.normal());
-    for (const c of cols) {
-      const dot = v.reduce((a, x, i) => a + x * c[i]!, 0) / n;
-      for (let i = 0; i < n; i++) v[i] = v[i]! - dot * c[i]!;
-    }
-    const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-    for (let i = 0; i < n; i++) v[i] = (v[i]! / norm) * Math.sqrt(n);
-    cols.push(v);
-  }
-  return cols;
-}
-
 describe('OBProx-SG on a lasso problem with a known solution', () => {
   it('finds the exact support and the optimal objective of min 1/(2n)|Xw - y|^2 + lambda |w|_1', () => {
     const rng = Rng.seeded(9);
@@ -129,15 +114,9 @@ describe('OBProx-SG on a lasso problem with a known solution', () => {
     expect(support.filter((s) => !s).length).toBeGreaterThan(2);
 
     const objective = (w: ArrayLike<number>) => {
-      let r2 = 0;
-      for (let i = 0; i < n; i++) {
-        let r = -y[i]!;
-        for (let j = 0; j < d; j++) r += X[j]![i]! * w[j]!;
-        r2 += r * r;
-      }
       let l1 = 0;
       for (let j = 0; j < d; j++) l1 += Math.abs(w[j]!);
-      return r2 / (2 * n) + lambda * l1;
+      return halfMeanSquaredResidual(X, y, w) + lambda * l1;
     };
     const w = Float32Array.from({ length: d }, () => rng.uniform(-1, 1));
     const params: ParamSet = new Map([['lasso.weight', w]]);
