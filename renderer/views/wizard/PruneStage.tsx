@@ -66,14 +66,6 @@ export function PruneStage() {
       reportError(e);
     }
   };
-  const chooseDir = async (key: 'dataDir' | 'valDir', title: string) => {
-    try {
-      const [p] = await pick('folder', title);
-      if (p) setForm({ [key]: p });
-    } catch (e) {
-      reportError(e);
-    }
-  };
 
   const chooseCheckpoint = async () => {
     try {
@@ -161,7 +153,8 @@ export function PruneStage() {
           ariaLabel="Prune data folder"
           value={form.dataDir}
           onChange={(v) => setForm({ dataDir: v })}
-          onChoose={() => void chooseDir('dataDir', 'Choose the training images folder')}
+          pick={pick}
+          chooseTitle="Choose the training images folder"
           chooseAriaLabel="Choose prune data folder"
         />
         <FolderField
@@ -169,7 +162,8 @@ export function PruneStage() {
           ariaLabel="Prune validation images"
           value={form.valDir}
           onChange={(v) => setForm({ valDir: v })}
-          onChoose={() => void chooseDir('valDir', 'Choose the validation folder')}
+          pick={pick}
+          chooseTitle="Choose the validation folder"
           chooseAriaLabel="Choose prune validation folder"
         />
       </fieldset>

@@ -1,9 +1,12 @@
 import { useMemo, type ReactNode } from 'react';
 import { useClient } from '../../app/client-context';
+import type { usePathPicker } from '../../components/PathBrowser';
 import { Chart } from '../../components/Chart';
 import { formatDuration, formatInt } from '../../format';
 import { isActive, type JobEntry } from '../../state/jobs';
 import { reportError } from '../../state/ui';
+
+type PathPicker = ReturnType<typeof usePathPicker>;
 
 /** Pieces the prune and distillation stages share: number fields, job controls and a training run's live panel. */
 
@@ -149,28 +152,38 @@ export function JobControls({
   );
 }
 
-/** A folder path: typed, or picked with the folder browser. */
+/** A folder path: typed, or picked with the folder browser (`pick` from usePathPicker); a failed pick is reported. */
 export function FolderField({
   label,
   ariaLabel,
   value,
   onChange,
-  onChoose,
+  pick,
+  chooseTitle,
   chooseAriaLabel,
 }: {
   label: string;
   ariaLabel: string;
   value: string;
   onChange(v: string): void;
-  onChoose(): void;
+  pick: PathPicker['pick'];
+  chooseTitle: string;
   chooseAriaLabel: string;
 }) {
+  const choose = async () => {
+    try {
+      const [p] = await pick('folder', chooseTitle);
+      if (p) onChange(p);
+    } catch (e) {
+      reportError(e);
+    }
+  };
   return (
     <div className="field span2">
       <span>{label}</span>
       <div className="row">
         <input type="text" aria-label={ariaLabel} value={value} spellCheck={false} onChange={(e) => onChange(e.target.value)} />
-        <button type="button" onClick={onChoose} aria-label={chooseAriaLabel}>
+        <button type="button" onClick={() => void choose()} aria-label={chooseAriaLabel}>
           Choose…
         </button>
       </div>

@@ -104,18 +104,8 @@ function DistilStage() {
       reportError(e);
     }
   };
-  const act = (f: (id: string) => Promise<unknown>) => job && f(job.info.id).catch(reportError);
   useCommand('run', valid && !active ? () => void start() : undefined);
-  useCommand('cancel', active ? () => void act((id) => client.cancelJob(id)) : undefined);
-
-  const chooseDir = async (set: (p: string) => void, title: string) => {
-    try {
-      const [p] = await pick('folder', title);
-      if (p) set(p);
-    } catch (e) {
-      reportError(e);
-    }
-  };
+  useCommand('cancel', active && job ? () => void client.cancelJob(job.info.id).catch(reportError) : undefined);
 
   return (
     <section className="stage-card wide" aria-label="Stage 3: Distil">
@@ -182,7 +172,8 @@ function DistilStage() {
           ariaLabel="Training data folder"
           value={dataDir}
           onChange={(v) => setDataDir(v)}
-          onChoose={() => void chooseDir(setDataDir, 'Choose the training images folder')}
+          pick={pick}
+          chooseTitle="Choose the training images folder"
           chooseAriaLabel="Choose training data folder"
         />
         <FolderField
@@ -190,7 +181,8 @@ function DistilStage() {
           ariaLabel="Validation folder"
           value={valDir}
           onChange={(v) => setValDir(v)}
-          onChoose={() => void chooseDir(setValDir, 'Choose the validation folder')}
+          pick={pick}
+          chooseTitle="Choose the validation folder"
           chooseAriaLabel="Choose validation folder"
         />
       </fieldset>
