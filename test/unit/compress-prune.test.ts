@@ -2,31 +2,23 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImportanceReport, type EdsrBlocks, type ImportanceReport } from '../../engine/compress/importance';
 import { runPruneJob } from '../../engine/compress/prune';
 import { saveSafetensors } from '../../engine/io/checkpoint';
 import { readSafetensors } from '../../engine/io/safetensors';
 import { validateTrainConfig } from '../../engine/train/config';
-import { Rng } from '../../engine/train/rng';
 import { Trainer } from '../../engine/train/trainer';
 import { randomWeights } from '../../engine/zoo/random-weights';
 import { validateConfig } from '../../engine/zoo/registry';
+import { writeSmoothImages } from '../helpers/train-images';
 
 let dir: string;
 const model = validateConfig({ family: 'edsr', num_feat: 4, num_block: 2 });
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'minisr-prune-'));
-  const rng = Rng.seeded(13);
-  for (let i = 0; i < 3; i++) {
-    const small = Buffer.from(Uint8Array.from({ length: 8 * 8 * 3 }, () => rng.int(256)));
-    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } })
-      .resize(40, 32, { kernel: 'cubic' })
-      .png()
-      .toFile(path.join(dir, `img${i}.png`));
-  }
+  await writeSmoothImages(dir, { count: 3, seed: 13, noise: [8, 8], size: [40, 32], prefix: 'img' });
   await saveSafetensors(path.join(dir, 'teacher.safetensors'), randomWeights(model, 4, 0.05));
 });
 

@@ -4,19 +4,12 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../../engine/jobs/train-job';
-import { Rng } from '../../engine/train/rng';
+import { writeSmoothImages } from '../helpers/train-images';
 
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'minisr-job-'));
-  const rng = Rng.seeded(2);
-  for (let i = 0; i < 2; i++) {
-    const px = Buffer.from(Uint8Array.from({ length: 6 * 6 * 3 }, () => rng.int(256)));
-    await sharp(px, { raw: { width: 6, height: 6, channels: 3 } })
-      .resize(24, 24, { kernel: 'cubic' })
-      .png()
-      .toFile(path.join(dir, `t${i}.png`));
-  }
+  await writeSmoothImages(dir, { count: 2, seed: 2, noise: [6, 6], size: [24, 24], prefix: 't' });
   // A tiny validation pair in the benchmark layout.
   await sharp(path.join(dir, 't0.png')).toFile(path.join(dir, 'v_HR.png'));
   await sharp(path.join(dir, 't0.png')).resize(12, 12).png().toFile(path.join(dir, 'v_LR.png'));

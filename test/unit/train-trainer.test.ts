@@ -1,7 +1,6 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../engine/graph/graph';
 import { toOnnx } from '../../engine/graph/onnx';
@@ -12,20 +11,13 @@ import type { Batch } from '../../engine/train/crops';
 import { Rng } from '../../engine/train/rng';
 import type { StepResult, TrainStep } from '../../engine/train/train-graph';
 import { Trainer, type ProgressEvent } from '../../engine/train/trainer';
+import { writeSmoothImages } from '../helpers/train-images';
 
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'minisr-trainer-'));
-  const rng = Rng.seeded(11);
-  // Smooth random images (bicubic-upsampled noise), so that super-resolution is learnable.
-  for (let i = 0; i < 3; i++) {
-    const small = Buffer.from(Uint8Array.from({ length: 8 * 8 * 3 }, () => rng.int(256)));
-    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } })
-      .resize(40, 32, { kernel: 'cubic' })
-      .png()
-      .toFile(path.join(dir, `img${i}.png`));
-  }
+  await writeSmoothImages(dir, { count: 3, seed: 11, noise: [8, 8], size: [40, 32], prefix: 'img' });
 });
 
 afterAll(async () => {
