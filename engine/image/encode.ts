@@ -3,7 +3,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import type { Sharp } from 'sharp';
+import type { OutputInfo, Sharp } from 'sharp';
 import { ImageEncodeError } from './errors';
 import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, type OutputFormat } from './formats';
 import { interleavePlanes } from './interleave';
@@ -70,6 +70,10 @@ export interface EncodeResult {
   channels: number;
   bitDepth: 8 | 16;
   bytes: number;
+}
+
+function encodeResult(format: OutputFormat, info: OutputInfo, bitDepth: 8 | 16): EncodeResult {
+  return { format, width: info.width, height: info.height, channels: info.channels, bitDepth, bytes: info.size };
 }
 
 interface Pixels {
@@ -207,14 +211,7 @@ export async function encodeImage(src: EncodeSource, opts: EncodeOptions, outPat
     carrier = built.carrier;
     const info = await built.s.toFile(tmp);
     await rename(tmp, out);
-    return {
-      format: opts.format,
-      width: info.width,
-      height: info.height,
-      channels: info.channels,
-      bitDepth: built.outDepth,
-      bytes: info.size,
-    };
+    return encodeResult(opts.format, info, built.outDepth);
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof ImageEncodeError || err instanceof RangeError || err instanceof TypeError) throw err;
@@ -232,17 +229,7 @@ export async function encodeToBuffer(src: EncodeSource, opts: EncodeOptions): Pr
     const built = await pipelineFor(px, opts, tmpdir());
     carrier = built.carrier;
     const { data, info } = await built.s.toBuffer({ resolveWithObject: true });
-    return {
-      data,
-      info: {
-        format: opts.format,
-        width: info.width,
-        height: info.height,
-        channels: info.channels,
-        bitDepth: built.outDepth,
-        bytes: info.size,
-      },
-    };
+    return { data, info: encodeResult(opts.format, info, built.outDepth) };
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError) throw err;
     throw new ImageEncodeError('<buffer>', `could not encode ${opts.format}: ${err instanceof Error ? err.message : String(err)}`, {
