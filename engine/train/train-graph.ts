@@ -1,12 +1,11 @@
 import { buildTrainingGraph } from '../graph/autodiff';
-import { Graph } from '../graph/graph';
+import { Graph, type BuildTarget } from '../graph/graph';
 import { toOnnx } from '../graph/onnx';
 import type { Shape } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
 import { openSession, type EpReport, type OpenOptions } from '../runtime/select';
 import type { ExecutionProvider, ModelSession } from '../runtime/session';
 import { resolveArch, type ModelConfig } from '../zoo/registry';
-import type { BuildTarget } from '../zoo/types';
 import type { Batch } from './crops';
 import { charbonnierLoss, distillationLoss, l1Loss, mseLoss, type LevelWeights } from './losses';
 
@@ -52,7 +51,7 @@ export interface TrainGraphBytes {
   target: BuildTarget;
 }
 
-/** `target`: layout choices for the device that runs the step (engine/zoo/types.ts `BuildTarget`). */
+/** `target`: layout choices for the device that runs the step (engine/graph/graph.ts `BuildTarget`). */
 export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: StepShape, target: BuildTarget = 'cpu'): TrainGraphBytes {
   const arch = resolveArch(model);
   const { batch: n, patch: p } = shape;
@@ -61,7 +60,7 @@ export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: Ste
   const g = new Graph(`train-${model.family}`, target);
   const lr = g.input('lr', [n, 3, p, p]);
   const hr = g.input('hr', [n, 3, P, P]);
-  const sr = arch.build(g, lr, target);
+  const sr = arch.build(g, lr);
   let value;
   switch (loss.type) {
     case 'l1':

@@ -2,7 +2,7 @@ import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import { edsr, type EDSRConfig } from './edsr';
 import { swinir, type SwinIRConfig } from './swinir';
-import type { ArchFamily, BuildTarget } from './types';
+import type { ArchFamily } from './types';
 
 /** Each family's own config type, keyed by the family name a config's `family` field holds. */
 interface FamilyConfigs {
@@ -22,7 +22,7 @@ export const FAMILY_NAMES = Object.keys(FAMILIES) as FamilyName[];
 /** A family together with one config of it, so callers need not narrow the config union. */
 export interface BoundArch {
   readonly config: ModelConfig;
-  build(g: Graph, input: Value, target?: BuildTarget): Value;
+  build(g: Graph, input: Value): Value;
   readonly scale: number;
   readonly inputMultiple: number;
   isDerivedBuffer(key: string): boolean;
@@ -32,7 +32,7 @@ function bind<F extends FamilyName>(family: F, options: FamilyConfigs[F]): Bound
   const arch = FAMILIES[family] as ArchFamily<FamilyConfigs[F]>;
   return {
     config: { family, ...options } as ModelConfig,
-    build: (g, input, target) => arch.build(g, input, options, target),
+    build: (g, input) => arch.build(g, input, options),
     scale: arch.scale(options),
     inputMultiple: arch.inputMultiple(options),
     isDerivedBuffer: (key) => arch.isDerivedBuffer(key),

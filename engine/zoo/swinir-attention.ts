@@ -2,7 +2,6 @@ import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
 import { gridCounts, relativePositionIndex, relayoutIndices, shiftMaskEmbedding, windowOrder, type WindowGrid } from './swinir-windows';
-import type { BuildTarget } from './types';
 
 /**
  * SwinIR's window attention as ONNX ops (graph side of `swinir-windows.ts`): the shared
@@ -39,8 +38,6 @@ export class Layouts {
   constructor(
     private readonly g: Graph,
     readonly grid: WindowGrid,
-    /** `gpu`: attention over all windows at once (chunks only add dispatches there). */
-    readonly target: BuildTarget = 'cpu',
   ) {
     const { windows, tokens } = gridCounts(grid);
     this.windows = windows;
@@ -121,7 +118,8 @@ export function windowAttention(g: Graph, x: Value, key: string, dim: number, he
   const gathered = g.op1('Gather', [table, lay.relativePositionIndex()], { axis: 0 }); // N, N, heads
   const posBias = g.transpose(g.reshape(gathered, [n, n, groups, hg]), [2, 0, 3, 1]); // groups, N, hg, N
   const maskEmb = shift > 0 ? lay.maskEmbedding(b, groups, shift) : undefined;
-  const chunks = lay.target === 'gpu' ? [bw] : chunkSizes(bw);
+  // On a GPU (Graph.target) all windows at once: chunks only add dispatches there.
+  const chunks = g.target === 'gpu' ? [bw] : chunkSizes(bw);
   const merged = attendWindows(g, g.reshape(x, [bw, n, dim]), weights, posBias, maskEmb, groups, hg, chunks);
   return linear(g, g.reshape(merged, [b, lay.tokens, dim]), `${key}.proj`, dim, dim);
 }

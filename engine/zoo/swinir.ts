@@ -1,7 +1,7 @@
 import { float32Tensor } from '../io/tensor';
 import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
-import type { ArchFamily, BuildTarget } from './types';
+import type { ArchFamily } from './types';
 import { Layouts, linear, windowAttention } from './swinir-attention';
 import { positiveInt, positiveNumber } from './config-checks';
 
@@ -157,7 +157,7 @@ function upsample(g: Graph, x: Value, c: SwinIRConfig): Value {
   return conv3x3(g, y, 'conv_last', NUM_FEAT, out);
 }
 
-function build(g: Graph, input: Value, c: SwinIRConfig, target: BuildTarget = 'cpu'): Value {
+function build(g: Graph, input: Value, c: SwinIRConfig): Value {
   const [, ch, h, w] = input.shape as [number, number, number, number];
   if (input.shape.length !== 4 || ch !== c.in_chans) {
     throw new RangeError(`swinir: input must be [N, ${c.in_chans}, H, W], got [${input.shape.join(', ')}]`);
@@ -165,7 +165,7 @@ function build(g: Graph, input: Value, c: SwinIRConfig, target: BuildTarget = 'c
   if (h % c.window_size !== 0 || w % c.window_size !== 0) {
     throw new RangeError(`swinir: input ${h}x${w} must be a multiple of window_size ${c.window_size} (pad it first)`);
   }
-  const lay = new Layouts(g, { height: h, width: w, window: c.window_size }, target);
+  const lay = new Layouts(g, { height: h, width: w, window: c.window_size });
   const meanData = c.in_chans === 3 ? Float32Array.from(RGB_MEAN) : new Float32Array(1);
   const mean = g.constant(float32Tensor([1, c.in_chans, 1, 1], meanData), 'rgb_mean');
   const range = g.scalar(c.img_range);

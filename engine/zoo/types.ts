@@ -1,7 +1,5 @@
-import type { BuildTarget, Graph } from '../graph/graph';
+import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
-
-export type { BuildTarget } from '../graph/graph';
 
 /**
  * The contract every architecture family implements. A family builds its forward pass into a
@@ -13,7 +11,7 @@ export interface ArchFamily<C> {
   /** Checks a config and fills defaults; throws RangeError/TypeError naming the bad field. */
   validate(config: Partial<C>): C;
   /** Adds the network to `g`: `input` is [N, 3, H, W] in [0,1]; returns [N, 3, H*s, W*s]. */
-  build(g: Graph, input: Value, config: C, target?: BuildTarget): Value;
+  build(g: Graph, input: Value, config: C): Value;
   /** Upscale factor of the config. */
   scale(config: C): number;
   /** H and W of the input must be multiples of this (SwinIR: the window; callers pad). */
