@@ -11,6 +11,8 @@ import { paramCount } from '../compress/shrink';
 import { saveSafetensors } from '../io/checkpoint';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
 import { providerAvailability } from '../runtime/providers';
+import { EP_CHOICES } from '../runtime/select';
+import type { ExecutionProvider } from '../runtime/session';
 import { MODELS_DIR } from '../upscale/model';
 import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
 import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
@@ -67,7 +69,7 @@ export interface HostOptions {
   readonly jobs?: JobManager;
 }
 
-const ALL_EPS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+const ALL_EPS = EP_CHOICES.filter((ep): ep is ExecutionProvider => ep !== 'auto');
 
 /** OBProx-SG's base direction is plain SGD, which needs a far larger rate than Adam's (engine/compress/README.md). */
 const PRUNE_LR = 1e-2;

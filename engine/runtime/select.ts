@@ -10,6 +10,9 @@ import { ModelSession, type ExecutionProvider, type SessionOptions } from './ses
 
 export type EpChoice = ExecutionProvider | 'auto';
 
+/** Every provider a user may name, then `auto`. */
+export const EP_CHOICES: readonly EpChoice[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu', 'auto'];
+
 export interface EpAttempt {
   readonly ep: ExecutionProvider;
   /** used: runs the model; skipped: not present on this machine; failed: tried and threw. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { isPresetName, presetConfig } from '../zoo/presets';
 import { resolveArch, validateConfig, type ModelConfig } from '../zoo/registry';
-import type { EpChoice } from '../runtime/select';
+import { EP_CHOICES, type EpChoice } from '../runtime/select';
 import type { AdamConfig, OBProxSettings } from './optim';
 import { validateSchedule, type ScheduleConfig } from './schedule';
 import { isLevelWeights, LEVEL_WEIGHTS } from './losses';
@@ -125,8 +125,6 @@ const KNOWN = new Set([
   'ep',
   'init',
 ]);
-
-const EP_CHOICES: readonly EpChoice[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu', 'auto'];
 
 function epChoice(v: unknown): EpChoice {
   if (!EP_CHOICES.includes(v as EpChoice)) throw new TypeError(`ep must be ${EP_CHOICES.join(', ')}, got ${JSON.stringify(v)}`);
