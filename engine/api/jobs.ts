@@ -6,7 +6,8 @@ import type { EngineEvent, JobInfo, JobKind, JobState } from './types';
 /**
  * Jobs run one at a time (inference and training each want every core), each in its own worker
  * thread, so the process serving the UI never blocks. Pause and cancel go through a shared flag
- * the worker checks after every tile or step; a paused worker sleeps on it (Atomics.wait).
+ * the worker checks after every tile or step: a paused upscale sleeps on it (Atomics.wait), a paused
+ * training run holds in the trainer's own pause() (it awaits between steps).
  */
 
 export const CONTROL_RUN = 0;

@@ -1,4 +1,4 @@
-import type { TrainJobEvent } from '../jobs/train-job';
+import type { TrainJobEvent } from '../train/job';
 import type { WorkerMessage } from './jobs';
 
 /**
@@ -6,11 +6,7 @@ import type { WorkerMessage } from './jobs';
  * each validation one more point carrying the PSNR at the step it scored, and the phases
  * (loading data, teacher outputs, validating, exporting) as progress details.
  */
-export function trainEventForwarder(
-  totalSteps: number,
-  post: (m: WorkerMessage) => void,
-  afterStep?: () => void,
-): (e: TrainJobEvent) => void {
+export function trainEventForwarder(totalSteps: number, post: (m: WorkerMessage) => void): (e: TrainJobEvent) => void {
   let last = { step: 0, totalSteps, loss: Number.NaN, lr: 0, stepsPerSec: 0, etaSec: Number.NaN };
   const point = (step: number, valPsnr?: number) =>
     post({
@@ -30,7 +26,6 @@ export function trainEventForwarder(
     if (e.type === 'progress') {
       last = e;
       point(e.step);
-      afterStep?.();
     } else if (e.type === 'validation') point(e.step, e.psnr);
     else if (e.type === 'status') {
       post({

@@ -8,5 +8,5 @@ export type { BranchReport, ChannelReport, EdsrBlocks, ImportanceReport, LayerSt
 export { IMPORTANCE_SCHEMA, analyzeImportance, importanceOfCheckpoint, readImportanceReport, writeImportanceReport } from './importance';
 export type { ShrinkResult, ShrinkTarget } from './shrink';
 export { paramCount, shrink } from './shrink';
-export type { PruneEvent, PruneRequest, PruneResult } from './prune';
+export type { PruneResult } from './prune';
 export { IMPORTANCE_FILE, resolvePruneConfig, runPruneJob } from './prune';

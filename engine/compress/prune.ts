@@ -1,29 +1,18 @@
 import path from 'node:path';
-import { validateTrainConfig, type TrainConfig } from '../train/config';
-import { readRunConfig } from '../train/run-dir';
-import { Trainer, type TrainEvents, type TrainResult } from '../train/trainer';
+import { resolveTrainConfig, runTrainJob, type TrainJobOptions, type TrainJobRequest } from '../train/job';
+import type { TrainConfig } from '../train/config';
+import type { TrainResult } from '../train/trainer';
 import { importanceOfCheckpoint, writeImportanceReport, type ImportanceReport } from './importance';
 import { makeOBProx } from './obprox';
 
 /**
- * Stage 1 as a job: fine-tune the teacher (config `init`) with OBProx-SG (`optim.type: 'obprox'`),
- * which drives unimportant weights to exact zeros, then analyse the result into
- * `<run>/importance.json`. The run folder is a training run's (checkpoints, resume, `model.onnx`,
- * `model.safetensors` holding the sparse weights: pruning runs keep no EMA).
+ * Stage 1 as a job: the training job (engine/train/job.ts) fine-tuning the teacher (config
+ * `init`) with OBProx-SG, which drives unimportant weights to exact zeros, then the result
+ * analysed into `<run>/importance.json`. The run folder is a training run's (checkpoints, resume,
+ * `model.onnx`, `model.safetensors` holding the sparse weights: pruning runs keep no EMA).
  */
 
 export const IMPORTANCE_FILE = 'importance.json';
-
-export type PruneEvent = { [K in keyof TrainEvents]: { type: K } & TrainEvents[K] }[keyof TrainEvents];
-
-export interface PruneRequest {
-  outDir: string;
-  /** A raw training config with `optim.type: 'obprox'` (validated here); ignored when resuming. */
-  config?: unknown;
-  resume?: boolean;
-  /** When resuming: run up to this many steps. */
-  steps?: number;
-}
 
 export interface PruneResult {
   train: TrainResult;
@@ -32,36 +21,16 @@ export interface PruneResult {
   reportPath?: string;
 }
 
-export async function resolvePruneConfig(req: PruneRequest): Promise<TrainConfig> {
-  let cfg: TrainConfig;
-  if (req.resume) {
-    const saved = validateTrainConfig(await readRunConfig(req.outDir));
-    cfg = req.steps === undefined ? saved : validateTrainConfig({ ...saved, steps: req.steps });
-  } else {
-    if (req.config === undefined) throw new TypeError('a prune job needs a config (or resume: true with a run folder)');
-    cfg = validateTrainConfig(req.config);
-  }
-  if (cfg.optim.type !== 'obprox') throw new TypeError(`a prune job trains with optim.type obprox, got ${cfg.optim.type}`);
-  return cfg;
+/** The config a prune job runs with: a training config naming `optim.type: 'obprox'`. */
+export function resolvePruneConfig(req: TrainJobRequest): Promise<TrainConfig> {
+  return resolveTrainConfig(req, 'obprox');
 }
 
-export async function runPruneJob(
-  req: PruneRequest,
-  hooks: { signal?: AbortSignal; onEvent?: (e: PruneEvent) => void } = {},
-): Promise<PruneResult> {
-  const config = await resolvePruneConfig(req);
-  const trainer = new Trainer(config, req.outDir, { resume: req.resume === true, obprox: makeOBProx });
-  const forward = <K extends keyof TrainEvents>(type: K) =>
-    trainer.on(type, (p) => hooks.onEvent?.({ type, ...(p as object) } as PruneEvent));
-  const offs = (['progress', 'status', 'validation', 'checkpoint'] as const).map(forward);
-  try {
-    const train = await trainer.run(hooks.signal);
-    if (!train.exported) return { train };
-    const report = await importanceOfCheckpoint(config.model, train.exported.weights);
-    const reportPath = path.join(req.outDir, IMPORTANCE_FILE);
-    await writeImportanceReport(reportPath, report);
-    return { train, report, reportPath };
-  } finally {
-    for (const off of offs) off();
-  }
+export async function runPruneJob(req: TrainJobRequest, opts: Omit<TrainJobOptions, 'obprox'> = {}): Promise<PruneResult> {
+  const { config, ...train } = await runTrainJob(req, { ...opts, obprox: makeOBProx });
+  if (!train.exported) return { train };
+  const report = await importanceOfCheckpoint(config.model, train.exported.weights);
+  const reportPath = path.join(req.outDir, IMPORTANCE_FILE);
+  await writeImportanceReport(reportPath, report);
+  return { train, report, reportPath };
 }

@@ -185,6 +185,8 @@ describe('EngineHost compression stages', () => {
     const held = steps();
     await new Promise((r) => setTimeout(r, 700));
     expect(steps()).toBe(held);
+    // Held by the trainer's own pause() (it reports the phase), not by a sleeping worker.
+    expect(events.some((e) => e.type === 'progress' && e.jobId === job.id && e.detail === 'paused')).toBe(true);
     await host.resumeJob(job.id);
     await new Promise<void>((ok) => {
       const off = host.onEvent(() => steps() > held && (off(), ok()));

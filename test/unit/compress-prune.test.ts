@@ -191,6 +191,21 @@ describe('prune run (tiny EDSR, real training step)', () => {
     }
   }, 60_000);
 
+  it('is the training job with OBProx-SG: refuses another optimizer, holds while paused', async () => {
+    const adam = pruneConfig({ optim: { type: 'adam', lr: 1e-3 } });
+    await expect(runPruneJob({ outDir: path.join(dir, 'adam'), config: adam })).rejects.toThrow(/trains with optim.type obprox, got adam/);
+    const t0 = Date.now();
+    const phases: string[] = [];
+    const r = await runPruneJob(
+      { outDir: path.join(dir, 'paused'), config: pruneConfig({ steps: 2 }) },
+      { isPaused: () => Date.now() - t0 < 300, onEvent: (e) => phases.push(e.type === 'status' ? e.phase : e.type) },
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(phases.indexOf('paused')).toBeGreaterThanOrEqual(0);
+    expect(phases.indexOf('paused')).toBeLessThan(phases.indexOf('progress'));
+    expect(r.report).toBeDefined();
+  }, 60_000);
+
   it('an aborted prune run resumes with the optimizer in the same phase and ends where the whole run ends', async () => {
     const whole = await runPruneJob({ outDir: path.join(dir, 'whole'), config: pruneConfig() });
     const out = path.join(dir, 'resumed');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../../engine/jobs/train-job';
+import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../../engine/train/job';
 import { writeSmoothImages } from '../helpers/train-images';
 
 let dir: string;

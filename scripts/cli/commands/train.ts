@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { Command } from 'commander';
-import { resolveTrainConfig, runTrainJob, type TrainJobEvent, type TrainJobRequest } from '../../../engine/jobs/train-job';
+import { resolveTrainConfig, runTrainJob, type TrainJobEvent, type TrainJobRequest } from '../../../engine/train/job';
 import type { TrainConfig } from '../../../engine/train/config';
 import type { TrainResult } from '../../../engine/train/trainer';
 import { positiveInt } from '../table';
