@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import sharp from 'sharp';
 import { probeImage } from '../image/decode';
+import { formatFromExtension, outputFormatFor, type OutputFormat } from '../image/formats';
+import { assertNotInput } from '../upscale/pipeline';
 import { MAX_UPLOAD_BYTES } from './schema';
 import type { ImageRef } from './types';
 
@@ -93,6 +96,29 @@ export class ImageStore {
     const dir = join(this.outputsDir, randomBytes(6).toString('hex'));
     await mkdir(dir);
     return join(dir, safeFileName(fileName));
+  }
+
+  /**
+   * Writes an image to `target` (already checked against the allow-list), atomically and never
+   * over its own source. The format: as asked, else the target's extension (png for one we do
+   * not write), else the image's own; the same format without a quality is a plain copy.
+   */
+  async save(id: string, target: string, opts: { format?: OutputFormat; quality?: number; keepMetadata: boolean }): Promise<void> {
+    const entry = this.get(id);
+    await assertNotInput(entry.path, target);
+    const fmt = opts.format ?? (extname(target) ? (formatFromExtension(target) ?? 'png') : outputFormatFor(entry.ref.format));
+    const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+    try {
+      if (fmt === entry.ref.format && opts.quality === undefined) await copyFile(entry.path, tmp);
+      else {
+        let img = sharp(entry.path, { limitInputPixels: false });
+        if (opts.keepMetadata) img = img.keepMetadata();
+        await img.toFormat(fmt, opts.quality !== undefined ? { quality: opts.quality } : {}).toFile(tmp);
+      }
+      await rename(tmp, target);
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   async dispose(): Promise<void> {

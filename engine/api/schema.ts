@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import type { RpcError, RpcRequest } from './rpc';
-import { ENGINE_METHODS, type EngineApi, type EngineMethod, type ImageRegionQuery } from './types';
+import {
+  ENGINE_METHODS,
+  type BatchRequest,
+  type DistillRequest,
+  type EngineApi,
+  type EngineMethod,
+  type ImageRegionQuery,
+  type PlanRequest,
+  type PruneRequest,
+  type UpscaleRequest,
+} from './types';
 
 /**
  * Runtime validation of every message a front end sends (WebSocket frames, IPC invokes, HTTP
@@ -96,6 +106,31 @@ const planRequest = z
     resScale: z.number().positive().max(100).optional(),
   })
   .strict();
+
+/**
+ * Compile-time: a schema's parsed value and the contract's request type (types.ts, which imports
+ * nothing at run time and so cannot derive from zod) have the same fields, the same ones
+ * optional, and each parsed field fits the contract's: a field added or changed on one side only
+ * fails the typecheck.
+ */
+type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type SameFields<Parsed, Contract> =
+  SameKeys<keyof Parsed, keyof Contract> extends true
+    ? SameKeys<OptionalKeys<Parsed>, OptionalKeys<Contract>> extends true
+      ? Parsed extends Contract
+        ? true
+        : false
+      : false
+    : false;
+const _requestsMatch: [
+  SameFields<z.infer<typeof upscaleRequest>, UpscaleRequest>,
+  SameFields<z.infer<typeof batchRequest>, BatchRequest>,
+  SameFields<z.infer<typeof distillRequest>, DistillRequest>,
+  SameFields<z.infer<typeof pruneRequest>, PruneRequest>,
+  SameFields<z.infer<typeof planRequest>, PlanRequest>,
+] = [true, true, true, true, true];
+void _requestsMatch;
 
 /** Maximum decoded size of an `importImage` payload (base64 is 4/3 of it). */
 export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;

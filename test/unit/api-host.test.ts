@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineHost, outputName } from '../../engine/api/host';
+import { outputName } from '../../engine/api/batch-files';
+import { EngineHost } from '../../engine/api/host';
 import type { EngineEvent, JobInfo, JobState } from '../../engine/api/types';
 import { writeRandomModel } from '../helpers/random-model';
 
