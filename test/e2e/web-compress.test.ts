@@ -18,33 +18,40 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSH
 
 describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', () => {
   let rig: Rig;
+  let data: string;
+  let teacher: string;
 
   beforeAll(async () => {
     rig = await startRig();
-  });
-  afterAll(async () => rig?.close());
-
-  it('prunes a teacher, shows the report, plans a student within budget and distils into it', async () => {
-    const t0 = performance.now();
-    const data = join(rig.root, 'train');
+    data = join(rig.root, 'train');
     await mkdir(data);
     for (const n of ['camera.png', 'coffee.png', 'chelsea.png'])
       await sharp(join(SAMPLES, n)).resize({ width: 64, height: 64, fit: 'cover' }).toFile(join(data, n));
-    const teacher = join(rig.root, 'teacher.safetensors');
+    teacher = join(rig.root, 'teacher.safetensors');
     await saveSafetensors(teacher, randomWeights(presetConfig('edsr-mini'), 7, 0.05));
     await rig.host.setSettings({ ep: 'cpu' });
+  });
+  afterAll(async () => rig?.close());
 
-    const page = await rig.newPage();
+  /** The wizard's stage 1 filled in for the random-weight teacher, all but the data folder. */
+  async function fillPruneStage(page: Page, steps: number) {
     await page.getByRole('tab', { name: 'Wizard' }).click();
     const prune = page.getByRole('region', { name: 'Stage 1: Prune' });
     await prune.getByLabel('Teacher to prune').selectOption('__import__');
     await prune.getByLabel('Checkpoint to prune').fill(teacher);
     await prune.getByLabel('Architecture of the checkpoint').selectOption('edsr-mini');
-    await prune.getByLabel('Prune steps').fill('8');
+    await prune.getByLabel('Prune steps').fill(String(steps));
     await prune.getByLabel('Lambda (L1 weight)').fill('0.05');
     await prune.getByLabel('Prune batch').fill('2');
     await prune.getByLabel('Patch size for pruning (LR pixels)').fill('16');
     await prune.getByLabel('SGD rate for pruning').fill('0.05');
+    return prune;
+  }
+
+  it('prunes a teacher, shows the report, plans a student within budget and distils into it', async () => {
+    const t0 = performance.now();
+    const page = await rig.newPage();
+    const prune = await fillPruneStage(page, 8);
     expect(await prune.getByTestId('prune-needs').innerText()).toBe('Needs a training images folder.');
     await prune.getByRole('textbox', { name: 'Prune data folder' }).fill(data);
     await prune.getByRole('button', { name: 'Run pruning' }).click();
@@ -96,6 +103,31 @@ describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', ()
     expect(params).toBe(planned);
     expect(await result.innerText()).not.toMatch(/of teacher/i); // a checkpoint teacher is not a listed model
     console.log(`prune 8 steps -> plan -> distil 3 steps in the browser: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await page.context().close();
+  });
+
+  it('pauses and resumes a prune job from the wizard like a distillation, then cancels it', async () => {
+    const page = await rig.newPage();
+    const prune = await fillPruneStage(page, 100_000);
+    await prune.getByRole('textbox', { name: 'Prune data folder' }).fill(data);
+    await prune.getByRole('button', { name: 'Run pruning' }).click();
+    const stats = prune.getByTestId('prune-stats');
+    const step = async () => Number(/Step ([\d,]+)/.exec(await stats.innerText())?.[1]?.replace(/,/g, '') ?? 0);
+    await stats.waitFor({ timeout: 60_000 });
+    await expect.poll(step, { timeout: 60_000, interval: 200 }).toBeGreaterThanOrEqual(3);
+
+    await prune.getByRole('button', { name: 'Pause pruning' }).click();
+    await expect.poll(() => page.getByTestId('prune-state').innerText(), { timeout: 10_000 }).toMatch(/^paused$/i);
+    await page.waitForTimeout(500); // a step in flight may still land
+    const held = await step();
+    await page.waitForTimeout(1500);
+    expect(await step()).toBe(held);
+    await prune.getByRole('button', { name: 'Resume pruning' }).click();
+    await expect.poll(() => page.getByTestId('prune-state').innerText(), { timeout: 10_000 }).toMatch(/^running$/i);
+    await expect.poll(step, { timeout: 30_000, interval: 200 }).toBeGreaterThan(held);
+    await prune.getByRole('button', { name: 'Cancel pruning' }).click();
+    await expect.poll(() => page.getByTestId('prune-state').innerText(), { timeout: 30_000 }).toMatch(/^cancelled$/i);
+    expect((await rig.host.listJobs()).find((j) => j.kind === 'prune' && j.state !== 'done')?.state).toBe('cancelled');
     await page.context().close();
   });
 });
