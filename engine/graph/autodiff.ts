@@ -1,6 +1,5 @@
-import { float32Tensor } from '../io/tensor';
+import { float32Tensor, numel } from '../io/tensor';
 import type { Graph, Node } from './graph';
-import { unbroadcast } from './grad-rules';
 import { opDef } from './ops';
 import type { Value } from './value';
 
@@ -127,4 +126,18 @@ export function buildTrainingGraph(graph: Graph, loss: Value, opts: { monitors?:
   const monitors = new Map<string, string>();
   for (const [name, v] of Object.entries(opts.monitors ?? {})) monitors.set(name, graph.output(v, name).name);
   return { graph, loss: 'loss', params: keys, grads: gradNames, monitors };
+}
+
+/** Sums `v` (any shape broadcasting to `shape`) down to `shape`: the walker's un-broadcast. */
+export function unbroadcast(g: Graph, v: Value, shape: readonly number[]): Value {
+  if (v.shape.length === shape.length && v.shape.every((d, i) => d === shape[i])) return v;
+  const lead = v.shape.length - shape.length;
+  const axes: number[] = [];
+  v.shape.forEach((d, i) => {
+    if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
+  let out = axes.length ? g.reduceSum(v, axes, true) : v;
+  if (numel(out.shape) < numel(shape)) out = g.expand(out, shape);
+  if (numel(out.shape) !== numel(shape)) throw new RangeError(`gradient of shape [${v.shape}] cannot reduce to [${shape}]`);
+  return out.shape.length === shape.length && out.shape.every((d, i) => d === shape[i]) ? out : g.reshape(out, shape);
 }

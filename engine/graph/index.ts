@@ -3,4 +3,4 @@ export * from './ops';
 export * from './graph';
 export * from './onnx';
 export * from './autodiff';
-export type { GradArgs, GradRule } from './grad-rules';
+export type { GradArgs, GradRule } from './grad-common';

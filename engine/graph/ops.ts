@@ -1,8 +1,10 @@
 import { numel } from '../io/tensor';
 import { broadcastShapes, normAxis, shapeString, type ElemType, type Shape, type Value } from './value';
 import { constInts, sliceRange } from './const-args';
+import { intAttr, intsAttr } from './attrs';
+import { gradConv, gradConvTranspose } from './grad-conv';
 import * as R from './grad-rules';
-import type { GradRule } from './grad-rules';
+import type { GradRule } from './grad-common';
 
 /**
  * The op table: every ONNX op our graphs may contain, keyed by its ONNX type, with its attribute
@@ -44,20 +46,6 @@ function req(inputs: OpInputs, i: number): Value {
   const v = inputs[i];
   if (!v) throw new TypeError(`input ${i} is required`);
   return v;
-}
-
-function intAttr(attrs: Attrs, key: string, dflt: number): number {
-  const v = attrs[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') throw new TypeError(`attribute ${key} must be a number`);
-  return v;
-}
-
-function intsAttr(attrs: Attrs, key: string, dflt: readonly number[]): readonly number[] {
-  const v = attrs[key];
-  if (v === undefined) return dflt;
-  if (!Array.isArray(v)) throw new TypeError(`attribute ${key} must be a list of numbers`);
-  return v as readonly number[];
 }
 
 const same = (inputs: OpInputs): TypedShape[] => {
@@ -175,7 +163,7 @@ export const OPS = {
   Conv: {
     attrs: { dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints' },
     arity: [2, 3],
-    grad: R.gradConv,
+    grad: gradConv,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const w = req(inputs, 1).shape;
@@ -195,7 +183,7 @@ export const OPS = {
   ConvTranspose: {
     attrs: { dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints', output_padding: 'ints' },
     arity: [2, 3],
-    grad: R.gradConvTranspose,
+    grad: gradConvTranspose,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0).shape;
       const w = req(inputs, 1).shape;
@@ -286,7 +274,7 @@ export const OPS = {
   Flatten: {
     attrs: { axis: 'int' },
     arity: [1, 1],
-    grad: R.gradSqueezeLike,
+    grad: R.gradReshape,
     infer: (inputs, attrs) => {
       const x = req(inputs, 0);
       const axis = intAttr(attrs, 'axis', 1);
@@ -297,7 +285,7 @@ export const OPS = {
   Unsqueeze: {
     attrs: {},
     arity: [2, 2],
-    grad: R.gradSqueezeLike,
+    grad: R.gradReshape,
     nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
@@ -312,7 +300,7 @@ export const OPS = {
   Squeeze: {
     attrs: {},
     arity: [2, 2],
-    grad: R.gradSqueezeLike,
+    grad: R.gradReshape,
     nondiff: [1],
     infer: (inputs) => {
       const x = req(inputs, 0);
