@@ -195,8 +195,7 @@ const headMasks = new WeakMap<Graph, Map<string, Value>>();
 /**
  * Heads per attention GEMM: the smallest group above one head. Spreading wastes hg x the
  * multiply-adds; one head per GEMM leaves outputs of head_dim (4..10) columns, which onnxruntime
- * runs worst. Measured (128x128, 2 threads, scripts/bench/swinir.ts variants): mini 2 heads best,
- * light 2 and 3 within 2%, all 6 heads 5-15% slower.
+ * runs worst; two heads per GEMM measured best (docs/bench-graphs.md).
  */
 function groupSize(heads: number): number {
   for (let hg = 2; hg <= heads; hg++) if (heads % hg === 0) return hg;

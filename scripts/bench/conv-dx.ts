@@ -9,6 +9,7 @@ import { toOnnx } from '../../engine/graph/onnx';
 import type { Value } from '../../engine/graph/value';
 import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
+import { interleave, medianWall } from './timing';
 
 const rounds = Number(process.argv[2] ?? 21);
 const threads = Number(process.env.BENCH_THREADS ?? 1);
@@ -17,7 +18,6 @@ const rand = (shape: readonly number[]) =>
     shape,
     Float32Array.from({ length: numel(shape) }, () => Math.random() - 0.5),
   );
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const conv = (g: Graph, x: Value, w: number[]) => g.op1('Conv', [x, g.input('w', w)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
 const convT = (g: Graph, x: Value, w: number[]) =>
   g.op1('ConvTranspose', [x, g.input('w', w)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
@@ -49,13 +49,10 @@ for (const [name, [shape, f]] of Object.entries(cases)) {
   for (const v of g.inputs) feeds[v.name] = rand(v.shape);
   sessions.push([name, await ModelSession.create(toOnnx(g, { params: 'inputs' }), { threads }), feeds]);
 }
-const times = new Map<string, number[]>(sessions.map(([k]) => [k, []]));
 for (const [, s, f] of sessions) await s.run(f);
-for (let r = 0; r < rounds; r++)
-  for (const [k, s, f] of sessions) {
-    const t = performance.now();
-    await s.run(f);
-    times.get(k)!.push(performance.now() - t);
-  }
+const times = await interleave(
+  sessions.map(([k, s, f]) => [k, () => s.run(f)] as const),
+  rounds,
+);
 console.log(`${threads} thread(s), median of ${rounds} (ms, each incl. its ReduceSum):`);
-for (const [k, v] of times) console.log(`  ${k.padEnd(30)} ${median(v).toFixed(2)}`);
+for (const [k, v] of times) console.log(`  ${k.padEnd(30)} ${medianWall(v).toFixed(2)}`);

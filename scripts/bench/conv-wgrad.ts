@@ -17,6 +17,7 @@ import { toOnnx } from '../../engine/graph/onnx';
 import type { Value } from '../../engine/graph/value';
 import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
+import { interleave, medianWall } from './timing';
 
 const rounds = Number(process.argv[2] ?? 15);
 const [N, CI, CO, H] = (process.argv.length > 6 ? process.argv.slice(3, 7) : ['16', '16', '16', '48']).map(Number) as [
@@ -26,7 +27,6 @@ const [N, CI, CO, H] = (process.argv.length > 6 ? process.argv.slice(3, 7) : ['1
   number,
 ];
 const threads = Number(process.env.BENCH_THREADS ?? 1);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const rand = (shape: readonly number[]) =>
   float32Tensor(
     shape,
@@ -164,7 +164,6 @@ for (const [name, f] of Object.entries(variants)) {
   sessions.push([name, await ModelSession.create(toOnnx(g, { params: 'inputs' }), { threads })]);
 }
 const ref = (await sessions[0]![1].run(feeds)).dw!.data as Float32Array;
-const times = new Map<string, number[]>(sessions.map(([k]) => [k, []]));
 const dev = new Map<string, number>();
 for (const [k, s] of sessions) {
   const out = (await s.run(feeds)).dw!.data as Float32Array;
@@ -173,11 +172,9 @@ for (const [k, s] of sessions) {
     out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0),
   );
 }
-for (let r = 0; r < rounds; r++)
-  for (const [k, s] of sessions) {
-    const t = performance.now();
-    await s.run(feeds);
-    times.get(k)!.push(performance.now() - t);
-  }
+const times = await interleave(
+  sessions.map(([k, s]) => [k, () => s.run(feeds)] as const),
+  rounds,
+);
 console.log(`Conv dW ${CI}->${CO} 3x3, batch ${N}, ${H}x${H}, ${threads} thread(s), median of ${rounds}:`);
-for (const [k, v] of times) console.log(`  ${k.padEnd(16)} ${median(v).toFixed(2)} ms  (max |diff| ${dev.get(k)!.toExponential(1)})`);
+for (const [k, v] of times) console.log(`  ${k.padEnd(16)} ${medianWall(v).toFixed(2)} ms  (max |diff| ${dev.get(k)!.toExponential(1)})`);

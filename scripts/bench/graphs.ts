@@ -15,6 +15,7 @@ import { ModelSession, type ExecutionProvider, type SessionOptions } from '../..
 import { buildModel, modelParamShapes } from '../../engine/zoo/build';
 import type { ModelConfig } from '../../engine/zoo/registry';
 import { presetConfig } from '../../engine/zoo/presets';
+import { interleave, medianWall } from './timing';
 import { randomWeights } from '../../engine/zoo/random-weights';
 
 export const BENCH_PAIRS = [
@@ -49,18 +50,6 @@ export interface BenchResult {
   readonly sharedWeights: boolean;
   /** With shared weights: max |ours - reference| over the output, a check that the architectures agree. */
   readonly maxAbsDiff?: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-async function timeRun(session: ModelSession, feeds: Record<string, HostTensor>): Promise<number> {
-  const t0 = performance.now();
-  await session.run(feeds);
-  return performance.now() - t0;
 }
 
 function randomInput(size: number): HostTensor {
@@ -118,8 +107,8 @@ export async function benchGraphs(opts: BenchOptions): Promise<BenchResult[]> {
     const reference = await ModelSession.create(refBytes, sessionOpts);
     const refFeeds = { [reference.inputNames[0]!]: input };
     const run = {
-      ours: () => timeRun(ours, { input }),
-      reference: () => timeRun(reference, refFeeds),
+      ours: () => ours.run({ input }),
+      reference: () => reference.run(refFeeds),
     };
     for (let i = 0; i < opts.warmup; i++) {
       await run.ours();
@@ -127,26 +116,24 @@ export async function benchGraphs(opts: BenchOptions): Promise<BenchResult[]> {
     }
     let maxDiff: number | undefined;
     if (shared) maxDiff = maxAbsDiff((await ours.run({ input })).output!, Object.values(await reference.run(refFeeds))[0]!);
-    const a: number[] = [];
-    const b: number[] = [];
-    for (let i = 0; i < opts.runs; i++) {
-      // Alternate which model goes first, so neither always runs on the other's warm caches.
-      if (i % 2 === 0) {
-        a.push(await run.ours());
-        b.push(await run.reference());
-      } else {
-        b.push(await run.reference());
-        a.push(await run.ours());
-      }
-    }
+    // Alternate which model goes first, so neither always runs on the other's warm caches.
+    const times = await interleave(
+      [
+        ['ours', run.ours],
+        ['reference', run.reference],
+      ] as const,
+      opts.runs,
+      { alternate: true },
+    );
+    const [a, b] = [medianWall(times.get('ours')!), medianWall(times.get('reference')!)];
     await ours.release();
     await reference.release();
     const r: BenchResult = {
       preset: pair.preset,
       reference: pair.reference,
-      oursMs: median(a),
-      referenceMs: median(b),
-      ratio: median(a) / median(b),
+      oursMs: a,
+      referenceMs: b,
+      ratio: a / b,
       sharedWeights: shared !== undefined,
       ...(maxDiff !== undefined ? { maxAbsDiff: maxDiff } : {}),
     };

@@ -1,4 +1,4 @@
-"""The PyTorch architectures the bench anchors run (grad_step_torch.py, train_torch.py), written
+"""The PyTorch architectures the bench anchors run (train_torch.py), written
 once: BasicSR's EDSR and the official SwinIR (network_swinir.py, pixelshuffledirect, resi_connection
 '1conv', patch_norm, no APE, drop-path 0), defaults set to our edsr-mini / swinir-mini presets.
 Bench-only dependency: Debian's python3-torch."""

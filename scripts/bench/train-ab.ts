@@ -14,6 +14,7 @@ import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession, type SessionOptions } from '../../engine/runtime/session';
 import { buildTrainGraph } from '../../engine/train/train-graph';
 import { presetConfig } from '../../engine/zoo/presets';
+import { interleave, median } from './timing';
 import { resolveArch } from '../../engine/zoo/registry';
 
 const { values: args } = parseArgs({
@@ -37,15 +38,11 @@ const rand = (shape: readonly number[], s = 1) =>
     shape,
     Float32Array.from({ length: numel(shape) }, () => (Math.random() - 0.5) * s),
   );
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 interface Variant {
   name: string;
   session: ModelSession;
   feeds: Record<string, HostTensor>;
-  wall: number[];
-  cpu: number[];
-  sys: number[];
 }
 
 if (args.save) {
@@ -80,25 +77,15 @@ for (const spec of args.variant) {
     name: name!,
     session: await ModelSession.create(file ? fs.readFileSync(file) : built.onnx, opts),
     feeds,
-    wall: [],
-    cpu: [],
-    sys: [],
   });
 }
 for (const v of variants) await v.session.run(v.feeds);
-for (let r = 0; r < Number(args.rounds); r++) {
-  for (const v of variants) {
-    const c = process.cpuUsage();
-    const t = performance.now();
-    await v.session.run(v.feeds);
-    v.wall.push(performance.now() - t);
-    const d = process.cpuUsage(c);
-    v.cpu.push((d.user + d.system) / 1000);
-    v.sys.push(d.system / 1000);
-  }
-}
+const times = await interleave(
+  variants.map((v) => [v.name, () => v.session.run(v.feeds)] as const),
+  Number(args.rounds),
+);
 console.log(`${args.preset} batch ${n} LR ${p}, threads ${args.threads}, ${args.rounds} interleaved rounds, medians:`);
-for (const v of variants)
+for (const [name, t] of times)
   console.log(
-    `  ${v.name.padEnd(24)} wall ${median(v.wall).toFixed(1)} ms  CPU ${median(v.cpu).toFixed(1)} ms (sys ${median(v.sys).toFixed(1)})`,
+    `  ${name.padEnd(24)} wall ${median(t.map((x) => x.wallMs)).toFixed(1)} ms  CPU ${median(t.map((x) => x.cpuMs)).toFixed(1)} ms (sys ${median(t.map((x) => x.sysMs)).toFixed(1)})`,
   );

@@ -17,6 +17,7 @@ import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
 import { buildTrainGraph } from '../../engine/train/train-graph';
 import { presetConfig } from '../../engine/zoo/presets';
+import { median } from './timing';
 import { resolveArch } from '../../engine/zoo/registry';
 
 const { values: args } = parseArgs({
@@ -95,7 +96,6 @@ for (const e of steady) {
   nd.ms += e.dur / 1000 / runs;
   byNode.set(node, nd);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const total = [...byOp.values()].reduce((s, o) => s + o.fwd + o.bwd, 0);
 const fwd = [...byOp.values()].reduce((s, o) => s + o.fwd, 0);
 console.log(

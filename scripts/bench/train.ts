@@ -27,6 +27,7 @@ import { Rng } from '../../engine/train/rng';
 import { OnnxTrainStep } from '../../engine/train/train-graph';
 import { describeEpReport, type EpChoice } from '../../engine/runtime/select';
 import { presetConfig } from '../../engine/zoo/presets';
+import { median, timeOnce } from './timing';
 import { resolveArch } from '../../engine/zoo/registry';
 
 const CASES = [
@@ -61,7 +62,6 @@ function maxRelErr(a: Float32Array, b: Float32Array): number {
   }
   return m > 0 ? d / m : d;
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const log = (s: string) => !args.json && console.log(s);
 
 /** A persistent PyTorch process for one case: each stdin line runs one step and answers its ms. */
@@ -134,16 +134,12 @@ for (const c of CASES) {
     lr: Float32Array.from({ length: c.batch * 3 * c.patch * c.patch }, () => rng.next()),
     hr: Float32Array.from({ length: c.batch * 3 * P * P }, () => rng.next()),
   };
-  const ours = async (): Promise<StepTime> => {
-    const c = process.cpuUsage();
-    const s = performance.now();
-    const { grads } = await step.run(params, batch);
-    adam.step(params, grads, 2e-4);
-    ema.update(params);
-    const wallMs = performance.now() - s;
-    const cpu = process.cpuUsage(c);
-    return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
-  };
+  const ours = (): Promise<StepTime> =>
+    timeOnce(async () => {
+      const { grads } = await step.run(params, batch);
+      adam.step(params, grads, 2e-4);
+      ema.update(params);
+    });
   if (step.ep !== 'cpu') {
     // The same step on the CPU EP: the GPU provider must give the same loss and gradients.
     const cpu = await OnnxTrainStep.create(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, { threads });

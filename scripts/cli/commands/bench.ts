@@ -9,6 +9,7 @@ import { MODELS_DIR, modelFromWeights, resolveModel, type UpscaleModel } from '.
 import { readCard } from '../../../engine/zoo/card';
 import { isPresetName, presetConfig } from '../../../engine/zoo/presets';
 import { randomWeights } from '../../../engine/zoo/random-weights';
+import { interleave, medianWall } from '../../bench/timing';
 import { formatTable, positiveInt } from '../table';
 
 interface BenchOptions {
@@ -58,11 +59,6 @@ async function benchModel(name: string): Promise<{ model: UpscaleModel; note?: s
   return { model: await resolveModel({ model: name }) };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 /** Times one model on one provider: median wall time of a size x size tile, as input megapixels per second. */
 async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Promise<Omit<BenchRow, 'model'>> {
   let side = o.size;
@@ -83,13 +79,7 @@ async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Pro
   const { session, report } = opened;
   try {
     for (let i = 0; i < o.warmup; i++) await session.run(feeds);
-    const times: number[] = [];
-    for (let i = 0; i < o.runs; i++) {
-      const t = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - t);
-    }
-    const ms = median(times);
+    const ms = medianWall((await interleave([['model', () => session.run(feeds)]], o.runs)).get('model')!);
     return {
       ep,
       used: report.used,
