@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import type { ModelInfo } from '../api/client';
 import { formatCount } from '../format';
 
@@ -54,5 +55,37 @@ export function ModelPicker({
         </label>
       ))}
     </div>
+  );
+}
+
+/**
+ * The same models as a compact `<select>` (forms, toolbars): `placeholder` adds an empty first
+ * option, `children` options after the models (e.g. "Import a file…").
+ */
+export function ModelSelect({
+  models,
+  value,
+  onChange,
+  ariaLabel,
+  placeholder,
+  children,
+}: {
+  models: readonly ModelInfo[];
+  value: string | undefined;
+  onChange(id: string): void;
+  ariaLabel: string;
+  placeholder?: string;
+  children?: ReactNode;
+}) {
+  return (
+    <select aria-label={ariaLabel} value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
+      {placeholder !== undefined && <option value="">{placeholder}</option>}
+      {models.map((m) => (
+        <option key={m.id} value={m.id}>
+          {m.label}
+        </option>
+      ))}
+      {children}
+    </select>
   );
 }

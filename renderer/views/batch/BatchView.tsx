@@ -2,6 +2,7 @@ import type { BatchFileStatus, BatchRequest } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
 import { usePathPicker } from '../../components/PathBrowser';
+import { ModelSelect } from '../../components/ModelPicker';
 import { ProgressBar } from '../../components/ProgressBar';
 import { ScaleSelect } from '../../components/ScaleSelect';
 import { baseName } from '../../format';
@@ -148,13 +149,7 @@ export function BatchView() {
         <div className="row">
           <label className="field">
             <span>Model</span>
-            <select aria-label="Batch model" value={model ?? ''} onChange={(e) => setForm({ modelId: e.target.value })}>
-              {models.map((m) => (
-                <option key={m.id} value={m.id}>
-                  {m.label}
-                </option>
-              ))}
-            </select>
+            <ModelSelect models={models} value={model} onChange={(modelId) => setForm({ modelId })} ariaLabel="Batch model" />
           </label>
           <label className="field">
             <span>Scale</span>

@@ -1,5 +1,6 @@
 import type { EngineClient, ImageRef } from '../../api/client';
 import { useClient } from '../../app/client-context';
+import { ModelSelect } from '../../components/ModelPicker';
 import { isActive, upscaleJobFor, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { reportError, useUi } from '../../state/ui';
@@ -30,14 +31,13 @@ export function ModelSlot({ slot, source, scale }: { slot: 'a' | 'b'; source: Im
     <span className="slot">
       <label className="field inline">
         <span>Model {name}</span>
-        <select aria-label={`Model ${name}`} value={modelId ?? ''} onChange={(e) => setCompare({ [slot]: e.target.value || undefined })}>
-          <option value="">—</option>
-          {models.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.label}
-            </option>
-          ))}
-        </select>
+        <ModelSelect
+          models={models}
+          value={modelId}
+          onChange={(id) => setCompare({ [slot]: id || undefined })}
+          ariaLabel={`Model ${name}`}
+          placeholder="—"
+        />
       </label>
       {modelId &&
         !have &&

@@ -5,10 +5,8 @@ import { formatInt } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, reportError, useForm } from '../../state/ui';
-import { FolderField, JobControls, NumberField, TrainingPanel } from './TrainingPanel';
-
-/** Architectures an imported teacher checkpoint may have. */
-export const TEACHER_PRESETS = ['edsr-baseline', 'edsr-full', 'swinir-light', 'swinir-classical', 'edsr-mini', 'swinir-mini'] as const;
+import { DataFolders, TeacherFields } from './TeacherFields';
+import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -89,54 +87,24 @@ export function PruneStage() {
         blocks still matter.
       </p>
       <fieldset disabled={active} className="grid-form">
-        <label className="field">
-          <span>Teacher</span>
-          <select aria-label="Teacher to prune" value={teacherId} onChange={(e) => setForm({ teacher: e.target.value })}>
-            {models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.label}
-              </option>
-            ))}
-            <option value={IMPORT_TEACHER}>Import a .pth / .safetensors file…</option>
-          </select>
-        </label>
-        {importing && (
-          <>
-            <div className="field">
-              <span>Teacher file (.pth or .safetensors)</span>
-              <div className="row">
-                <input
-                  type="text"
-                  aria-label="Checkpoint to prune"
-                  value={form.teacherPath}
-                  placeholder="/path/to/model.pth"
-                  spellCheck={false}
-                  onChange={(e) => setForm({ teacherPath: e.target.value })}
-                />
-                {/* Electron reads only what the user picked; web mode reads inside its --root folders. */}
-                {client.dialogs && (
-                  <button type="button" onClick={() => void chooseCheckpoint()} aria-label="Choose checkpoint to prune">
-                    Choose…
-                  </button>
-                )}
-              </div>
-            </div>
-            <label className="field">
-              <span>Teacher architecture</span>
-              <select
-                aria-label="Architecture of the checkpoint"
-                value={form.teacherPreset}
-                onChange={(e) => setForm({ teacherPreset: e.target.value })}
-              >
-                {TEACHER_PRESETS.map((p) => (
-                  <option key={p} value={p}>
-                    {p}
-                  </option>
-                ))}
-              </select>
-            </label>
-          </>
-        )}
+        <TeacherFields
+          models={models}
+          teacherId={teacherId}
+          onTeacher={(teacher) => setForm({ teacher })}
+          path={form.teacherPath}
+          onPath={(teacherPath) => setForm({ teacherPath })}
+          {...(client.dialogs ? { onChooseFile: () => void chooseCheckpoint() } : {})}
+          preset={form.teacherPreset}
+          onPreset={(teacherPreset) => setForm({ teacherPreset })}
+          labels={{
+            select: 'Teacher to prune',
+            importOption: 'Import a .pth / .safetensors file…',
+            fileCaption: 'Teacher file (.pth or .safetensors)',
+            file: 'Checkpoint to prune',
+            chooseFile: 'Choose checkpoint to prune',
+            preset: 'Architecture of the checkpoint',
+          }}
+        />
         <NumberField label="Prune steps" value={form.steps} min={1} step={100} onChange={(steps) => setForm({ steps })} />
         <NumberField label="Lambda (L1 weight)" value={form.lambda} min={0} step={1e-4} onChange={(lambda) => setForm({ lambda })} />
         <NumberField label="Prune batch" value={form.batch} min={1} step={1} onChange={(batch) => setForm({ batch })} />
@@ -148,23 +116,18 @@ export function PruneStage() {
           onChange={(patch) => setForm({ patch })}
         />
         <NumberField label="SGD rate for pruning" value={form.lr} min={0} step={1e-3} onChange={(lr) => setForm({ lr })} />
-        <FolderField
-          label="Training images (folder)"
-          ariaLabel="Prune data folder"
-          value={form.dataDir}
-          onChange={(v) => setForm({ dataDir: v })}
+        <DataFolders
+          dataDir={form.dataDir}
+          valDir={form.valDir}
+          onDataDir={(dataDir) => setForm({ dataDir })}
+          onValDir={(valDir) => setForm({ valDir })}
           pick={pick}
-          chooseTitle="Choose the training images folder"
-          chooseAriaLabel="Choose prune data folder"
-        />
-        <FolderField
-          label="Validation images (folder with *_HR/*_LR pairs, optional)"
-          ariaLabel="Prune validation images"
-          value={form.valDir}
-          onChange={(v) => setForm({ valDir: v })}
-          pick={pick}
-          chooseTitle="Choose the validation folder"
-          chooseAriaLabel="Choose prune validation folder"
+          labels={{
+            data: 'Prune data folder',
+            chooseData: 'Choose prune data folder',
+            val: 'Prune validation images',
+            chooseVal: 'Choose prune validation folder',
+          }}
         />
       </fieldset>
       {!active && needs.length > 0 && (

@@ -9,9 +9,10 @@ import { isActive, latestJob, resultKey, resultsFor, useJobs } from '../../state
 import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '../../state/ui';
 import { runModels } from '../compare/ModelSlot';
-import { PruneStage, TEACHER_PRESETS } from './PruneStage';
+import { PruneStage } from './PruneStage';
 import { StagePlanner } from './StagePlanner';
-import { FolderField, JobControls, NumberField, TrainingPanel } from './TrainingPanel';
+import { DataFolders, TeacherFields } from './TeacherFields';
+import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
 
 /** Student architectures the distillation job builds (engine presets). */
 const STUDENT_PRESETS = [
@@ -116,42 +117,22 @@ function DistilStage() {
         <span className="badge ok">ready</span>
       </header>
       <fieldset disabled={active} className="grid-form">
-        <label className="field">
-          <span>Teacher</span>
-          <select aria-label="Teacher model" value={teacherId} onChange={(e) => setTeacherChoice(e.target.value)}>
-            {models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.label}
-              </option>
-            ))}
-            <option value={IMPORT_TEACHER}>Import a .pth / .safetensors / ONNX file…</option>
-          </select>
-        </label>
-        {importing && (
-          <>
-            <label className="field">
-              <span>Teacher file (.pth, .safetensors or .onnx)</span>
-              <input
-                type="text"
-                aria-label="Teacher file path"
-                value={teacherPath}
-                placeholder="/path/to/model.pth"
-                spellCheck={false}
-                onChange={(e) => setTeacherPath(e.target.value)}
-              />
-            </label>
-            <label className="field">
-              <span>Teacher architecture</span>
-              <select aria-label="Teacher architecture" value={teacherPreset} onChange={(e) => setTeacherPreset(e.target.value)}>
-                {TEACHER_PRESETS.map((p) => (
-                  <option key={p} value={p}>
-                    {p}
-                  </option>
-                ))}
-              </select>
-            </label>
-          </>
-        )}
+        <TeacherFields
+          models={models}
+          teacherId={teacherId}
+          onTeacher={setTeacherChoice}
+          path={teacherPath}
+          onPath={setTeacherPath}
+          preset={teacherPreset}
+          onPreset={setTeacherPreset}
+          labels={{
+            select: 'Teacher model',
+            importOption: 'Import a .pth / .safetensors / ONNX file…',
+            fileCaption: 'Teacher file (.pth, .safetensors or .onnx)',
+            file: 'Teacher file path',
+            preset: 'Teacher architecture',
+          }}
+        />
         <label className="field">
           <span>Student</span>
           <select aria-label="Student preset" value={student} onChange={(e) => setStudent(e.target.value)}>
@@ -167,23 +148,18 @@ function DistilStage() {
         <NumberField label="Batch" value={batch} min={1} step={1} onChange={setBatch} />
         <NumberField label="Patch (LR pixels)" value={patch} min={8} step={8} onChange={setPatch} />
         <NumberField label="Learning rate" value={lr} min={0} step={1e-5} onChange={setLr} />
-        <FolderField
-          label="Training images (folder)"
-          ariaLabel="Training data folder"
-          value={dataDir}
-          onChange={(v) => setDataDir(v)}
+        <DataFolders
+          dataDir={dataDir}
+          valDir={valDir}
+          onDataDir={setDataDir}
+          onValDir={setValDir}
           pick={pick}
-          chooseTitle="Choose the training images folder"
-          chooseAriaLabel="Choose training data folder"
-        />
-        <FolderField
-          label="Validation images (folder with *_HR/*_LR pairs, optional)"
-          ariaLabel="Validation folder"
-          value={valDir}
-          onChange={(v) => setValDir(v)}
-          pick={pick}
-          chooseTitle="Choose the validation folder"
-          chooseAriaLabel="Choose validation folder"
+          labels={{
+            data: 'Training data folder',
+            chooseData: 'Choose training data folder',
+            val: 'Validation folder',
+            chooseVal: 'Choose validation folder',
+          }}
         />
       </fieldset>
       <JobControls
