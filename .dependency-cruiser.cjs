@@ -3,7 +3,7 @@
 
 // engine/ layers in processing order: a layer may import the ones before it, never the ones after.
 // upscale sits below train because the trainer runs the teacher through the tiled upscale pass.
-// compress is reserved (empty today) for the distillation driver, above train.
+// compress (pruning and shrinking) sits above train: it drives the trainer with OBProx-SG.
 const LAYERS = ['io', 'image', 'metrics', 'runtime', 'graph', 'zoo', 'importers', 'upscale', 'train', 'compress', 'api'];
 
 const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The training checks for a GPU machine (issue #4), run from the repo root there with .device/
+# The training checks for a machine with a GPU, run from the repo root there with .device/
 # (made by scripts/bench/bundle-device.sh) and .gl/ (Vulkan loader .debs) beside it:
 #  1. the EDSRmini and SwinIRmini training step on the WebGPU EP, its loss/gradients against the
 #     CPU EP, and ORT's verbose node placement (which nodes fall back to the CPU);
