@@ -24,6 +24,15 @@ module.exports = {
       to: { path: '^(electron|renderer|scripts|test)/' },
     },
     {
+      name: 'no-engine-barrels',
+      comment:
+        'engine folders have no index.ts: a module imports the file that defines what it uses, so every edge ' +
+        'names the module it really needs (docs/ARCHITECTURE.md)',
+      severity: 'error',
+      from: {},
+      to: { path: '^engine/[^/]+/index\\.(ts|tsx|js|mjs)$' },
+    },
+    {
       name: 'engine-not-to-electron-package',
       comment: 'engine/ must run under plain Node: the electron package is for electron/ only',
       severity: 'error',

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { planarToUint8 } from '../../engine/image/planar';
 import { imresizeBicubic, SR_BENCHMARK_LR, type ResizeOptions } from '../../engine/image/resize';
-import { evaluatePair, meanScore, type PairScore } from '../../engine/metrics';
+import { evaluatePair, meanScore, type PairScore } from '../../engine/metrics/evaluate';
 import { sharedAvailable } from '../helpers/shared';
 import { loadPlanarRgb, loadRgb8, pairIds } from './bicubic-data';
 

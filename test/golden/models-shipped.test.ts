@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../engine/io';
+import { readSafetensors } from '../../engine/io/safetensors';
 import { ModelSession } from '../../engine/runtime/session';
 import { readCard, sha256File } from '../../engine/zoo/card';
 import { cardFromOnnx } from '../../engine/zoo/infer';

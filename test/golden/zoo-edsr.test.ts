@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadStateDict, readSafetensors } from '../../engine/io';
+import { loadStateDict } from '../../engine/io/checkpoint';
+import { readSafetensors } from '../../engine/io/safetensors';
 import { toOnnx } from '../../engine/graph/onnx';
 import { ModelSession } from '../../engine/runtime/session';
 import { bindWeights, buildModel } from '../../engine/zoo/build';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadStateDict, readSafetensors } from '../../engine/io';
+import { loadStateDict } from '../../engine/io/checkpoint';
+import { readSafetensors } from '../../engine/io/safetensors';
 import { ImageModel } from '../../engine/zoo/infer';
 import { bindWeights } from '../../engine/zoo/build';
 import { presetConfig } from '../../engine/zoo/presets';

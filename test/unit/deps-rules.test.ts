@@ -30,6 +30,8 @@ const FILES: Record<string, string> = {
   'engine/upscale/u.ts': "import { t } from '../train/t';\nexport const u = 1;\nexport const x = t;\n", // layer-upscale + cycle
   'engine/api/types.ts': "import { g } from '../graph/g';\nexport const M = [g] as const;\nexport type A = number;\n", // api-contract-imports-nothing
   'engine/api/host.ts': 'export const h = 1;\nexport type H = number;\n',
+  'engine/io/index.ts': "export type { T } from './t';\n",
+  'engine/zoo/barrel.ts': "import type { T } from '../io';\nexport const b: T = 1;\n", // no-engine-barrels
   'electron/e.ts': 'export const e = 1;\nexport type E = number;\n',
   'renderer/r.ts': [
     "import { h } from '../engine/api/host';", // renderer-engine-types-only
@@ -73,6 +75,7 @@ describe('import-direction rules (.dependency-cruiser.cjs)', () => {
     ['renderer-engine-types-only', 'renderer/r.ts -> engine/api/host.ts'],
     ['renderer-electron-types-only', 'renderer/r.ts -> electron/e.ts'],
     ['renderer-not-to-node', 'renderer/r.ts -> fs'],
+    ['no-engine-barrels', 'engine/zoo/barrel.ts -> engine/io/index.ts'],
   ])('%s reports %s', (rule, edge) => {
     expect(found).toContain(`${rule}: ${edge}`);
   });

@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { planarFromInterleaved } from '../../engine/image/planar';
-import { evaluatePair, lumaY, meanOf, meanScore, psnrRgb, psnrY, ssimY } from '../../engine/metrics';
+import { evaluatePair, meanOf, meanScore } from '../../engine/metrics/evaluate';
+import { lumaY } from '../../engine/metrics/pixels';
+import { psnrRgb, psnrY } from '../../engine/metrics/psnr';
+import { ssimY } from '../../engine/metrics/ssim';
 
 const rgb = (width: number, height: number, data: Uint8Array) => ({ width, height, channels: 3, data });
 

@@ -1,4 +1,0 @@
-export * from './session';
-export * from './providers';
-export * from './select';
-export * from './cache';
