@@ -152,19 +152,4 @@ describe('imresizeBicubic', () => {
     expect(() => imresizeBicubicTo(img, 3.5, 2)).toThrow(/width/);
     expect(() => imresizeBicubic({ ...img, data: new Float32Array(3) }, 0.5)).toThrow(/3 values/);
   });
-
-  test('a 2040x1356 RGB image downscales x2 in under 300 ms of CPU time', () => {
-    // CPU time, best of 3: the machine is shared, so wall time measures the neighbours too.
-    const rnd = noise(5);
-    const img = image(2040, 1356, 3, () => rnd());
-    const times: number[] = [];
-    for (let r = 0; r < 3; r++) {
-      const t = process.cpuUsage();
-      const out = imresizeBicubic(img, 0.5);
-      const d = process.cpuUsage(t);
-      times.push((d.user + d.system) / 1000);
-      expect([out.width, out.height]).toEqual([1020, 678]);
-    }
-    expect(Math.min(...times)).toBeLessThan(300);
-  });
 });
