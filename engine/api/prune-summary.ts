@@ -7,6 +7,7 @@ import type { ArchSizes, PlanResult, PruneSummary, ZooConfig } from './types';
 
 function teacherSizes(r: ImportanceReport): ArchSizes {
   const c = r.config;
+  if (c.family !== 'edsr' && c.family !== 'swinir') throw new TypeError(`a prune report of a ${c.family} model`);
   return c.family === 'edsr'
     ? { feats: c.num_feat, blocks: c.num_block }
     : { feats: c.embed_dim, blocks: c.depths.length, layers: Math.max(...c.depths) };

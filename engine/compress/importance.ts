@@ -294,6 +294,8 @@ export function analyzeImportance(config: ModelConfig, weights: Weights): Import
       layers.push(layerStats(key, shape, d));
     }
   }
+  if (cfg.family !== 'edsr' && cfg.family !== 'swinir')
+    throw new RangeError(`importance: ${cfg.family} models cannot be pruned (EDSR and SwinIR can)`);
   const { channels, structure } = cfg.family === 'edsr' ? edsrAnalysis(cfg, weights, shapes) : swinirAnalysis(cfg, weights, shapes);
   return {
     schema: IMPORTANCE_SCHEMA,
@@ -353,6 +355,8 @@ function checkReport(raw: unknown): ImportanceReport {
   if (typeof o !== 'object' || o === null || o.schema !== IMPORTANCE_SCHEMA)
     throw new TypeError(`not an importance report (schema must be ${IMPORTANCE_SCHEMA})`);
   const config = validateConfig(o.config);
+  if (config.family !== 'edsr' && config.family !== 'swinir')
+    throw new TypeError(`importance reports describe EDSR or SwinIR models, not ${config.family}`);
   const C = config.family === 'edsr' ? config.num_feat : config.embed_dim;
   const ch = o.channels;
   if (!ch || !isBools(ch.alive, C) || !isNums(ch.l1, C) || !isNums(ch.zeroFraction, C))

@@ -47,6 +47,16 @@ const RULES: { readonly [F in FamilyName]: (key: string, shape: Shape, shapes: R
     if (w?.length === 2) return key.endsWith('.bias') ? { kind: 'const', value: 0 } : { kind: 'truncNormal', std: 0.02 };
     return torchDefault(key, shape, shapes);
   },
+  // BasicSR: kaiming-normal x 0.1 and zero biases in the dense blocks, PyTorch's defaults elsewhere.
+  rrdbnet(key, shape, shapes) {
+    if (/\.rdb\d\.conv\d\.weight$/.test(key)) return { kind: 'normal', std: 0.1 * Math.sqrt(2 / fanIn(shape)) };
+    if (/\.rdb\d\.conv\d\.bias$/.test(key)) return { kind: 'const', value: 0 };
+    return torchDefault(key, shape, shapes);
+  },
+  // nn.PReLU starts every slope at 0.25.
+  srvgg(key, shape, shapes) {
+    return shape.length === 1 && !key.endsWith('.bias') ? { kind: 'const', value: 0.25 } : torchDefault(key, shape, shapes);
+  },
 };
 
 function fill(init: Init, n: number, rng: Rng): Float32Array {

@@ -6,7 +6,7 @@ import { loadStateDict } from '../io/checkpoint';
 import { float32Tensor, type StateDict } from '../io/tensor';
 import { ModelSession } from '../runtime/session';
 import { bindWeights, exportOnnx } from '../zoo/build';
-import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
+import { cardPathFor, isZooCard, readAnyCard, readCard, type ModelCard } from '../zoo/card';
 import { exportDynamicOnnx, isSizeIndependent } from '../zoo/dynamic';
 import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
 import { isPresetName, presetConfig } from '../zoo/presets';
@@ -41,16 +41,9 @@ export const MODELS_DIR = resolve(import.meta.dirname, '../../models');
 /** Shipped models the CLI picks by default, first present wins: the compact student, then the teacher. */
 export const DEFAULT_MODEL_IDS = ['edsr-mini-x2', 'edsrmini-x2', 'edsr-mini', 'edsr-baseline-x2'] as const;
 
-/**
- * Input pixels of context per side. EDSR: 3x3 convs, each adds one pixel: conv_first, two per
- * block, conv_after_body, one per upsample stage (counted at input resolution, an upper bound),
- * and conv_last at output resolution (1/scale of a pixel); plus one for the output pixel's
- * sub-pixel position. SwinIR's shifted windows spread context across the whole tile: unknown.
- */
+/** Input pixels of context per side, from the family; undefined where context spans the tile (SwinIR). */
 export function receptiveRadius(config: ModelConfig): number | undefined {
-  if (config.family !== 'edsr') return undefined;
-  const stages = config.upscale === 4 ? 2 : 1;
-  return 1 + 2 * config.num_block + 1 + stages + 1 + 1;
+  return resolveArch(config).receptiveRadius;
 }
 
 /** A zoo model from its config and (already bound) weights. */
@@ -85,7 +78,11 @@ export async function modelFromPreset(preset: string, weightsPath: string): Prom
 
 async function cardFor(path: string, bytes: Uint8Array): Promise<ModelCard | undefined> {
   const side = cardPathFor(path);
-  if (existsSync(side)) return readCard(side);
+  if (existsSync(side)) {
+    const card = await readAnyCard(side);
+    // An imported foreign model's card has no config: the ONNX file itself is the model.
+    if (isZooCard(card)) return card;
+  }
   try {
     return cardFromOnnx(bytes);
   } catch {

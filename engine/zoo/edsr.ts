@@ -3,6 +3,7 @@ import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import type { ArchFamily } from './types';
 import { positiveInt, positiveNumber } from './config-checks';
+import { conv3x3 } from './layers';
 
 /**
  * EDSR (Lim et al. 2017) in BasicSR's layout: option names follow BasicSR's `EDSR` arguments and
@@ -52,13 +53,6 @@ function validate(partial: Partial<EDSRConfig>): EDSRConfig {
   return { ...c, rgb_mean: [c.rgb_mean[0], c.rgb_mean[1], c.rgb_mean[2]] };
 }
 
-/** A 3x3 "same" conv whose weight and bias are parameters named `${key}.weight` / `${key}.bias`. */
-function conv3x3(g: Graph, x: Value, key: string, cin: number, cout: number): Value {
-  const w = g.param(`${key}.weight`, [cout, cin, 3, 3]);
-  const b = g.param(`${key}.bias`, [cout]);
-  return g.conv(x, w, b);
-}
-
 /** BasicSR's ResidualBlockNoBN: x + conv2(relu(conv1(x))) * res_scale. */
 function residualBlock(g: Graph, x: Value, key: string, feat: number, resScale: number): Value {
   return g.scope(key, () => {
@@ -93,6 +87,17 @@ function build(g: Graph, input: Value, c: EDSRConfig): Value {
   return g.add(g.mul(out, g.scalar(1 / c.img_range)), mean);
 }
 
+/**
+ * Input pixels of context per side: 3x3 convs, each adds one pixel: conv_first, two per block,
+ * conv_after_body, one per upsample stage (counted at input resolution, an upper bound), and
+ * conv_last at output resolution (1/scale of a pixel); plus one for the output pixel's
+ * sub-pixel position.
+ */
+function receptiveRadius(c: EDSRConfig): number {
+  const stages = c.upscale === 4 ? 2 : 1;
+  return 1 + 2 * c.num_block + 1 + stages + 1 + 1;
+}
+
 export const edsr: ArchFamily<EDSRConfig> = {
   family: 'edsr',
   validate,
@@ -101,4 +106,5 @@ export const edsr: ArchFamily<EDSRConfig> = {
   inputMultiple: () => 1,
   // BasicSR keeps the mean as a plain attribute, not a buffer: EDSR checkpoints hold weights only.
   isDerivedBuffer: () => false,
+  receptiveRadius,
 };

@@ -1,6 +1,8 @@
 import type { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import { edsr, type EDSRConfig } from './edsr';
+import { rrdbnet, type RRDBNetConfig } from './rrdbnet';
+import { srvgg, type SRVGGConfig } from './srvgg';
 import { swinir, type SwinIRConfig } from './swinir';
 import type { ArchFamily } from './types';
 
@@ -8,6 +10,8 @@ import type { ArchFamily } from './types';
 interface FamilyConfigs {
   edsr: EDSRConfig;
   swinir: SwinIRConfig;
+  rrdbnet: RRDBNetConfig;
+  srvgg: SRVGGConfig;
 }
 
 export type FamilyName = keyof FamilyConfigs;
@@ -15,7 +19,7 @@ export type FamilyName = keyof FamilyConfigs;
 /** A resolved model config: the family name plus that family's validated options. */
 export type ModelConfig = { [F in FamilyName]: { family: F } & FamilyConfigs[F] }[FamilyName];
 
-const FAMILIES: { readonly [F in FamilyName]: ArchFamily<FamilyConfigs[F]> } = { edsr, swinir };
+const FAMILIES: { readonly [F in FamilyName]: ArchFamily<FamilyConfigs[F]> } = { edsr, swinir, rrdbnet, srvgg };
 
 export const FAMILY_NAMES = Object.keys(FAMILIES) as FamilyName[];
 
@@ -26,6 +30,8 @@ export interface BoundArch {
   readonly scale: number;
   readonly inputMultiple: number;
   isDerivedBuffer(key: string): boolean;
+  /** Input pixels of context per side; undefined where it spans the tile (SwinIR). */
+  readonly receptiveRadius: number | undefined;
 }
 
 function bind<F extends FamilyName>(family: F, options: FamilyConfigs[F]): BoundArch {
@@ -36,6 +42,7 @@ function bind<F extends FamilyName>(family: F, options: FamilyConfigs[F]): Bound
     scale: arch.scale(options),
     inputMultiple: arch.inputMultiple(options),
     isDerivedBuffer: (key) => arch.isDerivedBuffer(key),
+    receptiveRadius: arch.receptiveRadius?.(options),
   };
 }
 

@@ -18,4 +18,6 @@ export interface ArchFamily<C> {
   inputMultiple(config: C): number;
   /** Checkpoint keys that are derived buffers we recompute (SwinIR's attn_mask...), not weights. */
   isDerivedBuffer(key: string): boolean;
+  /** Input pixels of context per side (the tiler's overlap); absent where context spans the tile. */
+  receptiveRadius?(config: C): number;
 }

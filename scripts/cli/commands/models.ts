@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { modelCost } from '../../../engine/zoo/count';
 import { PRESET_NAMES, presetConfig } from '../../../engine/zoo/presets';
+import { resolveArch } from '../../../engine/zoo/registry';
 import { formatTable, integer } from '../table';
 
 /** `minisr models`: the presets with their size and cost (x2). */
@@ -11,7 +12,7 @@ export function modelsCommand(): Command {
     .action((opts: { json?: boolean }) => {
       const rows = PRESET_NAMES.map((preset) => {
         const config = presetConfig(preset);
-        return { preset, family: config.family, scale: config.upscale, ...modelCost(config) };
+        return { preset, family: config.family, scale: resolveArch(config).scale, ...modelCost(config) };
       });
       if (opts.json) {
         console.log(JSON.stringify(rows, null, 2));
