@@ -1,3 +1,5 @@
+import type { ModelConfig } from '../zoo/registry';
+
 /**
  * What every importer hands the import pipeline: a self-contained ONNX upscaler in MiniSR's tensor
  * convention plus what its model card needs. Importers parse untrusted files without executing
@@ -9,6 +11,8 @@
  */
 export interface ImportedGraph {
   readonly onnx: Uint8Array;
+  /** Set when the model is one of the zoo's families (the .pth importers): its card is a full zoo card. */
+  readonly config?: ModelConfig;
   /** Upscaling factor, measured or read from the weights' shapes. */
   readonly scale: number;
   readonly params: number;
