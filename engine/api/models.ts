@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { summarizeOnnx } from '../graph/onnx';
-import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
+import { cardPathFor, isZooCard, readAnyCard, type AnyCard } from '../zoo/card';
 import { cardFromOnnx } from '../zoo/infer';
 import { NotFoundError } from './images';
 import type { ModelInfo } from './types';
@@ -21,7 +21,7 @@ interface Cached {
   readonly info: ModelInfo;
 }
 
-function label(id: string, card: ModelCard | undefined): string {
+function label(id: string, card: AnyCard | undefined): string {
   const pretty = id
     .replace(/-x\d$/, '')
     .replace(/^edsr/i, 'EDSR')
@@ -30,8 +30,8 @@ function label(id: string, card: ModelCard | undefined): string {
 }
 
 async function describe(path: string, id: string, source: ModelInfo['source']): Promise<ModelInfo> {
-  let card: ModelCard | undefined;
-  if (existsSync(cardPathFor(path))) card = await readCard(cardPathFor(path));
+  let card: AnyCard | undefined;
+  if (existsSync(cardPathFor(path))) card = await readAnyCard(cardPathFor(path));
   const bytes = card ? undefined : await readFile(path);
   if (bytes) {
     try {
@@ -51,12 +51,12 @@ async function describe(path: string, id: string, source: ModelInfo['source']): 
   return {
     id,
     label: label(id, card),
-    family: card.config.family,
-    ...(card.preset ? { preset: card.preset } : {}),
+    // Imported models outside the zoo's families are named by their card's architecture.
+    family: isZooCard(card) ? card.config.family : card.imported.architecture,
+    ...(isZooCard(card) && card.preset ? { preset: card.preset } : {}),
     scale: card.scale,
     params: card.params,
-    gflops640x360: card.flops.at640x360 / 1e9,
-    gflopsPerMegapixel: card.flops.perMegapixel / 1e9,
+    ...(card.flops ? { gflops640x360: card.flops.at640x360 / 1e9, gflopsPerMegapixel: card.flops.perMegapixel / 1e9 } : {}),
     ...(psnr ? { psnr } : {}),
     compact: card.params <= COMPACT_PARAMS,
     source,
