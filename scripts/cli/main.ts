@@ -10,6 +10,7 @@ import { trainCommand } from './commands/train';
 import { distillCommand } from './commands/distill';
 import { pruneCommand } from './commands/prune';
 import { compressCommand } from './commands/compress';
+import { importCommand } from './commands/import';
 
 /** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
 const program = new Command('minisr')
@@ -27,6 +28,7 @@ program.addCommand(trainCommand());
 program.addCommand(pruneCommand());
 program.addCommand(compressCommand());
 program.addCommand(distillCommand());
+program.addCommand(importCommand());
 
 try {
   await program.parseAsync(process.argv);
