@@ -1,5 +1,6 @@
 import { CheckpointError } from '../io/pth';
 import type { StateDict } from '../io/tensor';
+import { DIV2K_RGB_MEAN } from '../zoo/edsr';
 import type { ModelConfig } from '../zoo/registry';
 import { countIndexed, renameKeys, shapeOf, type TorchLayout } from './torch-layout';
 
@@ -62,5 +63,33 @@ export const edsrOfficial: TorchLayout = {
       return key.replace(/^head\.0\./, 'conv_first.').replace(/^tail\.1\./, 'conv_last.');
     });
     return { config, weights };
+  },
+};
+
+/**
+ * BasicSR's EDSR, our EDSR family's own layout (conv_first, body.N.conv1/2, conv_after_body,
+ * upsample.N, conv_last). BasicSR keeps the mean and range as options, not tensors: its
+ * defaults (DIV2K mean, 0-255) are those of every released BasicSR EDSR.
+ */
+export const edsrBasicSR: TorchLayout = {
+  architecture: 'EDSR (BasicSR layout)',
+  matches: (sd) => sd.has('conv_first.weight') && sd.has('body.0.conv1.weight') && sd.has('conv_after_body.weight'),
+  convert: (sd) => {
+    const numFeat = shapeOf(sd, 'conv_first.weight')[0]!;
+    const up = shapeOf(sd, 'upsample.0.weight')[0];
+    const upscale = up === 9 * numFeat ? 3 : up !== 4 * numFeat ? undefined : sd.has('upsample.2.weight') ? 4 : 2;
+    if (!upscale) throw new CheckpointError(`upsample.0 makes ${up} channels from ${numFeat}: not a x2, x3 or x4 upsampler`);
+    const config: ModelConfig = {
+      family: 'edsr',
+      num_in_ch: 3,
+      num_out_ch: 3,
+      num_feat: numFeat,
+      num_block: countIndexed(sd, 'body.', '.conv1.weight'),
+      upscale,
+      res_scale: numFeat >= 256 ? 0.1 : 1,
+      img_range: 255,
+      rgb_mean: DIV2K_RGB_MEAN,
+    };
+    return { config, weights: sd };
   },
 };

@@ -10,6 +10,8 @@ import { importModel } from '../../engine/importers/import-model';
 import { loadStateDict } from '../../engine/io/checkpoint';
 import { isZooCard, readAnyCard } from '../../engine/zoo/card';
 import { ImageModel } from '../../engine/zoo/infer';
+import { presetConfig } from '../../engine/zoo/presets';
+import { sharedAvailable, sharedPath } from '../helpers/shared';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -78,6 +80,15 @@ describe('importModel: a .pth into the models folder', () => {
     );
     expect((await listModels()).sort()).toEqual(['m.json', 'm.onnx']);
     expect(Buffer.compare(await readFile(path.join(models, 'm.onnx')), before)).toBe(0);
+  });
+});
+
+describe.runIf(sharedAvailable('import of the EDSR-baseline teacher'))('importModel: our own teacher, BasicSR layout', () => {
+  it('../shared edsr_baseline_x2.pth comes in as the edsr-baseline preset', async () => {
+    const res = await importModel({ source: sharedPath('weights', 'edsr_baseline_x2.pth'), modelsDir: models });
+    const card = await readAnyCard(res.cardPath);
+    expect(isZooCard(card) && card.config).toEqual(presetConfig('edsr-baseline'));
+    expect(card.imported?.architecture).toBe('EDSR (BasicSR layout)');
   });
 });
 
