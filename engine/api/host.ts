@@ -7,6 +7,7 @@ import { EP_CHOICES } from '../runtime/select';
 import type { ExecutionProvider } from '../runtime/session';
 import { MODELS_DIR } from '../upscale/model';
 import { readCard } from '../zoo/card';
+import { importModel } from '../importers/import-model';
 import { batchFiles, outputName } from './batch-files';
 import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
@@ -27,6 +28,7 @@ import type {
   ImageRef,
   ImageRegionQuery,
   JobInfo,
+  ImportModelOptions,
   ModelInfo,
   OutputFormat,
   PlanRequest,
@@ -112,6 +114,14 @@ export class EngineHost implements EngineApi {
       const speed = this.speeds.get(m.id);
       return speed === undefined ? m : { ...m, cpuMegapixelsPerSec: speed };
     });
+  }
+
+  async importModel(file: string, opts: ImportModelOptions = {}): Promise<ModelInfo> {
+    const source = await this.paths.check(file, 'read');
+    const { id } = await importModel({ source, modelsDir: this.models.userDir, ...opts });
+    const info = (await this.listModels()).find((m) => m.id === id);
+    if (!info) throw new Error(`${id}: imported, but the model list does not show it`);
+    return info;
   }
 
   async getSettings(): Promise<Settings> {

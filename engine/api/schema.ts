@@ -139,6 +139,13 @@ export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
 export const paramSchemas = {
   systemInfo: z.tuple([]),
   listModels: z.tuple([]),
+  importModel: z.tuple([
+    path,
+    z
+      .object({ name: z.string().min(1).max(100).optional(), range: z.union([z.literal(1), z.literal(255)]).optional() })
+      .strict()
+      .optional(),
+  ]),
   getSettings: z.tuple([]),
   setSettings: z.tuple([settingsPatch]),
   openImage: z.tuple([path]),

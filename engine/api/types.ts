@@ -8,6 +8,12 @@
 export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff';
 
+/** Options of an import: the model's name, and the value range of an ONNX file that does not say. */
+export interface ImportModelOptions {
+  readonly name?: string;
+  readonly range?: 1 | 255;
+}
+
 export interface ModelInfo {
   /** Stable id, e.g. `edsr-mini-x2`. */
   readonly id: string;
@@ -239,6 +245,8 @@ export type EngineEvent =
 export interface EngineApi {
   systemInfo(): Promise<SystemInfo>;
   listModels(): Promise<ModelInfo[]>;
+  /** Imports a model the user chose (.pth/.pt/.safetensors, .onnx, model.json or its folder) into their models folder. */
+  importModel(path: string, opts?: ImportModelOptions): Promise<ModelInfo>;
   getSettings(): Promise<Settings>;
   setSettings(patch: Partial<Settings>): Promise<Settings>;
   /** Registers an image from a path the user chose (Electron, CLI). */
@@ -268,6 +276,7 @@ export interface EngineApi {
 export const ENGINE_METHODS = [
   'systemInfo',
   'listModels',
+  'importModel',
   'getSettings',
   'setSettings',
   'openImage',

@@ -133,6 +133,10 @@ export function fakeClient(
     dialogs: opts.dialogs ?? null,
     systemInfo: async () => system,
     listModels: async () => opts.models ?? MODELS,
+    async importModel(path: string) {
+      record('importModel', [path]);
+      throw new Error(`${path}: importing is not faked`);
+    },
     getSettings: async () => settings,
     async setSettings(patch) {
       record('setSettings', [patch]);
