@@ -75,6 +75,8 @@ export function fakeClient(
     models?: ModelInfo[];
     images?: Record<string, ImageRef>;
     dialogs?: DialogApi | null;
+    /** What importModel returns (default: refuses). */
+    imported?: ModelInfo;
     dirs?: Record<string, DirListing>;
     /** Jobs the engine already has when the page loads. */
     jobs?: JobInfo[];
@@ -135,7 +137,8 @@ export function fakeClient(
     listModels: async () => opts.models ?? MODELS,
     async importModel(path: string) {
       record('importModel', [path]);
-      throw new Error(`${path}: importing is not faked`);
+      if (!opts.imported) throw new Error(`${path}: importing is not faked`);
+      return opts.imported;
     },
     getSettings: async () => settings,
     async setSettings(patch) {

@@ -3,6 +3,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeClient } from '../helpers/renderer-fake-client';
 import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
+import { useModels } from '../../renderer/state/models';
 
 describe('settings view', () => {
   beforeEach(installBrowserGaps);
@@ -32,5 +33,43 @@ describe('settings view', () => {
       ]),
     );
     expect((screen.getByRole('checkbox', { name: 'Keep metadata' }) as HTMLInputElement).checked).toBe(false);
+  });
+});
+
+describe('settings: Import model…', () => {
+  beforeEach(installBrowserGaps);
+  afterEach(teardown);
+
+  it('imports the checkpoint picked in the dialog and offers it in the model pickers', async () => {
+    const imported = {
+      id: 'RealESRGAN_x4plus',
+      label: 'RealESRGAN_x4plus x4',
+      family: 'rrdbnet',
+      scale: 4,
+      params: 16_697_987,
+      compact: false,
+      source: 'user' as const,
+    };
+    const dialogs = {
+      openFiles: async () => [],
+      openFolder: async () => null,
+      openCheckpoint: async () => '/home/u/RealESRGAN_x4plus.pth',
+      saveFile: async () => null,
+      revealInFolder: async () => {},
+    };
+    const client = fakeClient({ dialogs, imported });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '5' });
+    fireEvent.click(await screen.findByRole('button', { name: 'Import model…' }));
+    expect(await screen.findByText('Imported RealESRGAN_x4plus: rrdbnet, x4, 16,697,987 parameters')).toBeTruthy();
+    expect(client.calls.filter((c) => c.method === 'importModel').map((c) => c.args)).toEqual([['/home/u/RealESRGAN_x4plus.pth']]);
+    expect(useModels.getState().models.map((m) => m.id)).toContain('RealESRGAN_x4plus');
+  });
+
+  it('web mode (no native dialogs) points to the CLI instead', async () => {
+    renderApp(fakeClient());
+    fireEvent.keyDown(window, { key: '5' });
+    expect(await screen.findByText(/minisr import <file>/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Import model…' })).toBeNull();
   });
 });

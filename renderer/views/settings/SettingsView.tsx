@@ -1,6 +1,7 @@
 import type { EpChoice, Settings } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useSettings } from '../../state/settings';
+import { ImportModel } from './ImportModel';
 
 const EP_LABELS: Record<string, string> = {
   cpu: 'CPU',
@@ -90,6 +91,7 @@ export function SettingsView() {
           </small>
         </label>
       </fieldset>
+      <ImportModel />
       <fieldset>
         <legend>Appearance</legend>
         <div role="radiogroup" aria-label="Theme" className="segmented">
