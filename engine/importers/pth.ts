@@ -7,13 +7,20 @@ import { exportDynamicOnnx, isSizeIndependent } from '../zoo/dynamic';
 import { DEFAULT_TILE } from '../zoo/export';
 import { resolveArch } from '../zoo/registry';
 import { edsrBasicSR, edsrOfficial } from './edsr-layout';
-import { rrdbnetBasicSR, rrdbnetESRGAN } from './rrdbnet-layout';
+import { rrdbnetBasicSR, rrdbnetESRGAN, rrdbnetESRGANRepo } from './rrdbnet-layout';
 import { srvggCompact } from './srvgg-layout';
 import { keyPrefixes, type TorchLayout } from './torch-layout';
 import type { ImportedGraph } from './types';
 
 /** Every PyTorch layout we read; the first that matches a file's keys converts it. */
-export const TORCH_LAYOUTS: readonly TorchLayout[] = [rrdbnetBasicSR, rrdbnetESRGAN, srvggCompact, edsrOfficial, edsrBasicSR];
+export const TORCH_LAYOUTS: readonly TorchLayout[] = [
+  rrdbnetBasicSR,
+  rrdbnetESRGAN,
+  rrdbnetESRGANRepo,
+  srvggCompact,
+  edsrOfficial,
+  edsrBasicSR,
+];
 
 /**
  * A PyTorch (.pth/.pt, zip or legacy) or safetensors checkpoint of a known architecture as one of

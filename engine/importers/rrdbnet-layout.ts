@@ -58,3 +58,19 @@ export const rrdbnetESRGAN: TorchLayout = {
     return { config: rrdbConfig(renamed, numBlock), weights: renamed };
   },
 };
+
+/** xinntao/ESRGAN's own RRDBNet (the official ESRGAN weights, BSRGAN, RealSR): RRDB_trunk, trunk_conv, upconvN, HRconv. */
+export const rrdbnetESRGANRepo: TorchLayout = {
+  architecture: 'RRDBNet (ESRGAN repository layout)',
+  matches: (sd) => sd.has('conv_first.weight') && sd.has('RRDB_trunk.0.RDB1.conv1.weight') && sd.has('trunk_conv.weight'),
+  convert: (sd) => {
+    const renamed = renameKeys(sd, (key) =>
+      key
+        .replace(/^RRDB_trunk\.(\d+)\.RDB(\d)\./, 'body.$1.rdb$2.')
+        .replace(/^trunk_conv\./, 'conv_body.')
+        .replace(/^upconv([12])\./, 'conv_up$1.')
+        .replace(/^HRconv\./, 'conv_hr.'),
+    );
+    return { config: rrdbConfig(renamed, countIndexed(renamed, 'body.', '.rdb1.conv1.weight')), weights: renamed };
+  },
+};

@@ -22,6 +22,12 @@ const CASES = [
     scale: 4,
     config: { num_feat: 8, num_block: 1, num_grow_ch: 4 },
   },
+  {
+    file: 'esrgan-repo-x4',
+    architecture: 'RRDBNet (ESRGAN repository layout)',
+    scale: 4,
+    config: { num_feat: 8, num_block: 1, num_grow_ch: 4 },
+  },
   { file: 'srvgg-x4', architecture: 'SRVGGNetCompact (Real-ESRGAN)', scale: 4, config: { num_feat: 8, num_conv: 2 } },
   { file: 'edsr-official-x2', architecture: 'EDSR (EDSR-PyTorch layout)', scale: 2, config: { num_feat: 8, num_block: 2, res_scale: 1 } },
   { file: 'edsr-official-x3', architecture: 'EDSR (EDSR-PyTorch layout)', scale: 3, config: { num_feat: 8, num_block: 2, res_scale: 1 } },
