@@ -7,7 +7,7 @@ import { ModelSession } from '../../engine/runtime/session';
 
 /**
  * Golden forwards: each checkpoint and its input/output pair were made by PyTorch running the
- * reference architecture code (BasicSR, Real-ESRGAN, spandrel's original-ESRGAN, EDSR-PyTorch) on
+ * reference architecture code (BasicSR, Real-ESRGAN, xinntao/ESRGAN, spandrel's original-ESRGAN, EDSR-PyTorch) on
  * seeded random weights: test/fixtures/import/make_goldens.py. Our import of the checkpoint,
  * run by onnxruntime, must give the same output.
  */

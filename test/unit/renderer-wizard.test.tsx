@@ -5,7 +5,7 @@ import { useImages } from '../../renderer/state/images';
 import { formatInt } from '../../renderer/format';
 import { useUi } from '../../renderer/state/ui';
 import { edsrCost } from '../../renderer/views/wizard/edsr-cost';
-import { fakeClient } from '../helpers/renderer-fake-client';
+import { fakeClient, MODELS } from '../helpers/renderer-fake-client';
 import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
 
 const slide = (name: string, value: number) => fireEvent.change(screen.getByRole('slider', { name }), { target: { value: String(value) } });
@@ -37,6 +37,30 @@ describe('wizard view', () => {
     expect((screen.getByRole('button', { name: 'Fit to budget' }) as HTMLButtonElement).disabled).toBe(true);
     expect(screen.getByTestId('compress-needs').textContent).toMatch(/^Needs a finished prune run \(stage 1\)/);
     expect(screen.getByRole('listitem', { current: 'step' }).textContent).toBe('1 Prune');
+  });
+
+  it('offers an imported RRDBNet as a stage-3 teacher, but not to stage 1 (it cannot be pruned)', async () => {
+    const imported = {
+      id: 'RealESRGAN_x2plus',
+      label: 'RealESRGAN_x2plus x2',
+      family: 'rrdbnet',
+      scale: 2,
+      params: 16_703_171,
+      compact: false,
+      source: 'user' as const,
+    };
+    renderApp(fakeClient({ models: [...MODELS, imported] }));
+    fireEvent.keyDown(window, { key: '4' });
+    const prune = await screen.findByRole('region', { name: 'Stage 1: Prune' });
+    const pruneOptions = within(within(prune).getByRole('combobox', { name: 'Teacher to prune' })).getAllByRole(
+      'option',
+    ) as HTMLOptionElement[];
+    expect(pruneOptions.map((o) => o.value)).not.toContain('RealESRGAN_x2plus');
+    const distil = screen.getByRole('region', { name: 'Stage 3: Distil' });
+    const teacherOptions = within(within(distil).getByRole('combobox', { name: 'Teacher model' })).getAllByRole(
+      'option',
+    ) as HTMLOptionElement[];
+    expect(teacherOptions.map((o) => o.value)).toContain('RealESRGAN_x2plus');
   });
 
   it('runs stage 1, shows its report, plans stage 2 from it and hands the student to stage 3', async () => {

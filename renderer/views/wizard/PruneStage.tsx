@@ -35,8 +35,8 @@ function pruneNeeds(f: {
 /** Stage 1: L1-sparsify the teacher with OBProx-SG and read off which channels and blocks matter. */
 export function PruneStage() {
   const client = useClient();
-  // Listed models with a card (a foreign ONNX file's architecture is unknown, so it cannot be trained).
-  const models = useModels((s) => s.models).filter((m) => m.family !== 'onnx');
+  // Listed models of the families stage 1 can prune (foreign ONNX files and imported RRDBNet/SRVGG cannot).
+  const models = useModels((s) => s.models).filter((m) => m.family === 'edsr' || m.family === 'swinir');
   const job = useJobs((s) => latestJob(s, 'prune'));
   const { pick, dialog } = usePathPicker();
   const [form, setForm] = useForm('prune');
