@@ -12,11 +12,19 @@ import { ApiError, regionSearch } from './shared';
 
 const TOKEN_KEY = 'minisr-token';
 
-/** The web-mode token: `?token=` in the page URL (printed by `minisr serve`), else the meta tag the server injects. */
-export function findToken(loc: Location = location, doc: Document = document): string {
-  const fromUrl = new URLSearchParams(loc.search).get('token');
+/**
+ * The web-mode token: `?token=` in the page URL (printed by `minisr serve`), else the meta tag the
+ * server injects. The token then leaves the address bar (history, bookmarks, screen shares); a
+ * reload is authorised by the session cookie the first load set.
+ */
+export function findToken(loc: Location = location, doc: Document = document, hist: History = history): string {
+  const params = new URLSearchParams(loc.search);
+  const fromUrl = params.get('token');
   if (fromUrl) {
     sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    params.delete('token');
+    const search = params.toString();
+    hist.replaceState(hist.state, '', `${loc.pathname}${search ? `?${search}` : ''}${loc.hash}`);
     return fromUrl;
   }
   const meta = doc.querySelector<HTMLMetaElement>('meta[name="minisr-token"]')?.content;

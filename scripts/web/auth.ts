@@ -33,3 +33,11 @@ export function requestToken(req: IncomingMessage, url: URL): string | undefined
 export function hostAllowed(hostHeader: string | undefined, port: number): boolean {
   return hostHeader === `127.0.0.1:${port}` || hostHeader === `localhost:${port}`;
 }
+
+/**
+ * A browser names the page a request comes from in Origin; only our own page may change state.
+ * Clients that send none (curl with the bearer token) are not browsers, so no other site drives them.
+ */
+export function originAllowed(origin: string | undefined, port: number): boolean {
+  return origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+}

@@ -10,7 +10,7 @@ import type { EngineHost } from '../../engine/api/host';
 import type { RpcResponse } from '../../engine/api/rpc';
 import { MAX_UPLOAD_BYTES, parseRegionQuery, parseRequest, toRpcError, ValidationError } from '../../engine/api/schema';
 import { HTTP_STATUS, rendererCsp, rendererFile, staticMime } from '../../engine/api/serving';
-import { COOKIE, hostAllowed, newToken, requestToken, tokenMatches } from './auth';
+import { COOKIE, hostAllowed, newToken, originAllowed, requestToken, tokenMatches } from './auth';
 
 /**
  * Web mode: the renderer and the engine API over loopback HTTP and one WebSocket. Bound to
@@ -103,6 +103,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Cache-Control', 'no-store');
     if (!hostAllowed(req.headers.host, port)) return send(res, 403, 'forbidden host');
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req.headers.origin, port))
+      return send(res, 403, 'forbidden origin: only the MiniSR page may change state');
     if (!tokenMatches(requestToken(req, url), token))
       return send(res, 401, 'unauthorized: open the URL printed by `minisr serve` (it carries ?token=...)');
     // Remember the token for the page's own asset and image requests.
@@ -153,13 +155,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const origin = req.headers.origin;
-    const originOk = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
     const refuse = (status: string) => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (url.pathname !== '/api/ws') return refuse('404 Not Found');
-    if (!hostAllowed(req.headers.host, port) || !originOk) return refuse('403 Forbidden');
+    if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port)) return refuse('403 Forbidden');
     if (!tokenMatches(requestToken(req, url), token)) return refuse('401 Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);

@@ -114,6 +114,21 @@ describe('web mode server', () => {
     expect(await refused(`ws://127.0.0.1:${server.port}/api/ws?token=${server.token}`, { origin: 'http://evil.example' })).toMatch(/403/);
   });
 
+  it('refuses a state-changing request from a foreign Origin (403) even with the token; its own page may post', async () => {
+    const png = await readFile(SAMPLE);
+    const post = (origin?: string) =>
+      fetch(`${base}/api/upload?name=cam.png`, {
+        method: 'POST',
+        body: png,
+        headers: { Authorization: `Bearer ${server.token}`, ...(origin ? { Origin: origin } : {}) },
+      });
+    const foreign = await post('http://evil.example');
+    expect(foreign.status).toBe(403);
+    expect(await foreign.text()).toMatch(/origin/);
+    expect((await post(`http://127.0.0.1:${server.port}`)).status).toBe(200);
+    expect((await post()).status).toBe(200);
+  });
+
   it('refuses a foreign Host header (DNS rebinding) even with the token', async () => {
     expect((await get(`${base}/?token=${server.token}`, { Host: 'evil.example' })).status).toBe(403);
   });
