@@ -1,5 +1,5 @@
 import { ENGINE_METHODS, type EngineEvent } from '../engine/api/types';
-import { DIALOG_CHANNELS, engineChannel, EVENT_CHANNEL, MENU_CHANNEL, type MenuAction, type MinisrBridge } from './channels';
+import { DIALOG_CHANNELS, engineChannel, EVENT_CHANNEL, MENU_CHANNEL, OPEN_CHANNEL, type MenuAction, type MinisrBridge } from './channels';
 import type { ElectronPreload } from './main/electron-api';
 
 /**
@@ -20,5 +20,6 @@ export function buildBridge(ipc: ElectronPreload['ipcRenderer']): MinisrBridge {
     };
   bridge.onEvent = subscribe<EngineEvent>(EVENT_CHANNEL);
   bridge.onMenu = subscribe<MenuAction>(MENU_CHANNEL);
+  bridge.onOpen = subscribe<string[]>(OPEN_CHANNEL);
   return Object.freeze(bridge) as unknown as MinisrBridge;
 }

@@ -15,6 +15,9 @@ export const EVENT_CHANNEL = 'engine:event';
 /** Main -> renderer: a menu item was chosen (the renderer runs it like the matching shortcut). */
 export const MENU_CHANNEL = 'menu:action';
 
+/** Main -> renderer: files the OS asked the app to open (second launch, macOS open-file). */
+export const OPEN_CHANNEL = 'app:open';
+
 export const MENU_VIEWS = ['upscale', 'compare', 'batch', 'wizard', 'settings'] as const;
 export const MENU_COMMANDS = ['open', 'save', 'run', 'cancel', 'zoom-in', 'zoom-out', 'zoom-fit'] as const;
 export type MenuAction = { readonly command: (typeof MENU_COMMANDS)[number] } | { readonly view: (typeof MENU_VIEWS)[number] };
@@ -25,6 +28,7 @@ export const DIALOG_CHANNELS = {
   openCheckpoint: 'dialog:openCheckpoint',
   saveFile: 'dialog:saveFile',
   revealInFolder: 'shell:revealInFolder',
+  takeOpenRequests: 'app:takeOpenRequests',
 } as const;
 
 export type DialogMethod = keyof typeof DIALOG_CHANNELS;
@@ -47,12 +51,20 @@ export interface DialogApi {
   revealInFolder(path: string): Promise<void>;
 }
 
+/** The main-process calls behind DIALOG_CHANNELS: the dialogs, and what the page asks once at start. */
+export interface MainCallsApi extends DialogApi {
+  /** Files the OS asked to open before the page was listening (command line, open-file); already allowed. */
+  takeOpenRequests(): Promise<string[]>;
+}
+
 /** What the preload exposes as `window.minisr`: named functions only. */
 export type MinisrBridge = { readonly [K in EngineMethod]: Promised<EngineApi[K]> } & {
-  readonly [K in DialogMethod]: Promised<DialogApi[K]>;
+  readonly [K in DialogMethod]: Promised<MainCallsApi[K]>;
 } & {
   /** Subscribes to engine events; returns the unsubscribe. */
   onEvent(cb: (event: EngineEvent) => void): () => void;
   /** Subscribes to menu actions; returns the unsubscribe. */
   onMenu(cb: (action: MenuAction) => void): () => void;
+  /** Subscribes to files the OS asks to open; returns the unsubscribe. */
+  onOpen(cb: (paths: string[]) => void): () => void;
 };

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startApp } from './main/index';
+import { pathsFromArgv } from './main/open-requests';
 import type { ElectronMain } from './main/electron-api';
 
 const electron = createRequire(import.meta.url)('electron') as ElectronMain;
@@ -19,5 +20,5 @@ await startApp(electron, {
   // Worker threads cannot start from inside the asar archive: the worker is unpacked beside it.
   workerUrl: pathToFileURL(join(here.replace(/app\.asar(?=[\\/])/, 'app.asar.unpacked'), 'job-worker.mjs')),
   modelsDir,
-  openPaths: process.argv.slice(electron.app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-')),
+  openPaths: pathsFromArgv(process.argv, electron.app.isPackaged),
 });

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { PathPolicy } from '../../engine/api/paths';
 import { ValidationError } from '../../engine/api/schema';
 import { readableExtensionsNoDot } from '../../engine/image/formats';
-import type { DialogApi } from '../channels';
+import type { MainCallsApi } from '../channels';
 import type { BrowserWindowLike, DialogLike } from './electron-api';
+import { OpenRequests } from './open-requests';
 
 /**
  * Native dialogs. What the user picks here is what the engine may touch: each result is added
@@ -28,7 +29,8 @@ export function createDialogs(
   window: () => BrowserWindowLike,
   paths: PathPolicy,
   reveal: (path: string) => void,
-): DialogApi {
+  openRequests: OpenRequests = new OpenRequests(),
+): MainCallsApi {
   const images = [{ name: 'Images', extensions: readableExtensionsNoDot() }];
   return {
     async openFiles() {
@@ -68,5 +70,6 @@ export function createDialogs(
     async revealInFolder(target: unknown) {
       reveal(await paths.check(arg(path, target, 'revealInFolder.params.0'), 'read'));
     },
-  } as DialogApi;
+    takeOpenRequests: () => openRequests.take(),
+  } as MainCallsApi;
 }

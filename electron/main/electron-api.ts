@@ -48,6 +48,9 @@ export interface BrowserWindowLike {
   once(event: 'ready-to-show', listener: () => void): void;
   on(event: 'closed', listener: () => void): void;
   show(): void;
+  isMinimized(): boolean;
+  restore(): void;
+  focus(): void;
 }
 
 export interface IpcMainInvokeEventLike {
@@ -98,6 +101,10 @@ export interface AppLike {
   whenReady(): Promise<void>;
   on(event: 'window-all-closed' | 'before-quit', listener: () => void): void;
   on(event: 'web-contents-created', listener: (e: ElectronEvent, contents: WebContentsLike) => void): void;
+  on(event: 'second-instance', listener: (e: ElectronEvent, argv: string[], workingDirectory: string) => void): void;
+  on(event: 'open-file', listener: (e: ElectronEvent, path: string) => void): void;
+  /** False when another instance holds the lock (it gets our arguments as `second-instance`). */
+  requestSingleInstanceLock(): boolean;
   quit(): void;
   getPath(name: 'userData' | 'temp'): string;
   getVersion(): string;

@@ -1,10 +1,11 @@
 import { EngineHost } from '../../engine/api/host';
 import { JobManager } from '../../engine/api/jobs';
-import { MENU_CHANNEL } from '../channels';
+import { MENU_CHANNEL, OPEN_CHANNEL } from '../channels';
 import { createDialogs } from './dialogs';
 import type { BrowserWindowLike, ElectronMain } from './electron-api';
 import { forwardEvents, registerEngineIpc } from './ipc';
 import { menuTemplate } from './menu';
+import { OpenRequests, pathsFromArgv } from './open-requests';
 import { handleProtocols, registerSchemes } from './protocols';
 import { createMainWindow, denyPermissions, lockDown } from './window';
 
@@ -26,8 +27,27 @@ export interface RunningApp {
   readonly window: () => BrowserWindowLike;
 }
 
-export async function startApp(electron: ElectronMain, opts: AppOptions): Promise<RunningApp> {
+/** Undefined when another instance is running: it was handed our files and this one quits. */
+export async function startApp(electron: ElectronMain, opts: AppOptions): Promise<RunningApp | undefined> {
   const { app } = electron;
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return undefined;
+  }
+  const requests = new OpenRequests();
+  requests.add(opts.openPaths ?? []);
+  // The window exists once the app is ready; a second launch may come earlier.
+  const shown: { window?: BrowserWindowLike } = {};
+  app.on('second-instance', (_e, argv, cwd) => {
+    requests.add(pathsFromArgv(argv, app.isPackaged), cwd);
+    if (shown.window?.isMinimized()) shown.window.restore();
+    shown.window?.focus();
+  });
+  // macOS: a file dropped on the Dock icon or opened from Finder; may come before 'ready'.
+  app.on('open-file', (e, path) => {
+    e.preventDefault();
+    requests.add([path]);
+  });
   registerSchemes(electron.protocol); // must precede 'ready'
   app.on('web-contents-created', (_e, contents) => lockDown(contents));
   await app.whenReady();
@@ -39,23 +59,28 @@ export async function startApp(electron: ElectronMain, opts: AppOptions): Promis
     ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}),
     ...(opts.workerUrl ? { jobs: new JobManager(opts.workerUrl) } : {}),
   });
-  for (const p of opts.openPaths ?? []) await host.paths.allowFile(p, 'read');
   handleProtocols(electron.protocol, host, opts.rendererDir);
-  const win = createMainWindow(electron, opts.preloadPath);
+  const window = createMainWindow(electron, opts.preloadPath);
+  shown.window = window;
+  await requests.connect(
+    (p) => host.paths.allowFile(p, 'read'),
+    (paths) => window.webContents.send(OPEN_CHANNEL, paths),
+  );
   const dialogs = createDialogs(
     electron.dialog,
-    () => win,
+    () => window,
     host.paths,
     (p) => electron.shell.showItemInFolder(p),
+    requests,
   );
   registerEngineIpc(electron.ipcMain, host, dialogs);
-  forwardEvents(host, () => win.webContents);
+  forwardEvents(host, () => window.webContents);
   electron.Menu.setApplicationMenu(
     electron.Menu.buildFromTemplate(
-      menuTemplate((a) => win.webContents.send(MENU_CHANNEL, a), (opts.platform ?? process.platform) === 'darwin'),
+      menuTemplate((a) => window.webContents.send(MENU_CHANNEL, a), (opts.platform ?? process.platform) === 'darwin'),
     ),
   );
   app.on('window-all-closed', () => app.quit());
   app.on('before-quit', () => void host.close());
-  return { host, window: () => win };
+  return { host, window: () => window };
 }

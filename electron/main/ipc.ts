@@ -2,7 +2,7 @@ import { dispatch } from '../../engine/api/dispatch';
 import type { EngineHost } from '../../engine/api/host';
 import { toRpcError } from '../../engine/api/schema';
 import { ENGINE_METHODS } from '../../engine/api/types';
-import { DIALOG_CHANNELS, engineChannel, EVENT_CHANNEL, type DialogApi, type Envelope } from '../channels';
+import { DIALOG_CHANNELS, engineChannel, EVENT_CHANNEL, type Envelope, type MainCallsApi } from '../channels';
 import type { IpcMainInvokeEventLike, IpcMainLike, WebContentsLike } from './electron-api';
 import { APP_ORIGIN } from './window';
 
@@ -31,14 +31,14 @@ async function envelope<T>(event: IpcMainInvokeEventLike, run: () => Promise<T>)
   }
 }
 
-export function registerEngineIpc(ipcMain: IpcMainLike, host: EngineHost, dialogs: DialogApi): () => void {
+export function registerEngineIpc(ipcMain: IpcMainLike, host: EngineHost, dialogs: MainCallsApi): () => void {
   const channels: string[] = [];
   for (const method of ENGINE_METHODS) {
     const channel = engineChannel(method);
     ipcMain.handle(channel, (event, ...args) => envelope(event, () => dispatch(host, method, args)));
     channels.push(channel);
   }
-  for (const [name, channel] of Object.entries(DIALOG_CHANNELS) as [keyof DialogApi, string][]) {
+  for (const [name, channel] of Object.entries(DIALOG_CHANNELS) as [keyof MainCallsApi, string][]) {
     ipcMain.handle(channel, (event, ...args) => envelope(event, () => (dialogs[name] as (...a: unknown[]) => Promise<unknown>)(...args)));
     channels.push(channel);
   }

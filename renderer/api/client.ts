@@ -24,6 +24,8 @@ export interface EngineClient extends EngineApi {
   uploadImage(file: Blob, name: string): Promise<ImageRef>;
   /** Subscribes to native menu actions (Electron); web mode has no native menu and never calls back. */
   onMenu(cb: (action: MenuAction) => void): () => void;
+  /** Subscribes to files the OS asks the desktop app to open (command line, second launch, open-file); web mode never calls back. */
+  onOpen(cb: (paths: string[]) => void): () => void;
   /** Native dialogs (Electron only); null in web mode, where browse() and uploads stand in. */
   readonly dialogs: DialogApi | null;
 }

@@ -29,6 +29,15 @@ export function createIpcClient(bridge: MinisrBridge): EngineClient {
     transport: 'ipc',
     onEvent: (cb) => bridge.onEvent(cb),
     onMenu: (cb) => bridge.onMenu(cb),
+    onOpen(cb) {
+      const off = bridge.onOpen(cb);
+      // What the OS asked before this page listened (command line, a double-clicked file).
+      void unwrap(bridge.takeOpenRequests()).then(
+        (paths) => paths.length > 0 && cb(paths),
+        () => {},
+      );
+      return off;
+    },
     imageUrl: (q) => `minisr-image://image/${encodeURIComponent(q.imageId)}?${regionSearch(q)}`,
     downloadUrl: (id: string, format?: OutputFormat) =>
       `minisr-image://image/${encodeURIComponent(id)}?download=1${format ? `&format=${format}` : ''}`,

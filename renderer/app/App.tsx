@@ -12,6 +12,7 @@ import { useSettings } from '../state/settings';
 import { VIEWS, useUi, type View } from '../state/ui';
 import { ClientProvider, useClient } from './client-context';
 import { runCommand } from './commands';
+import { openPaths } from './open-images';
 import { SHORTCUT_HELP, useShortcuts } from './shortcuts';
 import { useTheme } from './theme';
 
@@ -26,11 +27,13 @@ export function App({ client }: { client: EngineClient }) {
       if ('view' in action) useUi.getState().setView(action.view);
       else runCommand(action.command);
     });
+    const offOpen = client.onOpen((paths) => void openPaths(client, paths));
     void useModels.getState().load(client);
     void useSettings.getState().load(client);
     return () => {
       offEvents();
       offMenu();
+      offOpen();
     };
   }, [client]);
   return (

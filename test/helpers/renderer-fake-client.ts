@@ -119,6 +119,7 @@ export function fakeClient(
       menuListeners.add(cb);
       return () => void menuListeners.delete(cb);
     },
+    onOpen: () => () => {},
     imageUrl(q) {
       imageQueries.push(q);
       return `fake://image/${q.imageId}?${new URLSearchParams(

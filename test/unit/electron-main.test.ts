@@ -48,6 +48,9 @@ class FakeWindow implements BrowserWindowLike {
   once() {}
   on() {}
   show() {}
+  isMinimized = () => false;
+  restore() {}
+  focus() {}
 }
 
 function prevented(listener: Listener | undefined, url?: string): boolean {
@@ -252,6 +255,7 @@ describe('Electron main process (with faked Electron)', () => {
         app: {
           whenReady: async () => void calls.push('ready'),
           on: (ev: string) => void calls.push(`on:${ev}`),
+          requestSingleInstanceLock: () => true,
           quit: () => {},
           getPath: () => join(dir, 'userdata'),
           getVersion: () => '9.9.9',
@@ -273,12 +277,12 @@ describe('Electron main process (with faked Electron)', () => {
           },
         },
       };
-      running = await startApp(fake, {
+      running = (await startApp(fake, {
         rendererDir: join(dir, 'renderer'),
         preloadPath: '/x/preload.cjs',
         modelsDir: join(dir, 'models'),
         openPaths: [join(dir, 'not-chosen.png')],
-      });
+      }))!;
     });
     afterAll(async () => running?.host.close());
 
