@@ -7,7 +7,7 @@ import type { ElectronPreload } from './main/electron-api';
  * ipcRenderer itself, never a generic `invoke(channel)`), and subscriptions that return their
  * unsubscribe. Arguments are passed through as they are; the main process validates them.
  */
-export function buildBridge(ipc: ElectronPreload['ipcRenderer']): MinisrBridge {
+export function buildBridge(ipc: ElectronPreload['ipcRenderer'], webUtils: ElectronPreload['webUtils']): MinisrBridge {
   const bridge: Record<string, unknown> = {};
   for (const m of ENGINE_METHODS) bridge[m] = (...args: unknown[]) => ipc.invoke(engineChannel(m), ...args);
   for (const [name, channel] of Object.entries(DIALOG_CHANNELS)) bridge[name] = (...args: unknown[]) => ipc.invoke(channel, ...args);
@@ -21,5 +21,6 @@ export function buildBridge(ipc: ElectronPreload['ipcRenderer']): MinisrBridge {
   bridge.onEvent = subscribe<EngineEvent>(EVENT_CHANNEL);
   bridge.onMenu = subscribe<MenuAction>(MENU_CHANNEL);
   bridge.onOpen = subscribe<string[]>(OPEN_CHANNEL);
+  bridge.pathForFile = (file: File) => webUtils.getPathForFile(file);
   return Object.freeze(bridge) as unknown as MinisrBridge;
 }

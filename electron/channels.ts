@@ -29,6 +29,7 @@ export const DIALOG_CHANNELS = {
   saveFile: 'dialog:saveFile',
   revealInFolder: 'shell:revealInFolder',
   takeOpenRequests: 'app:takeOpenRequests',
+  openDropped: 'app:openDropped',
 } as const;
 
 export type DialogMethod = keyof typeof DIALOG_CHANNELS;
@@ -55,6 +56,13 @@ export interface DialogApi {
 export interface MainCallsApi extends DialogApi {
   /** Files the OS asked to open before the page was listening (command line, open-file); already allowed. */
   takeOpenRequests(): Promise<string[]>;
+  /** Paths of files and folders dropped on the window; images join the allow-list for reading, folders as read roots. */
+  openDropped(paths: string[]): Promise<DroppedPaths>;
+}
+
+export interface DroppedPaths {
+  readonly files: string[];
+  readonly folders: string[];
 }
 
 /** What the preload exposes as `window.minisr`: named functions only. */
@@ -67,4 +75,6 @@ export type MinisrBridge = { readonly [K in EngineMethod]: Promised<EngineApi[K]
   onMenu(cb: (action: MenuAction) => void): () => void;
   /** Subscribes to files the OS asks to open; returns the unsubscribe. */
   onOpen(cb: (paths: string[]) => void): () => void;
+  /** Where a dropped file lives on disk (Electron's webUtils); '' for bytes that are no file. */
+  pathForFile(file: File): string;
 };

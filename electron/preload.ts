@@ -3,5 +3,5 @@
 import { buildBridge } from './bridge';
 import type { ElectronPreload } from './main/electron-api';
 
-const { contextBridge, ipcRenderer } = require('electron') as ElectronPreload;
-contextBridge.exposeInMainWorld('minisr', buildBridge(ipcRenderer));
+const { contextBridge, ipcRenderer, webUtils } = require('electron') as ElectronPreload;
+contextBridge.exposeInMainWorld('minisr', buildBridge(ipcRenderer, webUtils));

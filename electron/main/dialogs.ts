@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import type { PathPolicy } from '../../engine/api/paths';
 import { ValidationError } from '../../engine/api/schema';
@@ -32,6 +33,7 @@ export function createDialogs(
   openRequests: OpenRequests = new OpenRequests(),
 ): MainCallsApi {
   const images = [{ name: 'Images', extensions: readableExtensionsNoDot() }];
+  const imageName = new RegExp(`\\.(${readableExtensionsNoDot().join('|')})$`, 'i');
   return {
     async openFiles() {
       const r = await dialog.showOpenDialog(window(), {
@@ -71,5 +73,16 @@ export function createDialogs(
       reveal(await paths.check(arg(path, target, 'revealInFolder.params.0'), 'read'));
     },
     takeOpenRequests: () => openRequests.take(),
+    async openDropped(list: unknown) {
+      const dropped = arg(z.array(path).max(10_000), list, 'openDropped.params.0');
+      const out = { files: [] as string[], folders: [] as string[] };
+      // Only what a drop can be: readable images and folders, for reading. Anything else is skipped.
+      for (const p of dropped) {
+        const s = await stat(p).catch(() => undefined);
+        if (s?.isDirectory()) out.folders.push(await paths.allowRoot(p, 'read'));
+        else if (s?.isFile() && imageName.test(p)) out.files.push(await paths.allowFile(p, 'read'));
+      }
+      return out;
+    },
   } as MainCallsApi;
 }

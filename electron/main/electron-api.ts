@@ -130,4 +130,5 @@ export interface ElectronPreload {
     on(channel: string, listener: (event: unknown, ...args: unknown[]) => void): void;
     removeListener(channel: string, listener: (event: unknown, ...args: unknown[]) => void): void;
   };
+  readonly webUtils: { getPathForFile(file: File): string };
 }

@@ -1,5 +1,5 @@
 import type { EngineApi, EngineEvent, ImageRef, ImageRegionQuery, OutputFormat } from '../../engine/api/types';
-import type { DialogApi, MenuAction } from '../../electron/channels';
+import type { DialogApi, DroppedPaths, MenuAction } from '../../electron/channels';
 import { createIpcClient } from './ipc-client';
 import { createWsClient } from './ws-client';
 
@@ -26,6 +26,8 @@ export interface EngineClient extends EngineApi {
   onMenu(cb: (action: MenuAction) => void): () => void;
   /** Subscribes to files the OS asks the desktop app to open (command line, second launch, open-file); web mode never calls back. */
   onOpen(cb: (paths: string[]) => void): () => void;
+  /** Desktop only (null in web mode): opens dropped files and folders by their paths instead of uploading bytes. */
+  readonly openDropped: ((files: readonly File[]) => Promise<DroppedPaths>) | null;
   /** Native dialogs (Electron only); null in web mode, where browse() and uploads stand in. */
   readonly dialogs: DialogApi | null;
 }

@@ -38,6 +38,8 @@ export function createIpcClient(bridge: MinisrBridge): EngineClient {
       );
       return off;
     },
+    // Dropped files are opened where they are: no bytes cross IPC as base64.
+    openDropped: (files) => unwrap(bridge.openDropped(files.map((f) => bridge.pathForFile(f)).filter((p) => p !== ''))),
     imageUrl: (q) => `minisr-image://image/${encodeURIComponent(q.imageId)}?${regionSearch(q)}`,
     downloadUrl: (id: string, format?: OutputFormat) =>
       `minisr-image://image/${encodeURIComponent(id)}?download=1${format ? `&format=${format}` : ''}`,

@@ -114,6 +114,7 @@ export function createWsClient(opts: { token?: string; origin?: string } = {}): 
     },
     onMenu: () => () => {},
     onOpen: () => () => {},
+    openDropped: null,
     imageUrl: (q) => withToken(`/api/images/${encodeURIComponent(q.imageId)}`, regionSearch(q)),
     downloadUrl: (id: string, format?: OutputFormat) =>
       withToken(`/api/images/${encodeURIComponent(id)}/download`, new URLSearchParams(format ? { format } : {})),

@@ -120,6 +120,7 @@ export function fakeClient(
       return () => void menuListeners.delete(cb);
     },
     onOpen: () => () => {},
+    openDropped: null,
     imageUrl(q) {
       imageQueries.push(q);
       return `fake://image/${q.imageId}?${new URLSearchParams(

@@ -200,11 +200,14 @@ describe('Electron main process (with faked Electron)', () => {
   it('the preload bridge exposes named functions only, and each subscription returns its unsubscribe', async () => {
     const invoked: [string, unknown[]][] = [];
     const listeners = new Map<string, Set<(e: unknown, v: unknown) => void>>();
-    const bridge = buildBridge({
-      invoke: async (c, ...a) => (invoked.push([c, a]), { ok: true, result: 1 }),
-      on: (c, l) => void (listeners.get(c) ?? listeners.set(c, new Set()).get(c)!).add(l),
-      removeListener: (c, l) => void listeners.get(c)?.delete(l),
-    });
+    const bridge = buildBridge(
+      {
+        invoke: async (c, ...a) => (invoked.push([c, a]), { ok: true, result: 1 }),
+        on: (c, l) => void (listeners.get(c) ?? listeners.set(c, new Set()).get(c)!).add(l),
+        removeListener: (c, l) => void listeners.get(c)?.delete(l),
+      },
+      { getPathForFile: () => '' },
+    );
     expect(Object.isFrozen(bridge)).toBe(true);
     expect(Object.values(bridge).every((v) => typeof v === 'function')).toBe(true);
     expect('invoke' in bridge || 'send' in bridge || 'ipcRenderer' in bridge).toBe(false);

@@ -116,6 +116,21 @@ describe('files the OS asks the desktop app to open (faked Electron)', () => {
     expect(await fake.invoke(engineChannel('openImage'), files.finder)).toMatchObject({ ok: true });
   });
 
+  it('dropped paths: images are allowed for reading, folders as read roots; anything else is skipped', async () => {
+    await mkdir(join(dir, 'trip'));
+    await copyFile(SAMPLE, join(dir, 'trip/beach.png'));
+    await writeFile(join(dir, 'notes.txt'), 'not an image');
+    const dropped = join(dir, 'dropped.png');
+    await copyFile(SAMPLE, dropped);
+    expect(await fake.invoke(engineChannel('openImage'), dropped)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const r = await fake.invoke(DIALOG_CHANNELS.openDropped, [dropped, join(dir, 'trip'), join(dir, 'notes.txt'), join(dir, 'gone.png')]);
+    expect(r).toEqual({ ok: true, result: { files: [dropped], folders: [join(dir, 'trip')] } });
+    expect(await fake.invoke(engineChannel('openImage'), dropped)).toMatchObject({ ok: true });
+    expect(await fake.invoke(engineChannel('openImage'), join(dir, 'trip/beach.png'))).toMatchObject({ ok: true });
+    expect(await fake.invoke(engineChannel('openImage'), join(dir, 'notes.txt'))).toMatchObject({ ok: false });
+    expect(await fake.invoke(DIALOG_CHANNELS.openDropped, 'a.png')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+  });
+
   it('reads file arguments from both command-line shapes, skipping switches', () => {
     expect(pathsFromArgv(['electron', '.', '--inspect', 'a.png', 'b.tif'], false)).toEqual(['a.png', 'b.tif']);
     expect(pathsFromArgv(['/opt/MiniSR/minisr', 'a.png'], true)).toEqual(['a.png']);

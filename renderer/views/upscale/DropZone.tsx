@@ -20,6 +20,19 @@ export function DropZone({ children, compact }: { children?: ReactNode; compact?
   const onDrop = (e: React.DragEvent) => {
     e.preventDefault();
     setOver(false);
+    if (client.openDropped) {
+      // Desktop: files and folders by path; a folder goes straight into the batch.
+      const dropped = Array.from(e.dataTransfer.files);
+      client.openDropped(dropped).then(({ files, folders }) => {
+        if (folders.length > 0) {
+          const cur = useUi.getState().forms.batch.inputs;
+          useUi.getState().setForm('batch', { inputs: [...cur, ...folders.filter((f) => !cur.includes(f))] });
+          useUi.getState().setView('batch');
+        }
+        if (files.length > 0) void openPaths(client, files);
+      }, reportError);
+      return;
+    }
     const { files, folders } = splitDrop(e.dataTransfer);
     if (folders.length > 0) {
       useUi.getState().setDroppedFolder(folders.join(', '));
