@@ -48,7 +48,7 @@ export interface UpscaleOptions {
 export interface FileUpscaleOptions extends UpscaleOptions {
   format?: OutputFormat | 'same';
   quality?: number;
-  /** Keep 16 bits per channel for 16-bit sources written as PNG/TIFF. */
+  /** Keep 16 bits per channel for 16-bit sources written as PNG/TIFF (default true, as a photo editor expects; false reduces to 8). */
   keep16bit?: boolean;
   /** Copy ICC profile, EXIF (orientation reset to 1) and XMP; default true. */
   keepMetadata?: boolean;
@@ -234,7 +234,7 @@ export async function upscaleFile(input: string, output: string, opts: FileUpsca
   const scale = opts.scale ?? model.scale;
   const passes = passesFor(scale, model.scale);
   const src = await fileBandSource(input, {
-    keep16bit: opts.keep16bit ?? false,
+    keep16bit: opts.keep16bit ?? true,
     ...(opts.wholeDecodeMaxPixels !== undefined ? { wholeDecodeMaxPixels: opts.wholeDecodeMaxPixels } : {}),
   });
   const meta = src.first;

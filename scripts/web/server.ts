@@ -127,11 +127,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
           const format = search.get('format');
           if (format !== null && !['png', 'jpeg', 'webp', 'avif', 'tiff'].includes(format))
             throw new ValidationError('query.format', 'must be png, jpeg, webp, avif or tiff');
-          const body = format
-            ? await sharp(entry.path, { limitInputPixels: false })
-                .toFormat(format as 'png')
-                .toBuffer()
-            : await readFile(entry.path);
+          // The same format goes out byte for byte (a 16-bit PNG stays 16-bit); only a change re-encodes.
+          const body =
+            format && format !== entry.ref.format
+              ? await sharp(entry.path, { limitInputPixels: false })
+                  .toFormat(format as 'png')
+                  .toBuffer()
+              : await readFile(entry.path);
           const name = format ? entry.ref.name.replace(/\.[^.]*$/, '') + '.' + (format === 'jpeg' ? 'jpg' : format) : entry.ref.name;
           res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
           return send(res, 200, body, 'application/octet-stream');

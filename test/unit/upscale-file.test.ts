@@ -165,7 +165,7 @@ describe('upscaleFile, large-image and 16-bit paths', () => {
     }
   });
 
-  it('keeps 16 bits for a 16-bit PNG when asked', async () => {
+  it('keeps 16 bits for a 16-bit PNG by default; keep16bit: false (--8bit) reduces to 8', async () => {
     const input = join(dir, 'deep.png');
     const w = 20;
     const h = 14;
@@ -175,10 +175,10 @@ describe('upscaleFile, large-image and 16-bit paths', () => {
       .png()
       .toFile(input);
     expect((await sharp(input).metadata()).depth).toBe('ushort');
-    const deep = await upscaleFile(input, join(dir, 'deep_x2.png'), { ...base, keep16bit: true });
+    const deep = await upscaleFile(input, join(dir, 'deep_x2.png'), { ...base });
     expect(deep.bitDepth).toBe(16);
     expect((await sharp(deep.output).metadata()).depth).toBe('ushort');
-    const shallow = await upscaleFile(input, join(dir, 'deep_x2_8.png'), { ...base });
+    const shallow = await upscaleFile(input, join(dir, 'deep_x2_8.png'), { ...base, keep16bit: false });
     expect((await sharp(shallow.output).metadata()).depth).toBe('uchar');
   });
 });

@@ -23,7 +23,7 @@ interface UpscaleCliOptions {
   include?: string;
   template: string;
   skipExisting?: boolean;
-  keep16bit?: boolean;
+  '8bit'?: boolean;
   metadata: boolean;
   json?: boolean;
   summary?: string;
@@ -146,7 +146,7 @@ export function upscaleCommand(): Command {
     .option('--include <glob>', 'only files matching this glob (relative to each folder)')
     .option('--template <t>', 'output file name', DEFAULT_TEMPLATE)
     .option('--skip-existing', 'leave outputs that already exist')
-    .option('--keep-16bit', 'write 16-bit sources as 16-bit PNG/TIFF')
+    .option('--8bit', 'write 16-bit sources as 8-bit (default: PNG/TIFF outputs keep 16 bits)')
     .option('--no-metadata', 'do not copy ICC profile, EXIF and XMP')
     .option('--json', 'JSON lines (events, then the summary) instead of text')
     .option('--summary <file>', 'also write the JSON summary (succeeded, failed with reasons, skipped) to this file')
@@ -175,7 +175,7 @@ export function upscaleCommand(): Command {
           ...(opts.include ? { include: opts.include } : {}),
           template: opts.template,
           skipExisting: opts.skipExisting ?? false,
-          keep16bit: opts.keep16bit ?? false,
+          keep16bit: opts['8bit'] !== true,
           keepMetadata: opts.metadata,
           signal: ac.signal,
           onEvent: opts.json ? jsonReporter() : humanReporter(process.stdout.isTTY === true),
