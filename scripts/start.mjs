@@ -25,7 +25,20 @@ function run(cmd, cmdArgs) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const electron = electronBinary();
+/** Electron's binary is fetched here, not at install (its install script is not allowed: offline installs must pass). */
+function installElectronBinary() {
+  const script = join(root, 'node_modules/electron/install.js');
+  if (!existsSync(script) || process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) return;
+  console.log('Fetching the Electron binary (first start)...');
+  const r = spawnSync(process.execPath, [script], { cwd: join(root, 'node_modules/electron'), encoding: 'utf8' });
+  if (r.status !== 0) console.log(`  could not: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+}
+
+let electron = electronBinary();
+if (!electron.path) {
+  installElectronBinary();
+  electron = electronBinary();
+}
 if (electron.path) {
   if (!existsSync(join(root, 'dist/renderer/index.html'))) run('npm', ['run', 'build:renderer']);
   run('npm', ['run', 'build:electron']);
@@ -33,7 +46,7 @@ if (electron.path) {
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   console.log(`Electron binary missing (${electron.reason}); starting web mode instead.`);
-  console.log('Open the URL below in your browser. (Install Electron with `npm install electron` for the desktop app.)\n');
+  console.log('Open the URL below in your browser. (Where downloads work, `node node_modules/electron/install.js` fetches the desktop app's Electron.)\n');
   const child = spawn(process.execPath, [join(root, 'scripts/minisr.mjs'), 'serve', ...args], { cwd: root, stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code) => process.exit(code ?? 0));
