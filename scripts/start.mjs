@@ -46,7 +46,9 @@ if (electron.path) {
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   console.log(`Electron binary missing (${electron.reason}); starting web mode instead.`);
-  console.log('Open the URL below in your browser. (Where downloads work, `node node_modules/electron/install.js` fetches Electron for the desktop app.)\n');
+  console.log(
+    'Open the URL below in your browser. (Where downloads work, `node node_modules/electron/install.js` fetches Electron for the desktop app.)\n',
+  );
   const child = spawn(process.execPath, [join(root, 'scripts/minisr.mjs'), 'serve', ...args], { cwd: root, stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code) => process.exit(code ?? 0));
