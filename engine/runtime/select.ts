@@ -1,4 +1,5 @@
 import type { HostTensor } from '../io/tensor';
+import { guessWebgpuAdapter, type AdapterGuess } from './adapter';
 import { AUTO_ORDER, providerAvailability, webgpuHint } from './providers';
 import { ModelSession, type ExecutionProvider, type SessionOptions } from './session';
 
@@ -35,6 +36,8 @@ export interface OpenOptions extends Omit<SessionOptions, 'ep'> {
   readonly probe?: Readonly<Record<string, HostTensor>>;
   /** Overrides the provider list tried by `auto` (tests). */
   readonly autoOrder?: readonly ExecutionProvider[];
+  /** Overrides the WebGPU adapter probe `auto` consults (tests). */
+  readonly adapterGuess?: () => AdapterGuess;
 }
 
 export class ExecutionProviderError extends Error {
@@ -54,6 +57,17 @@ function firstLine(err: unknown): string {
   const assertion = line.indexOf(' was false. ');
   if (assertion >= 0) line = line.slice(assertion + ' was false. '.length);
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}
+
+/**
+ * Why `auto` must not try a provider that is present: a software WebGPU adapter is a CPU
+ * emulating a GPU, far slower than the CPU EP (and its driver has aborted the process on large
+ * inputs). A provider named explicitly is still tried: that is how the WebGPU tests run.
+ */
+export function autoSkipReason(ep: ExecutionProvider, guess: () => AdapterGuess = guessWebgpuAdapter): string | undefined {
+  if (ep !== 'webgpu') return undefined;
+  const g = guess();
+  return g.kind === 'software' ? `software adapter: ${g.reason}` : undefined;
 }
 
 /** Creates a session on one provider and makes the trial run; throws with the failing stage. */
@@ -86,6 +100,11 @@ export async function openSession(
     const avail = providerAvailability(ep);
     if (!avail.available) {
       attempts.push({ ep, outcome: 'skipped', stage: 'availability', reason: avail.reason ?? 'unavailable' });
+      continue;
+    }
+    const skip = requested === 'auto' ? autoSkipReason(ep, opts.adapterGuess) : undefined;
+    if (skip) {
+      attempts.push({ ep, outcome: 'skipped', stage: 'availability', reason: skip });
       continue;
     }
     const t0 = performance.now();

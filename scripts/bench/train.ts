@@ -16,6 +16,8 @@
  * that falls back to the CPU. `--spin` lets ORT's idle worker threads spin (off by default in
  * our sessions; see engine/runtime/session.ts); `--parallel` lets ORT run independent branches of
  * the graph (e.g. a convolution's input and weight gradients) at the same time.
+ * Before timing it prints each step's nodes after ORT's optimisations (a kernel dispatch each
+ * on a GPU) and its host<->device MB (engine/train/step-metrics.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -24,7 +26,8 @@ import { parseArgs } from 'node:util';
 import { Adam, ADAM_DEFAULTS, copyParams, Ema } from '../../engine/train/optim';
 import { initParams } from '../../engine/train/init';
 import { Rng } from '../../engine/train/rng';
-import { OnnxTrainStep } from '../../engine/train/train-graph';
+import { optimizedNodeCount, stepTransfer } from '../../engine/train/step-metrics';
+import { buildTrainGraph, OnnxTrainStep } from '../../engine/train/train-graph';
 import { describeEpReport, type EpChoice } from '../../engine/runtime/select';
 import { presetConfig } from '../../engine/zoo/presets';
 import { median, timeOnce } from './timing';
@@ -123,6 +126,13 @@ for (const c of CASES) {
   );
   const buildSec = (performance.now() - t0) / 1000;
   if (ep !== 'cpu') log(`${c.preset}: ${describeEpReport(step.epReport).join('; ')}`);
+  // dispatches and host<->device traffic per step, the same graph rebuilt for the optimised-model dump
+  const built = buildTrainGraph(config, { type: 'l1' }, { batch: c.batch, patch: c.patch }, step.target);
+  const nodes = await optimizedNodeCount(built.onnx, step.ep);
+  const io = stepTransfer(built, { batch: c.batch, patch: c.patch }, scale);
+  log(
+    `${c.preset} (${step.target} layout on ${step.ep}): ${nodes.after} nodes/step after ORT's optimisations (${nodes.before} built); host->device ${(io.upBytes / 1e6).toFixed(2)} MB/step, device->host ${(io.downBytes / 1e6).toFixed(2)} MB/step`,
+  );
   const learnable = new Map(step.paramKeys.map((k) => [k, step.paramShapes.get(k)!]));
   const params = initParams(config.family, learnable, 0);
   const adam = new Adam(ADAM_DEFAULTS, params);
@@ -170,6 +180,10 @@ for (const c of CASES) {
     batch: c.batch,
     lrPatch: c.patch,
     graphBuildAndSessionSec: buildSec,
+    nodesPerStep: nodes.after,
+    nodesBuilt: nodes.before,
+    hostToDeviceMB: io.upBytes / 1e6,
+    deviceToHostMB: io.downBytes / 1e6,
     oursMs: median(oursMs),
     oursStepsPerSec: 1000 / median(oursMs),
     torchMs: torchMs.length ? median(torchMs) : undefined,

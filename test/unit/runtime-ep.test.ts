@@ -33,7 +33,9 @@ describe('execution provider selection', () => {
   });
 
   it('without a GPU adapter WebGPU fails cleanly at creation and auto falls back to CPU', async (ctx) => {
-    const { session, report } = await openSession(onnx(8), { ep: 'auto', autoOrder: ['webgpu', 'cpu'], probe: probe(8) });
+    // the adapter probe stubbed to "a GPU may be there", so auto really tries WebGPU here
+    const adapterGuess = () => ({ kind: 'possible-hardware' as const, reason: 'stub' });
+    const { session, report } = await openSession(onnx(8), { ep: 'auto', autoOrder: ['webgpu', 'cpu'], probe: probe(8), adapterGuess });
     await session.release();
     const webgpu = report.attempts.find((a) => a.ep === 'webgpu')!;
     if (webgpu.outcome === 'used') ctx.skip(); // a machine with a WebGPU adapter: nothing to fall back from
