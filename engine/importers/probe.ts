@@ -105,13 +105,12 @@ export async function measureMargin(
         for (let x = 0; x < ow; x++) {
           const i = (c * oh + y) * ow + x;
           if (Math.abs(a[i]! - b[i]!) <= tol) continue;
-          // The output pixel's centre in input coordinates, against the flipped pixel's centre.
-          const d = Math.max(Math.abs((y + 0.5) / scale - (cy + 0.5)), Math.abs((x + 0.5) / scale - (cx + 0.5)));
+          // Distance in input pixels between the one this output pixel belongs to and the flipped one.
+          const d = Math.max(Math.abs(Math.floor(y / scale) - cy), Math.abs(Math.floor(x / scale) - cx));
           reach = Math.max(reach, d);
         }
-    const margin = Math.ceil(reach);
     const room = Math.min(cy, cx, h - 1 - cy, w - 1 - cx);
-    last = { margin, atLeast: margin >= room, probeSize: Math.max(h, w) };
+    last = { margin: reach, atLeast: reach >= room, probeSize: Math.max(h, w) };
     if (!last.atLeast) return last;
   }
   return last!;
