@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 /**
  * UpscalerJS's models run as UpscalerJS runs them: TensorFlow.js (wasm backend: tfjs-node cannot
@@ -25,16 +25,21 @@ interface ModelDefinition {
 
 let backendThreads: number | undefined;
 
-/** The wasm backend with `threads` threads; the count is fixed once the backend starts (one per process). */
-export async function initTfjsWasm(threads: number): Promise<void> {
+/**
+ * The wasm backend asked for `threads` threads (fixed once it starts: one count per process).
+ * Returns the threads it uses: in Node tfjs turns multithreading off (tfjs issue #3830; forcing
+ * WASM_HAS_MULTITHREAD_SUPPORT fails with ERR_WORKER_PATH), so that is 1.
+ */
+export async function initTfjsWasm(threads: number): Promise<number> {
   if (backendThreads !== undefined) {
     if (backendThreads !== threads) throw new Error(`tfjs-wasm already started with ${backendThreads} threads`);
-    return;
+    return getThreadsCount();
   }
   setWasmPaths(path.join(REPO, 'node_modules/@tensorflow/tfjs-backend-wasm/dist') + path.sep);
   setThreadsCount(threads);
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend did not start');
   backendThreads = threads;
+  return getThreadsCount();
 }
 
 export interface TfjsUpscaler {
