@@ -5,6 +5,7 @@ import { countParams } from '../zoo/count';
 import { exportSymbolicOnnx, isGraphSizeIndependent, type GraphAtSize } from '../zoo/dynamic';
 import { buildKerasGraph, checkLayerTypes, kerasOnnxWeights } from './keras-graph';
 import { readKerasModel, type KerasModel, type KerasReadLimits } from './keras-model';
+import { withImportMetadata } from './metadata';
 import { measureMargin, openProbe } from './probe';
 import type { ImportedGraph } from './types';
 
@@ -75,11 +76,12 @@ export async function importKeras(modelJson: string, opts: KerasImportOptions = 
   }
   const pkg = await packageOf(modelJson);
   const upscalerjs = pkg?.name.startsWith('@upscalerjs/');
+  const architecture = upscalerjs ? `UpscalerJS ${pkg!.name.slice('@upscalerjs/'.length)}` : 'Keras (model.json)';
   return {
-    onnx,
+    onnx: withImportMetadata(onnx, { scale, margin, inputMultiple: 1, architecture }),
     scale,
     params: countParams(small),
-    architecture: upscalerjs ? `UpscalerJS ${pkg!.name.slice('@upscalerjs/'.length)}` : 'Keras (model.json)',
+    architecture,
     margin,
     inputMultiple: 1,
     ...(pkg?.licence !== undefined ? { licence: pkg.licence } : {}),

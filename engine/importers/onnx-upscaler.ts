@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
+import { withImportMetadata } from './metadata';
 import { measureMargin, openProbe, probeScale } from './probe';
 import type { ImportedGraph } from './types';
 
@@ -181,7 +182,15 @@ export async function importOnnxBytes(bytes: Uint8Array, source: string, opts: O
       throw new Error(`${source}: ${e.message}`, { cause: e });
     });
     const { margin } = await measureMargin(probe, scale, { inputMultiple, ...(fixed ? { fixed } : {}) });
-    return { onnx: wrapped, scale, params, architecture: `ONNX (${producer})`, margin, inputMultiple };
+    const architecture = `ONNX (${producer})`;
+    return {
+      onnx: withImportMetadata(wrapped, { scale, margin, inputMultiple, architecture }),
+      scale,
+      params,
+      architecture,
+      margin,
+      inputMultiple,
+    };
   } finally {
     await probe.session.release();
   }

@@ -66,17 +66,20 @@ export async function probeScale(
 }
 
 export interface MarginResult {
-  /** Input pixels (per side) over which flipping one pixel changes the output by more than the tolerance. */
+  /** Context radius in input pixels: changing every pixel farther than this moves the centre output by at most the tolerance. */
   readonly margin: number;
-  /** True when the change reached the probe's border: the margin is at least this (a larger probe was not tried). */
+  /** True when even the probe's whole extent was not enough: the margin is at least this. */
   readonly atLeast: boolean;
   readonly probeSize: number;
 }
 
 /**
- * Flips the centre pixel of a seeded image (x -> 1 - x, all channels) and finds the farthest
- * output pixel that changed by more than `tolerance`, in input pixels from the flipped one.
- * Symbolic H/W: probes of 32, 64, 128 ... up to `maxSize` until the change stays inside.
+ * The context a tile needs: with a seeded image, every pixel farther than r (Chebyshev distance)
+ * from the centre pixel is flipped (x -> 1 - x), and r is the smallest radius at which the
+ * centre pixel's output block changes by at most `tolerance`, found by bisection. This is what
+ * tiling cuts off (the whole surround beyond the overlap), so tiled == untiled within about the
+ * tolerance when the overlap is at least the margin. Symbolic H/W: probes of 32, 64, 128 (up to
+ * `maxSize`) until the margin fits inside.
  */
 export async function measureMargin(
   p: ProbeSession,
@@ -93,24 +96,41 @@ export async function measureMargin(
     const base = probeImage(3 * h * w);
     const cy = h >> 1;
     const cx = w >> 1;
-    const flipped = base.slice();
-    for (let c = 0; c < 3; c++) flipped[(c * h + cy) * w + cx] = 1 - base[(c * h + cy) * w + cx]!;
-    const a = (await run(p, base, h, w)).data as Float32Array;
-    const b = (await run(p, flipped, h, w)).data as Float32Array;
-    const oh = h * scale;
-    const ow = w * scale;
-    let reach = 0;
-    for (let c = 0; c < 3; c++)
-      for (let y = 0; y < oh; y++)
-        for (let x = 0; x < ow; x++) {
-          const i = (c * oh + y) * ow + x;
-          if (Math.abs(a[i]! - b[i]!) <= tol) continue;
-          // Distance in input pixels between the one this output pixel belongs to and the flipped one.
-          const d = Math.max(Math.abs(Math.floor(y / scale) - cy), Math.abs(Math.floor(x / scale) - cx));
-          reach = Math.max(reach, d);
-        }
-    const room = Math.min(cy, cx, h - 1 - cy, w - 1 - cx);
-    last = { margin: reach, atLeast: reach >= room, probeSize: Math.max(h, w) };
+    const centre = async (img: Float32Array): Promise<Float32Array> => {
+      const out = (await run(p, img, h, w)).data as Float32Array;
+      const block = new Float32Array(3 * scale * scale);
+      for (let c = 0, k = 0; c < 3; c++)
+        for (let y = 0; y < scale; y++)
+          for (let x = 0; x < scale; x++) block[k++] = out[(c * h * scale + cy * scale + y) * w * scale + cx * scale + x]!;
+      return block;
+    };
+    const ref = await centre(base);
+    const changedBeyond = async (r: number): Promise<boolean> => {
+      const img = base.slice();
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            if (Math.max(Math.abs(y - cy), Math.abs(x - cx)) > r) img[(c * h + y) * w + x] = 1 - base[(c * h + y) * w + x]!;
+          }
+      const out = await centre(img);
+      return out.some((v, i) => Math.abs(v - ref[i]!) > tol);
+    };
+    // Beyond `room` there is nothing left to flip.
+    const room = Math.max(cy, cx, h - 1 - cy, w - 1 - cx);
+    let lo = -1; // largest radius known to be too small
+    let hi = room; // smallest radius known to be enough
+    if (await changedBeyond(room - 1)) lo = room - 1;
+    else hi = room - 1;
+    if (lo < 0) {
+      lo = -1;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (await changedBeyond(mid)) lo = mid;
+        else hi = mid;
+      }
+    }
+    // The margin must leave a tile a stride: a probe where it does not is too small to tell.
+    last = { margin: hi, atLeast: 2 * hi + 1 > Math.min(h, w), probeSize: Math.max(h, w) };
     if (!last.atLeast) return last;
   }
   return last!;

@@ -6,6 +6,8 @@ import { importKeras, upscalerjsRange } from '../../engine/importers/keras';
 import { readKerasModel } from '../../engine/importers/keras-model';
 import { float32Tensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
+import { modelFromOnnxFile } from '../../engine/upscale/model';
+import { upscaleImage } from '../../engine/upscale/pipeline';
 import { summarizeOnnx } from '../../engine/graph/onnx';
 import { initTfjsWasm, loadTfjsUpscaler, upscalerjsModelJson, type UpscalerjsPackage } from '../../scripts/bench/tfjs-upscalerjs';
 
@@ -126,5 +128,32 @@ describe('bad model.json files give clear errors', () => {
     const bad = path.join(dir, 'bad.json');
     await writeFile(bad, '{"modelTopology": ');
     await expect(importKeras(bad)).rejects.toThrow(/not valid JSON/);
+  });
+});
+
+describe('an imported model in the upscaler', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'minisr-keras-tiles-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('fixed 40x40 tiles with the measured margin give the whole-image result (within one 8-bit level)', async () => {
+    const whole = await importKeras(upscalerjsModelJson('esrgan-slim', 2));
+    const tiled = await importKeras(upscalerjsModelJson('esrgan-slim', 2), { tile: 40 });
+    expect(tiled.margin).toBe(whole.margin);
+    const files = { whole: path.join(dir, 'whole.onnx'), tiled: path.join(dir, 'tiled.onnx') };
+    await writeFile(files.whole, whole.onnx);
+    await writeFile(files.tiled, tiled.onnx);
+    const model = await modelFromOnnxFile(files.tiled);
+    // No card beside the file: scale and margin come from the import's metadata.
+    expect(model).toMatchObject({ scale: 2, receptiveRadius: whole.margin, shapes: { height: 40, width: 40 } });
+    const img = { width: 101, height: 83, channels: 3, data: image(3 * 101 * 83, 5) };
+    const a = await upscaleImage(img, undefined, { model, ep: 'cpu', tile: 40 });
+    const b = await upscaleImage(img, undefined, { model: await modelFromOnnxFile(files.whole), ep: 'cpu', tile: 128 });
+    let err = 0;
+    for (let i = 0; i < a.rgb.data.length; i++) err = Math.max(err, Math.abs(a.rgb.data[i]! - b.rgb.data[i]!));
+    console.log(`esrgan-slim x2, 40-pixel tiles (margin ${whole.margin}) vs whole image: max abs difference ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(1 / 255);
   });
 });
