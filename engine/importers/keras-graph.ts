@@ -36,7 +36,7 @@ function pair(layer: KerasLayer, key: string, dflt: readonly [number, number]): 
   return [p[0] as number, p[1] as number];
 }
 
-function expect(layer: KerasLayer, key: string, allowed: readonly unknown[], dflt: unknown): unknown {
+function configValue(layer: KerasLayer, key: string, allowed: readonly unknown[], dflt: unknown): unknown {
   const v = layer.config[key] ?? dflt;
   if (!allowed.includes(v)) throw new Error(`layer ${layer.name} (${layer.className}): ${key} ${JSON.stringify(v)} is not supported`);
   return v;
@@ -99,10 +99,10 @@ function samePads(k: readonly [number, number], d: readonly [number, number]): n
 }
 
 function conv2d(g: Graph, model: KerasModel, layer: KerasLayer, x: Value): Value {
-  expect(layer, 'data_format', ['channels_last'], 'channels_last');
-  expect(layer, 'groups', [1], 1);
+  configValue(layer, 'data_format', ['channels_last'], 'channels_last');
+  configValue(layer, 'groups', [1], 1);
   if (pair(layer, 'strides', [1, 1]).some((s) => s !== 1)) throw new Error(`layer ${layer.name}: strides other than 1 are not supported`);
-  const padding = expect(layer, 'padding', ['same', 'valid'], 'valid');
+  const padding = configValue(layer, 'padding', ['same', 'valid'], 'valid');
   const [kh, kw, cin, cout] = weight(model, layer, 'kernel').shape as [number, number, number, number];
   const dil = pair(layer, 'dilation_rate', [1, 1]);
   const w = g.param(`${layer.name}.weight`, [cout, cin, kh, kw]);
@@ -117,8 +117,8 @@ function conv2d(g: Graph, model: KerasModel, layer: KerasLayer, x: Value): Value
 
 /** Nearest-neighbour upsampling by s: s*s copies of each channel, placed by DepthToSpace (DCR). */
 function upsampleNearest(g: Graph, layer: KerasLayer, x: Value): Value {
-  expect(layer, 'data_format', ['channels_last'], 'channels_last');
-  expect(layer, 'interpolation', ['nearest'], 'nearest');
+  configValue(layer, 'data_format', ['channels_last'], 'channels_last');
+  configValue(layer, 'interpolation', ['nearest'], 'nearest');
   const [sh, sw] = pair(layer, 'size', [2, 2]);
   if (sh !== sw) throw new Error(`layer ${layer.name}: UpSampling2D size ${sh}x${sw} is not supported (equal factors only)`);
   if (sh === 1) return x;

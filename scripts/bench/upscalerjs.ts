@@ -90,20 +90,29 @@ interface SpeedRow {
   tfjs: number;
 }
 
-/** Median seconds per run of `fn` over at least 3 runs and `seconds` of running, after one warm-up. */
-async function time(fn: () => Promise<unknown>, seconds: number): Promise<number> {
-  await fn();
-  const ts: number[] = [];
+/**
+ * Median seconds per run of `a` and of `b`, run alternately after one warm-up each (on a shared
+ * machine the load then hits both alike), for at least 3 rounds and `seconds` of running.
+ */
+async function timePair(a: () => Promise<unknown>, b: () => Promise<unknown>, seconds: number): Promise<[number, number]> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
   const start = performance.now();
-  while (ts.length < 3 || performance.now() - start < seconds * 1000) {
-    const t0 = performance.now();
-    await fn();
-    ts.push((performance.now() - t0) / 1000);
+  while (ta.length < 3 || performance.now() - start < seconds * 1000) {
+    let t0 = performance.now();
+    await a();
+    ta.push((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    await b();
+    tb.push((performance.now() - t0) / 1000);
   }
-  return ts.sort((x, y) => x - y)[ts.length >> 1]!;
+  const median = (ts: number[]) => ts.sort((x, y) => x - y)[ts.length >> 1]!;
+  return [median(ta), median(tb)];
 }
 
-/** One thread count, this process: ours and tfjs alternate per model. */
+/** One thread count, this process: ours and tfjs run alternately, model by model. */
 async function speedOne(threads: number): Promise<SpeedRow[]> {
   const tfjsThreads = await initTfjsWasm(threads);
   const size = Number(args.size);
@@ -113,10 +122,13 @@ async function speedOne(threads: number): Promise<SpeedRow[]> {
   for (const pkg of list(args.models ?? 'esrgan-slim,esrgan-medium,esrgan-thick') as UpscalerjsPackage[])
     for (const scale of scales) {
       const session = await ModelSession.create((await importKeras(upscalerjsModelJson(pkg, scale))).onnx, { threads });
-      const ours = await time(() => session.run({ input: float32Tensor([1, 3, size, size], x) }), Number(args.seconds));
-      await session.release();
       const tfjs = await loadTfjsUpscaler(pkg, scale);
-      const theirs = await time(() => tfjs.run(x, size, size), Number(args.seconds));
+      const [ours, theirs] = await timePair(
+        () => session.run({ input: float32Tensor([1, 3, size, size], x) }),
+        () => tfjs.run(x, size, size),
+        Number(args.seconds),
+      );
+      await session.release();
       tfjs.dispose();
       rows.push({ model: `${pkg} x${scale}`, threads, tfjsThreads, ours: mp / ours, tfjs: mp / theirs });
       console.error(`${pkg} x${scale} threads ${threads}: ours ${(mp / ours).toFixed(4)} MP/s, tfjs ${(mp / theirs).toFixed(4)} MP/s`);
