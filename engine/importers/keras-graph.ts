@@ -2,6 +2,7 @@ import { Graph } from '../graph/graph';
 import type { Value } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
 import type { KerasLayer, KerasModel } from './keras-model';
+import { subpixelConvs, subpixelGeometry, subpixelWeights, type SubpixelConv } from './keras-subpixel';
 
 /**
  * A Keras layers model as one of our NCHW graphs. Keras computes NHWC; every layer here is
@@ -53,6 +54,7 @@ function weight(model: KerasModel, layer: KerasLayer, kind: 'kernel' | 'bias'): 
 /** Conv weights in ONNX layout, keyed by our parameter names (`<layer>.weight`, `<layer>.bias`). */
 export function kerasOnnxWeights(model: KerasModel): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
+  const fused = subpixelConvs(model);
   for (const layer of model.layers) {
     if (layer.className !== 'Conv2D') continue;
     const k = weight(model, layer, 'kernel');
@@ -65,13 +67,17 @@ export function kerasOnnxWeights(model: KerasModel): Map<string, HostTensor> {
       for (let x = 0; x < kw; x++)
         for (let i = 0; i < cin; i++)
           for (let o = 0; o < cout; o++) dst[((o * cin + i) * kh + y) * kw + x] = src[((y * kw + x) * cin + i) * cout + o]!;
-    out.set(`${layer.name}.weight`, float32Tensor([cout, cin, kh, kw], dst));
+    let w = float32Tensor([cout, cin, kh, kw], dst);
+    let b: HostTensor | undefined;
     if (layer.config.use_bias !== false) {
-      const b = weight(model, layer, 'bias');
+      b = weight(model, layer, 'bias');
       if (b.shape.length !== 1 || b.shape[0] !== cout)
         throw new Error(`layer ${layer.name}: bias must be [${cout}], got [${b.shape.join(', ')}]`);
-      out.set(`${layer.name}.bias`, b);
     }
+    const sub = fused.get(layer.name);
+    if (sub) ({ weight: w, bias: b } = subpixelWeights(w, b, sub.scale));
+    out.set(`${layer.name}.weight`, w);
+    if (b) out.set(`${layer.name}.bias`, b);
   }
   return out;
 }
@@ -98,13 +104,25 @@ function samePads(k: readonly [number, number], d: readonly [number, number]): n
   return [Math.floor(total[0]! / 2), Math.floor(total[1]! / 2), Math.ceil(total[0]! / 2), Math.ceil(total[1]! / 2)];
 }
 
-function conv2d(g: Graph, model: KerasModel, layer: KerasLayer, x: Value): Value {
+function conv2d(g: Graph, model: KerasModel, layer: KerasLayer, x: Value, sub?: SubpixelConv): Value {
   configValue(layer, 'data_format', ['channels_last'], 'channels_last');
   configValue(layer, 'groups', [1], 1);
   if (pair(layer, 'strides', [1, 1]).some((s) => s !== 1)) throw new Error(`layer ${layer.name}: strides other than 1 are not supported`);
   const padding = configValue(layer, 'padding', ['same', 'valid'], 'valid');
   const [kh, kw, cin, cout] = weight(model, layer, 'kernel').shape as [number, number, number, number];
   const dil = pair(layer, 'dilation_rate', [1, 1]);
+  if (sub) {
+    // Upsample + conv as a low-resolution conv to s*s*cout channels and a pixel shuffle (keras-subpixel.ts).
+    const [gy, gx] = [subpixelGeometry(kh, sub.scale), subpixelGeometry(kw, sub.scale)];
+    const n = sub.scale * sub.scale * cout;
+    const w = g.param(`${layer.name}.weight`, [n, cin, gy.size, gx.size]);
+    const b = layer.config.use_bias === false ? undefined : g.param(`${layer.name}.bias`, [n]);
+    const y = g.op1('Conv', b ? [x, w, b] : [x, w], {
+      kernel_shape: [gy.size, gx.size],
+      pads: [gy.pads[0], gx.pads[0], gy.pads[1], gx.pads[1]],
+    });
+    return g.op1('DepthToSpace', [activation(g, layer, y)], { blocksize: sub.scale, mode: 'DCR' });
+  }
   const w = g.param(`${layer.name}.weight`, [cout, cin, kh, kw]);
   const b = layer.config.use_bias === false ? undefined : g.param(`${layer.name}.bias`, [cout]);
   const y = g.op1('Conv', b ? [x, w, b] : [x, w], {
@@ -134,7 +152,7 @@ function nchwAxis(layer: KerasLayer): number {
   return axis;
 }
 
-function layerOp(g: Graph, model: KerasModel, layer: KerasLayer, xs: Value[]): Value {
+function layerOp(g: Graph, model: KerasModel, layer: KerasLayer, xs: Value[], sub?: SubpixelConv): Value {
   const one = () => {
     if (xs.length !== 1) throw new Error(`layer ${layer.name}: ${layer.className} takes one input, got ${xs.length}`);
     return xs[0]!;
@@ -143,7 +161,7 @@ function layerOp(g: Graph, model: KerasModel, layer: KerasLayer, xs: Value[]): V
   if (shuffle) return g.op1('DepthToSpace', [one()], { blocksize: Number(shuffle[1]), mode: 'DCR' });
   switch (layer.className) {
     case 'Conv2D':
-      return conv2d(g, model, layer, one());
+      return conv2d(g, model, layer, one(), sub);
     case 'Activation':
       return activation(g, layer, one());
     case 'Concatenate':
@@ -179,6 +197,7 @@ export function buildKerasGraph(model: KerasModel, o: KerasGraphOptions): Graph 
   const values = new Map<string, Value>();
   values.set(model.inputs[0]!, o.range === 1 ? input : g.mul(input, g.scalar(o.range)));
   const visiting = new Set<string>();
+  const fused = subpixelConvs(model);
   const valueOf = (name: string): Value => {
     const done = values.get(name);
     if (done) return done;
@@ -187,7 +206,9 @@ export function buildKerasGraph(model: KerasModel, o: KerasGraphOptions): Graph 
     if (layer.className === 'InputLayer') throw new Error(`input layer ${name} is not the model's input`);
     if (visiting.has(name)) throw new Error(`layer ${name} depends on itself`);
     visiting.add(name);
-    const v = g.scope(name, () => layerOp(g, model, layer, layer.inbound.map(valueOf)));
+    const sub = fused.get(name);
+    // A fused conv reads what its upsampling layer would have read; that layer is never built.
+    const v = g.scope(name, () => layerOp(g, model, layer, (sub ? sub.upsample.inbound : layer.inbound).map(valueOf), sub));
     values.set(name, v);
     return v;
   };

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importKeras, upscalerjsRange } from '../../engine/importers/keras';
 import { readKerasModel } from '../../engine/importers/keras-model';
@@ -155,5 +156,67 @@ describe('an imported model in the upscaler', () => {
     for (let i = 0; i < a.rgb.data.length; i++) err = Math.max(err, Math.abs(a.rgb.data[i]! - b.rgb.data[i]!));
     console.log(`esrgan-slim x2, 40-pixel tiles (margin ${whole.margin}) vs whole image: max abs difference ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1 / 255);
+  });
+});
+
+describe('upsampling + conv fused into a low-resolution conv and a pixel shuffle', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await initTfjsWasm(1);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'minisr-keras-subpixel-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** A functional tfjs model: conv, nearest upsampling by s, a `same` conv of kernel k (even and odd), saved as model.json + shard. */
+  async function saved(s: number, k: number): Promise<{ file: string; model: tf.LayersModel }> {
+    const input = tf.input({ shape: [null, null, 3] as unknown as number[], name: 'lr' });
+    const a = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', name: 'a', biasInitializer: 'randomNormal' }).apply(input);
+    const up = tf.layers.upSampling2d({ size: [s, s], name: 'up' }).apply(a);
+    const out = tf.layers
+      .conv2d({ filters: 3, kernelSize: k, padding: 'same', name: 'b', activation: 'relu', biasInitializer: 'randomNormal' })
+      .apply(up) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const sub = path.join(dir, `s${s}k${k}`);
+    await mkdir(sub);
+    await model.save(
+      tf.io.withSaveHandler(async (art) => {
+        const data = Buffer.from(art.weightData as ArrayBuffer);
+        await writeFile(path.join(sub, 'w.bin'), data);
+        const manifest = [{ paths: ['w.bin'], weights: art.weightSpecs }];
+        await writeFile(
+          path.join(sub, 'model.json'),
+          JSON.stringify({ format: 'layers-model', modelTopology: art.modelTopology, weightsManifest: manifest }),
+        );
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    return { file: path.join(sub, 'model.json'), model };
+  }
+
+  it.each([
+    [2, 3],
+    [2, 2],
+    [3, 3],
+    [4, 5],
+    [3, 4],
+  ])('x%i then a k=%i same conv equals tfjs', async (s, k) => {
+    const { file, model } = await saved(s, k);
+    const imported = await importKeras(file, { range: 1 });
+    const ops = summarizeOnnx(imported.onnx).opCounts;
+    expect(ops.Concat ?? 0).toBe(0); // no upsampled copies: the conv runs at low resolution
+    expect(ops.DepthToSpace).toBe(1);
+    const [h, w] = [7, 6];
+    const x = image(3 * h * w, s * 10 + k);
+    const session = await ModelSession.create(imported.onnx);
+    const ours = (await session.run({ input: float32Tensor([1, 3, h, w], x) })).output!.data as Float32Array;
+    await session.release();
+    const ref = tf.tidy(() =>
+      (model.predict(tf.tensor4d(x, [1, 3, h, w]).transpose([0, 2, 3, 1])) as tf.Tensor).transpose([0, 3, 1, 2]).dataSync(),
+    );
+    expect(ours.length).toBe(ref.length);
+    let err = 0;
+    for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(ours[i]! - ref[i]!));
+    expect(err).toBeLessThan(1e-5);
+    expect(Math.max(...ours)).toBeGreaterThan(0.01);
   });
 });
