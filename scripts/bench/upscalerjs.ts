@@ -4,7 +4,7 @@
  *   npx tsx scripts/bench/upscalerjs.ts psnr [--models esrgan-slim,esrgan-thick] [--scales 2,4] [--sets Set5,Set14]
  *     Y-PSNR/SSIM with `minisr eval`'s protocol; ours runs as `minisr eval --model <imported.onnx>` does
  *     (the ONNX files are written to --out, default a temp folder).
- *   npx tsx scripts/bench/upscalerjs.ts speed [--threads 1,<cores>] [--size 128] [--seconds 3]
+ *   npx tsx scripts/bench/upscalerjs.ts speed [--threads 1,<cores>] [--size 128] [--rounds 5]
  *     input MP/s of esrgan-slim/medium/thick x2/x4, ours (onnxruntime CPU) vs tfjs-wasm at equal
  *     threads; each thread count in its own process (tfjs-wasm fixes its thread count at start).
  */
@@ -21,6 +21,7 @@ import { modelFromOnnxFile } from '../../engine/upscale/model';
 import { wholeImageModel } from '../../engine/upscale/whole-image';
 import { evaluateSet, type SetResult } from '../../engine/zoo/evaluate';
 import { formatTable } from '../cli/table';
+import { interleave, medianWall } from './timing';
 import { initTfjsWasm, loadTfjsUpscaler, upscalerjsModelJson, type UpscalerjsPackage } from './tfjs-upscalerjs';
 
 const { values: args, positionals } = parseArgs({
@@ -33,8 +34,7 @@ const { values: args, positionals } = parseArgs({
     out: { type: 'string' },
     threads: { type: 'string' },
     size: { type: 'string', default: '128' },
-    seconds: { type: 'string', default: '3' },
-    json: { type: 'boolean' },
+    rounds: { type: 'string', default: '5' },
   },
 });
 
@@ -90,28 +90,6 @@ interface SpeedRow {
   tfjs: number;
 }
 
-/**
- * Median seconds per run of `a` and of `b`, run alternately after one warm-up each (on a shared
- * machine the load then hits both alike), for at least 3 rounds and `seconds` of running.
- */
-async function timePair(a: () => Promise<unknown>, b: () => Promise<unknown>, seconds: number): Promise<[number, number]> {
-  await a();
-  await b();
-  const ta: number[] = [];
-  const tb: number[] = [];
-  const start = performance.now();
-  while (ta.length < 3 || performance.now() - start < seconds * 1000) {
-    let t0 = performance.now();
-    await a();
-    ta.push((performance.now() - t0) / 1000);
-    t0 = performance.now();
-    await b();
-    tb.push((performance.now() - t0) / 1000);
-  }
-  const median = (ts: number[]) => ts.sort((x, y) => x - y)[ts.length >> 1]!;
-  return [median(ta), median(tb)];
-}
-
 /** One thread count, this process: ours and tfjs run alternately, model by model. */
 async function speedOne(threads: number): Promise<SpeedRow[]> {
   const tfjsThreads = await initTfjsWasm(threads);
@@ -123,11 +101,13 @@ async function speedOne(threads: number): Promise<SpeedRow[]> {
     for (const scale of scales) {
       const session = await ModelSession.create((await importKeras(upscalerjsModelJson(pkg, scale))).onnx, { threads });
       const tfjs = await loadTfjsUpscaler(pkg, scale);
-      const [ours, theirs] = await timePair(
-        () => session.run({ input: float32Tensor([1, 3, size, size], x) }),
-        () => tfjs.run(x, size, size),
-        Number(args.seconds),
-      );
+      const run = { ours: () => session.run({ input: float32Tensor([1, 3, size, size], x) }), tfjs: () => tfjs.run(x, size, size) };
+      await run.ours(); // warm-up: session and tfjs kernels initialise on the first run
+      await run.tfjs();
+      const times = await interleave(Object.entries(run) as ['ours' | 'tfjs', () => Promise<unknown>][], Number(args.rounds), {
+        alternate: true,
+      });
+      const [ours, theirs] = [medianWall(times.get('ours')!) / 1000, medianWall(times.get('tfjs')!) / 1000];
       await session.release();
       tfjs.dispose();
       rows.push({ model: `${pkg} x${scale}`, threads, tfjsThreads, ours: mp / ours, tfjs: mp / theirs });
@@ -150,8 +130,8 @@ async function speed(): Promise<void> {
         String(n),
         '--size',
         args.size,
-        '--seconds',
-        args.seconds,
+        '--rounds',
+        args.rounds,
         '--scales',
         args.scales,
         ...(args.models ? ['--models', args.models] : []),
@@ -163,7 +143,7 @@ async function speed(): Promise<void> {
   const table = [['model', 'threads asked', 'ours MP/s', 'tfjs-wasm MP/s (threads used)', 'ours / tfjs']];
   for (const r of rows)
     table.push([r.model, String(r.threads), r.ours.toFixed(4), `${r.tfjs.toFixed(4)} (${r.tfjsThreads})`, (r.ours / r.tfjs).toFixed(2)]);
-  console.log(`input ${args.size}x${args.size}, median of runs over ${args.seconds} s, ${os.availableParallelism()} cores`);
+  console.log(`input ${args.size}x${args.size}, median of ${args.rounds} interleaved rounds, ${os.availableParallelism()} cores`);
   console.log(formatTable(table));
 }
 
