@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toOnnx } from '../graph/onnx';
-import { countParams } from '../zoo/count';
+import { numel } from '../io/tensor';
 import { exportSymbolicOnnx, isGraphSizeIndependent, type GraphAtSize } from '../zoo/dynamic';
 import { buildKerasGraph, checkLayerTypes, kerasOnnxWeights } from './keras-graph';
 import { readKerasModel, type KerasModel, type KerasReadLimits } from './keras-model';
@@ -80,7 +80,8 @@ export async function importKeras(modelJson: string, opts: KerasImportOptions = 
   return {
     onnx: withImportMetadata(onnx, { scale, margin, inputMultiple: 1, architecture }),
     scale,
-    params: countParams(small),
+    // The model's own weights (the graph's fused upsampling convs hold s*s copies of some).
+    params: [...model.weights.values()].reduce((n, t) => n + numel(t.shape), 0),
     architecture,
     margin,
     inputMultiple: 1,

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { loadStateDict } from '../../../engine/io/checkpoint';
 import { bindWeights } from '../../../engine/zoo/build';
 import { summarizeOnnx } from '../../../engine/graph/onnx';
-import { CARD_METADATA_KEY, cardPathFor, readCard, writeCard, type ModelCard } from '../../../engine/zoo/card';
+import { CARD_METADATA_KEY, cardPathFor, isZooCard, parseAnyCard, readAnyCard, writeCard, type ModelCard } from '../../../engine/zoo/card';
 import { modelFromOnnxFile } from '../../../engine/upscale/model';
 import { wholeImageModel } from '../../../engine/upscale/whole-image';
 import { evaluateSet, type EvaluableModel, type SetResult } from '../../../engine/zoo/evaluate';
@@ -36,11 +36,13 @@ async function openModel(opts: EvalOptions): Promise<{ model: OpenModel; card?: 
   if (opts.model) {
     if (opts.preset || opts.weights) throw new TypeError('give either --model or --preset with --weights, not both');
     const cardPath = cardPathFor(opts.model);
-    const card = existsSync(cardPath) ? await readCard(cardPath) : undefined;
+    const side = existsSync(cardPath) ? await readAnyCard(cardPath) : undefined;
     const bytes = await readFile(opts.model);
-    // An imported or foreign ONNX file (no minisr card): run it through the upscaler, whole images.
-    if (!card && summarizeOnnx(bytes).metadata[CARD_METADATA_KEY] === undefined)
-      return { model: wholeImageModel(await modelFromOnnxFile(opts.model), session) };
+    const meta = summarizeOnnx(bytes).metadata[CARD_METADATA_KEY];
+    const any = side ?? (meta !== undefined ? parseAnyCard(JSON.parse(meta), opts.model) : undefined);
+    // An imported or foreign ONNX file (no zoo config): run it through the upscaler, whole images.
+    if (!any || !isZooCard(any)) return { model: wholeImageModel(await modelFromOnnxFile(opts.model), session) };
+    const card = side && isZooCard(side) ? side : undefined;
     return { model: await ImageModel.fromOnnx(bytes, card, session), ...(card ? { card, cardPath } : {}) };
   }
   if (!opts.preset || !opts.weights) throw new TypeError('give --model M.onnx, or --preset P with --weights W');
