@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../engine/graph/graph';
 import { summarizeOnnx, toOnnx } from '../../engine/graph/onnx';
 import type { Value } from '../../engine/graph/value';
+import { importModel } from '../../engine/importers/import-model';
 import { importOnnx, importOnnxBytes } from '../../engine/importers/onnx-upscaler';
 import { float32Tensor, numel, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
@@ -170,5 +171,29 @@ describe('bad ONNX files give clear errors', () => {
     await writeFile(junk, Buffer.from('this is not a protobuf at all, just text \xff\xff\xff'));
     await expect(importOnnx(junk, { range: 1 })).rejects.toThrow(/junk\.onnx: not a valid ONNX model/);
     await expect(importOnnx(junk, { range: 1, maxBytes: 10 })).rejects.toThrow(/over the 10-byte limit/);
+  });
+});
+
+describe('the import pipeline takes model.json folders and ONNX files', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'minisr-import-formats-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('an UpscalerJS model folder becomes a model and card; a two-input ONNX leaves nothing behind', async () => {
+    const models = path.join(dir, 'models');
+    const folder = path.resolve(import.meta.dirname, '../../node_modules/@upscalerjs/esrgan-slim/models/x2');
+    const r = await importModel({ source: folder, modelsDir: models, name: 'esrgan-slim-x2' });
+    expect(r.id).toBe('esrgan-slim-x2');
+    expect(r.card).toMatchObject({ scale: 2, params: 222_075, tile: 'dynamic', imported: { architecture: 'UpscalerJS esrgan-slim' } });
+    expect(await readdir(models)).toEqual(['esrgan-slim-x2.json', 'esrgan-slim-x2.onnx']);
+
+    const g = new Graph('two');
+    g.output(g.add(g.input('image', [1, 3, 8, 8]), g.input('noise', [1, 3, 8, 8])), 'output');
+    const two = path.join(dir, 'two.onnx');
+    await writeFile(two, toOnnx(g, { params: 'initializers' }));
+    await expect(importModel({ source: two, modelsDir: models, range: 1 })).rejects.toThrow(/one image input; this model has 2/);
+    expect(await readdir(models)).toEqual(['esrgan-slim-x2.json', 'esrgan-slim-x2.onnx']);
   });
 });
