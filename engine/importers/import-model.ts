@@ -3,6 +3,8 @@ import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { summarizeOnnx } from '../graph/onnx';
+import { importKeras } from './keras';
+import { importOnnxBytes } from './onnx-upscaler';
 import { detectFormat } from '../io/checkpoint';
 import { CARD_METADATA_KEY, CARD_SCHEMA, cardPathFor, type AnyCard, type ForeignCard, type ImportInfo } from '../zoo/card';
 import { modelCost } from '../zoo/count';
@@ -42,6 +44,18 @@ const IMPORTERS: readonly FormatImporter[] = [
       }
     },
     run: (_file, bytes) => importTorch(bytes),
+  },
+  {
+    // TF.js layers model.json (UpscalerJS): JSON text; its weight shards are read beside it.
+    format: 'UpscalerJS/Keras model.json',
+    sniff: (head) => /^\s*\{/.test(Buffer.from(head).toString('latin1')),
+    run: (file, _bytes, opts) => importKeras(file, opts.range ? { range: opts.range } : {}),
+  },
+  {
+    // A ModelProto starts with field 1 (ir_version, varint): byte 0x08.
+    format: 'ONNX model',
+    sniff: (head) => head[0] === 0x08,
+    run: (file, bytes, opts) => importOnnxBytes(bytes, path.basename(file), opts.range ? { range: opts.range } : {}),
   },
 ];
 

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { summarizeOnnx } from '../graph/onnx';
+import { readImportMetadata } from '../importers/metadata';
 import { loadStateDict } from '../io/checkpoint';
 import { float32Tensor, type StateDict } from '../io/tensor';
 import { ModelSession } from '../runtime/session';
@@ -126,14 +127,19 @@ export async function modelFromOnnxFile(path: string): Promise<UpscaleModel> {
   const [, , h, w] = input.shape;
   const [, , oh] = output.shape;
   const fixed = typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0;
-  const scale = card?.scale ?? (fixed && typeof oh === 'number' ? oh / h : await measureScale(bytes, input.name).catch(() => undefined));
+  // An imported model without a card still carries what its import measured.
+  const imported = card ? undefined : readImportMetadata(summary.metadata);
+  const scale =
+    card?.scale ??
+    imported?.scale ??
+    (fixed && typeof oh === 'number' ? oh / h : await measureScale(bytes, input.name).catch(() => undefined));
   if (!scale || !Number.isInteger(scale))
     throw new Error(`${path}: cannot tell the model's scale (no model card beside it, and a 16x16 trial run failed)`);
-  const radius = card ? receptiveRadius(card.config) : undefined;
+  const radius = card ? receptiveRadius(card.config) : imported?.margin;
   return {
     id: idFromPath(path),
     scale,
-    inputMultiple: card?.inputMultiple ?? 1,
+    inputMultiple: card?.inputMultiple ?? imported?.inputMultiple ?? 1,
     ...(radius !== undefined ? { receptiveRadius: radius } : {}),
     shapes: fixed ? { height: h, width: w } : 'any',
     dynamic: !fixed,

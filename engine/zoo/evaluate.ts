@@ -33,11 +33,14 @@ export async function benchmarkPairs(dir: string): Promise<{ name: string; lr: s
   return pairs;
 }
 
+/** What the benchmark needs of a model: zoo models (ImageModel) and, through the upscaler, imported ones. */
+export type EvaluableModel = Pick<ImageModel, 'scale' | 'upscale'>;
+
 /**
  * Super-resolves every LR image of a folder and scores it against its HR image with the SR
  * protocol (Y-channel PSNR/SSIM, `scale` pixels cropped, output quantised to uint8).
  */
-export async function evaluateSet(model: ImageModel, dir: string, onImage?: (r: ImageResult) => void): Promise<SetResult> {
+export async function evaluateSet(model: EvaluableModel, dir: string, onImage?: (r: ImageResult) => void): Promise<SetResult> {
   const scale = model.scale;
   const images: ImageResult[] = [];
   for (const pair of await benchmarkPairs(dir)) {

@@ -4,8 +4,11 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadStateDict } from '../../../engine/io/checkpoint';
 import { bindWeights } from '../../../engine/zoo/build';
-import { cardPathFor, readCard, writeCard, type ModelCard } from '../../../engine/zoo/card';
-import { evaluateSet, type SetResult } from '../../../engine/zoo/evaluate';
+import { summarizeOnnx } from '../../../engine/graph/onnx';
+import { CARD_METADATA_KEY, cardPathFor, isZooCard, parseAnyCard, readAnyCard, writeCard, type ModelCard } from '../../../engine/zoo/card';
+import { modelFromOnnxFile } from '../../../engine/upscale/model';
+import { wholeImageModel } from '../../../engine/upscale/whole-image';
+import { evaluateSet, type EvaluableModel, type SetResult } from '../../../engine/zoo/evaluate';
 import { ImageModel } from '../../../engine/zoo/infer';
 import { presetConfig } from '../../../engine/zoo/presets';
 import { formatTable, positiveInt } from '../table';
@@ -26,13 +29,21 @@ function setName(dir: string): string {
   return `${path.basename(path.dirname(abs))}/${path.basename(abs)}`;
 }
 
-async function openModel(opts: EvalOptions): Promise<{ model: ImageModel; card?: ModelCard; cardPath?: string }> {
+type OpenModel = EvaluableModel & { release(): Promise<void> };
+
+async function openModel(opts: EvalOptions): Promise<{ model: OpenModel; card?: ModelCard; cardPath?: string }> {
   const session = opts.threads ? { threads: opts.threads } : {};
   if (opts.model) {
     if (opts.preset || opts.weights) throw new TypeError('give either --model or --preset with --weights, not both');
     const cardPath = cardPathFor(opts.model);
-    const card = existsSync(cardPath) ? await readCard(cardPath) : undefined;
-    return { model: await ImageModel.fromOnnx(await readFile(opts.model), card, session), ...(card ? { card, cardPath } : {}) };
+    const side = existsSync(cardPath) ? await readAnyCard(cardPath) : undefined;
+    const bytes = await readFile(opts.model);
+    const meta = summarizeOnnx(bytes).metadata[CARD_METADATA_KEY];
+    const any = side ?? (meta !== undefined ? parseAnyCard(JSON.parse(meta), opts.model) : undefined);
+    // An imported or foreign ONNX file (no zoo config): run it through the upscaler, whole images.
+    if (!any || !isZooCard(any)) return { model: wholeImageModel(await modelFromOnnxFile(opts.model), session) };
+    const card = side && isZooCard(side) ? side : undefined;
+    return { model: await ImageModel.fromOnnx(bytes, card, session), ...(card ? { card, cardPath } : {}) };
   }
   if (!opts.preset || !opts.weights) throw new TypeError('give --model M.onnx, or --preset P with --weights W');
   const config = presetConfig(opts.preset);
