@@ -69,6 +69,11 @@ export interface TrainConfig {
 export interface InitWeights {
   weights: string;
   preset?: string;
+  /**
+   * Take only the tensors whose key and shape match and initialise the rest fresh: EDSR's recipe
+   * of starting an x3/x4 network from the x2 one (the upsampler differs). Off: every key must match.
+   */
+  partial?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -205,14 +210,16 @@ function validateOptim(o: Json, steps: number, model: ModelConfig): TrainConfig[
 function validateInit(v: unknown, model: ModelConfig): InitWeights {
   const o = obj(v, 'init');
   for (const k of Object.keys(o))
-    if (k !== 'weights' && k !== 'preset') throw new TypeError(`unknown field init.${k}; known: weights, preset`);
+    if (k !== 'weights' && k !== 'preset' && k !== 'partial')
+      throw new TypeError(`unknown field init.${k}; known: weights, preset, partial`);
   const weights = str(o.weights, 'init.weights');
-  if (o.preset === undefined) return { weights };
+  const partial = o.partial === undefined ? {} : { partial: bool(o.partial, 'init.partial') };
+  if (o.preset === undefined) return { weights, ...partial };
   const preset = str(o.preset, 'init.preset');
   if (JSON.stringify(presetConfig(preset, { scale: resolveArch(model).scale })) !== JSON.stringify(model)) {
     throw new RangeError(`init.preset ${preset} is not the model being trained (${JSON.stringify(model)})`);
   }
-  return { weights, preset };
+  return { weights, preset, ...partial };
 }
 
 /** Checks a raw config and fills defaults; `model` may be given as `preset` (a zoo preset name) instead. */

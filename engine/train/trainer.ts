@@ -84,10 +84,35 @@ export interface TrainerOptions {
 
 export type OptimizerFactory<S> = (settings: S, params: ParamSet, shapes: ReadonlyMap<string, Shape>, saved?: OptimizerState) => Optimizer;
 
-/** The `init` weights for the learnable keys, copied (the loaded buffers may be views into the file). */
-async function initWeights(cfg: TrainConfig, keys: readonly string[]): Promise<ParamSet> {
-  const bound = bindWeights(cfg.model, await loadStateDict(cfg.init!.weights));
-  return new Map(keys.map((k) => [k, Float32Array.from(bound.get(k)!.data as Float32Array)]));
+/**
+ * The `init` weights for the learnable keys, copied (the loaded buffers may be views into the
+ * file). Partial: the keys the checkpoint lacks (or holds at another shape) start fresh; `fresh`
+ * names them.
+ */
+async function initWeights(
+  cfg: TrainConfig,
+  keys: readonly string[],
+  shapes: ReadonlyMap<string, Shape>,
+): Promise<{ params: ParamSet; fresh: string[] }> {
+  const sd = await loadStateDict(cfg.init!.weights);
+  if (!cfg.init!.partial) {
+    const bound = bindWeights(cfg.model, sd);
+    return { params: new Map(keys.map((k) => [k, Float32Array.from(bound.get(k)!.data as Float32Array)])), fresh: [] };
+  }
+  const scratch = initParams(cfg.model.family, shapes, cfg.seed);
+  const params: ParamSet = new Map();
+  const fresh: string[] = [];
+  for (const k of keys) {
+    const t = sd.get(k);
+    const same = t && t.dtype === 'float32' && t.shape.length === shapes.get(k)!.length && t.shape.every((d, i) => d === shapes.get(k)![i]);
+    if (same) params.set(k, Float32Array.from(t.data as Float32Array));
+    else {
+      params.set(k, scratch.get(k)!);
+      fresh.push(k);
+    }
+  }
+  if (fresh.length === keys.length) throw new Error(`init ${cfg.init!.weights}: no tensor matches the model (key and shape)`);
+  return { params, fresh };
 }
 
 /** EMA decay ramps up over the first steps ((1 + t) / (10 + t), as TensorFlow's num_updates does) so short runs are not dominated by the initial weights. */
@@ -205,8 +230,8 @@ export class Trainer {
     const ck = this.opts.resume
       ? await loadLatestCheckpoint(this.outDir, keys, cfg.optim.type === 'obprox' ? [] : ADAM_BUFFERS)
       : undefined;
-    const params: ParamSet =
-      ck?.params ?? (cfg.init ? await initWeights(cfg, keys) : initParams(cfg.model.family, learnableShapes, cfg.seed));
+    const init = !ck && cfg.init ? await initWeights(cfg, keys, learnableShapes) : undefined;
+    const params: ParamSet = ck?.params ?? init?.params ?? initParams(cfg.model.family, learnableShapes, cfg.seed);
     const ema = new Ema(cfg.emaDecay, params, ck?.ema ?? copyParams(params));
     const opt = this.optimizer(params, learnableShapes, ck ? { step: ck.state.adamStep, buffers: ck.buffers } : undefined);
     const history: TrainHistory = ck
@@ -239,7 +264,11 @@ export class Trainer {
 
     this.events.emit('status', {
       phase: 'training',
-      detail: ck ? `resumed at step ${done}` : cfg.init ? `from ${cfg.init.weights}` : 'from scratch',
+      detail: ck
+        ? `resumed at step ${done}`
+        : init
+          ? `from ${cfg.init!.weights}${init.fresh.length ? ` (fresh: ${init.fresh.join(', ')})` : ''}`
+          : 'from scratch',
     });
     const window: number[] = []; // recent step durations (s) for steps/s
     let last: ValidationResult | undefined;
