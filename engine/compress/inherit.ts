@@ -1,8 +1,16 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Shape } from '../graph/value';
-import { modelParamShapes } from '../zoo/build';
+import { loadStateDict, saveSafetensors } from '../io/checkpoint';
+import { float32Tensor, type StateDict } from '../io/tensor';
+import type { TeacherConfig } from '../train/config';
+import { bindWeights, modelParamShapes } from '../zoo/build';
+import { cardPathFor, readCard } from '../zoo/card';
 import type { EDSRConfig } from '../zoo/edsr';
-import { validateConfig, type ModelConfig } from '../zoo/registry';
-import type { ImportanceReport } from './importance';
+import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
+import { presetConfig } from '../zoo/presets';
+import { resolveArch, validateConfig, type ModelConfig } from '../zoo/registry';
+import { analyzeImportance, readImportanceReport, type ImportanceReport } from './importance';
 import { shrink } from './shrink';
 
 /**
@@ -21,7 +29,7 @@ export interface Inheritance {
   blocks: number[];
 }
 
-function edsr(config: ModelConfig, who: string): EDSRConfig {
+function edsr(config: ModelConfig, who: string): ModelConfig & EDSRConfig {
   if (config.family !== 'edsr') throw new TypeError(`weight inheritance needs EDSR models; the ${who} is ${config.family}`);
   return config;
 }
@@ -92,4 +100,45 @@ export function inheritWeights(
     if (out.get(k)?.length !== n) throw new Error(`inheritance: ${k} came out with ${out.get(k)?.length ?? 0} values, expected ${n}`);
   }
   return { weights: out, channels: ch, blocks };
+}
+
+/** The teacher's config and weights, as distillation names it (an exported .onnx or a preset checkpoint). */
+export async function loadTeacherWeights(
+  t: TeacherConfig,
+  scale: number,
+): Promise<{ config: ModelConfig; weights: Map<string, Float32Array> }> {
+  let config: ModelConfig;
+  let sd: StateDict;
+  if (t.type === 'onnx') {
+    const bytes = await readFile(t.path);
+    const side = cardPathFor(t.path);
+    config = (existsSync(side) ? await readCard(side) : cardFromOnnx(bytes)).config;
+    sd = weightsFromOnnx(bytes, config);
+  } else {
+    config = presetConfig(t.preset, { scale });
+    sd = bindWeights(config, await loadStateDict(t.weights));
+  }
+  return { config, weights: new Map([...sd].map(([k, v]) => [k, v.data as Float32Array])) };
+}
+
+/**
+ * `--init inherit`: the student's initial weights inherited from the teacher, written as a
+ * safetensors file for the trainer's `init`. The ranking is the stage-1 report when given (the
+ * pruned teacher's), else the teacher's own weights analysed here.
+ */
+export async function writeInheritedInit(
+  teacher: TeacherConfig,
+  student: ModelConfig,
+  file: string,
+  reportFile?: string,
+): Promise<Inheritance> {
+  const t = await loadTeacherWeights(teacher, resolveArch(student).scale);
+  const report = reportFile ? await readImportanceReport(reportFile) : analyzeImportance(t.config, t.weights);
+  const inh = inheritWeights(t.config, t.weights, student, report);
+  const shapes = modelParamShapes(student);
+  await saveSafetensors(file, new Map([...inh.weights].map(([k, v]) => [k, float32Tensor(shapes.get(k)!, v)])), {
+    'minisr.inherit.channels': inh.channels.join(','),
+    'minisr.inherit.blocks': inh.blocks.join(','),
+  });
+  return inh;
 }

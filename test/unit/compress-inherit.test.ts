@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exportOnnx, modelParamShapes } from '../../engine/zoo/build';
-import { validateConfig } from '../../engine/zoo/registry';
+import { validateConfig, type ModelConfig } from '../../engine/zoo/registry';
 import { float32Tensor, type StateDict } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
 import { analyzeImportance } from '../../engine/compress/importance';
@@ -35,7 +35,7 @@ function prunedTeacher(): Map<string, Float32Array> {
   return w;
 }
 
-async function run(config: typeof teacher, weights: ReadonlyMap<string, Float32Array>, x: Float32Array): Promise<Float32Array> {
+async function run(config: ModelConfig, weights: ReadonlyMap<string, Float32Array>, x: Float32Array): Promise<Float32Array> {
   const sd: StateDict = new Map([...modelParamShapes(config)].map(([k, s]) => [k, float32Tensor(s, weights.get(k)!)]));
   const session = await ModelSession.create(exportOnnx(config, sd, { height: 6, width: 5 }), { ep: 'cpu' });
   try {
@@ -72,6 +72,8 @@ describe('weight inheritance', () => {
     const report = analyzeImportance(teacher, t);
     expect(() => inheritWeights(teacher, t, { ...student, upscale: 2 }, report)).toThrow(/x4, the student x2/);
     expect(() => inheritWeights(teacher, t, presetConfig('swinir-mini'), report)).toThrow(/student is swinir/);
-    expect(() => inheritWeights(teacher, t, student, { ...report, config: { ...teacher, num_block: 4 } })).toThrow(/not of this teacher/);
+    expect(() =>
+      inheritWeights(teacher, t, student, { ...report, config: validateConfig({ family: 'edsr', num_feat: 8, num_block: 4, upscale: 4 }) }),
+    ).toThrow(/not of this teacher/);
   });
 });
