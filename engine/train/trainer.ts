@@ -5,12 +5,14 @@ import { float32Tensor, type StateDict } from '../io/tensor';
 import { saveSafetensors } from '../io/checkpoint';
 import { writeCard } from '../zoo/card';
 import { exportModel } from '../zoo/export';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { weightsFromOnnx } from '../zoo/infer';
 import { BatchSource } from './batch-source';
 import type { TrainConfig } from './config';
 import type { TrainImage } from './crops';
 import { loadHrFolder, loadPairedFolder } from './dataset';
 import { Events } from './events';
+import { degradeBatch } from './degrade';
 import { initParams } from './init';
 import {
   Adam,
@@ -94,7 +96,9 @@ async function initWeights(
   keys: readonly string[],
   shapes: ReadonlyMap<string, Shape>,
 ): Promise<{ params: ParamSet; fresh: string[] }> {
-  const sd = await loadStateDict(cfg.init!.weights);
+  const file = cfg.init!.weights;
+  // An exported model carries its weights: fine-tune a shipped .onnx (e.g. the photo variants).
+  const sd = /\.onnx$/i.test(file) ? weightsFromOnnx(await readFile(file), cfg.model) : await loadStateDict(file);
   if (!cfg.init!.partial) {
     const bound = bindWeights(cfg.model, sd);
     return { params: new Map(keys.map((k) => [k, Float32Array.from(bound.get(k)!.data as Float32Array)])), fresh: [] };
@@ -284,7 +288,8 @@ export class Trainer {
         return { step: done, aborted: true, history };
       }
       const t0 = performance.now();
-      const batch = await source.get(done);
+      const clean = await source.get(done);
+      const batch = cfg.degrade ? await degradeBatch(clean, cfg.patch, cfg.degrade, cfg.seed) : clean;
       const lr = learningRate(plan, done);
       const { loss, grads } = await ts.run(params, batch);
       if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${done}: lower the learning rate or enable gradClip`);

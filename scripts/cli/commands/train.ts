@@ -35,6 +35,7 @@ export interface TrainFlags {
   cacheDir?: string;
   threads?: number;
   ep?: string;
+  degrade?: string;
   worker: boolean;
   augment: boolean;
   json?: boolean;
@@ -84,6 +85,7 @@ const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
     '--ep <name>',
     'execution provider for training, teacher and validation: cpu (default), webgpu, cuda, dml, coreml, or auto (GPU first, CPU fallback)',
   ],
+  ['--degrade <photo>', 'photo degradation of the LR inputs (blur, noise, JPEG q50-95), targets clean: a photo variant'],
   ['--no-worker', 'prepare batches on the main thread'],
   ['--no-augment', 'no flips/transpositions'],
   ['--json', 'JSON lines instead of a progress line'],
@@ -145,6 +147,7 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
     ['cacheDir', f.cacheDir],
     ['threads', f.threads],
     ['ep', f.ep],
+    ['degrade', f.degrade],
   ] as const)
     set(c, key, v);
   if (!f.worker) c.worker = false;
