@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../engine/io';
+import { readSafetensors } from '../../engine/io/safetensors';
 import { toOnnx } from '../../engine/graph/onnx';
 import type { StateDict } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';

@@ -70,7 +70,9 @@ describe('weight inheritance', () => {
   it('refuses a report of another model, another scale, or a SwinIR student', () => {
     const t = prunedTeacher();
     const report = analyzeImportance(teacher, t);
-    expect(() => inheritWeights(teacher, t, { ...student, upscale: 2 }, report)).toThrow(/x4, the student x2/);
+    expect(() =>
+      inheritWeights(teacher, t, validateConfig({ family: 'edsr', num_feat: 4, num_block: 2, res_scale: 2, upscale: 2 }), report),
+    ).toThrow(/x4, the student x2/);
     expect(() => inheritWeights(teacher, t, presetConfig('swinir-mini'), report)).toThrow(/student is swinir/);
     expect(() =>
       inheritWeights(teacher, t, student, { ...report, config: validateConfig({ family: 'edsr', num_feat: 8, num_block: 4, upscale: 4 }) }),
