@@ -23,7 +23,7 @@ interface Cached {
 
 function label(id: string, card: AnyCard | undefined): string {
   const pretty = id
-    .replace(/-x\d$/, '')
+    .replace(/-x\d(?=$|-)/, '')
     .replace(/^edsr/i, 'EDSR')
     .replace(/^swinir/i, 'SwinIR');
   return `${pretty} x${card?.scale ?? '?'}`;
@@ -60,6 +60,7 @@ async function describe(path: string, id: string, source: ModelInfo['source']): 
     ...(psnr ? { psnr } : {}),
     compact: card.params <= COMPACT_PARAMS,
     source,
+    ...(typeof card.description === 'string' ? { description: card.description } : {}),
   };
 }
 

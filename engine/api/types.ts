@@ -30,6 +30,8 @@ export interface ModelInfo {
   readonly psnr?: Readonly<Record<string, number>>;
   readonly compact: boolean;
   readonly source: 'shipped' | 'user';
+  /** What the model is for, in one line (from its card). */
+  readonly description?: string;
 }
 
 export interface Settings {

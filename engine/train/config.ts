@@ -6,6 +6,7 @@ import type { AdamConfig, OBProxSettings } from './optim';
 import { validateSchedule, type ScheduleConfig } from './schedule';
 import { isLevelWeights, LEVEL_WEIGHTS } from './losses';
 import type { LossConfig } from './train-graph';
+import { PHOTO_DEGRADE, type DegradeConfig } from './degrade';
 
 /**
  * The trainer's configuration: a plain JSON object (from a file or CLI flags), validated field
@@ -43,6 +44,8 @@ export interface TrainConfig {
   optim: (AdamConfig | (OBProxSettings & { penalty: OBProxPenalty })) & { lr: number };
   /** Start from these weights instead of the from-scratch init (fine-tuning, pruning a teacher). */
   init?: InitWeights;
+  /** Photo degradation of the LR inputs (blur, noise, JPEG), targets clean: the photo variants. */
+  degrade?: DegradeConfig;
   schedule: ScheduleConfig;
   warmup: number;
   /** Max global gradient norm; 0 disables clipping. */
@@ -69,6 +72,11 @@ export interface TrainConfig {
 export interface InitWeights {
   weights: string;
   preset?: string;
+  /**
+   * Take only the tensors whose key and shape match and initialise the rest fresh: EDSR's recipe
+   * of starting an x3/x4 network from the x2 one (the upsampler differs). Off: every key must match.
+   */
+  partial?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -124,6 +132,7 @@ const KNOWN = new Set([
   'threads',
   'ep',
   'init',
+  'degrade',
 ]);
 
 function epChoice(v: unknown): EpChoice {
@@ -205,14 +214,34 @@ function validateOptim(o: Json, steps: number, model: ModelConfig): TrainConfig[
 function validateInit(v: unknown, model: ModelConfig): InitWeights {
   const o = obj(v, 'init');
   for (const k of Object.keys(o))
-    if (k !== 'weights' && k !== 'preset') throw new TypeError(`unknown field init.${k}; known: weights, preset`);
+    if (k !== 'weights' && k !== 'preset' && k !== 'partial')
+      throw new TypeError(`unknown field init.${k}; known: weights, preset, partial`);
   const weights = str(o.weights, 'init.weights');
-  if (o.preset === undefined) return { weights };
+  const partial = o.partial === undefined ? {} : { partial: bool(o.partial, 'init.partial') };
+  if (o.preset === undefined) return { weights, ...partial };
   const preset = str(o.preset, 'init.preset');
   if (JSON.stringify(presetConfig(preset, { scale: resolveArch(model).scale })) !== JSON.stringify(model)) {
     throw new RangeError(`init.preset ${preset} is not the model being trained (${JSON.stringify(model)})`);
   }
-  return { weights, preset };
+  return { weights, preset, ...partial };
+}
+
+/** `"photo"` (the photo variants' settings) or { jpeg: [lo, hi], noise, blur }. */
+function validateDegrade(v: unknown): DegradeConfig {
+  if (v === 'photo') return PHOTO_DEGRADE;
+  const o = obj(v, 'degrade');
+  for (const k of Object.keys(o))
+    if (k !== 'jpeg' && k !== 'noise' && k !== 'blur') throw new TypeError(`unknown field degrade.${k}; known: jpeg, noise, blur`);
+  const q = o.jpeg ?? PHOTO_DEGRADE.jpeg;
+  if (!Array.isArray(q) || q.length !== 2) throw new TypeError(`degrade.jpeg must be [lowest, highest] quality, got ${JSON.stringify(q)}`);
+  const lo = int(q[0], 'degrade.jpeg[0]', 1);
+  const hi = int(q[1], 'degrade.jpeg[1]', lo);
+  if (hi > 100) throw new RangeError(`degrade.jpeg[1] must be at most 100, got ${hi}`);
+  return {
+    jpeg: [lo, hi],
+    noise: num(o.noise ?? PHOTO_DEGRADE.noise, 'degrade.noise', 0, 50),
+    blur: num(o.blur ?? PHOTO_DEGRADE.blur, 'degrade.blur', 0, 5),
+  };
 }
 
 /** Checks a raw config and fills defaults; `model` may be given as `preset` (a zoo preset name) instead. */
@@ -258,6 +287,7 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
     augment: bool(o.augment ?? true, 'augment'),
     optim,
     ...(o.init !== undefined ? { init: validateInit(o.init, model) } : {}),
+    ...(o.degrade !== undefined ? { degrade: validateDegrade(o.degrade) } : {}),
     schedule: validateSchedule(o.schedule ?? { type: 'cosine', etaMin: 1e-7 }),
     warmup: int(o.warmup ?? 0, 'warmup', 0),
     gradClip: num(o.gradClip ?? 0, 'gradClip', 0),

@@ -5,12 +5,14 @@ import { float32Tensor, type StateDict } from '../io/tensor';
 import { saveSafetensors } from '../io/checkpoint';
 import { writeCard } from '../zoo/card';
 import { exportModel } from '../zoo/export';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { weightsFromOnnx } from '../zoo/infer';
 import { BatchSource } from './batch-source';
 import type { TrainConfig } from './config';
 import type { TrainImage } from './crops';
 import { loadHrFolder, loadPairedFolder } from './dataset';
 import { Events } from './events';
+import { degradeBatch } from './degrade';
 import { initParams } from './init';
 import {
   Adam,
@@ -84,10 +86,37 @@ export interface TrainerOptions {
 
 export type OptimizerFactory<S> = (settings: S, params: ParamSet, shapes: ReadonlyMap<string, Shape>, saved?: OptimizerState) => Optimizer;
 
-/** The `init` weights for the learnable keys, copied (the loaded buffers may be views into the file). */
-async function initWeights(cfg: TrainConfig, keys: readonly string[]): Promise<ParamSet> {
-  const bound = bindWeights(cfg.model, await loadStateDict(cfg.init!.weights));
-  return new Map(keys.map((k) => [k, Float32Array.from(bound.get(k)!.data as Float32Array)]));
+/**
+ * The `init` weights for the learnable keys, copied (the loaded buffers may be views into the
+ * file). Partial: the keys the checkpoint lacks (or holds at another shape) start fresh; `fresh`
+ * names them.
+ */
+async function initWeights(
+  cfg: TrainConfig,
+  keys: readonly string[],
+  shapes: ReadonlyMap<string, Shape>,
+): Promise<{ params: ParamSet; fresh: string[] }> {
+  const file = cfg.init!.weights;
+  // An exported model carries its weights: fine-tune a shipped .onnx (e.g. the photo variants).
+  const sd = /\.onnx$/i.test(file) ? weightsFromOnnx(await readFile(file), cfg.model) : await loadStateDict(file);
+  if (!cfg.init!.partial) {
+    const bound = bindWeights(cfg.model, sd);
+    return { params: new Map(keys.map((k) => [k, Float32Array.from(bound.get(k)!.data as Float32Array)])), fresh: [] };
+  }
+  const scratch = initParams(cfg.model.family, shapes, cfg.seed);
+  const params: ParamSet = new Map();
+  const fresh: string[] = [];
+  for (const k of keys) {
+    const t = sd.get(k);
+    const same = t && t.dtype === 'float32' && t.shape.length === shapes.get(k)!.length && t.shape.every((d, i) => d === shapes.get(k)![i]);
+    if (same) params.set(k, Float32Array.from(t.data as Float32Array));
+    else {
+      params.set(k, scratch.get(k)!);
+      fresh.push(k);
+    }
+  }
+  if (fresh.length === keys.length) throw new Error(`init ${cfg.init!.weights}: no tensor matches the model (key and shape)`);
+  return { params, fresh };
 }
 
 /** EMA decay ramps up over the first steps ((1 + t) / (10 + t), as TensorFlow's num_updates does) so short runs are not dominated by the initial weights. */
@@ -205,8 +234,8 @@ export class Trainer {
     const ck = this.opts.resume
       ? await loadLatestCheckpoint(this.outDir, keys, cfg.optim.type === 'obprox' ? [] : ADAM_BUFFERS)
       : undefined;
-    const params: ParamSet =
-      ck?.params ?? (cfg.init ? await initWeights(cfg, keys) : initParams(cfg.model.family, learnableShapes, cfg.seed));
+    const init = !ck && cfg.init ? await initWeights(cfg, keys, learnableShapes) : undefined;
+    const params: ParamSet = ck?.params ?? init?.params ?? initParams(cfg.model.family, learnableShapes, cfg.seed);
     const ema = new Ema(cfg.emaDecay, params, ck?.ema ?? copyParams(params));
     const opt = this.optimizer(params, learnableShapes, ck ? { step: ck.state.adamStep, buffers: ck.buffers } : undefined);
     const history: TrainHistory = ck
@@ -239,7 +268,11 @@ export class Trainer {
 
     this.events.emit('status', {
       phase: 'training',
-      detail: ck ? `resumed at step ${done}` : cfg.init ? `from ${cfg.init.weights}` : 'from scratch',
+      detail: ck
+        ? `resumed at step ${done}`
+        : init
+          ? `from ${cfg.init!.weights}${init.fresh.length ? ` (fresh: ${init.fresh.join(', ')})` : ''}`
+          : 'from scratch',
     });
     const window: number[] = []; // recent step durations (s) for steps/s
     let last: ValidationResult | undefined;
@@ -255,7 +288,8 @@ export class Trainer {
         return { step: done, aborted: true, history };
       }
       const t0 = performance.now();
-      const batch = await source.get(done);
+      const clean = await source.get(done);
+      const batch = cfg.degrade ? await degradeBatch(clean, cfg.patch, cfg.degrade, cfg.seed) : clean;
       const lr = learningRate(plan, done);
       const { loss, grads } = await ts.run(params, batch);
       if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${done}: lower the learning rate or enable gradClip`);

@@ -173,6 +173,14 @@ export interface ModelRequest {
   model?: string;
   weights?: string;
   modelsDir?: string;
+  /** Total factor wanted: without `model`, a shipped native model of this scale (`edsr-mini-x4`) is preferred. */
+  scale?: number;
+}
+
+/** The shipped compact model made for `scale` itself (one pass), if there is one. */
+export function nativeModelId(scale: number, dir = MODELS_DIR): string | undefined {
+  const id = `edsr-mini-x${scale}`;
+  return scale !== 2 && existsSync(join(dir, `${id}.onnx`)) ? id : undefined;
 }
 
 /** Resolves the CLI's `-m` / `--weights`: shipped id, .onnx path, or preset + weights; default the shipped compact model. */
@@ -180,6 +188,8 @@ export async function resolveModel(req: ModelRequest): Promise<UpscaleModel> {
   const dir = req.modelsDir ?? MODELS_DIR;
   const m = req.model;
   if (m === undefined) {
+    const native = req.scale !== undefined ? nativeModelId(req.scale, dir) : undefined;
+    if (native) return modelFromOnnxFile(join(dir, `${native}.onnx`));
     const id = DEFAULT_MODEL_IDS.find((d) => existsSync(join(dir, `${d}.onnx`)));
     if (!id) throw new Error(`no shipped model in ${dir} (looked for ${DEFAULT_MODEL_IDS.map((d) => `${d}.onnx`).join(', ')}); pass -m`);
     return modelFromOnnxFile(join(dir, `${id}.onnx`));

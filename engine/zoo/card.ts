@@ -21,6 +21,8 @@ export interface ModelCard {
   readonly weights?: { readonly file: string; readonly sha256: string };
   /** Benchmark results by set name (e.g. `Set5/x2`): Y-channel PSNR (dB) and SSIM means. */
   readonly metrics?: Readonly<Record<string, { readonly psnr: number; readonly ssim: number; readonly images: number }>>;
+  /** One line for the model picker: what the model is for (e.g. clean scans vs phone and web photos). */
+  readonly description?: string;
   /** Present on models brought in by `minisr import`: where they came from. */
   readonly imported?: ImportInfo;
 }

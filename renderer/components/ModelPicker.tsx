@@ -51,6 +51,7 @@ export function ModelPicker({
             {m.compact && <span className="badge">compact</span>}
             {m.source === 'user' && <span className="badge">yours</span>}
           </span>
+          {m.description && <span className="model-description muted">{m.description}</span>}
           <ModelFacts model={m} />
         </label>
       ))}

@@ -25,7 +25,9 @@ class EDSR(nn.Module):
         self.conv_first = nn.Conv2d(3, num_feat, 3, 1, 1)
         self.body = nn.Sequential(*[ResidualBlockNoBN(num_feat, res_scale) for _ in range(num_block)])
         self.conv_after_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.upsample = nn.Sequential(nn.Conv2d(num_feat, 4 * num_feat, 3, 1, 1), nn.PixelShuffle(2))
+        # BasicSR's Upsample: one conv + pixel shuffle 3 at x3, (conv + pixel shuffle 2) per factor 2 otherwise.
+        stages = [(9, 3)] if upscale == 3 else [(4, 2)] * {2: 1, 4: 2}[upscale]
+        self.upsample = nn.Sequential(*[m for c, r in stages for m in (nn.Conv2d(num_feat, c * num_feat, 3, 1, 1), nn.PixelShuffle(r))])
         self.conv_last = nn.Conv2d(num_feat, 3, 3, 1, 1)
     def forward(self, x):
         mean = MEAN.to(x)

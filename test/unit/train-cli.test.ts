@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateTrainConfig } from '../../engine/train/config';
-import { addTrainOptions, configFromFlags, requestFromFlags, type TrainFlags } from '../../scripts/cli/commands/train';
+import { addTrainOptions, configFromFlags, requestFromFlags, trainConfigFields, type TrainFlags } from '../../scripts/cli/commands/train';
 
 let dir: string;
 afterAll(async () => {
@@ -47,6 +47,25 @@ describe('minisr train flags', () => {
     expect(c.val).toEqual({ dir, interval: 7 });
     expect(c.worker).toBe(false);
     expect(c.loss).toEqual({ type: 'charbonnier', eps: 1e-3 });
+  });
+
+  it('--scale builds the preset at that scale; --init-partial marks the init partial', async () => {
+    const c = validateTrainConfig(
+      await configFromFlags(
+        flags({ data: dir, steps: 5, scale: 4 }),
+        trainConfigFields({ preset: 'edsr-baseline', init: 'x2.pth', initPartial: true }),
+      ),
+    );
+    expect([c.preset, c.model.family === 'edsr' && c.model.upscale, c.model.family === 'edsr' && c.model.num_feat]).toEqual([
+      'edsr-baseline',
+      4,
+      64,
+    ]);
+    expect(c.init).toEqual({ weights: 'x2.pth', partial: true });
+    await expect(configFromFlags(flags({ data: dir, steps: 5, scale: 4 }), { model: { family: 'edsr' } })).rejects.toThrow(
+      /--scale applies to a preset/,
+    );
+    expect(() => trainConfigFields({ preset: 'edsr-mini', initPartial: true })).toThrow(/--init-partial needs --init/);
   });
 
   it('needs --out unless resuming, and names a broken --config', async () => {

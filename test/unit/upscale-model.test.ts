@@ -79,4 +79,16 @@ describe('resolveModel', () => {
     await writeFile(join(dir, 'edsr-baseline-x2.onnx'), exportDynamicOnnx(config, weights));
     expect((await resolveModel({ modelsDir: dir })).id).toBe('edsr-baseline-x2');
   });
+
+  it('no -m with a scale: the native model of that scale when shipped, else the x2 default (two passes)', async () => {
+    expect((await resolveModel({ modelsDir: dir, scale: 4 })).id).toBe('edsr-baseline-x2');
+    const x4 = presetConfig('edsr-mini', { scale: 4 });
+    await writeFile(join(dir, 'edsr-mini-x4.onnx'), exportDynamicOnnx(x4, randomWeights(x4, 3)));
+    await writeCard(cardPathFor(join(dir, 'edsr-mini-x4.onnx')), { ...card('dynamic'), config: x4, scale: 4 });
+    const native = await resolveModel({ modelsDir: dir, scale: 4 });
+    expect([native.id, native.scale]).toEqual(['edsr-mini-x4', 4]);
+    expect((await resolveModel({ modelsDir: dir, scale: 2 })).id).toBe('edsr-baseline-x2');
+    expect((await resolveModel({ modelsDir: dir, scale: 8 })).id).toBe('edsr-baseline-x2');
+    expect((await resolveModel({ model: 'dyn-x2', modelsDir: dir, scale: 4 })).id).toBe('dyn-x2');
+  });
 });

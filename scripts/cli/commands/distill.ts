@@ -1,4 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeInheritedInit } from '../../../engine/compress/inherit';
+import { validateTrainConfig } from '../../../engine/train/config';
 import { Command, Option } from 'commander';
 import { validateConfig } from '../../../engine/zoo/registry';
 import { LEVEL_WEIGHTS, type LevelWeights } from '../../../engine/train/losses';
@@ -11,6 +14,8 @@ export interface DistillFlags extends TrainFlags {
   studentConfig?: string;
   hrWeight?: number;
   levelWeights?: LevelWeights;
+  init?: string;
+  report?: string;
 }
 
 /** The config fields `minisr distill` sets beyond the shared training flags. */
@@ -46,6 +51,17 @@ export async function studentFields(f: DistillFlags): Promise<Record<string, unk
   }
 }
 
+/** Writes `<out>/inherit.safetensors` (the student sliced out of the teacher) and returns its path. */
+async function inheritInto(raw: Record<string, unknown>, f: DistillFlags): Promise<string> {
+  if (!f.out) throw new TypeError('--out <dir> is required');
+  const cfg = validateTrainConfig(raw);
+  await mkdir(f.out, { recursive: true });
+  const file = path.join(f.out, 'inherit.safetensors');
+  const inh = await writeInheritedInit(cfg.teacher!, cfg.model, file, f.report);
+  if (!f.json) console.error(`inherited from the teacher: channels ${inh.channels.join(',')}; blocks ${inh.blocks.join(',')}`);
+  return file;
+}
+
 /** `minisr distill`: trains a compact student against a teacher's cached outputs (the paper's MultiLap + 0.1 L1 loss). */
 export function distillCommand(): Command {
   return addTrainOptions(
@@ -57,6 +73,11 @@ export function distillCommand(): Command {
       .option('--teacher-preset <name>', 'architecture of a checkpoint teacher (e.g. edsr-baseline)')
       .option('--student <name>', 'student preset (e.g. edsr-mini)')
       .option('--student-config <file>', 'student architecture as a zoo config JSON (what minisr compress writes)')
+      .option(
+        '--init <inherit|file>',
+        "student's start: inherit (the teacher's top-ranked channels and blocks, sliced; EDSR), or a .pth/.safetensors of the student",
+      )
+      .option('--report <file>', "with --init inherit: the stage-1 importance.json ranking the teacher's channels and blocks")
       .option('--hr-weight <x>', 'weight of the L1 term against HR', (v) => Number(v))
       .addOption(
         new Option(
@@ -66,6 +87,8 @@ export function distillCommand(): Command {
       ),
   ).action(async (f: DistillFlags) => {
     const config = f.resume ? undefined : await configFromFlags(f, { ...distillConfigFields(f), ...(await studentFields(f)) });
+    if (config && f.init) config.init = { weights: f.init === 'inherit' ? await inheritInto(config, f) : f.init };
+    else if (f.report) throw new TypeError('--report applies to --init inherit');
     await runFromCli(requestFromFlags(f, config), f.json === true);
   });
 }

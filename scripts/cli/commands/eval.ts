@@ -21,12 +21,16 @@ interface EvalOptions {
   json?: boolean;
   record?: boolean;
   threads?: number;
+  lrJpeg?: number;
+  passes?: number;
 }
 
-/** `Set5/x2` for `../shared/datasets/Set5/x2`: the key metrics are recorded under. */
-function setName(dir: string): string {
+/** `Set5/x2` for `../shared/datasets/Set5/x2`: the key metrics are recorded under (`Set14/x2+jpeg75`, `Set5/x4@2passes` for the variants). */
+function setName(dir: string, opts: Pick<EvalOptions, 'lrJpeg' | 'passes'> = {}): string {
   const abs = path.resolve(dir);
-  return `${path.basename(path.dirname(abs))}/${path.basename(abs)}`;
+  const jpeg = opts.lrJpeg !== undefined ? `+jpeg${opts.lrJpeg}` : '';
+  const passes = (opts.passes ?? 1) > 1 ? `@${opts.passes}passes` : '';
+  return `${path.basename(path.dirname(abs))}/${path.basename(abs)}${jpeg}${passes}`;
 }
 
 type OpenModel = EvaluableModel & { release(): Promise<void> };
@@ -50,11 +54,11 @@ async function openModel(opts: EvalOptions): Promise<{ model: OpenModel; card?: 
   return { model: await ImageModel.fromWeights(config, bindWeights(config, await loadStateDict(opts.weights)), session) };
 }
 
-function printSet(r: SetResult): void {
+function printSet(r: SetResult, name: string): void {
   const rows = [['image', 'PSNR-Y (dB)', 'SSIM-Y', 'ms']];
   for (const i of r.images) rows.push([i.name, i.psnr.toFixed(3), i.ssim.toFixed(4), i.ms.toFixed(0)]);
   rows.push(['mean', r.mean.psnr.toFixed(3), r.mean.ssim.toFixed(4), '']);
-  console.log(`${setName(r.dir)} (x${r.scale})\n${formatTable(rows)}\n`);
+  console.log(`${name} (x${r.scale})\n${formatTable(rows)}\n`);
 }
 
 /** `minisr eval`: PSNR/SSIM on the Y channel over benchmark folders of NNN_LR.png / NNN_HR.png. */
@@ -68,15 +72,20 @@ export function evalCommand(): Command {
     .option('--json', 'print JSON')
     .option('--record', "write the means into the model's card (<model>.json)")
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+    .option('--lr-jpeg <q>', 'JPEG-compress each LR image at quality q first (HR stays clean): photo robustness', positiveInt('--lr-jpeg'))
+    .option('--passes <n>', 'apply the model n times (e.g. a x2 model twice on the x4 sets)', positiveInt('--passes'))
     .action(async (opts: EvalOptions) => {
       const { model, card, cardPath } = await openModel(opts);
       if (opts.record && !(card && cardPath)) throw new TypeError('--record needs --model with a card file beside it');
       const results: SetResult[] = [];
       try {
         for (const dir of opts.set) {
-          const r = await evaluateSet(model, dir);
+          const r = await evaluateSet(model, dir, {
+            ...(opts.lrJpeg !== undefined ? { lrJpeg: opts.lrJpeg } : {}),
+            ...(opts.passes !== undefined ? { passes: opts.passes } : {}),
+          });
           results.push(r);
-          if (!opts.json) printSet(r);
+          if (!opts.json) printSet(r, setName(r.dir, opts));
         }
       } finally {
         await model.release();
@@ -84,7 +93,7 @@ export function evalCommand(): Command {
       if (opts.json)
         console.log(
           JSON.stringify(
-            results.map((r) => ({ set: setName(r.dir), ...r })),
+            results.map((r) => ({ set: setName(r.dir, opts), ...r })),
             null,
             2,
           ),
@@ -92,7 +101,7 @@ export function evalCommand(): Command {
       if (opts.record && card && cardPath) {
         const metrics = { ...card.metrics };
         for (const r of results)
-          metrics[setName(r.dir)] = { psnr: round(r.mean.psnr, 4), ssim: round(r.mean.ssim, 5), images: r.images.length };
+          metrics[setName(r.dir, opts)] = { psnr: round(r.mean.psnr, 4), ssim: round(r.mean.ssim, 5), images: r.images.length };
         await writeCard(cardPath, { ...card, metrics });
         if (!opts.json) console.log(`recorded in ${cardPath}`);
       }

@@ -5,6 +5,7 @@ import { resolveTrainConfig, runTrainJob, type TrainJobEvent, type TrainJobReque
 import type { TrainConfig } from '../../../engine/train/config';
 import type { TrainResult } from '../../../engine/train/trainer';
 import { positiveInt } from '../table';
+import { presetConfig } from '../../../engine/zoo/presets';
 
 /** Flags shared by `minisr train` and `minisr distill`; each maps onto one config field. */
 export interface TrainFlags {
@@ -13,6 +14,7 @@ export interface TrainFlags {
   out?: string;
   data?: string;
   limit?: number;
+  scale?: number;
   val?: string;
   valInterval?: number;
   steps?: number;
@@ -33,6 +35,7 @@ export interface TrainFlags {
   cacheDir?: string;
   threads?: number;
   ep?: string;
+  degrade?: string;
   worker: boolean;
   augment: boolean;
   json?: boolean;
@@ -58,6 +61,7 @@ const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
   ['--out <dir>', 'run folder: config, checkpoints, exported model'],
   ['--data <dir>', 'training images: HR folder (LR made by bicubic) or NAME_HR/NAME_LR pairs'],
   ['--limit <n>', 'use only the first n training images', positiveInt],
+  ['--scale <n>', 'upscale factor of the preset (2, 3 or 4; default 2): LR made by bicubic at this scale', positiveInt],
   ['--val <dir>', 'validation pairs (e.g. ../shared/datasets/Set5/x2), scored on the EMA weights'],
   ['--val-interval <n>', 'steps between validations', positiveInt],
   ['--steps <n>', 'training steps', positiveInt],
@@ -81,6 +85,7 @@ const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
     '--ep <name>',
     'execution provider for training, teacher and validation: cpu (default), webgpu, cuda, dml, coreml, or auto (GPU first, CPU fallback)',
   ],
+  ['--degrade <photo>', 'photo degradation of the LR inputs (blur, noise, JPEG q50-95), targets clean: a photo variant'],
   ['--no-worker', 'prepare batches on the main thread'],
   ['--no-augment', 'no flips/transpositions'],
   ['--json', 'JSON lines instead of a progress line'],
@@ -121,6 +126,11 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
   };
   const sub = (key: string) => (c[key] = { ...((c[key] as object | undefined) ?? {}) }) as Record<string, unknown>;
   for (const [k, v] of Object.entries(extra)) set(c, k, v);
+  if (f.scale !== undefined) {
+    if (typeof c.preset !== 'string')
+      throw new TypeError('--scale applies to a preset (--preset / --student); a model config carries its own scale');
+    c.model = presetConfig(c.preset, { scale: f.scale });
+  }
   if (f.data) Object.assign(sub('data'), { dir: f.data, kind: dataKind(f.data) });
   if (f.limit) sub('data').limit = f.limit;
   if (f.val) sub('val').dir = f.val;
@@ -137,6 +147,7 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
     ['cacheDir', f.cacheDir],
     ['threads', f.threads],
     ['ep', f.ep],
+    ['degrade', f.degrade],
   ] as const)
     set(c, key, v);
   if (!f.worker) c.worker = false;
@@ -242,8 +253,13 @@ export function requestFromFlags(f: TrainFlags, config: Record<string, unknown> 
 }
 
 /** The config fields `minisr train` sets beyond the shared training flags. */
-export function trainConfigFields(f: { preset?: string; loss?: string; init?: string }): Record<string, unknown> {
-  return { preset: f.preset, ...(f.loss ? { loss: { type: f.loss } } : {}), ...(f.init ? { init: { weights: f.init } } : {}) };
+export function trainConfigFields(f: { preset?: string; loss?: string; init?: string; initPartial?: boolean }): Record<string, unknown> {
+  if (f.initPartial && !f.init) throw new TypeError('--init-partial needs --init <file>');
+  return {
+    preset: f.preset,
+    ...(f.loss ? { loss: { type: f.loss } } : {}),
+    ...(f.init ? { init: { weights: f.init, ...(f.initPartial ? { partial: true } : {}) } } : {}),
+  };
 }
 
 /** `minisr train`: training of a zoo preset, from scratch or (--init) from given weights. */
@@ -256,8 +272,12 @@ export function trainCommand(): Command {
       .option(
         '--init <file>',
         'start from these weights (.pth / .safetensors of the same architecture) instead of a fresh init: fine-tuning',
+      )
+      .option(
+        '--init-partial',
+        'with --init: take the tensors whose key and shape match, start the rest fresh (an x4 model from x2 weights)',
       ),
-  ).action(async (f: TrainFlags & { preset?: string; loss?: string; init?: string }) => {
+  ).action(async (f: TrainFlags & { preset?: string; loss?: string; init?: string; initPartial?: boolean }) => {
     const config = f.resume ? undefined : await configFromFlags(f, trainConfigFields(f));
     await runFromCli(requestFromFlags(f, config), f.json === true);
   });

@@ -6,6 +6,7 @@ import { AUTO_ORDER } from '../../../engine/runtime/providers';
 import { describeEpReport, type EpChoice } from '../../../engine/runtime/select';
 import { DEFAULT_TEMPLATE, upscaleBatch, type BatchEvent, type BatchSummary } from '../../../engine/upscale/batch';
 import { resolveModel } from '../../../engine/upscale/model';
+import { scaleLabel } from '../../../engine/upscale/pipeline';
 import { positiveInt } from '../table';
 
 interface UpscaleCliOptions {
@@ -133,7 +134,13 @@ export function upscaleCommand(): Command {
     )
     .option('--weights <checkpoint>', 'weights (.pth/.safetensors) for a preset given with -m')
     .addOption(
-      new Option('-s, --scale <n>', 'total factor: x4 and x8 are repeated x2 passes').choices(['2', '4', '8']).default(2).argParser(Number),
+      new Option(
+        '-s, --scale <n>',
+        'total factor: a native model of that scale when one is shipped (edsr-mini-x4), else repeated x2 passes',
+      )
+        .choices(['2', '3', '4', '8'])
+        .default(2)
+        .argParser(Number),
     )
     .option('-o, --out <dir>', 'output folder (mirrors the input folders); default: beside each input')
     .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', ...AUTO_ORDER]).default('auto'))
@@ -154,7 +161,10 @@ export function upscaleCommand(): Command {
       const model = await resolveModel({
         ...(opts.model ? { model: opts.model } : {}),
         ...(opts.weights ? { weights: opts.weights } : {}),
+        scale: opts.scale,
       });
+      if (!opts.json)
+        console.error(`model ${model.id}: ${opts.scale === model.scale ? `native x${model.scale}` : scaleLabel(opts.scale, model.scale)}`);
       // Ctrl-C or a kill stops within one tile and removes the partial files before exiting.
       const ac = new AbortController();
       const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCard, sha256File } from '../../engine/zoo/card';
+import { evaluateSet } from '../../engine/zoo/evaluate';
+import { ImageModel } from '../../engine/zoo/infer';
+import { sharedAvailable, sharedPath } from '../helpers/shared';
+
+/**
+ * The shipped photo variant must score what its card claims on Set14 x2 with the LR
+ * JPEG-compressed at quality 75, and beat the clean edsr-mini-x2 there clearly (the reason it
+ * ships); its card says what it is for in one line.
+ */
+const MODELS = path.resolve(import.meta.dirname, '../../models');
+const PHOTO = path.join(MODELS, 'edsr-mini-x2-photo.onnx');
+
+describe('shipped models/edsr-mini-x2-photo.onnx', () => {
+  it('is an EDSRmini x2 with a description, its weights hash and its training in the card', async () => {
+    const card = await readCard(PHOTO.replace(/\.onnx$/, '.json'));
+    expect(card).toMatchObject({ preset: 'edsr-mini', params: 49_603, scale: 2 });
+    expect(card.description).toMatch(/photos/);
+    expect(card.weights!.sha256).toBe(await sha256File(PHOTO));
+    expect((card as unknown as { training?: { command?: string } }).training?.command).toMatch(/--degrade photo/);
+  });
+
+  describe.runIf(sharedAvailable('shipped photo model evaluation'))('measured on Set14 x2, LR as JPEG q75', () => {
+    let photo: ImageModel;
+    let clean: ImageModel;
+    beforeAll(async () => {
+      photo = await ImageModel.fromOnnx(await readFile(PHOTO));
+      clean = await ImageModel.fromOnnx(await readFile(path.join(MODELS, 'edsr-mini-x2.onnx')));
+    });
+    afterAll(async () => {
+      await photo?.release();
+      await clean?.release();
+    });
+
+    it('matches the card and beats the clean model by at least 0.4 dB', async () => {
+      const card = await readCard(PHOTO.replace(/\.onnx$/, '.json'));
+      const set = sharedPath('datasets', 'Set14', 'x2');
+      const p = await evaluateSet(photo, set, { lrJpeg: 75 });
+      expect(Math.abs(p.mean.psnr - card.metrics!['Set14/x2+jpeg75']!.psnr)).toBeLessThanOrEqual(0.01);
+      const c = await evaluateSet(clean, set, { lrJpeg: 75 });
+      expect(p.mean.psnr - c.mean.psnr).toBeGreaterThan(0.4);
+    });
+  });
+});
