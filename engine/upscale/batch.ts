@@ -123,7 +123,20 @@ function outputDirFor(item: BatchItem, outDir: string | undefined): string {
   return join(resolve(outDir), relative(item.root, dirname(item.input))); // mirror the tree below the scanned folder
 }
 
-function describe(err: unknown): { reason: string; code?: string } {
+/** Where an item's output goes: probes the image for its format (throwing the engine's reason for a bad one). */
+export async function plannedOutput(
+  item: BatchItem,
+  opts: { modelId: string; scale: number; format?: BatchOptions['format']; template?: string; outDir?: string },
+): Promise<string> {
+  if (item.problem) throw new Error(`${item.input}: ${item.problem}`);
+  const info = await probeImage(item.input);
+  const format = outputFormatFor(info.format, opts.format);
+  const name = outputName(opts.template ?? DEFAULT_TEMPLATE, item.input, opts.modelId, opts.scale, extensionForFormat(format).slice(1));
+  return join(outputDirFor(item, opts.outDir), name);
+}
+
+/** A failure as the batch summary reports it: the engine's message and, for unreadable images, its code. */
+export function describeFailure(err: unknown): { reason: string; code?: string } {
   if (err instanceof ImageDecodeError) return { reason: err.message, code: err.code };
   const e = err as Error;
   return { reason: e?.message ?? String(err) };
@@ -155,20 +168,13 @@ export async function upscaleBatch(paths: readonly string[], opts: BatchOptions)
       break;
     }
     const fail = (err: unknown) => {
-      const d = describe(err);
+      const d = describeFailure(err);
       summary.failed.push({ input: item.input, ...d });
       emit({ type: 'failed', index, total, input: item.input, ...d });
     };
-    if (item.problem) {
-      fail(new Error(`${item.input}: ${item.problem}`));
-      continue;
-    }
     let output: string;
     try {
-      const info = await probeImage(item.input);
-      const format = outputFormatFor(info.format, opts.format);
-      const name = outputName(template, item.input, opts.model.id, scale, extensionForFormat(format).slice(1));
-      output = join(outputDirFor(item, opts.outDir), name);
+      output = await plannedOutput(item, { modelId: opts.model.id, scale, format: opts.format, template, outDir: opts.outDir });
     } catch (err) {
       fail(err);
       continue;

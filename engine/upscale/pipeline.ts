@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { freemem } from 'node:os';
-import { rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { outputFormatFor, type OutputFormat } from '../image/formats';
 import { exifForOutput } from '../image/metadata';
@@ -225,6 +225,20 @@ export async function assertNotInput(input: string, output: string): Promise<voi
 
 function tempName(out: string, tag: string): string {
   return join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.${tag}`);
+}
+
+/**
+ * Removes the temporary files an upscale of `output` left when its process was killed (`kill -9`
+ * skips the cleanup). Only for a caller that knows no other process is writing `output` now.
+ */
+export async function removeStaleTemps(output: string): Promise<string[]> {
+  const out = resolve(output);
+  const prefix = `.${basename(out)}.`;
+  const stale = (await readdir(dirname(out)).catch(() => [] as string[])).filter(
+    (f) => f.startsWith(prefix) && /^[0-9a-f]{12}\.(pass\d+\.v|tmp)$/.test(f.slice(prefix.length)),
+  );
+  await Promise.all(stale.map((f) => rm(join(dirname(out), f), { force: true })));
+  return stale;
 }
 
 /** Upscales an image file into `output` (format from `opts.format`, else kept from the input). */

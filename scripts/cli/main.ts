@@ -3,7 +3,7 @@ import { benchGraphsCommand } from './commands/bench-graphs';
 import { evalCommand } from './commands/eval';
 import { exportCommand } from './commands/export';
 import { modelsCommand } from './commands/models';
-import { upscaleCommand } from './commands/upscale';
+import { printSummary, upscaleCommand } from './commands/upscale';
 import { benchCommand } from './commands/bench';
 import { serveCommand } from './commands/serve';
 import { trainCommand } from './commands/train';
@@ -11,6 +11,8 @@ import { distillCommand } from './commands/distill';
 import { pruneCommand } from './commands/prune';
 import { compressCommand } from './commands/compress';
 import { importCommand } from './commands/import';
+import { workerCommand } from './commands/worker';
+import { queueCommand } from './commands/queue';
 
 /** The `minisr` CLI: this file only registers commands; each lives in ./commands/. */
 const program = new Command('minisr')
@@ -29,6 +31,8 @@ program.addCommand(pruneCommand());
 program.addCommand(compressCommand());
 program.addCommand(distillCommand());
 program.addCommand(importCommand());
+program.addCommand(workerCommand());
+program.addCommand(queueCommand(printSummary));
 
 try {
   await program.parseAsync(process.argv);

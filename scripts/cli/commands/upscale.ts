@@ -8,6 +8,7 @@ import { DEFAULT_TEMPLATE, upscaleBatch, type BatchEvent, type BatchSummary } fr
 import { resolveModel } from '../../../engine/upscale/model';
 import { scaleLabel } from '../../../engine/upscale/pipeline';
 import { positiveInt } from '../table';
+import { queuedUpscale } from './queue';
 
 interface UpscaleCliOptions {
   model?: string;
@@ -28,6 +29,8 @@ interface UpscaleCliOptions {
   metadata: boolean;
   json?: boolean;
   summary?: string;
+  queue?: string;
+  detach?: boolean;
 }
 
 function tileOption(v: string): string {
@@ -116,7 +119,7 @@ function jsonReporter(): (e: BatchEvent) => void {
   };
 }
 
-function printSummary(s: BatchSummary): void {
+export function printSummary(s: BatchSummary): void {
   console.log(
     `\n${s.cancelled ? 'cancelled: ' : ''}${s.succeeded.length} succeeded, ${s.failed.length} failed, ${s.skipped.length} skipped in ${seconds(s.seconds)} (model ${s.model}, ${s.scaleLabel})`,
   );
@@ -157,7 +160,11 @@ export function upscaleCommand(): Command {
     .option('--no-metadata', 'do not copy ICC profile, EXIF and XMP')
     .option('--json', 'JSON lines (events, then the summary) instead of text')
     .option('--summary <file>', 'also write the JSON summary (succeeded, failed with reasons, skipped) to this file')
+    .option('--queue <redis-url>', 'send one job per image to `minisr worker`s through Redis (paths on storage every worker sees)')
+    .option('--detach', 'with --queue: enqueue, print the batch id and return')
     .action(async (paths: string[], opts: UpscaleCliOptions) => {
+      if (opts.queue) return queuedUpscale(paths, { ...opts, queue: opts.queue }, printSummary);
+      if (opts.detach) throw new Error('--detach needs --queue');
       const model = await resolveModel({
         ...(opts.model ? { model: opts.model } : {}),
         ...(opts.weights ? { weights: opts.weights } : {}),

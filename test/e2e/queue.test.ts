@@ -1,0 +1,169 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveSafetensors } from '../../engine/io/checkpoint';
+import { presetConfig } from '../../engine/zoo/presets';
+import { startRedis, type TestRedis } from '../helpers/redis';
+import { randomWeights, writeTestImage } from '../unit/upscale-helpers';
+
+/**
+ * The Redis queue front end end to end: a redis-server on a loopback port, `minisr worker`
+ * processes and `minisr upscale --queue`, all as a user runs them, plus the faults a queue is
+ * for (a worker killed mid-job, Redis restarted mid-batch, a batch enqueued twice).
+ */
+
+const run = promisify(execFile);
+const CLI = resolve(import.meta.dirname, '../../scripts/minisr.mjs');
+let dir: string;
+let weights: string;
+let redis: TestRedis;
+
+interface Summary {
+  type: string;
+  succeeded: { input: string; output: string }[];
+  failed: { input: string; reason: string }[];
+  skipped: { input: string; output?: string; reason: string }[];
+}
+
+async function minisr(args: string[], timeout = 240_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: dir, timeout });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as Summary;
+
+class WorkerProc {
+  readonly child: ChildProcess;
+  log = '';
+  constructor(extra: string[] = []) {
+    this.child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'worker',
+        '--queue',
+        redis.url,
+        '--ep',
+        'cpu',
+        '--threads',
+        '1',
+        '--stalled-interval',
+        '1000',
+        '--lock-duration',
+        '2000',
+        ...extra,
+      ],
+      { cwd: dir },
+    );
+    this.child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+  }
+  ready(): Promise<void> {
+    return this.waitFor(/ready on/);
+  }
+  waitFor(re: RegExp, ms = 60_000): Promise<void> {
+    return new Promise((res, rej) => {
+      const t0 = Date.now();
+      const tick = () => {
+        if (re.test(this.log)) return res();
+        if (this.child.exitCode !== null) return rej(new Error(`worker exited before ${re}:\n${this.log}`));
+        if (Date.now() - t0 > ms) return rej(new Error(`no ${re} within ${ms} ms:\n${this.log}`));
+        setTimeout(tick, 50);
+      };
+      tick();
+    });
+  }
+  done(): string[] {
+    return [...this.log.matchAll(/^done {4}(\S+) ->/gm)].map((m) => m[1]!);
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((res) => this.child.once('exit', (code) => res(code)));
+    this.child.kill(signal);
+    return exited;
+  }
+}
+
+const model = () => ['-m', 'edsr-mini', '--weights', weights];
+const files = async (d: string) => (await readdir(d, { recursive: true })).map(String).sort();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'minisr-queue-'));
+  weights = join(dir, 'edsr-mini-random.safetensors');
+  await saveSafetensors(weights, randomWeights(presetConfig('edsr-mini'), 5));
+  redis = await startRedis();
+}, 60_000);
+afterAll(async () => {
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('minisr worker + minisr upscale --queue', () => {
+  it('60 images on three workers: each good one done once, byte-identical to a local run; corrupt ones failed with reasons', async () => {
+    const src = join(dir, 'in');
+    await mkdir(src, { recursive: true });
+    for (let i = 0; i < 54; i++)
+      await writeTestImage(join(src, `img${String(i).padStart(2, '0')}.png`), 12 + (i % 7), 10 + (i % 5), { seed: i });
+    await writeFile(join(src, 'bad0.png'), 'not an image');
+    await writeFile(join(src, 'bad1.png'), Buffer.alloc(0));
+    const good = await readFile(join(src, 'img00.png'));
+    await writeFile(join(src, 'bad2.png'), good.subarray(0, 40)); // truncated
+    await writeFile(join(src, 'bad3.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
+    await writeFile(join(src, 'bad4.webp'), 'RIFF....WEBPjunk');
+    await mkdir(join(src, 'bad5.png')); // a folder named like an image
+
+    const local = await minisr(['upscale', src, '-o', join(dir, 'local'), ...model(), '--ep', 'cpu', '--threads', '1', '--json']);
+    expect(lastJson(local.stdout).succeeded).toHaveLength(54);
+
+    const workers = [new WorkerProc(), new WorkerProc(), new WorkerProc()];
+    try {
+      await Promise.all(workers.map((w) => w.ready()));
+      const out = join(dir, 'queued');
+      const r = await minisr(['upscale', src, '-o', out, ...model(), '--queue', redis.url, '--json']);
+      const s = lastJson(r.stdout);
+      expect(s.type).toBe('summary');
+      expect(s.succeeded).toHaveLength(54);
+      expect(s.skipped).toHaveLength(0);
+      expect(s.failed.map((f) => f.input.replace(/.*[/\\]/, '')).sort()).toEqual([
+        'bad0.png',
+        'bad1.png',
+        'bad2.png',
+        'bad3.jpg',
+        'bad4.webp',
+        'bad5.png',
+      ]);
+      for (const f of s.failed) expect(f.reason).toMatch(/bad\d\.\w+: \S/);
+      expect(r.code).toBe(1); // failures set the exit code, as a local batch does
+
+      // Exactly once: 54 'done' lines over the three workers, no input twice, and the work was shared.
+      const done = workers.flatMap((w) => w.done());
+      expect(done).toHaveLength(54);
+      expect(new Set(done).size).toBe(54);
+      expect(workers.filter((w) => w.done().length > 0).length).toBeGreaterThanOrEqual(2);
+      // Bad images are not retried: each failed on its first attempt.
+      expect(workers.map((w) => w.log.match(/^start {3}\S*bad\d\.\w+ \(attempt [2-9]/gm) ?? []).flat()).toEqual([]);
+
+      const names = await files(out);
+      expect(names).toEqual(await files(join(dir, 'local')));
+      expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
+      for (const n of names) expect(await readFile(join(out, n))).toEqual(await readFile(join(dir, 'local', n)));
+
+      // The same batch again: nothing is redone, the summary is the same.
+      const mtimes = await Promise.all(names.map(async (n) => (await stat(join(out, n))).mtimeMs));
+      const again = lastJson((await minisr(['upscale', src, '-o', out, ...model(), '--queue', redis.url, '--json'])).stdout);
+      expect([again.succeeded.length, again.failed.length, again.skipped.length]).toEqual([54, 6, 0]);
+      expect(workers.flatMap((w) => w.done())).toHaveLength(54);
+      expect(await Promise.all(names.map(async (n) => (await stat(join(out, n))).mtimeMs))).toEqual(mtimes);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  }, 300_000);
+});
