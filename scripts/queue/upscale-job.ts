@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
+import { probeImage } from '../../engine/image/decode';
 import { ImageDecodeError, ImageEncodeError } from '../../engine/image/errors';
 import type { OutputFormat } from '../../engine/image/formats';
 import type { EpChoice } from '../../engine/runtime/select';
@@ -49,6 +50,8 @@ export type UpscaleJobResult =
       seconds: number;
       megapixelsPerSec: number;
       worker: string;
+      /** Set when a retry found the output an earlier attempt (its worker killed before reporting) had written. */
+      note?: string;
     }
   | { status: 'skipped'; input: string; output: string; reason: string; worker: string };
 
@@ -109,6 +112,22 @@ export interface JobRun {
   onProgress?: (p: UpscaleProgress) => void;
 }
 
+async function finishedEarlier(input: string, output: string, worker: string): Promise<UpscaleJobResult> {
+  const [a, b] = await Promise.all([probeImage(input), probeImage(output)]);
+  const sizes = { width: a.width, height: a.height, outWidth: b.width, outHeight: b.height };
+  return {
+    status: 'done',
+    input,
+    output,
+    ...sizes,
+    ep: 'unknown',
+    seconds: 0,
+    megapixelsPerSec: 0,
+    worker,
+    note: 'finished by an earlier attempt',
+  };
+}
+
 export async function runUpscaleJob(run: JobRun, ctx: WorkerContext): Promise<UpscaleJobResult> {
   const d = run.data;
   try {
@@ -118,15 +137,10 @@ export async function runUpscaleJob(run: JobRun, ctx: WorkerContext): Promise<Up
         { input: d.input, ...(d.root ? { root: d.root } : {}) },
         { modelId: d.modelId, scale: d.scale, format: d.format, template: d.template, ...(d.outDir ? { outDir: d.outDir } : {}) },
       ));
-    // Outputs appear by rename only, so an existing one is complete: an earlier attempt finished it.
-    if (existsSync(output) && (run.rerun || d.skipExisting))
-      return {
-        status: 'skipped',
-        input: d.input,
-        output,
-        reason: run.rerun ? 'finished by an earlier attempt' : 'output exists',
-        worker: ctx.name,
-      };
+    // Outputs appear by rename only, so an existing one is complete.
+    if (existsSync(output) && run.rerun) return finishedEarlier(d.input, output, ctx.name);
+    if (existsSync(output) && d.skipExisting)
+      return { status: 'skipped', input: d.input, output, reason: 'output exists', worker: ctx.name };
     if (run.rerun) await removeStaleTemps(output); // the job's previous worker died mid-write
     await mkdir(dirname(output), { recursive: true });
     const model = await modelFor(d.model, ctx.modelsDir);

@@ -53,7 +53,7 @@ export function startUpscaleWorker(opts: WorkerOptions): Worker<UpscaleJobData, 
   });
   worker.on('active', (job) => log(`start   ${job.data.input} (attempt ${job.attemptsStarted})`));
   worker.on('completed', (job, r) =>
-    log(`done    ${job.data.input} -> ${r.output}${r.status === 'skipped' ? ` (skipped: ${r.reason})` : ''}`),
+    log(`done    ${job.data.input} -> ${r.output}${r.status === 'skipped' ? ` (skipped: ${r.reason})` : r.note ? ` (${r.note})` : ''}`),
   );
   worker.on('failed', (job, err) => log(`failed  ${job?.data.input ?? '?'}: ${err.message}`));
   worker.on('error', (err) => log(`queue: ${err.message}`));

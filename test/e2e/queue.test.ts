@@ -81,8 +81,9 @@ class WorkerProc {
       tick();
     });
   }
+  /** Inputs this worker upscaled (not those a retry found finished). */
   done(): string[] {
-    return [...this.log.matchAll(/^done {4}(\S+) ->/gm)].map((m) => m[1]!);
+    return [...this.log.matchAll(/^done {4}(\S+) -> \S+$/gm)].map((m) => m[1]!);
   }
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
@@ -166,4 +167,61 @@ describe('minisr worker + minisr upscale --queue', () => {
       await Promise.all(workers.map((w) => w.stop()));
     }
   }, 300_000);
+
+  it('kill -9 of a worker mid-image: the job goes to another worker after the stalled check; one output, no temp files', async () => {
+    const src = join(dir, 'kill-in');
+    const out = join(dir, 'kill-out');
+    await mkdir(src, { recursive: true });
+    await writeTestImage(join(src, 'big.png'), 256, 192, { seed: 9 });
+    const workers = [new WorkerProc(), new WorkerProc()];
+    try {
+      await Promise.all(workers.map((w) => w.ready()));
+      const producer = minisr(['upscale', src, '-o', out, ...model(), '-s', '4', '--tile', '32', '--queue', redis.url, '--json']);
+      // Wait until one worker is writing its temporary files, then kill it without a chance to clean up.
+      let victim: WorkerProc | undefined;
+      for (let t = 0; !victim && t < 600; t++) {
+        const temps = (await readdir(out).catch(() => [])).filter((n) => n.startsWith('.big_'));
+        if (temps.length > 0) victim = workers.find((w) => /start {3}\S*big\.png/.test(w.log));
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(victim).toBeDefined();
+      await victim!.stop('SIGKILL');
+      const survivor = workers.find((w) => w !== victim)!;
+      const s = lastJson((await producer).stdout);
+      expect([s.succeeded.length, s.failed.length, s.skipped.length]).toEqual([1, 0, 0]);
+      expect(survivor.log).toMatch(/start {3}\S*big\.png \(attempt 2\)/);
+      expect(survivor.done()).toEqual([join(src, 'big.png')]);
+      expect(await readdir(out)).toEqual(['big_edsr-mini_x4.png']);
+      expect((await stat(join(out, 'big_edsr-mini_x4.png'))).size).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  }, 180_000);
+
+  it('Redis restarted mid-batch: workers and the producer reconnect and the batch completes, each output once', async () => {
+    const src = join(dir, 'restart-in');
+    const out = join(dir, 'restart-out');
+    await mkdir(src, { recursive: true });
+    for (let i = 0; i < 24; i++) await writeTestImage(join(src, `r${String(i).padStart(2, '0')}.png`), 96, 72, { seed: 100 + i });
+    const workers = [new WorkerProc(), new WorkerProc()];
+    try {
+      await Promise.all(workers.map((w) => w.ready()));
+      const producer = minisr(['upscale', src, '-o', out, ...model(), '--tile', '32', '--queue', redis.url, '--json']);
+      await Promise.race(workers.map((w) => w.waitFor(/^done /m)));
+      await redis.restart(1500);
+      const r = await producer;
+      const s = lastJson(r.stdout);
+      expect([s.succeeded.length, s.failed.length, s.skipped.length]).toEqual([24, 0, 0]);
+      expect(workers.filter((w) => w.child.exitCode === null)).toHaveLength(2); // rode out the restart
+      const done = workers.flatMap((w) => w.done());
+      expect(done.length).toBeLessThan(24); // some were done before the restart ...
+      expect(done.length).toBeGreaterThan(0);
+      expect(new Set(done).size).toBe(done.length); // ... and none was upscaled twice
+      const names = await files(out);
+      expect(names).toHaveLength(24);
+      expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  }, 180_000);
 });
