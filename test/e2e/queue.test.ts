@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveSafetensors } from '../../engine/io/checkpoint';
 import { presetConfig } from '../../engine/zoo/presets';
 import { startRedis, type TestRedis } from '../helpers/redis';
+import { writeSmoothImages } from '../helpers/train-images';
 import { randomWeights, writeTestImage } from '../unit/upscale-helpers';
 
 /**
@@ -224,4 +225,55 @@ describe('minisr worker + minisr upscale --queue', () => {
       await Promise.all(workers.map((w) => w.stop()));
     }
   }, 180_000);
+
+  it('a distillation whose worker is killed resumes from its checkpoint on another worker, with the loss curve of an uninterrupted run', async () => {
+    const data = join(dir, 'distill-data');
+    await mkdir(data, { recursive: true });
+    await writeSmoothImages(data, { count: 2, seed: 2, noise: [6, 6], size: [32, 32], prefix: 't' });
+    await writeFile(join(dir, 'student.json'), JSON.stringify({ family: 'edsr', num_feat: 4, num_block: 1 }));
+    const distill = (out: string, extra: string[] = []) =>
+      minisr([
+        'distill',
+        ...['--teacher', weights, '--teacher-preset', 'edsr-mini', '--student-config', join(dir, 'student.json'), '--data', data],
+        ...['--steps', '120', '--batch', '2', '--patch', '16', '--checkpoint-interval', '10', '--seed', '1', '--threads', '1'],
+        ...['--no-worker', '--cache-dir', join(dir, 'distill-cache'), '--out', out, '--json', ...extra],
+      ]);
+    const losses = async (run: string) => {
+      const latest = JSON.parse(await readFile(join(run, 'latest.json'), 'utf8')) as { checkpoint: string };
+      return (JSON.parse(await readFile(join(run, `${latest.checkpoint}.json`), 'utf8')) as { history: { loss: number[] } }).history.loss;
+    };
+    const reference = await distill(join(dir, 'run-local'));
+    expect(reference.code).toBe(0);
+
+    const workers = [new WorkerProc(), new WorkerProc()];
+    try {
+      await Promise.all(workers.map((w) => w.ready()));
+      const run = join(dir, 'run-queued');
+      const producer = distill(run, ['--queue', redis.url]);
+      const victim = await new Promise<WorkerProc>((res) => {
+        const tick = () => {
+          const w = workers.find((x) => /^checkpoint /m.test(x.log));
+          if (w) res(w);
+          else setTimeout(tick, 20);
+        };
+        tick();
+      });
+      await victim.stop('SIGKILL');
+      const r = await producer;
+      const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        type: string;
+        state: string;
+        result: { step: number; worker: string };
+      };
+      expect([result.type, result.state, result.result.step]).toEqual(['result', 'done', 120]);
+      const survivor = workers.find((w) => w !== victim)!;
+      expect(survivor.log).toMatch(/^train {3}\S+ \(attempt 2\)/m);
+      expect(survivor.log).toMatch(/^trained \S+: 120 steps/m);
+      const queued = await losses(run);
+      expect(queued).toHaveLength(120);
+      expect(queued).toEqual(await losses(join(dir, 'run-local'))); // bit for bit
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  }, 240_000);
 });

@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { AUTO_ORDER } from '../../../engine/runtime/providers';
 import type { EpChoice } from '../../../engine/runtime/select';
-import { startUpscaleWorker } from '../../queue/worker';
+import { startTrainWorker, startUpscaleWorker } from '../../queue/worker';
 import { positiveInt } from '../table';
 
 /** `minisr worker --queue redis://...`: runs queued upscale jobs until stopped. */
 export function workerCommand(): Command {
   return new Command('worker')
-    .description('take upscale jobs from a Redis queue (sent by minisr upscale --queue) and run them')
+    .description('take upscale and training jobs from a Redis queue (minisr upscale|train|distill --queue) and run them')
     .requiredOption('--queue <redis-url>', 'redis://HOST:PORT[/DB]')
     .option('--concurrency <n>', 'jobs at a time (default 1: one job per GPU or CPU)', positiveInt('--concurrency'), 1)
     .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', ...AUTO_ORDER]).default('auto'))
@@ -25,7 +25,7 @@ export function workerCommand(): Command {
         stalledInterval?: number;
         lockDuration?: number;
       }) => {
-        const worker = startUpscaleWorker({
+        const wopts = {
           url: o.queue,
           concurrency: o.concurrency,
           ep: o.ep,
@@ -33,16 +33,18 @@ export function workerCommand(): Command {
           ...(o.models ? { modelsDir: o.models } : {}),
           ...(o.stalledInterval ? { stalledInterval: o.stalledInterval } : {}),
           ...(o.lockDuration ? { lockDuration: o.lockDuration } : {}),
-          log: (l) => console.log(l),
-        });
-        await worker.waitUntilReady();
+          log: (l: string) => console.log(l),
+        };
+        const worker = startUpscaleWorker(wopts);
+        const trainer = startTrainWorker(wopts);
+        await Promise.all([worker.waitUntilReady(), trainer.worker.waitUntilReady()]);
         console.log(`worker ${process.pid} ready on ${o.queue}`);
         // First signal: finish the running jobs and leave; a second one leaves at once (the jobs go back to the queue).
         await new Promise<void>((res) => {
           const stop = (sig: NodeJS.Signals) => {
-            console.log(`${sig}: finishing the running jobs (again to leave now)`);
+            console.log(`${sig}: finishing the running images, checkpointing the running training (again to leave now)`);
             process.once(sig, () => process.exit(130));
-            void worker.close().then(res);
+            void Promise.all([worker.close(), trainer.close()]).then(() => res());
           };
           process.once('SIGTERM', stop);
           process.once('SIGINT', stop);
