@@ -164,6 +164,24 @@ describe('minisr worker + minisr upscale --queue', () => {
       expect([again.succeeded.length, again.failed.length, again.skipped.length]).toEqual([54, 6, 0]);
       expect(workers.flatMap((w) => w.done())).toHaveLength(54);
       expect(await Promise.all(names.map(async (n) => (await stat(join(out, n))).mtimeMs))).toEqual(mtimes);
+
+      // --detach and the queue commands on the same batch (its id is a content key, so the same again).
+      const id = (await minisr(['upscale', src, '-o', out, ...model(), '--queue', redis.url, '--detach'])).stdout.trim();
+      expect(id).toMatch(/^[0-9a-f]{16}$/);
+      const status = async () =>
+        JSON.parse((await minisr(['queue', 'status', id, '--queue', redis.url, '--json'])).stdout) as Summary & { pending: unknown[] };
+      const st = await status();
+      expect([st.succeeded.length, st.failed.length, st.pending.length]).toEqual([54, 6, 0]);
+      expect((await minisr(['queue', 'retry-failed', id, '--queue', redis.url])).stdout).toMatch(/^6 failed jobs queued again/);
+      const waited = lastJson((await minisr(['queue', 'wait', id, '--queue', redis.url, '--json'])).stdout);
+      expect([waited.succeeded.length, waited.failed.length]).toEqual([54, 6]); // still bad, failed again with their reasons
+      expect(workers.flatMap((w) => w.done())).toHaveLength(54);
+      expect((await minisr(['queue', 'clean', id, '--queue', redis.url])).stdout).toMatch(/^60 jobs removed/);
+      const gone = await minisr(['queue', 'status', id, '--queue', redis.url]);
+      expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/no batch/)]);
+
+      // SIGTERM: an idle worker leaves at once, cleanly.
+      expect(await Promise.all(workers.map((w) => w.stop()))).toEqual([0, 0, 0]);
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }
