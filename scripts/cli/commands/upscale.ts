@@ -160,7 +160,10 @@ export function upscaleCommand(): Command {
     .option('--no-metadata', 'do not copy ICC profile, EXIF and XMP')
     .option('--json', 'JSON lines (events, then the summary) instead of text')
     .option('--summary <file>', 'also write the JSON summary (succeeded, failed with reasons, skipped) to this file')
-    .option('--queue <redis-url>', 'send one job per image to `minisr worker`s through Redis (paths on storage every worker sees)')
+    .option(
+      '--queue <redis-url>',
+      "send one job per image to `minisr worker`s through Redis (paths on storage every worker sees; --ep and --threads are then each worker's own)",
+    )
     .option('--detach', 'with --queue: enqueue, print the batch id and return')
     .action(async (paths: string[], opts: UpscaleCliOptions) => {
       if (opts.queue) return queuedUpscale(paths, { ...opts, queue: opts.queue }, printSummary);
