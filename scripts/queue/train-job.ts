@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../../engine/jobs/train-job';
+import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../../engine/train/job';
 import type { TrainConfig } from '../../engine/train/config';
 
 /**
