@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { median } from './timing';
 
 const { values } = parseArgs({
   options: {
@@ -77,11 +78,11 @@ try {
       await Promise.all(workers.map((p) => new Promise((res) => (p.once('exit', res), p.kill('SIGTERM')))));
     }
   }
-  const one = rows['1 worker'];
+  // Medians over rounds: the timing helper's choice, robust to a round that a neighbour's job slowed.
+  const one = rows['1 worker'] ? median(rows['1 worker']) : undefined;
   for (const [name, v] of Object.entries(rows)) {
-    const mean = v.reduce((a, b) => a + b, 0) / v.length;
-    const rel = one ? ` (${(mean / (one.reduce((a, b) => a + b, 0) / one.length)).toFixed(2)}x one worker)` : '';
-    console.log(`${name.padEnd(10)} ${mean.toFixed(2)} images/s  [${v.map((x) => x.toFixed(2)).join(', ')}]${rel}`);
+    const rel = one ? ` (${(median(v) / one).toFixed(2)}x one worker)` : '';
+    console.log(`${name.padEnd(10)} ${median(v).toFixed(2)} images/s median  [${v.map((x) => x.toFixed(2)).join(', ')}]${rel}`);
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
