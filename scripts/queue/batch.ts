@@ -107,7 +107,7 @@ export async function enqueueUpscaleBatch(
       ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
       tile: opts.tile,
       ...(opts.overlap !== undefined ? { overlap: opts.overlap } : {}),
-      keep16bit: opts.keep16bit ?? false,
+      keep16bit: opts.keep16bit ?? true, // the engine's default: 16-bit PNG/TIFF sources stay 16-bit
       keepMetadata: opts.keepMetadata ?? true,
       template,
       ...(outDir ? { outDir } : {}),

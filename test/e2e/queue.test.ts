@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveSafetensors } from '../../engine/io/checkpoint';
 import { presetConfig } from '../../engine/zoo/presets';
@@ -96,8 +97,10 @@ describe('minisr worker + minisr upscale --queue', () => {
   it('60 images on three workers: each good one done once, byte-identical to a local run; corrupt ones failed with reasons', async () => {
     const src = join(dir, 'in');
     await mkdir(src, { recursive: true });
-    for (let i = 0; i < 54; i++)
+    for (let i = 0; i < 53; i++)
       await writeTestImage(join(src, `img${String(i).padStart(2, '0')}.png`), 12 + (i % 7), 10 + (i % 5), { seed: i });
+    // A 16-bit source: the queue keeps 16 bits as a local run does.
+    await sharp(join(src, 'img00.png')).toColourspace('rgb16').png().toFile(join(src, 'img53.png'));
     await writeFile(join(src, 'bad0.png'), 'not an image');
     await writeFile(join(src, 'bad1.png'), Buffer.alloc(0));
     const good = await readFile(join(src, 'img00.png'));
@@ -141,6 +144,7 @@ describe('minisr worker + minisr upscale --queue', () => {
       expect(names).toEqual(await files(join(dir, 'local')));
       expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
       for (const n of names) expect(await readFile(join(out, n))).toEqual(await readFile(join(dir, 'local', n)));
+      expect((await sharp(join(out, 'img53_edsr-mini_x2.png')).metadata()).depth).toBe('ushort');
 
       // The same batch again: nothing is redone, the summary is the same.
       const mtimes = await Promise.all(names.map(async (n) => (await stat(join(out, n))).mtimeMs));

@@ -31,7 +31,7 @@ export interface QueuedUpscaleOptions {
   include?: string;
   template: string;
   skipExisting?: boolean;
-  keep16bit?: boolean;
+  '8bit'?: boolean;
   metadata: boolean;
   json?: boolean;
   summary?: string;
@@ -94,7 +94,7 @@ export async function queuedUpscale(paths: string[], opts: QueuedUpscaleOptions,
       ...(opts.include ? { include: opts.include } : {}),
       template: opts.template,
       skipExisting: opts.skipExisting ?? false,
-      keep16bit: opts.keep16bit ?? false,
+      keep16bit: opts['8bit'] !== true,
       keepMetadata: opts.metadata,
     });
   } finally {
