@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultConfigDir } from '../../engine/api/config-dir';
 import { EngineHost } from '../../engine/api/host';
@@ -22,10 +22,17 @@ export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Builds the renderer with vite when `dist/renderer/index.html` is missing; says what to do when it cannot. */
+/** Newest modification time of the files the renderer bundle is built from (renderer/ and the API contract). */
+function newestRendererSource(): number {
+  const files = readdirSync(join(REPO_ROOT, 'renderer'), { recursive: true, encoding: 'utf8' }).map((f) => join(REPO_ROOT, 'renderer', f));
+  return Math.max(...[...files, join(REPO_ROOT, 'engine/api/types.ts')].map((f) => statSync(f).mtimeMs));
+}
+
+/** Builds the renderer with vite when `dist/renderer/index.html` is missing or older than its sources; says what to do when it cannot. */
 export function ensureRenderer(dir: string, log: (line: string) => void): void {
-  if (existsSync(join(dir, 'index.html'))) return;
-  log(`renderer not built (${dir}): running npm run build:renderer ...`);
+  const index = join(dir, 'index.html');
+  if (existsSync(index) && (dir !== RENDERER_DIR || statSync(index).mtimeMs >= newestRendererSource())) return;
+  log(`renderer not built or older than its sources (${dir}): running npm run build:renderer ...`);
   const r = spawnSync('npm', ['run', 'build:renderer'], { cwd: REPO_ROOT, stdio: 'inherit', shell: process.platform === 'win32' });
   if (r.status !== 0 || !existsSync(join(dir, 'index.html'))) {
     throw new Error(`could not build the renderer (exit ${r.status}); run \`npm run build:renderer\` and look at its errors`);
