@@ -63,12 +63,6 @@ export interface MainCallsApi extends DialogApi {
   openDropped(paths: string[]): Promise<DroppedPaths>;
 }
 
-/** What `minisr import` takes: a checkpoint, an ONNX file, or a Keras/UpscalerJS model.json. */
-export const MODEL_FILE_EXTENSIONS = ['pth', 'pt', 'safetensors', 'onnx'] as const;
-const MODEL_FILE_NAME = new RegExp(`(^|[\\\\/])model\\.json$|\\.(${MODEL_FILE_EXTENSIONS.join('|')})$`, 'i');
-/** Whether a file name or path is one a drop imports as a model (by name; the importer then checks the content). */
-export const isModelFileName = (name: string) => MODEL_FILE_NAME.test(name);
-
 export interface DroppedPaths {
   readonly files: string[];
   readonly folders: string[];

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { PathPolicy } from '../../engine/api/paths';
 import { ValidationError } from '../../engine/api/schema';
 import { readableExtensionsNoDot } from '../../engine/image/formats';
-import { isModelFileName, MODEL_FILE_EXTENSIONS, type MainCallsApi } from '../channels';
+import { isModelFileName, MODEL_FILE_EXTENSIONS } from '../../engine/api/types';
+import type { MainCallsApi } from '../channels';
 import type { BrowserWindowLike, DialogLike } from './electron-api';
 import { OpenRequests } from './open-requests';
 

@@ -1,7 +1,7 @@
 import { useRef, useState, type ReactNode } from 'react';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
-import { isModelFileName } from '../../../electron/channels';
+import { isModelFileName } from '../../../engine/api/types';
 import { importDroppedModels, WEB_IMPORT_HINT } from '../../app/import-model';
 import { importFiles, isImageFile, openPaths, splitDrop } from '../../app/open-images';
 import { reportError, useUi } from '../../state/ui';
