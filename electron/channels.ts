@@ -26,6 +26,7 @@ export const DIALOG_CHANNELS = {
   openFiles: 'dialog:openFiles',
   openFolder: 'dialog:openFolder',
   openCheckpoint: 'dialog:openCheckpoint',
+  openModel: 'dialog:openModel',
   saveFile: 'dialog:saveFile',
   revealInFolder: 'shell:revealInFolder',
   takeOpenRequests: 'app:takeOpenRequests',
@@ -47,6 +48,8 @@ export interface DialogApi {
   openFolder(): Promise<string | null>;
   /** A model checkpoint (.pth, .pt, .safetensors) the user picked (null when cancelled); added to the allow-list. */
   openCheckpoint(): Promise<string | null>;
+  /** A model to import (.pth, .pt, .safetensors, .onnx or a model.json; null when cancelled); added to the allow-list. */
+  openModel(): Promise<string | null>;
   /** A path to save to (null when cancelled); added to the allow-list as an output. */
   saveFile(defaultName: string): Promise<string | null>;
   revealInFolder(path: string): Promise<void>;
@@ -56,13 +59,15 @@ export interface DialogApi {
 export interface MainCallsApi extends DialogApi {
   /** Files the OS asked to open before the page was listening (command line, open-file); already allowed. */
   takeOpenRequests(): Promise<string[]>;
-  /** Paths of files and folders dropped on the window; images join the allow-list for reading, folders as read roots. */
+  /** Paths of files and folders dropped on the window; images and model files join the allow-list for reading, folders as read roots. */
   openDropped(paths: string[]): Promise<DroppedPaths>;
 }
 
 export interface DroppedPaths {
   readonly files: string[];
   readonly folders: string[];
+  /** Model files to import (.pth, .pt, .safetensors, .onnx, model.json). */
+  readonly models: string[];
 }
 
 /** What the preload exposes as `window.minisr`: named functions only. */

@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { PathPolicy } from '../../engine/api/paths';
 import { ValidationError } from '../../engine/api/schema';
 import { readableExtensionsNoDot } from '../../engine/image/formats';
+import { isModelFileName, MODEL_FILE_EXTENSIONS } from '../../engine/api/types';
 import type { MainCallsApi } from '../channels';
 import type { BrowserWindowLike, DialogLike } from './electron-api';
 import { OpenRequests } from './open-requests';
@@ -18,6 +20,12 @@ const fileName = z
   .max(255)
   .refine((n) => !/[\\/\0]/.test(n), 'must be a file name, without folders');
 const path = z.string().min(1).max(4096);
+
+/** A model.json names its weight shards beside it, so its folder becomes readable; any other model file alone. */
+async function allowModel(paths: PathPolicy, file: string): Promise<string> {
+  if (basename(file).toLowerCase() !== 'model.json') return paths.allowFile(file, 'read');
+  return join(await paths.allowRoot(dirname(file), 'read'), basename(file));
+}
 
 function arg<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const r = schema.safeParse(value);
@@ -60,6 +68,16 @@ export function createDialogs(
       if (r.canceled || !file) return null;
       return paths.allowFile(file, 'read');
     },
+    async openModel() {
+      const r = await dialog.showOpenDialog(window(), {
+        title: 'Import a model',
+        properties: ['openFile'],
+        filters: [{ name: 'Models', extensions: [...MODEL_FILE_EXTENSIONS, 'json'] }],
+      });
+      const file = r.filePaths[0];
+      if (r.canceled || !file) return null;
+      return allowModel(paths, file);
+    },
     async saveFile(defaultName: unknown) {
       const name = arg(fileName, defaultName, 'saveFile.params.0');
       const r = await dialog.showSaveDialog(window(), {
@@ -75,12 +93,13 @@ export function createDialogs(
     takeOpenRequests: () => openRequests.take(),
     async openDropped(list: unknown) {
       const dropped = arg(z.array(path).max(10_000), list, 'openDropped.params.0');
-      const out = { files: [] as string[], folders: [] as string[] };
-      // Only what a drop can be: readable images and folders, for reading. Anything else is skipped.
+      const out = { files: [] as string[], folders: [] as string[], models: [] as string[] };
+      // Only what a drop can be: readable images, model files and folders, for reading. Anything else is skipped.
       for (const p of dropped) {
         const s = await stat(p).catch(() => undefined);
         if (s?.isDirectory()) out.folders.push(await paths.allowRoot(p, 'read'));
         else if (s?.isFile() && imageName.test(p)) out.files.push(await paths.allowFile(p, 'read'));
+        else if (s?.isFile() && isModelFileName(p)) out.models.push(await allowModel(paths, p));
       }
       return out;
     },

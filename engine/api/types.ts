@@ -8,6 +8,12 @@
 export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff';
 
+/** What `minisr import` takes: a checkpoint, an ONNX file, or a Keras/UpscalerJS model.json. */
+export const MODEL_FILE_EXTENSIONS = ['pth', 'pt', 'safetensors', 'onnx'] as const;
+const MODEL_FILE_NAME = new RegExp(`(^|[\\\\/])model\\.json$|\\.(${MODEL_FILE_EXTENSIONS.join('|')})$`, 'i');
+/** Whether a file name or path is one a drop imports as a model (by name; the importer then checks the content). */
+export const isModelFileName = (name: string) => MODEL_FILE_NAME.test(name);
+
 /** Options of an import: the model's name, and the value range of an ONNX file that does not say. */
 export interface ImportModelOptions {
   readonly name?: string;

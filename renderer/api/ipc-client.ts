@@ -48,6 +48,7 @@ export function createIpcClient(bridge: MinisrBridge): EngineClient {
       openFiles: dialog('openFiles'),
       openFolder: dialog('openFolder'),
       openCheckpoint: dialog('openCheckpoint'),
+      openModel: dialog('openModel'),
       saveFile: dialog('saveFile'),
       revealInFolder: dialog('revealInFolder'),
     },

@@ -158,8 +158,12 @@ describe('Electron main process (with faked Electron)', () => {
     const ipc = fakeIpc();
     let next: { canceled: boolean; filePaths: string[] } = { canceled: false, filePaths: [join(dir, 'chosen/camera.png')] };
     const revealed: string[] = [];
+    const filters: string[][] = [];
     const dialogs = createDialogs(
-      { showOpenDialog: async () => next, showSaveDialog: async () => ({ canceled: false, filePath: join(dir, 'out.png') }) },
+      {
+        showOpenDialog: async (_w, o) => (filters.push(o.filters?.flatMap((f) => f.extensions) ?? []), next),
+        showSaveDialog: async () => ({ canceled: false, filePath: join(dir, 'out.png') }),
+      },
       () => FakeWindow.last,
       host.paths,
       (p) => revealed.push(p),
@@ -183,6 +187,20 @@ describe('Electron main process (with faked Electron)', () => {
     next = { canceled: false, filePaths: [ckpt] };
     expect(await ipc.invoke(DIALOG_CHANNELS.openCheckpoint)).toEqual({ ok: true, result: ckpt });
     expect(await host.paths.check(ckpt, 'read')).toBe(ckpt);
+    // "Import model…": any importable model; a model.json brings its folder (the weight shards), nothing above it.
+    await mkdir(join(dir, 'models-in/esrgan-slim'), { recursive: true });
+    const onnx = join(dir, 'models-in/foreign.onnx');
+    next = { canceled: false, filePaths: [onnx] };
+    expect(await ipc.invoke(DIALOG_CHANNELS.openModel)).toEqual({ ok: true, result: onnx });
+    expect(filters.at(-1)).toEqual(['pth', 'pt', 'safetensors', 'onnx', 'json']);
+    expect(await host.paths.check(onnx, 'read')).toBe(onnx);
+    const keras = join(dir, 'models-in/esrgan-slim/model.json');
+    next = { canceled: false, filePaths: [keras] };
+    expect(await ipc.invoke(DIALOG_CHANNELS.openModel)).toEqual({ ok: true, result: keras });
+    expect(await host.paths.check(join(dir, 'models-in/esrgan-slim/group1-shard1of1.bin'), 'read')).toMatch(/group1-shard1of1\.bin$/);
+    await expect(host.paths.check(join(dir, 'models-in/other.onnx'), 'read')).rejects.toThrow(/not allowed/);
+    next = { canceled: true, filePaths: [] };
+    expect(await ipc.invoke(DIALOG_CHANNELS.openModel)).toEqual({ ok: true, result: null });
     const id = (opened as { result: ImageRef }).result.id;
     expect(await ipc.invoke(engineChannel('saveImage'), id, join(dir, 'out.png'))).toEqual({ ok: true, result: join(dir, 'out.png') });
     expect(await ipc.invoke(engineChannel('saveImage'), id, join(dir, 'elsewhere.png'))).toMatchObject({

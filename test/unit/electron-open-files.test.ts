@@ -9,6 +9,7 @@ import { pathsFromArgv } from '../../electron/main/open-requests';
 import { APP_URL } from '../../electron/main/window';
 
 const SAMPLE = join(import.meta.dirname, '../../resources/samples/camera.png');
+const FIXTURES = join(import.meta.dirname, '../fixtures/import');
 const FRAME: IpcMainInvokeEventLike = { senderFrame: { url: APP_URL } };
 type Handler = (e: IpcMainInvokeEventLike, ...a: unknown[]) => Promise<unknown>;
 type AppListener = (...args: never[]) => void;
@@ -124,11 +125,33 @@ describe('files the OS asks the desktop app to open (faked Electron)', () => {
     await copyFile(SAMPLE, dropped);
     expect(await fake.invoke(engineChannel('openImage'), dropped)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     const r = await fake.invoke(DIALOG_CHANNELS.openDropped, [dropped, join(dir, 'trip'), join(dir, 'notes.txt'), join(dir, 'gone.png')]);
-    expect(r).toEqual({ ok: true, result: { files: [dropped], folders: [join(dir, 'trip')] } });
+    expect(r).toEqual({ ok: true, result: { files: [dropped], folders: [join(dir, 'trip')], models: [] } });
     expect(await fake.invoke(engineChannel('openImage'), dropped)).toMatchObject({ ok: true });
     expect(await fake.invoke(engineChannel('openImage'), join(dir, 'trip/beach.png'))).toMatchObject({ ok: true });
     expect(await fake.invoke(engineChannel('openImage'), join(dir, 'notes.txt'))).toMatchObject({ ok: false });
     expect(await fake.invoke(DIALOG_CHANNELS.openDropped, 'a.png')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+  });
+
+  it('dropped model files join the allow-list for the import (a model.json with its folder) and import', async () => {
+    await mkdir(join(dir, 'zoo/keras'), { recursive: true });
+    const pth = join(dir, 'zoo/compact-x4.pth');
+    await copyFile(join(FIXTURES, 'srvgg-x4.pth'), pth);
+    const keras = join(dir, 'zoo/keras/model.json');
+    await writeFile(keras, '{}');
+    await writeFile(join(dir, 'zoo/keras/group1-shard1of1.bin'), new Uint8Array(4));
+    await writeFile(join(dir, 'zoo/notes.json'), '{}');
+    expect(await fake.invoke(engineChannel('importModel'), pth)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const r = await fake.invoke(DIALOG_CHANNELS.openDropped, [pth, keras, join(dir, 'zoo/notes.json')]);
+    expect(r).toEqual({ ok: true, result: { files: [], folders: [], models: [pth, keras] } });
+    expect(await fake.invoke(engineChannel('importModel'), pth)).toMatchObject({
+      ok: true,
+      result: { id: 'compact-x4', family: 'srvgg', scale: 4, source: 'user' },
+    });
+    // The shards a model.json names lie beside it: its folder is readable, nothing above it.
+    expect(await running!.host.paths.check(join(dir, 'zoo/keras/group1-shard1of1.bin'), 'read')).toBe(
+      join(dir, 'zoo/keras/group1-shard1of1.bin'),
+    );
+    await expect(running!.host.paths.check(join(dir, 'zoo/notes.json'), 'read')).rejects.toThrow(/not allowed/);
   });
 
   it('reads file arguments from both command-line shapes, skipping switches', () => {

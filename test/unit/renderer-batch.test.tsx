@@ -92,6 +92,7 @@ describe('batch view', () => {
       openFiles: async () => [],
       openFolder: async () => '/data/in',
       openCheckpoint: async () => null,
+      openModel: async () => null,
       saveFile: async () => null,
       revealInFolder,
     };

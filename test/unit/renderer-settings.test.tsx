@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeClient } from '../helpers/renderer-fake-client';
 import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
 import { useModels } from '../../renderer/state/models';
+import { useUi } from '../../renderer/state/ui';
 
 describe('settings view', () => {
   beforeEach(installBrowserGaps);
@@ -40,7 +41,7 @@ describe('settings: Import model…', () => {
   beforeEach(installBrowserGaps);
   afterEach(teardown);
 
-  it('imports the checkpoint picked in the dialog and offers it in the model pickers', async () => {
+  it('imports the model picked in the dialog (which also lists .onnx and model.json), offers and selects it', async () => {
     const imported = {
       id: 'RealESRGAN_x4plus',
       label: 'RealESRGAN_x4plus x4',
@@ -53,7 +54,8 @@ describe('settings: Import model…', () => {
     const dialogs = {
       openFiles: async () => [],
       openFolder: async () => null,
-      openCheckpoint: async () => '/home/u/RealESRGAN_x4plus.pth',
+      openCheckpoint: async () => null,
+      openModel: async () => '/home/u/RealESRGAN_x4plus.pth',
       saveFile: async () => null,
       revealInFolder: async () => {},
     };
@@ -64,6 +66,7 @@ describe('settings: Import model…', () => {
     expect(await screen.findByText('Imported RealESRGAN_x4plus: rrdbnet, x4, 16,697,987 parameters')).toBeTruthy();
     expect(client.calls.filter((c) => c.method === 'importModel').map((c) => c.args)).toEqual([['/home/u/RealESRGAN_x4plus.pth']]);
     expect(useModels.getState().models.map((m) => m.id)).toContain('RealESRGAN_x4plus');
+    expect(useUi.getState().forms.upscale).toEqual({ modelId: 'RealESRGAN_x4plus', scale: 4 });
   });
 
   it('web mode (no native dialogs) points to the CLI instead', async () => {

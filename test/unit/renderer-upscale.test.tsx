@@ -94,6 +94,7 @@ describe('upscale view in the desktop app', () => {
         openFiles: async () => ['/photos/dog.jpg'],
         openFolder: async () => null,
         openCheckpoint: async () => null,
+        openModel: async () => null,
         saveFile: async (name) => {
           picked.push(name);
           return `/photos/out/${name}`;

@@ -181,6 +181,7 @@ describe('wizard view', () => {
         openFiles: async () => [],
         openFolder: async () => '/data/train',
         openCheckpoint: async () => '/models/teacher.pth',
+        openModel: async () => null,
         saveFile: async () => null,
         revealInFolder: async () => {},
       },

@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import { useClient } from '../../app/client-context';
-import { useModels } from '../../state/models';
+import { importedText, importModelAt } from '../../app/import-model';
 import { reportError } from '../../state/ui';
 
 /**
- * "Import model…": a checkpoint the user picks comes into their models folder as ONNX + card
+ * "Import model…": a checkpoint, ONNX file or model.json the user picks comes into their models folder as ONNX + card
  * (the engine's importModel), and joins every model picker at once.
  */
 export function ImportModel() {
@@ -14,14 +14,12 @@ export function ImportModel() {
   const dialogs = client.dialogs;
 
   async function pick() {
-    const path = await dialogs!.openCheckpoint();
+    const path = await dialogs!.openModel();
     if (!path) return;
     setBusy(true);
     setStatus(undefined);
     try {
-      const m = await client.importModel(path);
-      useModels.getState().add(m);
-      setStatus(`Imported ${m.id}: ${m.family}, x${m.scale}, ${m.params.toLocaleString('en-US')} parameters`);
+      setStatus(importedText(await importModelAt(client, path)));
     } catch (e) {
       reportError(e);
     } finally {

@@ -1,6 +1,8 @@
 import { useRef, useState, type ReactNode } from 'react';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
+import { isModelFileName } from '../../../engine/api/types';
+import { importDroppedModels, WEB_IMPORT_HINT } from '../../app/import-model';
 import { importFiles, isImageFile, openPaths, splitDrop } from '../../app/open-images';
 import { reportError, useUi } from '../../state/ui';
 
@@ -23,16 +25,18 @@ export function DropZone({ children, compact }: { children?: ReactNode; compact?
     if (client.openDropped) {
       // Desktop: files and folders by path; a folder goes straight into the batch.
       const dropped = Array.from(e.dataTransfer.files);
-      client.openDropped(dropped).then(({ files, folders }) => {
+      client.openDropped(dropped).then(({ files, folders, models }) => {
         if (folders.length > 0) {
           const cur = useUi.getState().forms.batch.inputs;
           useUi.getState().setForm('batch', { inputs: [...cur, ...folders.filter((f) => !cur.includes(f))] });
           useUi.getState().setView('batch');
         }
         if (files.length > 0) void openPaths(client, files);
+        if (models.length > 0) void importDroppedModels(client, models);
       }, reportError);
       return;
     }
+    if (Array.from(e.dataTransfer.files).some((f) => isModelFileName(f.name))) useUi.getState().notify('info', WEB_IMPORT_HINT);
     const { files, folders } = splitDrop(e.dataTransfer);
     if (folders.length > 0) {
       useUi.getState().setDroppedFolder(folders.join(', '));
