@@ -7,7 +7,7 @@ import { probeImage } from '../../engine/image/decode';
 import { ImageDecodeError, ImageEncodeError } from '../../engine/image/errors';
 import type { OutputFormat } from '../../engine/image/formats';
 import type { EpChoice } from '../../engine/runtime/select';
-import { describeFailure, plannedOutput } from '../../engine/upscale/batch';
+import { describeFailure, plannedOutput, type BatchSummary } from '../../engine/upscale/batch';
 import { resolveModel, type ModelRequest, type UpscaleModel } from '../../engine/upscale/model';
 import { removeStaleTemps, upscaleFile, type UpscaleProgress } from '../../engine/upscale/pipeline';
 
@@ -38,21 +38,12 @@ export interface UpscaleJobData {
 }
 
 export type UpscaleJobResult =
-  | {
+  | ({
       status: 'done';
-      input: string;
-      output: string;
-      width: number;
-      height: number;
-      outWidth: number;
-      outHeight: number;
-      ep: string;
-      seconds: number;
-      megapixelsPerSec: number;
       worker: string;
       /** Set when a retry found the output an earlier attempt (its worker killed before reporting) had written. */
       note?: string;
-    }
+    } & BatchSummary['succeeded'][number])
   | { status: 'skipped'; input: string; output: string; reason: string; worker: string };
 
 /** Same input, model and options: same id, so a batch enqueued twice is done once. */

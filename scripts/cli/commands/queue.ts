@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import type { OutputFormat } from '../../../engine/image/formats';
 import type { BatchSummary } from '../../../engine/upscale/batch';
+import type { UpscaleCliOptions } from './upscale';
 import {
   batchStatus,
   cleanBatch,
@@ -16,26 +16,8 @@ import {
 
 /** `minisr upscale --queue` (the producer) and `minisr queue status|wait|retry-failed|clean`. */
 
-export interface QueuedUpscaleOptions {
-  queue: string;
-  detach?: boolean;
-  model?: string;
-  weights?: string;
-  scale: number;
-  out?: string;
-  tile: string;
-  overlap?: number;
-  format: OutputFormat | 'same';
-  quality?: number;
-  recursive?: boolean;
-  include?: string;
-  template: string;
-  skipExisting?: boolean;
-  '8bit'?: boolean;
-  metadata: boolean;
-  json?: boolean;
-  summary?: string;
-}
+/** The local upscale's options, where the workers (not this process) choose provider and threads. */
+export type QueuedUpscaleOptions = Omit<UpscaleCliOptions, 'ep' | 'threads' | 'queue'> & { queue: string };
 
 function reporter(json: boolean): (e: QueueBatchEvent) => void {
   return (e) => {

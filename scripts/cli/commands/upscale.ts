@@ -10,7 +10,7 @@ import { scaleLabel } from '../../../engine/upscale/pipeline';
 import { positiveInt } from '../table';
 import { queuedUpscale } from './queue';
 
-interface UpscaleCliOptions {
+export interface UpscaleCliOptions {
   model?: string;
   weights?: string;
   scale: number;
