@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveSafetensors } from '../../engine/io/checkpoint';
 import { presetConfig } from '../../engine/zoo/presets';
+import sharp from 'sharp';
 import { randomWeights } from './upscale-helpers';
 import { writeTestImage } from './upscale-helpers';
 
@@ -37,6 +38,28 @@ async function minisr(args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('minisr upscale (subprocess)', () => {
+  it('keeps a 16-bit PNG source at 16 bits by default and writes 8 bits with --8bit', async () => {
+    const src = join(dir, 'deep.png');
+    const raw = new Uint16Array(12 * 10 * 3).map((_, i) => (i * 977) % 65536);
+    await sharp(Buffer.from(raw.buffer), { raw: { width: 12, height: 10, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toFile(src);
+    expect((await sharp(src).metadata()).depth).toBe('ushort');
+    const depthOf = async (out: string, extra: string[]): Promise<string | undefined> => {
+      const r = await minisr(['upscale', src, '-o', out, '-m', 'edsr-mini', '--weights', weights, '--ep', 'cpu', ...extra]);
+      expect(r.stderr).not.toMatch(/minisr:/);
+      expect(r.code).toBe(0);
+      const files = (await readdir(out)).filter((f) => f.endsWith('.png'));
+      expect(files).toHaveLength(1);
+      const meta = await sharp(join(out, files[0]!)).metadata();
+      expect([meta.width, meta.height]).toEqual([24, 20]);
+      return meta.depth;
+    };
+    expect(await depthOf(join(dir, 'out16'), [])).toBe('ushort');
+    expect(await depthOf(join(dir, 'out8'), ['--8bit'])).toBe('uchar');
+  });
+
   it('a folder of 20 images: per-file progress and a final summary', async () => {
     const out = join(dir, 'out');
     const r = await minisr([
