@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, stat } from 'node:fs/promises';
 import { cpus, platform, tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
@@ -9,6 +9,7 @@ import { MODELS_DIR } from '../upscale/model';
 import { readCard } from '../zoo/card';
 import { importModel } from '../importers/import-model';
 import { batchFiles, outputName } from './batch-files';
+import { HistoryStore } from './history';
 import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
 import { ModelCatalog } from './models';
@@ -25,6 +26,7 @@ import type {
   DistillRequest,
   EngineApi,
   EngineEvent,
+  History,
   ImageRef,
   ImageRegionQuery,
   JobInfo,
@@ -71,7 +73,14 @@ export class EngineHost implements EngineApi {
     readonly models: ModelCatalog,
     readonly jobs: JobManager,
     readonly speeds: SpeedLog,
-  ) {}
+    readonly history: HistoryStore,
+  ) {
+    // A batch that ends without a summary still ends in the history.
+    jobs.on('event', (e: EngineEvent) => {
+      if (e.type === 'job' && e.job.kind === 'batch' && (e.job.state === 'failed' || e.job.state === 'cancelled'))
+        this.remember(history.finishBatch(e.job.id, { state: e.job.state }));
+    });
+  }
 
   static async create(opts: HostOptions): Promise<EngineHost> {
     const paths = new PathPolicy();
@@ -82,7 +91,9 @@ export class EngineHost implements EngineApi {
     const userModels = join(opts.configDir, 'models');
     await mkdir(userModels, { recursive: true });
     const models = new ModelCatalog(opts.modelsDir ?? MODELS_DIR, userModels);
-    return new EngineHost(opts, paths, images, settings, models, opts.jobs ?? new JobManager(), await SpeedLog.open(opts.configDir));
+    const jobs = opts.jobs ?? new JobManager();
+    const history = await HistoryStore.open(opts.configDir);
+    return new EngineHost(opts, paths, images, settings, models, jobs, await SpeedLog.open(opts.configDir), history);
   }
 
   /** Subscribes to engine events; returns the unsubscribe. */
@@ -187,6 +198,10 @@ export class EngineHost implements EngineApi {
     return this.jobs.start('upscale', `${entry.ref.name} x${req.scale} with ${req.modelId}`, task, async (r, jobId) => {
       const res = r as { output: string; passes: number; ep: string; millis: number; seconds: number; megapixels: number };
       const ref = await this.images.add(res.output, 'output');
+      if (entry.origin === 'opened')
+        this.remember(
+          this.history.addImage({ path: entry.path, name: entry.ref.name, action: 'upscaled', modelId: req.modelId, scale: req.scale }),
+        );
       if (res.ep === 'cpu') await this.speeds.record(req.modelId, res.megapixels, res.seconds);
       return {
         type: 'upscale-done',
@@ -201,11 +216,14 @@ export class EngineHost implements EngineApi {
     const modelPath = await this.models.path(req.modelId);
     const files = await batchFiles(req, outputDir, this.paths, (rel, fmt) => this.fileName(rel, req.modelId, req.scale, fmt));
     const task: BatchTask = { kind: 'batch', files, ...this.runOptions(modelPath, req.scale) };
-    return this.jobs.start('batch', `${files.length} images x${req.scale} with ${req.modelId}`, task, async (r, jobId) => ({
-      type: 'batch-done',
-      jobId,
-      summary: r as { done: number; failed: number; skipped: number },
-    }));
+    const job = this.jobs.start('batch', `${files.length} images x${req.scale} with ${req.modelId}`, task, async (r, jobId) => {
+      const summary = r as { done: number; failed: number; skipped: number };
+      this.remember(this.history.finishBatch(jobId, { state: 'finished', ...summary }));
+      return { type: 'batch-done', jobId, summary };
+    });
+    const { inputs, modelId, scale } = req;
+    this.remember(this.history.addBatch({ id: job.id, inputs, outputDir: req.outputDir, modelId, scale, files: files.length }));
+    return job;
   }
 
   private get training(): TrainingContext {
@@ -272,7 +290,40 @@ export class EngineHost implements EngineApi {
       keepMetadata: this.settings.get().keepMetadata,
     });
     await this.paths.allowFile(target, 'read');
+    this.remember(this.history.addImage({ path: target, name: basename(target), action: 'saved' }));
     return target;
+  }
+
+  /** A history write that fails is logged: it must not fail the upscale or save it records. */
+  private remember(write: Promise<void>): void {
+    write.catch((e: unknown) => console.warn(`history not saved: ${(e as Error).message}`));
+  }
+
+  /**
+   * The desktop app lets the user reopen what the history lists, as the dialog that first chose
+   * it did. Web mode grants nothing: its `--root` folders alone decide, so a page cannot reach
+   * files that a desktop session once opened.
+   */
+  async getHistory(): Promise<History> {
+    const history = await this.history.list();
+    if (this.opts.transport !== 'ipc') return history;
+    const grant = async (p: string, access: 'read' | 'write') => {
+      const s = await stat(p).catch(() => undefined);
+      if (s?.isDirectory()) await this.paths.allowRoot(p, access);
+      else if (s?.isFile()) await this.paths.allowFile(p, access);
+    };
+    for (const i of history.images) if (!i.missing) await grant(i.path, 'read');
+    for (const b of history.batches) {
+      if (b.missing) continue;
+      for (const input of b.inputs) await grant(input, 'read');
+      await grant(b.outputDir, 'write');
+    }
+    return history;
+  }
+
+  async clearHistory(): Promise<History> {
+    await this.history.clear();
+    return this.history.list();
   }
 
   async browse(path?: string): Promise<DirListing> {

@@ -172,6 +172,8 @@ export const paramSchemas = {
   listJobs: z.tuple([]),
   saveImage: z.tuple([id, path, outputFormat.optional(), quality.optional()]),
   browse: z.tuple([path.optional()]),
+  getHistory: z.tuple([]),
+  clearHistory: z.tuple([]),
 } satisfies Record<EngineMethod, z.ZodType>;
 
 // Every EngineApi call has a schema (compile-time check).

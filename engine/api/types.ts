@@ -200,6 +200,44 @@ export interface PlanResult {
   readonly bounds: ArchSizes;
 }
 
+/** An image the user upscaled (from a file, not an upload) or saved, for the "Recent" list. */
+export interface RecentImage {
+  readonly path: string;
+  readonly name: string;
+  /** When it was recorded (ISO 8601). */
+  readonly at: string;
+  readonly action: 'upscaled' | 'saved';
+  readonly modelId?: string;
+  readonly scale?: number;
+  /** The file is gone (set when the history is read). */
+  readonly missing?: boolean;
+}
+
+/** A batch the user started, with its counts once it ended. */
+export interface RecentBatch {
+  /** The batch's job id. */
+  readonly id: string;
+  readonly inputs: readonly string[];
+  readonly outputDir: string;
+  readonly modelId: string;
+  readonly scale: number;
+  readonly at: string;
+  readonly state: 'started' | 'finished' | 'failed' | 'cancelled';
+  /** Files the batch found. */
+  readonly files: number;
+  readonly done?: number;
+  readonly failed?: number;
+  readonly skipped?: number;
+  /** An input or the output folder is gone. */
+  readonly missing?: boolean;
+}
+
+/** Recent images and batches, newest first, kept across restarts (`history.json` in the config folder). */
+export interface History {
+  readonly images: readonly RecentImage[];
+  readonly batches: readonly RecentBatch[];
+}
+
 export type JobKind = 'upscale' | 'batch' | 'distill' | 'prune';
 export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
 
@@ -278,6 +316,9 @@ export interface EngineApi {
   saveImage(imageId: string, path: string, format?: OutputFormat, quality?: number): Promise<string>;
   /** Lists the allowed roots (no path) or one folder inside them: folders and images only. */
   browse(path?: string): Promise<DirListing>;
+  /** Recent images and batches (desktop: their files may be opened again without a dialog). */
+  getHistory(): Promise<History>;
+  clearHistory(): Promise<History>;
 }
 
 /** Names of the EngineApi calls: the wire protocols and the schema key on these. */
@@ -301,6 +342,8 @@ export const ENGINE_METHODS = [
   'listJobs',
   'saveImage',
   'browse',
+  'getHistory',
+  'clearHistory',
 ] as const satisfies readonly (keyof EngineApi)[];
 export type EngineMethod = (typeof ENGINE_METHODS)[number];
 

@@ -5,6 +5,7 @@ import type {
   DistillRequest,
   EngineClient,
   EngineEvent,
+  History,
   ImageRef,
   ImageRegionQuery,
   JobInfo,
@@ -84,6 +85,8 @@ export function fakeClient(
     plan?: (req: PlanRequest) => PlanResult;
     /** Reports readPruneReport finds, by path. */
     reports?: Record<string, PruneSummary>;
+    /** What getHistory answers (default: empty); clearHistory empties it. */
+    history?: History;
   } = {},
 ): FakeClient {
   const listeners = new Set<(e: EngineEvent) => void>();
@@ -91,6 +94,7 @@ export function fakeClient(
   const calls: FakeClient['calls'] = [];
   const imageQueries: ImageRegionQuery[] = [];
   let settings = { ...SETTINGS };
+  let history: History = opts.history ?? { images: [], batches: [] };
   let nextJob = 1;
   let nextImage = 1;
   const record = (method: string, args: unknown[]) => calls.push({ method, args });
@@ -207,6 +211,12 @@ export function fakeClient(
       const l = opts.dirs?.[path ?? ''];
       if (!l) throw new Error(`not allowed: ${path}`);
       return l;
+    },
+    getHistory: async () => history,
+    async clearHistory() {
+      record('clearHistory', []);
+      history = { images: [], batches: [] };
+      return history;
     },
   };
 }
