@@ -102,6 +102,8 @@ describe('EngineHost history', () => {
         off();
         ok();
       });
+      // It may have ended already.
+      void h.listJobs().then((jobs) => jobs.some((j) => j.id === id && j.state === state) && (off(), ok()));
     });
 
   beforeAll(async () => {

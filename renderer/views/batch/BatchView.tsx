@@ -4,6 +4,7 @@ import { useCommand } from '../../app/commands';
 import { usePathPicker } from '../../components/PathBrowser';
 import { ModelSelect } from '../../components/ModelPicker';
 import { ProgressBar } from '../../components/ProgressBar';
+import { RecentBatches } from '../../components/Recent';
 import { ScaleSelect } from '../../components/ScaleSelect';
 import { baseName } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
@@ -181,6 +182,9 @@ export function BatchView() {
 
       <section className="queue" aria-label="Batch queue">
         {!job && <p className="muted empty">Add a folder or images, choose where the results go, and start.</p>}
+        {!job && (
+          <RecentBatches onPick={(b) => setForm({ inputs: [...b.inputs], outputDir: b.outputDir, modelId: b.modelId, scale: b.scale })} />
+        )}
         {job && (
           <>
             <header className="queue-head">

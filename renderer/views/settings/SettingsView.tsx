@@ -1,5 +1,6 @@
 import type { EpChoice, Settings } from '../../api/client';
 import { useClient } from '../../app/client-context';
+import { ClearHistory } from '../../components/Recent';
 import { useSettings } from '../../state/settings';
 import { ImportModel } from './ImportModel';
 
@@ -92,6 +93,7 @@ export function SettingsView() {
         </label>
       </fieldset>
       <ImportModel />
+      <ClearHistory />
       <fieldset>
         <legend>Appearance</legend>
         <div role="radiogroup" aria-label="Theme" className="segmented">

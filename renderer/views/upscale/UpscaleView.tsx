@@ -6,6 +6,7 @@ import { importFiles, isImageFile } from '../../app/open-images';
 import { outputFormat, outputName, saveOutput } from '../../app/save';
 import { ModelPicker } from '../../components/ModelPicker';
 import { ProgressBar } from '../../components/ProgressBar';
+import { RecentImages } from '../../components/Recent';
 import { SCALES } from '../../components/ScaleSelect';
 import { formatBytes, formatDuration, formatMillis, scaleLabel } from '../../format';
 import { useImages } from '../../state/images';
@@ -91,7 +92,10 @@ export function UpscaleView() {
             <DropZone compact />
           </>
         ) : (
-          <DropZone />
+          <>
+            <DropZone />
+            <RecentImages />
+          </>
         )}
       </section>
 
