@@ -179,6 +179,12 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
       ['astronaut', 'camera', 'chelsea', 'coffee'].map((n) => `${n}_${rig.compactModel}_x2.png`),
     );
     await shot(page, 'batch');
+    // The history keeps it: after a reload the Recent list shows the batch with its counts.
+    await page.reload();
+    await page.getByRole('tab', { name: 'Batch' }).click();
+    const recent = page.getByRole('region', { name: 'Recent batches' });
+    await expect.poll(() => recent.innerText(), { timeout: 10_000, interval: 250 }).toContain('4 done · 1 failed · 0 skipped');
+    expect(await recent.innerText()).toContain('photos');
     await page.context().close();
   });
 

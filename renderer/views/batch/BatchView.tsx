@@ -178,13 +178,11 @@ export function BatchView() {
             </button>
           )}
         </div>
+        <RecentBatches onPick={(b) => setForm({ inputs: [...b.inputs], outputDir: b.outputDir, modelId: b.modelId, scale: b.scale })} />
       </section>
 
       <section className="queue" aria-label="Batch queue">
         {!job && <p className="muted empty">Add a folder or images, choose where the results go, and start.</p>}
-        {!job && (
-          <RecentBatches onPick={(b) => setForm({ inputs: [...b.inputs], outputDir: b.outputDir, modelId: b.modelId, scale: b.scale })} />
-        )}
         {job && (
           <>
             <header className="queue-head">
