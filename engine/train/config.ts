@@ -226,12 +226,12 @@ function validateInit(v: unknown, model: ModelConfig): InitWeights {
   return { weights, preset, ...partial };
 }
 
-/** `"photo"` (the photo variants' settings) or { jpeg: [lo, hi], noise, blur }. */
+/** `"photo"` (the photo variants' settings) or { jpeg: [lo, hi], noise, blur, clean }. */
 function validateDegrade(v: unknown): DegradeConfig {
   if (v === 'photo') return PHOTO_DEGRADE;
   const o = obj(v, 'degrade');
   for (const k of Object.keys(o))
-    if (k !== 'jpeg' && k !== 'noise' && k !== 'blur') throw new TypeError(`unknown field degrade.${k}; known: jpeg, noise, blur`);
+    if (!['jpeg', 'noise', 'blur', 'clean'].includes(k)) throw new TypeError(`unknown field degrade.${k}; known: jpeg, noise, blur, clean`);
   const q = o.jpeg ?? PHOTO_DEGRADE.jpeg;
   if (!Array.isArray(q) || q.length !== 2) throw new TypeError(`degrade.jpeg must be [lowest, highest] quality, got ${JSON.stringify(q)}`);
   const lo = int(q[0], 'degrade.jpeg[0]', 1);
@@ -241,6 +241,7 @@ function validateDegrade(v: unknown): DegradeConfig {
     jpeg: [lo, hi],
     noise: num(o.noise ?? PHOTO_DEGRADE.noise, 'degrade.noise', 0, 50),
     blur: num(o.blur ?? PHOTO_DEGRADE.blur, 'degrade.blur', 0, 5),
+    ...(o.clean !== undefined && o.clean !== 0 ? { clean: num(o.clean, 'degrade.clean', 0, 1) } : {}),
   };
 }
 

@@ -19,6 +19,12 @@ export interface DegradeConfig {
   noise: number;
   /** Max blur sigma in LR pixels; applied to half the samples, sigma uniform in [0.3, max] (sharp's minimum is 0.3). */
   blur: number;
+  /**
+   * Fraction of samples left clean (bicubic LR as is), so that a photo model keeps its quality on
+   * clean inputs; 0 or absent: every sample degraded (and the draws are those of runs made before
+   * this field existed).
+   */
+  clean?: number;
 }
 
 /** The photo variants' degradation (edsr-mini-x2-photo). */
@@ -33,7 +39,10 @@ export interface Degradation {
   blur: number;
 }
 
-export function drawDegradation(cfg: DegradeConfig, rng: Rng): Degradation {
+/** The sample's degradation, or null for a sample left clean (`cfg.clean`). */
+export function drawDegradation(cfg: DegradeConfig, rng: Rng): Degradation | null {
+  // Drawn only when asked for, so that runs without `clean` keep their streams (and resume alike).
+  if (cfg.clean && rng.next() < cfg.clean) return null;
   const quality = cfg.jpeg[0] + rng.int(cfg.jpeg[1] - cfg.jpeg[0] + 1);
   const noise = rng.next() < 0.5 && cfg.noise > 0 ? rng.uniform(0, cfg.noise) : 0;
   const blur = rng.next() < 0.5 && cfg.blur >= 0.3 ? rng.uniform(0.3, cfg.blur) : 0;
@@ -62,7 +71,8 @@ export async function degradeBatch(batch: Batch, patch: number, cfg: DegradeConf
   await Promise.all(
     Array.from({ length: count }, (_, i) => {
       const rng = Rng.seeded(seed, STREAM_DEGRADE, batch.step, i);
-      return degradePatch(lr.subarray(i * size, (i + 1) * size), patch, drawDegradation(cfg, rng), rng);
+      const d = drawDegradation(cfg, rng);
+      return d ? degradePatch(lr.subarray(i * size, (i + 1) * size), patch, d, rng) : undefined;
     }),
   );
   return { ...batch, lr };

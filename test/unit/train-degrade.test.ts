@@ -46,7 +46,7 @@ describe('photo degradation', () => {
   });
 
   it('draws quality within the range, noise and blur on about half the samples', () => {
-    const draws = Array.from({ length: 400 }, (_, i) => drawDegradation(PHOTO_DEGRADE, Rng.seeded(1, 3, i)));
+    const draws = Array.from({ length: 400 }, (_, i) => drawDegradation(PHOTO_DEGRADE, Rng.seeded(1, 3, i))!);
     expect(Math.min(...draws.map((d) => d.quality))).toBe(50);
     expect(Math.max(...draws.map((d) => d.quality))).toBe(95);
     const noisy = draws.filter((d) => d.noise > 0).length;
@@ -56,6 +56,29 @@ describe('photo degradation', () => {
     expect(blurred).toBeGreaterThan(150);
     expect(Math.min(...draws.filter((d) => d.blur > 0).map((d) => d.blur))).toBeGreaterThanOrEqual(0.3);
     expect(Math.max(...draws.map((d) => d.noise))).toBeLessThanOrEqual(5);
+  });
+
+  it('leaves the clean fraction of samples untouched, seeded, and keeps the draws of runs without it', async () => {
+    const images = [image(1), image(2)];
+    const spec8 = { ...spec, batch: 8 };
+    const clean = makeBatch(images, spec8, 3);
+    const mixed = { ...PHOTO_DEGRADE, clean: 0.5 };
+    const a = await degradeBatch(clean, 16, mixed, 5);
+    const b = await degradeBatch(makeBatch(images, spec8, 3), 16, mixed, 5);
+    expect(Buffer.from(a.lr.buffer).equals(Buffer.from(b.lr.buffer))).toBe(true);
+    const size = 3 * 16 * 16;
+    const same = Array.from({ length: 8 }, (_, i) => a.lr.subarray(i * size, (i + 1) * size).every((v, j) => v === clean.lr[i * size + j]));
+    expect(same.filter(Boolean).length).toBeGreaterThan(0); // some samples kept clean
+    expect(same.filter((s) => !s).length).toBeGreaterThan(0); // the others degraded
+    const kept = Array.from({ length: 1000 }, (_, i) => drawDegradation(mixed, Rng.seeded(1, 3, i)) === null).filter(Boolean);
+    expect(kept.length).toBeGreaterThan(450);
+    expect(kept.length).toBeLessThan(550);
+    // Without `clean` (or 0) the stream is drawn exactly as before the option existed.
+    const zero = { ...PHOTO_DEGRADE, clean: 0 };
+    for (let i = 0; i < 20; i++)
+      expect(drawDegradation(zero, Rng.seeded(1, 3, i))).toEqual(drawDegradation(PHOTO_DEGRADE, Rng.seeded(1, 3, i)));
+    expect(validateTrainConfig({ preset: 'edsr-mini', data: { dir }, steps: 5, degrade: { clean: 0.5 } }).degrade).toEqual(mixed);
+    expect(() => validateTrainConfig({ preset: 'edsr-mini', data: { dir }, steps: 5, degrade: { clean: 1.5 } })).toThrow(/degrade.clean/);
   });
 
   it('a killed and resumed photo run repeats the same losses', async () => {
