@@ -21,6 +21,8 @@ export interface TrainJobRequest {
   resume?: boolean;
   /** When resuming: train up to this many steps instead of the saved count (extends a finished run). */
   steps?: number;
+  /** Wall-clock budget of this run (see TrainerOptions.maxSeconds). */
+  maxSeconds?: number;
 }
 
 export interface TrainJobOptions {
@@ -53,7 +55,11 @@ export async function resolveTrainConfig(req: TrainJobRequest, optimizer?: 'obpr
 
 export async function runTrainJob(req: TrainJobRequest, opts: TrainJobOptions = {}): Promise<TrainJobResult> {
   const config = await resolveTrainConfig(req, opts.obprox ? 'obprox' : undefined);
-  const trainer = new Trainer(config, req.outDir, { resume: req.resume === true, ...(opts.obprox ? { obprox: opts.obprox } : {}) });
+  const trainer = new Trainer(config, req.outDir, {
+    resume: req.resume === true,
+    ...(req.maxSeconds !== undefined ? { maxSeconds: req.maxSeconds } : {}),
+    ...(opts.obprox ? { obprox: opts.obprox } : {}),
+  });
   const forward = <K extends keyof TrainEvents>(type: K) =>
     trainer.on(type, (p) => opts.onEvent?.({ type, ...(p as object) } as TrainJobEvent));
   const offs = (['progress', 'status', 'validation', 'checkpoint'] as const).map(forward);

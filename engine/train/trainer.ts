@@ -65,12 +65,14 @@ export interface TrainEvents {
 }
 
 export interface TrainResult {
-  /** Steps completed (== config.steps unless aborted). */
+  /** Steps completed (== config.steps unless aborted or time-limited). */
   step: number;
   aborted: boolean;
   history: TrainHistory;
   finalValidation?: ValidationResult;
   exported?: { onnx: string; card: string; weights: string };
+  /** Stopped early by `maxSeconds` (validated, checkpointed and exported all the same). */
+  timeLimited?: boolean;
 }
 
 export interface TrainerOptions {
@@ -78,6 +80,12 @@ export interface TrainerOptions {
   resume?: boolean;
   /** Export the EMA weights (ONNX + model card) when training completes. Default true. */
   export?: boolean;
+  /**
+   * Wall-clock budget in seconds from run() (data, teacher cache and graph build included): the
+   * first step that ends past it is the last, then the run validates, checkpoints and exports as
+   * if finished (`timeLimited` in the result), so a lent machine's fixed time still yields a model.
+   */
+  maxSeconds?: number;
   /** Replaces the ONNX training step (tests). */
   makeStep?: (config: TrainConfig) => Promise<TrainStep>;
   /** The OBProx-SG optimizer for `optim.type: 'obprox'` (engine/compress's `makeOBProx`: it lives in a layer above this one). */
@@ -157,6 +165,7 @@ export class Trainer {
   }
 
   async run(signal?: AbortSignal): Promise<TrainResult> {
+    const started = performance.now();
     const cfg = this.config;
     const arch = resolveArch(cfg.model);
     const scale = arch.scale;
@@ -212,7 +221,7 @@ export class Trainer {
     );
 
     try {
-      return await this.loop(step, source, validator, signal);
+      return await this.loop(step, source, validator, signal, started);
     } finally {
       await source.close();
       await step.release();
@@ -225,6 +234,7 @@ export class Trainer {
     source: BatchSource,
     validator: Validator | undefined,
     signal: AbortSignal | undefined,
+    started: number,
   ): Promise<TrainResult> {
     const cfg = this.config;
     const keys = ts.paramKeys;
@@ -276,6 +286,8 @@ export class Trainer {
     });
     const window: number[] = []; // recent step durations (s) for steps/s
     let last: ValidationResult | undefined;
+    const limit = this.opts.maxSeconds;
+    let timeLimited = false;
     while (done < cfg.steps) {
       if (this.paused) {
         this.events.emit('status', { phase: 'paused' });
@@ -313,11 +325,23 @@ export class Trainer {
         lastValPsnr: lastVal?.psnr,
         lr,
       });
-      if (validator && cfg.val && (done % cfg.val.interval === 0 || done === cfg.steps)) last = await validate();
-      if (done % cfg.checkpointInterval === 0 || done === cfg.steps) await checkpoint();
+      timeLimited = limit !== undefined && done < cfg.steps && (performance.now() - started) / 1000 >= limit;
+      const end = done === cfg.steps || timeLimited;
+      if (validator && cfg.val && (done % cfg.val.interval === 0 || end)) last = await validate();
+      if (done % cfg.checkpointInterval === 0 || end) await checkpoint();
+      if (timeLimited) {
+        this.events.emit('status', { phase: 'training', detail: `time limit of ${limit} s reached at step ${done} of ${cfg.steps}` });
+        break;
+      }
     }
     if (validator && !last) last = await validate(); // resumed at the end: score once anyway
-    const result: TrainResult = { step: done, aborted: false, history, ...(last ? { finalValidation: last } : {}) };
+    const result: TrainResult = {
+      step: done,
+      aborted: false,
+      history,
+      ...(last ? { finalValidation: last } : {}),
+      ...(timeLimited ? { timeLimited } : {}),
+    };
     if (this.opts.export !== false) {
       this.events.emit('status', { phase: 'exporting' });
       result.exported = await this.exportEma(ema.weights, shapes, last);

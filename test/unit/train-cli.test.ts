@@ -68,6 +68,22 @@ describe('minisr train flags', () => {
     expect(() => trainConfigFields({ preset: 'edsr-mini', initPartial: true })).toThrow(/--init-partial needs --init/);
   });
 
+  it('--degrade-clean-fraction mixes clean samples into --degrade photo; --max-seconds goes on the request', async () => {
+    const c = validateTrainConfig(
+      await configFromFlags(flags({ data: dir, steps: 5, degrade: 'photo', degradeCleanFraction: 0.5 }), { preset: 'edsr-mini' }),
+    );
+    expect(c.degrade).toEqual({ jpeg: [50, 95], noise: 5, blur: 1, clean: 0.5 });
+    await expect(configFromFlags(flags({ data: dir, degradeCleanFraction: 0.5 }), { preset: 'edsr-mini' })).rejects.toThrow(
+      /--degrade-clean-fraction needs --degrade/,
+    );
+    expect(requestFromFlags(flags({ out: 'runs/y', maxSeconds: 190 }), {})).toEqual({ outDir: 'runs/y', config: {}, maxSeconds: 190 });
+    expect(requestFromFlags(flags({ resume: 'runs/y', maxSeconds: 60 }), undefined)).toEqual({
+      outDir: 'runs/y',
+      resume: true,
+      maxSeconds: 60,
+    });
+  });
+
   it('needs --out unless resuming, and names a broken --config', async () => {
     expect(() => requestFromFlags(flags({}), {})).toThrow(/--out/);
     expect(requestFromFlags(flags({ resume: 'runs/x', steps: 9 }), undefined)).toEqual({ outDir: 'runs/x', resume: true, steps: 9 });

@@ -148,6 +148,19 @@ describe('Trainer', () => {
     await expect(new Trainer(config({ steps: 6 }), out, { export: false }).run()).rejects.toThrow(/already holds a training run/);
   });
 
+  it('stops at maxSeconds with a checkpoint, as a finished run that resumes to the full count', async () => {
+    const out = path.join(dir, 'run-time-limited');
+    // A budget of 0 s is spent by the first step: the run ends there, not aborted.
+    const r = await new Trainer(config({ steps: 6 }), out, { export: false, maxSeconds: 0 }).run();
+    expect(r).toMatchObject({ step: 1, aborted: false, timeLimited: true });
+    const latest = JSON.parse(await readFile(path.join(out, 'latest.json'), 'utf8'));
+    expect(latest.checkpoint).toBe('checkpoints/step_0000001');
+    const resumed = await new Trainer(config({ steps: 6 }), out, { resume: true, export: false, maxSeconds: 3600 }).run();
+    expect(resumed.step).toBe(6);
+    expect(resumed.timeLimited).toBeUndefined();
+    expect(resumed.history.loss.slice(0, 1)).toEqual(r.history.loss);
+  });
+
   it('resumes after a crash from the last periodic checkpoint and repeats the same losses exactly', async () => {
     const whole = await new Trainer(config(), path.join(dir, 'run-whole'), { export: false }).run();
     expect(whole.history.loss).toHaveLength(12);

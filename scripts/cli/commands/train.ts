@@ -36,6 +36,8 @@ export interface TrainFlags {
   threads?: number;
   ep?: string;
   degrade?: string;
+  degradeCleanFraction?: number;
+  maxSeconds?: number;
   worker: boolean;
   augment: boolean;
   json?: boolean;
@@ -86,6 +88,8 @@ const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
     'execution provider for training, teacher and validation: cpu (default), webgpu, cuda, dml, coreml, or auto (GPU first, CPU fallback)',
   ],
   ['--degrade <photo>', 'photo degradation of the LR inputs (blur, noise, JPEG q50-95), targets clean: a photo variant'],
+  ['--degrade-clean-fraction <x>', 'with --degrade: this fraction of the samples (drawn per sample, seeded) stays clean', num],
+  ['--max-seconds <s>', 'stop after this many seconds (from the start, teacher cache included), then validate, checkpoint and export', num],
   ['--no-worker', 'prepare batches on the main thread'],
   ['--no-augment', 'no flips/transpositions'],
   ['--json', 'JSON lines instead of a progress line'],
@@ -150,6 +154,10 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
     ['degrade', f.degrade],
   ] as const)
     set(c, key, v);
+  if (f.degradeCleanFraction !== undefined) {
+    if (!c.degrade) throw new TypeError('--degrade-clean-fraction needs --degrade photo');
+    c.degrade = { ...(c.degrade === 'photo' ? {} : (c.degrade as object)), clean: f.degradeCleanFraction };
+  }
   if (!f.worker) c.worker = false;
   if (!f.augment) c.augment = false;
   if (f.lr !== undefined) sub('optim').lr = f.lr;
@@ -227,6 +235,7 @@ export async function runFromCli(req: TrainJobRequest, json: boolean, job: CliJo
     const summary = {
       step: r.step,
       aborted: r.aborted,
+      ...(r.timeLimited ? { timeLimited: true } : {}),
       finalLoss: r.history.loss[r.history.loss.length - 1],
       validation: r.finalValidation
         ? { psnr: r.finalValidation.psnr, ssim: r.finalValidation.ssim, images: r.finalValidation.images }
@@ -237,7 +246,7 @@ export async function runFromCli(req: TrainJobRequest, json: boolean, job: CliJo
     else if (r.aborted) console.error(`\nstopped at step ${r.step}; continue with: minisr ${process.argv[2]} --resume ${req.outDir}`);
     else
       console.error(
-        `\ndone: ${r.step} steps${summary.validation ? `, PSNR-Y ${summary.validation.psnr.toFixed(3)} dB` : ''}${r.exported ? `; model ${r.exported.onnx}, card ${r.exported.card}` : ''}`,
+        `\ndone: ${r.step} steps${r.timeLimited ? ' (--max-seconds reached)' : ''}${summary.validation ? `, PSNR-Y ${summary.validation.psnr.toFixed(3)} dB` : ''}${r.exported ? `; model ${r.exported.onnx}, card ${r.exported.card}` : ''}`,
       );
     return r;
   } finally {
@@ -247,9 +256,10 @@ export async function runFromCli(req: TrainJobRequest, json: boolean, job: CliJo
 }
 
 export function requestFromFlags(f: TrainFlags, config: Record<string, unknown> | undefined): TrainJobRequest {
-  if (f.resume) return { outDir: f.resume, resume: true, ...(f.steps ? { steps: f.steps } : {}) };
+  const limit = f.maxSeconds !== undefined ? { maxSeconds: f.maxSeconds } : {};
+  if (f.resume) return { outDir: f.resume, resume: true, ...(f.steps ? { steps: f.steps } : {}), ...limit };
   if (!f.out) throw new TypeError('--out <dir> is required (or --resume <runDir>)');
-  return { outDir: f.out, config };
+  return { outDir: f.out, config, ...limit };
 }
 
 /** The config fields `minisr train` sets beyond the shared training flags. */
