@@ -106,7 +106,9 @@ async function initWeights(
 ): Promise<{ params: ParamSet; fresh: string[] }> {
   const file = cfg.init!.weights;
   // An exported model carries its weights: fine-tune a shipped .onnx (e.g. the photo variants).
-  const sd = /\.onnx$/i.test(file) ? weightsFromOnnx(await readFile(file), cfg.model) : await loadStateDict(file);
+  const sd = /\.onnx$/i.test(file)
+    ? weightsFromOnnx(await readFile(file), cfg.model, { partial: cfg.init!.partial === true })
+    : await loadStateDict(file);
   if (!cfg.init!.partial) {
     const bound = bindWeights(cfg.model, sd);
     return { params: new Map(keys.map((k) => [k, Float32Array.from(bound.get(k)!.data as Float32Array)])), fresh: [] };

@@ -87,15 +87,18 @@ export function cardFromOnnx(bytes: Uint8Array): ModelCard {
 }
 
 /** The parameter initializers of an exported model, checked against the config's parameter shapes. */
-export function weightsFromOnnx(bytes: Uint8Array, config: ModelConfig): StateDict {
+export function weightsFromOnnx(bytes: Uint8Array, config: ModelConfig, opts: { partial?: boolean } = {}): StateDict {
   const g = decode(bytes).graph as onnxProto.onnx.GraphProto;
   const inits = new Map(g.initializer.map((t) => [t.name, t]));
   const out: StateDict = new Map();
   for (const [key, shape] of modelParamShapes(config)) {
     const t = inits.get(key);
+    const dims = (t?.dims as number[] | undefined)?.map(Number) ?? [];
+    const same = t !== undefined && t.dataType === onnx.TensorProto.DataType.FLOAT && dims.join(',') === shape.join(',');
+    // Partial (an x3/x4 network started from an x2 model): what does not match is left out.
+    if (opts.partial && !same) continue;
     if (!t) throw new Error(`ONNX model has no initializer for parameter ${key}`);
-    const dims = (t.dims as number[]).map(Number);
-    if (t.dataType !== onnx.TensorProto.DataType.FLOAT || dims.join(',') !== shape.join(',')) {
+    if (!same) {
       throw new RangeError(`ONNX initializer ${key}: type ${t.dataType} [${dims.join(', ')}], expected float [${shape.join(', ')}]`);
     }
     const n = dims.reduce((a, b) => a * b, 1);

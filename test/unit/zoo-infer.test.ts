@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOnnx } from '../../engine/graph/onnx';
 import type { PlanarImage } from '../../engine/image/planar';
 import { saveSafetensors } from '../../engine/io/checkpoint';
-import { buildModel } from '../../engine/zoo/build';
+import { buildModel, modelParamShapes } from '../../engine/zoo/build';
 import { exportModel } from '../../engine/zoo/export';
 import { cardFromOnnx, ImageModel, weightsFromOnnx } from '../../engine/zoo/infer';
 import { presetConfig } from '../../engine/zoo/presets';
@@ -84,6 +84,18 @@ describe('exported models run on whole images', () => {
       /conv_first\.weight: type 1 \[16, 3, 3, 3\], expected float \[64, 3, 3, 3\]/,
     );
     expect(() => cardFromOnnx(new Uint8Array([1, 2, 3, 4, 5]))).toThrow(/not a valid ONNX model/);
+  });
+
+  it('partial: the tensors an x4 network shares with an x2 model, the rest left out', () => {
+    const x2 = presetConfig('edsr-mini');
+    const weights = randomWeights(x2);
+    const bytes = toOnnx(buildModel(x2, { height: 4, width: 4 }).graph, { params: 'initializers', weights });
+    const x4 = presetConfig('edsr-mini', { scale: 4 });
+    expect(() => weightsFromOnnx(bytes, x4)).toThrow(/initializer/);
+    const sd = weightsFromOnnx(bytes, x4, { partial: true });
+    const x4Keys = [...modelParamShapes(x4).keys()];
+    expect([...sd.keys()]).toEqual(x4Keys.filter((k) => !k.startsWith('upsample.2.')));
+    expect(sd.get('upsample.0.weight')!.data).toEqual(weights.get('upsample.0.weight')!.data);
   });
 });
 
