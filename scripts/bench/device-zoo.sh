@@ -19,8 +19,8 @@ EP=${EP:-webgpu}
 D=.device
 Z=$D/zoo
 O=${OUT:-/tmp/out}
-R=/tmp/zoo-runs
-mkdir -p "$O" "$R" /tmp/n node_modules
+R=/tmp/zoo-runs # run folders, logs and caches; a rerun starts afresh
+rm -rf $R && mkdir -p "$O" $R/cache /tmp/n node_modules
 tar -C /tmp/n -xJf $D/node.tar.xz && tar -C node_modules -xJf $D/ort.tar.xz && tar -C node_modules -xJf $D/sharp.tar.xz || exit 1
 N=/tmp/n/usr/bin/node
 [ -f $D/app/minisr.mjs ] || xz -dk $D/app/minisr.mjs.xz || exit 1
@@ -56,7 +56,7 @@ run() {
   [ $t -lt 40 ] && echo "$(date +%T) skip $name: ${t} s left" && return
   echo "$(date +%T) start $name (${t} s)"
   # -k: the CLI checkpoints on SIGTERM between steps, but not inside the teacher cache.
-  timeout -k 10 $((t + 20)) $N $D/app/minisr.mjs "$@" --max-seconds $((t - 20)) --out $R/$name --cache-dir /tmp/cache-$name >$R/$name.jsonl 2>$R/$name.err
+  timeout -k 10 $((t + 20)) $N $D/app/minisr.mjs "$@" --max-seconds $((t - 20)) --out $R/$name --cache-dir $R/cache/$name >$R/$name.jsonl 2>$R/$name.err
   local rc=$?
   echo "$(date +%T) $name: exit $rc; $(grep -h '"result"' $R/$name.jsonl | cut -c1-300)$(tail -1 $R/$name.err)"
 }
