@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { PathPolicy } from '../../engine/api/paths';
+import { importSourceFiles } from '../../engine/importers/import-model';
 import { ValidationError } from '../../engine/api/schema';
 import { readableExtensionsNoDot } from '../../engine/image/formats';
 import { isModelFileName, MODEL_FILE_EXTENSIONS } from '../../engine/api/types';
@@ -21,10 +21,15 @@ const fileName = z
   .refine((n) => !/[\\/\0]/.test(n), 'must be a file name, without folders');
 const path = z.string().min(1).max(4096);
 
-/** A model.json names its weight shards beside it, so its folder becomes readable; any other model file alone. */
+/**
+ * A model file becomes readable with what its import reads: a model.json with the weight shards
+ * it names (checked to lie beside it), nothing else of its folder. A model.json that cannot be
+ * read for its shards is allowed alone: the import then says what is wrong with it.
+ */
 async function allowModel(paths: PathPolicy, file: string): Promise<string> {
-  if (basename(file).toLowerCase() !== 'model.json') return paths.allowFile(file, 'read');
-  return join(await paths.allowRoot(dirname(file), 'read'), basename(file));
+  const reads = await importSourceFiles(file).catch(() => []);
+  for (const f of reads) await paths.allowFile(f, 'read');
+  return paths.allowFile(file, 'read');
 }
 
 function arg<T>(schema: z.ZodType<T>, value: unknown, field: string): T {

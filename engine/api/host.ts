@@ -7,7 +7,7 @@ import { EP_CHOICES } from '../runtime/select';
 import type { ExecutionProvider } from '../runtime/session';
 import { MODELS_DIR } from '../upscale/model';
 import { readCard } from '../zoo/card';
-import { importModel } from '../importers/import-model';
+import { importModel, importSourceFiles } from '../importers/import-model';
 import { batchFiles, outputName } from './batch-files';
 import { HistoryStore } from './history';
 import { ImageStore, type ImageEntry } from './images';
@@ -129,7 +129,10 @@ export class EngineHost implements EngineApi {
 
   async importModel(file: string, opts: ImportModelOptions = {}): Promise<ModelInfo> {
     const source = await this.paths.check(file, 'read');
-    const { id } = await importModel({ source, modelsDir: this.models.userDir, ...opts });
+    // A model.json names its weight shards: the user must have allowed each of them too.
+    for (const f of await importSourceFiles(source)) await this.paths.check(f, 'read');
+    const existingIds = new Set((await this.models.list()).map((m) => m.id));
+    const { id } = await importModel({ source, modelsDir: this.models.userDir, existingIds, ...opts });
     const info = (await this.listModels()).find((m) => m.id === id);
     if (!info) throw new Error(`${id}: imported, but the model list does not show it`);
     return info;

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { summarizeOnnx } from '../graph/onnx';
 import { importKeras } from './keras';
+import { DEFAULT_KERAS_LIMITS } from './keras-model';
+import { modelJsonFiles } from './model-json-files';
+import { defaultModelName, modelFileExists, uniqueModelId } from './model-name';
 import { importOnnxBytes } from './onnx-upscaler';
 import { detectFormat } from '../io/checkpoint';
 import { CARD_METADATA_KEY, CARD_SCHEMA, cardPathFor, type AnyCard, type ForeignCard, type ImportInfo } from '../zoo/card';
@@ -25,11 +28,15 @@ export interface ImportOptions {
   readonly range?: 1 | 255;
 }
 
-/** One importable format: `sniff` looks at the file's first bytes, `run` makes the graph. */
+/**
+ * One importable format: `sniff` looks at the file's first bytes, `run` makes the graph, and
+ * `reads` lists the files besides the source that `run` will read (paths the file names).
+ */
 interface FormatImporter {
   readonly format: string;
   sniff(head: Uint8Array): boolean;
   run(file: string, bytes: Uint8Array, opts: ImportOptions): Promise<ImportedGraph>;
+  reads?(file: string): Promise<string[]>;
 }
 
 const IMPORTERS: readonly FormatImporter[] = [
@@ -50,12 +57,13 @@ const IMPORTERS: readonly FormatImporter[] = [
     format: 'UpscalerJS/Keras model.json',
     sniff: (head) => /^\s*\{/.test(Buffer.from(head).toString('latin1')),
     run: (file, _bytes, opts) => importKeras(file, opts.range ? { range: opts.range } : {}),
+    reads: (file) => modelJsonFiles(file, DEFAULT_KERAS_LIMITS.maxJsonBytes),
   },
   {
     // A ModelProto starts with field 1 (ir_version, varint): byte 0x08.
     format: 'ONNX model',
     sniff: (head) => head[0] === 0x08,
-    run: (file, bytes, opts) => importOnnxBytes(bytes, path.basename(file), opts.range ? { range: opts.range } : {}),
+    run: (_file, bytes, opts) => importOnnxBytes(bytes, opts.range ? { range: opts.range } : {}),
   },
 ];
 
@@ -67,8 +75,10 @@ export interface ImportRequest extends ImportOptions {
   readonly source: string;
   /** The user's models folder (created if absent). */
   readonly modelsDir: string;
-  /** Model id (file name without .onnx); default: the source's name. */
+  /** Model id (file name without .onnx); default: the source's name (see defaultModelName), made unique. */
   readonly name?: string;
+  /** Model ids in use besides the files in `modelsDir` (e.g. the shipped models): a default name avoids them. */
+  readonly existingIds?: ReadonlySet<string>;
   readonly maxBytes?: number;
 }
 
@@ -83,26 +93,61 @@ export class ImportError extends Error {
   override name = 'ImportError';
 }
 
+/** The importer for the file's content, or a clear error naming what was found. */
+function importerFor(file: string, head: Uint8Array): FormatImporter {
+  const importer = IMPORTERS.find((i) => i.sniff(head.subarray(0, 64)));
+  if (importer) return importer;
+  const hex = Buffer.from(head.subarray(0, 8)).toString('hex');
+  throw new ImportError(
+    `${file}: not a model file we can import (first bytes ${hex}); formats: ${IMPORTERS.map((i) => i.format).join(', ')}`,
+  );
+}
+
+/** An importer's error as one message that names the source once (importers say what is wrong, not where). */
+function importError(file: string, e: unknown): ImportError {
+  return new ImportError(`${file}: ${(e as Error).message}`, { cause: e });
+}
+
+/**
+ * Every file an import of `source` reads: the model file, and for a model.json the weight shards
+ * it names (real paths, each checked to lie beside it). Front ends check these against what the
+ * user allowed before importing.
+ */
+export async function importSourceFiles(source: string): Promise<string[]> {
+  const file = await sourceFile(source);
+  const handle = await open(file, 'r').catch((e: unknown) => {
+    throw importError(file, new Error(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`));
+  });
+  const head = new Uint8Array(64);
+  try {
+    await handle.read(head, 0, 64, 0);
+  } finally {
+    await handle.close();
+  }
+  const importer = importerFor(file, head);
+  if (!importer.reads) return [file];
+  try {
+    return await importer.reads(file);
+  } catch (e) {
+    throw importError(file, e);
+  }
+}
+
 export async function importModel(req: ImportRequest): Promise<ImportResult> {
   const file = await sourceFile(req.source);
   const size = (await stat(file)).size;
   const max = req.maxBytes ?? MAX_SOURCE_BYTES;
   if (size > max) throw new ImportError(`${file}: ${size} bytes is over the ${max}-byte limit for a model file`);
   const bytes = await readFile(file);
-  const importer = IMPORTERS.find((i) => i.sniff(bytes.subarray(0, 64)));
-  if (!importer) {
-    const head = Buffer.from(bytes.subarray(0, 8)).toString('hex');
-    throw new ImportError(
-      `${file}: not a model file we can import (first bytes ${head}); formats: ${IMPORTERS.map((i) => i.format).join(', ')}`,
-    );
-  }
+  const importer = importerFor(file, bytes);
   let graph: ImportedGraph;
   try {
     graph = await importer.run(file, bytes, req);
   } catch (e) {
-    throw new ImportError(`${file}: ${(e as Error).message}`, { cause: e });
+    throw importError(file, e);
   }
-  const id = modelId(req.name ?? defaultName(req.source, file));
+  const taken = async (id: string) => req.existingIds?.has(id) === true || (await modelFileExists(req.modelsDir, id));
+  const id = req.name !== undefined ? modelId(req.name) : await uniqueModelId(modelId(await defaultModelName(file, graph.scale)), taken);
   const card = cardOf(graph, { file: path.basename(file), sha256: createHash('sha256').update(bytes).digest('hex') });
   const modelPath = path.join(req.modelsDir, `${id}.onnx`);
   const cardPath = cardPathFor(modelPath);
@@ -126,12 +171,6 @@ async function sourceFile(source: string): Promise<string> {
   const json = path.join(source, 'model.json');
   if (!(await stat(json).catch(() => undefined))?.isFile()) throw new ImportError(`${source}: a folder without model.json`);
   return json;
-}
-
-function defaultName(source: string, file: string): string {
-  const base = path.basename(file).replace(/\.[^.]*$/, '');
-  // model.json says nothing: the folder it is in names the model.
-  return base === 'model' && path.basename(file) === 'model.json' ? path.basename(path.dirname(path.resolve(source, '.'))) : base;
 }
 
 /** A file name that is safe on every platform: letters, digits, `.`, `_`, `-`. */

@@ -1,11 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { float32Tensor, numel, type HostTensor } from '../io/tensor';
+import { manifestShardPaths, readModelJson, resolveShard } from './model-json-files';
 
 /**
  * Reads a Keras layers model as TensorFlow.js publishes it (`model.json` + binary weight shards,
  * the format of the UpscalerJS packages) as plain data: the layer list with its connections and
- * the weights by name. JSON parsing and byte copies only; nothing in the files is executed.
+ * the weights by name. JSON parsing and byte copies only; nothing in the files is executed, and
+ * only shards beside model.json are read. Errors say what is wrong; the caller names the file.
  */
 
 export interface KerasLayer {
@@ -40,56 +42,56 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function fail(file: string, what: string): never {
-  throw new Error(`${file}: ${what}`);
+function fail(what: string): never {
+  throw new Error(what);
 }
 
 /** Keras 2 inbound nodes: `[[[layerName, nodeIndex, tensorIndex, kwargs], ...]]` (one call per layer here). */
-function inboundOf(file: string, layer: Json, name: string): string[] {
+function inboundOf(layer: Json, name: string): string[] {
   const nodes = layer.inbound_nodes;
   if (nodes === undefined || (Array.isArray(nodes) && nodes.length === 0)) return [];
-  if (!Array.isArray(nodes)) fail(file, `layer ${name}: inbound_nodes is not a list`);
-  if (nodes.length !== 1) fail(file, `layer ${name} is called ${nodes.length} times (shared layers are not supported)`);
+  if (!Array.isArray(nodes)) fail(`layer ${name}: inbound_nodes is not a list`);
+  if (nodes.length !== 1) fail(`layer ${name} is called ${nodes.length} times (shared layers are not supported)`);
   const call = nodes[0] as unknown;
-  if (!Array.isArray(call)) fail(file, `layer ${name}: unsupported inbound_nodes format (Keras 2 layout expected)`);
+  if (!Array.isArray(call)) fail(`layer ${name}: unsupported inbound_nodes format (Keras 2 layout expected)`);
   return call.map((c: unknown) => {
-    if (!Array.isArray(c) || typeof c[0] !== 'string') fail(file, `layer ${name}: unsupported inbound_nodes entry`);
-    if (c[1] !== 0 || c[2] !== 0) fail(file, `layer ${name}: only the first output of a layer may be used`);
+    if (!Array.isArray(c) || typeof c[0] !== 'string') fail(`layer ${name}: unsupported inbound_nodes entry`);
+    if (c[1] !== 0 || c[2] !== 0) fail(`layer ${name}: only the first output of a layer may be used`);
     return c[0];
   });
 }
 
 /** `[[name, 0, 0], ...]` -> names. */
-function endpoints(file: string, v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || v.length === 0) fail(file, `model_config.config.${field} is missing`);
+function endpoints(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || v.length === 0) fail(`model_config.config.${field} is missing`);
   return v.map((e: unknown) => {
-    if (!Array.isArray(e) || typeof e[0] !== 'string') fail(file, `model_config.config.${field}: bad entry`);
+    if (!Array.isArray(e) || typeof e[0] !== 'string') fail(`model_config.config.${field}: bad entry`);
     return e[0];
   });
 }
 
-function parseTopology(file: string, doc: Json): Pick<KerasModel, 'layers' | 'inputs' | 'outputs'> {
+function parseTopology(doc: Json): Pick<KerasModel, 'layers' | 'inputs' | 'outputs'> {
   if (doc.format !== undefined && doc.format !== 'layers-model') {
-    fail(file, `format ${JSON.stringify(doc.format)} is not a Keras layers model (a TF.js graph model cannot be imported)`);
+    fail(`format ${JSON.stringify(doc.format)} is not a Keras layers model (a TF.js graph model cannot be imported)`);
   }
   const topo = doc.modelTopology;
-  if (!isObject(topo)) fail(file, 'no modelTopology (not a TensorFlow.js layers model.json)');
+  if (!isObject(topo)) fail('no modelTopology (not a TensorFlow.js layers model.json)');
   const mc = isObject(topo.model_config) ? topo.model_config : topo;
   if (mc.class_name !== 'Functional' && mc.class_name !== 'Model') {
-    fail(file, `model class ${JSON.stringify(mc.class_name)} is not supported (a Keras functional model is expected)`);
+    fail(`model class ${JSON.stringify(mc.class_name)} is not supported (a Keras functional model is expected)`);
   }
   const cfg = mc.config;
-  if (!isObject(cfg) || !Array.isArray(cfg.layers)) fail(file, 'model_config.config.layers is missing');
+  if (!isObject(cfg) || !Array.isArray(cfg.layers)) fail('model_config.config.layers is missing');
   const layers = cfg.layers.map((l: unknown, i: number): KerasLayer => {
-    if (!isObject(l) || typeof l.class_name !== 'string') fail(file, `layer ${i} has no class_name`);
+    if (!isObject(l) || typeof l.class_name !== 'string') fail(`layer ${i} has no class_name`);
     const config = isObject(l.config) ? l.config : {};
-    const name = typeof l.name === 'string' ? l.name : typeof config.name === 'string' ? config.name : fail(file, `layer ${i} has no name`);
-    return { className: l.class_name, name, config, inbound: inboundOf(file, l, name) };
+    const name = typeof l.name === 'string' ? l.name : typeof config.name === 'string' ? config.name : fail(`layer ${i} has no name`);
+    return { className: l.class_name, name, config, inbound: inboundOf(l, name) };
   });
   return {
     layers,
-    inputs: endpoints(file, cfg.input_layers, 'input_layers'),
-    outputs: endpoints(file, cfg.output_layers, 'output_layers'),
+    inputs: endpoints(cfg.input_layers, 'input_layers'),
+    outputs: endpoints(cfg.output_layers, 'output_layers'),
   };
 }
 
@@ -98,27 +100,18 @@ interface WeightSpec {
   shape: number[];
 }
 
-function parseManifest(file: string, doc: Json): { paths: string[]; specs: WeightSpec[] } {
-  const groups = doc.weightsManifest;
-  if (!Array.isArray(groups)) fail(file, 'weightsManifest is missing');
-  const paths: string[] = [];
+function parseManifest(doc: Json): { paths: string[]; specs: WeightSpec[] } {
+  const paths = manifestShardPaths(doc);
   const specs: WeightSpec[] = [];
-  for (const g of groups as unknown[]) {
-    if (!isObject(g) || !Array.isArray(g.paths) || !Array.isArray(g.weights)) fail(file, 'weightsManifest entry needs paths and weights');
-    for (const p of g.paths as unknown[]) {
-      // Shards are plain file names beside model.json: no directories, no way out of the folder.
-      if (typeof p !== 'string' || p !== path.basename(p) || p === '..' || p === '.' || p === '') {
-        fail(file, `weight shard path ${JSON.stringify(p)} is not a file name beside model.json`);
-      }
-      paths.push(p);
-    }
+  for (const g of doc.weightsManifest as unknown[]) {
+    if (!isObject(g) || !Array.isArray(g.weights)) fail('weightsManifest entry needs paths and weights');
     for (const w of g.weights as unknown[]) {
-      if (!isObject(w) || typeof w.name !== 'string') fail(file, 'weight spec without a name');
-      if (w.dtype !== 'float32') fail(file, `weight ${w.name} is ${String(w.dtype)}; only float32 weights are supported`);
-      if (w.quantization !== undefined) fail(file, `weight ${w.name} is quantized; only float32 weights are supported`);
+      if (!isObject(w) || typeof w.name !== 'string') fail('weight spec without a name');
+      if (w.dtype !== 'float32') fail(`weight ${w.name} is ${String(w.dtype)}; only float32 weights are supported`);
+      if (w.quantization !== undefined) fail(`weight ${w.name} is quantized; only float32 weights are supported`);
       const shape = w.shape;
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
-        fail(file, `weight ${w.name} has a bad shape ${JSON.stringify(shape)}`);
+        fail(`weight ${w.name} has a bad shape ${JSON.stringify(shape)}`);
       }
       specs.push({ name: w.name, shape: shape as number[] });
     }
@@ -126,34 +119,20 @@ function parseManifest(file: string, doc: Json): { paths: string[]; specs: Weigh
   return { paths, specs };
 }
 
-/** Reads `model.json` and its shards; errors name the file and what is wrong (missing shard, size, format). */
+/** Reads `model.json` and its shards; errors say what is wrong (missing or escaping shard, size, format). */
 export async function readKerasModel(modelJson: string, limits: KerasReadLimits = DEFAULT_KERAS_LIMITS): Promise<KerasModel> {
   const file = path.resolve(modelJson);
-  const size = (await stat(file).catch((e: NodeJS.ErrnoException) => fail(file, `cannot read (${e.code ?? e.message})`))).size;
-  if (size > limits.maxJsonBytes) fail(file, `${size} bytes is over the ${limits.maxJsonBytes}-byte limit for a model.json`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    fail(file, `not valid JSON: ${(e as Error).message}`);
-  }
-  if (!isObject(doc)) fail(file, 'not a JSON object');
-  const topology = parseTopology(file, doc);
-  const { paths, specs } = parseManifest(file, doc);
+  const doc = await readModelJson(file, limits.maxJsonBytes);
+  const topology = parseTopology(doc);
+  const { paths, specs } = parseManifest(doc);
 
   const dir = path.dirname(file);
   const need = specs.reduce((n, s) => n + 4 * numel(s.shape), 0);
-  if (need > limits.maxWeightBytes) fail(file, `weights of ${need} bytes are over the ${limits.maxWeightBytes}-byte limit`);
-  const shardSizes = await Promise.all(
-    paths.map(async (p) => {
-      const st = await stat(path.join(dir, p)).catch(() => undefined);
-      if (!st?.isFile()) fail(file, `weight shard ${p} is missing (expected beside model.json in ${dir})`);
-      return st.size;
-    }),
-  );
-  const total = shardSizes.reduce((a, b) => a + b, 0);
-  if (total !== need) fail(file, `weight shards hold ${total} bytes, the manifest describes ${need}`);
-  const bytes = Buffer.concat(await Promise.all(paths.map((p) => readFile(path.join(dir, p)))));
+  if (need > limits.maxWeightBytes) fail(`weights of ${need} bytes are over the ${limits.maxWeightBytes}-byte limit`);
+  const shards = await Promise.all(paths.map((p) => resolveShard(dir, p)));
+  const total = shards.reduce((a, s) => a + s.size, 0);
+  if (total !== need) fail(`weight shards hold ${total} bytes, the manifest describes ${need}`);
+  const bytes = Buffer.concat(await Promise.all(shards.map((s) => readFile(s.file))));
 
   const weights = new Map<string, HostTensor>();
   let offset = 0;
@@ -163,7 +142,7 @@ export async function readKerasModel(modelJson: string, limits: KerasReadLimits 
     // Copy (not view): shard data need not be 4-byte aligned in the concatenated buffer; little-endian as TF.js writes it.
     Buffer.from(data.buffer).set(bytes.subarray(offset, offset + 4 * n));
     offset += 4 * n;
-    if (weights.has(s.name)) fail(file, `weight ${s.name} listed twice`);
+    if (weights.has(s.name)) fail(`weight ${s.name} listed twice`);
     weights.set(s.name, float32Tensor(s.shape, data));
   }
   return { ...topology, weights };

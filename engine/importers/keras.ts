@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { toOnnx } from '../graph/onnx';
 import { numel } from '../io/tensor';
 import { exportSymbolicOnnx, isGraphSizeIndependent, type GraphAtSize } from '../zoo/dynamic';
 import { buildKerasGraph, checkLayerTypes, kerasOnnxWeights } from './keras-graph';
 import { readKerasModel, type KerasModel, type KerasReadLimits } from './keras-model';
 import { withImportMetadata } from './metadata';
+import { packageAbove } from './model-name';
 import { measureMargin, openProbe } from './probe';
 import type { ImportedGraph } from './types';
 
@@ -29,25 +28,6 @@ export function upscalerjsRange(model: KerasModel): 1 | 255 {
   return model.layers.some((l) => l.className === 'MultiplyBeta' || /^PixelShuffle\d+x$/.test(l.className)) ? 1 : 255;
 }
 
-/** The npm package a model.json ships in (nearest package.json up to three folders above), with its LICENSE. */
-async function packageOf(modelJson: string): Promise<{ name: string; licence?: string } | undefined> {
-  let dir = path.dirname(path.resolve(modelJson));
-  for (let i = 0; i < 3; i++, dir = path.dirname(dir)) {
-    const pkg = await readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined);
-    if (pkg === undefined) continue;
-    let name: unknown;
-    try {
-      name = (JSON.parse(pkg) as { name?: unknown }).name;
-    } catch {
-      return undefined;
-    }
-    if (typeof name !== 'string') return undefined;
-    const licence = await readFile(path.join(dir, 'LICENSE'), 'utf8').catch(() => undefined);
-    return { name, ...(licence !== undefined ? { licence } : {}) };
-  }
-  return undefined;
-}
-
 export async function importKeras(modelJson: string, opts: KerasImportOptions = {}): Promise<ImportedGraph> {
   const model = await readKerasModel(modelJson, opts.limits);
   checkLayerTypes(model);
@@ -65,7 +45,7 @@ export async function importKeras(modelJson: string, opts: KerasImportOptions = 
   const small = build({ batch: 1, height: 4, width: 4 });
   const scale = small.outputs[0]!.shape[2]! / 4;
   if (!Number.isInteger(scale) || small.outputs[0]!.shape[3] !== scale * 4 || small.outputs[0]!.shape[1] !== 3) {
-    throw new Error(`${modelJson}: output [${small.outputs[0]!.shape.join(', ')}] of a 4x4 input is not an RGB upscale`);
+    throw new Error(`output [${small.outputs[0]!.shape.join(', ')}] of a 4x4 input is not an RGB upscale`);
   }
   const probe = await openProbe(onnx, 'input', 'output');
   let margin: number;
@@ -74,7 +54,7 @@ export async function importKeras(modelJson: string, opts: KerasImportOptions = 
   } finally {
     await probe.session.release();
   }
-  const pkg = await packageOf(modelJson);
+  const pkg = await packageAbove(modelJson);
   const upscalerjs = pkg?.name.startsWith('@upscalerjs/');
   const architecture = upscalerjs ? `UpscalerJS ${pkg!.name.slice('@upscalerjs/'.length)}` : 'Keras (model.json)';
   return {

@@ -95,49 +95,69 @@ function wrap(model: onnxProto.onnx.ModelProto, range: 1 | 255): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-function decode(bytes: Uint8Array, source: string): onnxProto.onnx.ModelProto {
+function decode(bytes: Uint8Array): onnxProto.onnx.ModelProto {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new Error(`${source}: not a valid ONNX model (${(e as Error).message})`, { cause: e });
+    throw new Error(`not a valid ONNX model (${(e as Error).message})`, { cause: e });
   }
-  if (!model.graph) throw new Error(`${source}: not a valid ONNX model (no graph)`);
+  if (!model.graph) throw new Error(`not a valid ONNX model (no graph)`);
   return model;
 }
 
+/**
+ * The first tensor anywhere in `g` (initializers, node attributes, subgraphs) whose data the file
+ * says lies in an external file: onnxruntime would read that path, which comes from the untrusted
+ * model, so such models are refused rather than followed.
+ */
+function externalTensor(g: onnxProto.onnx.IGraphProto): string | undefined {
+  const isExternal = (t: onnxProto.onnx.ITensorProto | null | undefined) =>
+    t?.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t?.externalData?.length ?? 0) > 0;
+  const sparse = (t: onnxProto.onnx.ISparseTensorProto | null | undefined) =>
+    isExternal(t?.values) ? t?.values : isExternal(t?.indices) ? t?.indices : undefined;
+  for (const t of g.initializer ?? []) if (isExternal(t)) return t.name ?? '';
+  for (const t of g.sparseInitializer ?? []) if (sparse(t)) return sparse(t)!.name ?? '';
+  for (const n of g.node ?? []) {
+    for (const a of n.attribute ?? []) {
+      const t = [a.t, ...(a.tensors ?? [])].find(isExternal) ?? sparse(a.sparseTensor) ?? a.sparseTensors?.map(sparse).find((x) => x);
+      if (t) return `${t.name || a.name} (node ${n.name || n.opType})`;
+      for (const sub of [a.g, ...(a.graphs ?? [])]) {
+        const inner = sub ? externalTensor(sub) : undefined;
+        if (inner !== undefined) return inner;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Checks the interface; returns the input's fixed H/W when it declares them. */
-function checkInterface(model: onnxProto.onnx.ModelProto, source: string): { fixed?: { height: number; width: number } } {
+function checkInterface(model: onnxProto.onnx.ModelProto): { fixed?: { height: number; width: number } } {
   const g = model.graph as onnxProto.onnx.GraphProto;
   const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
-  if (opset < 7) throw new Error(`${source}: opset ${opset} is older than 7 (the first with broadcasting Mul); re-export the model`);
-  const external = g.initializer.find((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
-  if (external) throw new Error(`${source}: weight ${external.name} is stored in an external file; import a self-contained .onnx`);
+  if (opset < 7) throw new Error(`opset ${opset} is older than 7 (the first with broadcasting Mul); re-export the model`);
+  const external = externalTensor(g);
+  if (external !== undefined) throw new Error(`tensor ${external} is stored in an external file; import a self-contained .onnx`);
   const inits = new Set(g.initializer.map((t) => t.name));
   const inputs = g.input.filter((v) => !inits.has(v.name));
   if (inputs.length !== 1) {
-    throw new Error(
-      `${source}: an upscaler takes one image input; this model has ${inputs.length}: ${inputs.map(describe).join(', ') || 'none'}`,
-    );
+    throw new Error(`an upscaler takes one image input; this model has ${inputs.length}: ${inputs.map(describe).join(', ') || 'none'}`);
   }
-  if (g.output.length !== 1)
-    throw new Error(`${source}: expected one output, found ${g.output.length}: ${g.output.map(describe).join(', ')}`);
+  if (g.output.length !== 1) throw new Error(`expected one output, found ${g.output.length}: ${g.output.map(describe).join(', ')}`);
   const input = inputs[0]!;
   const elem = input.type?.tensorType?.elemType;
   if (elem !== onnx.TensorProto.DataType.FLOAT) {
-    throw new Error(
-      `${source}: input ${describe(input)} is not float32 (ONNX element type ${String(elem)}); an NCHW float image is expected`,
-    );
+    throw new Error(`input ${describe(input)} is not float32 (ONNX element type ${String(elem)}); an NCHW float image is expected`);
   }
   const d = dimsOf(input);
   if (d.length !== 4 || (typeof d[1] === 'number' && d[1] !== 3) || (typeof d[0] === 'number' && d[0] > 1)) {
-    throw new Error(`${source}: input ${describe(input)} is not an NCHW RGB image [N,3,H,W]`);
+    throw new Error(`input ${describe(input)} is not an NCHW RGB image [N,3,H,W]`);
   }
   const [, , h, w] = d;
   return typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? { fixed: { height: h, width: w } } : {};
 }
 
-function rangeOf(model: onnxProto.onnx.ModelProto, opts: OnnxImportOptions, source: string): 1 | 255 {
+function rangeOf(model: onnxProto.onnx.ModelProto, opts: OnnxImportOptions): 1 | 255 {
   if (opts.range !== undefined) {
     if (opts.range !== 1 && opts.range !== 255) throw new RangeError(`range must be 1 or 255, got ${String(opts.range)}`);
     return opts.range;
@@ -146,12 +166,10 @@ function rangeOf(model: onnxProto.onnx.ModelProto, opts: OnnxImportOptions, sour
     const v = model.metadataProps.find((p) => p.key === key)?.value;
     if (v === undefined || v === null) continue;
     const r = parseRange(v);
-    if (r === undefined) throw new Error(`${source}: metadata ${key} = ${JSON.stringify(v)} is not a range of 1 or 255`);
+    if (r === undefined) throw new Error(`metadata ${key} = ${JSON.stringify(v)} is not a range of 1 or 255`);
     return r;
   }
-  throw new Error(
-    `${source}: the model's value range is unknown (no ${RANGE_METADATA_KEYS.join(' / ')} metadata): give it as 1 (0-1) or 255 (0-255)`,
-  );
+  throw new Error(`the model's value range is unknown (no ${RANGE_METADATA_KEYS.join(' / ')} metadata): give it as 1 (0-1) or 255 (0-255)`);
 }
 
 function countParams(model: onnxProto.onnx.ModelProto): number {
@@ -163,11 +181,11 @@ function countParams(model: onnxProto.onnx.ModelProto): number {
   return n;
 }
 
-/** Imports ONNX bytes (`source` names them in errors). */
-export async function importOnnxBytes(bytes: Uint8Array, source: string, opts: OnnxImportOptions = {}): Promise<ImportedGraph> {
-  const model = decode(bytes, source);
-  const { fixed } = checkInterface(model, source);
-  const range = rangeOf(model, opts, source);
+/** Imports ONNX bytes; errors say what is wrong, the caller names the file. */
+export async function importOnnxBytes(bytes: Uint8Array, opts: OnnxImportOptions = {}): Promise<ImportedGraph> {
+  const model = decode(bytes);
+  const { fixed } = checkInterface(model);
+  const range = rangeOf(model, opts);
   const params = countParams(model);
   const producer = model.producerName || 'unknown producer';
   const wrapped = wrap(model, range);
@@ -175,12 +193,10 @@ export async function importOnnxBytes(bytes: Uint8Array, source: string, opts: O
   try {
     probe = await openProbe(wrapped, INPUT, OUTPUT);
   } catch (e) {
-    throw new Error(`${source}: onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    throw new Error(`onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
   try {
-    const { scale, inputMultiple } = await probeScale(probe, fixed).catch((e: Error) => {
-      throw new Error(`${source}: ${e.message}`, { cause: e });
-    });
+    const { scale, inputMultiple } = await probeScale(probe, fixed);
     const { margin } = await measureMargin(probe, scale, { inputMultiple, ...(fixed ? { fixed } : {}) });
     const architecture = `ONNX (${producer})`;
     return {
@@ -205,5 +221,7 @@ export async function importOnnx(file: string, opts: OnnxImportOptions = {}): Pr
     })
   ).size;
   if (size > max) throw new Error(`${file}: ${size} bytes is over the ${max}-byte limit for an ONNX model`);
-  return importOnnxBytes(await readFile(file), file, opts);
+  return importOnnxBytes(await readFile(file), opts).catch((e: Error) => {
+    throw new Error(`${file}: ${e.message}`, { cause: e });
+  });
 }

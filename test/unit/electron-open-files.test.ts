@@ -10,6 +10,7 @@ import { APP_URL } from '../../electron/main/window';
 
 const SAMPLE = join(import.meta.dirname, '../../resources/samples/camera.png');
 const FIXTURES = join(import.meta.dirname, '../fixtures/import');
+const ESRGAN_SLIM_X2 = join(import.meta.dirname, '../../node_modules/@upscalerjs/esrgan-slim/models/x2');
 const FRAME: IpcMainInvokeEventLike = { senderFrame: { url: APP_URL } };
 type Handler = (e: IpcMainInvokeEventLike, ...a: unknown[]) => Promise<unknown>;
 type AppListener = (...args: never[]) => void;
@@ -132,13 +133,16 @@ describe('files the OS asks the desktop app to open (faked Electron)', () => {
     expect(await fake.invoke(DIALOG_CHANNELS.openDropped, 'a.png')).toMatchObject({ ok: false, error: { code: 'bad-request' } });
   });
 
-  it('dropped model files join the allow-list for the import (a model.json with its folder) and import', async () => {
-    await mkdir(join(dir, 'zoo/keras'), { recursive: true });
+  it('dropped model files join the allow-list for the import (a model.json with the shards it names, nothing else) and import', async () => {
+    await mkdir(join(dir, 'zoo/esrgan-slim/models/x2'), { recursive: true });
     const pth = join(dir, 'zoo/compact-x4.pth');
     await copyFile(join(FIXTURES, 'srvgg-x4.pth'), pth);
-    const keras = join(dir, 'zoo/keras/model.json');
-    await writeFile(keras, '{}');
-    await writeFile(join(dir, 'zoo/keras/group1-shard1of1.bin'), new Uint8Array(4));
+    const keras = join(dir, 'zoo/esrgan-slim/models/x2/model.json');
+    const shard = join(dir, 'zoo/esrgan-slim/models/x2/group1-shard1of1.bin');
+    await copyFile(join(ESRGAN_SLIM_X2, 'model.json'), keras);
+    await copyFile(join(ESRGAN_SLIM_X2, 'group1-shard1of1.bin'), shard);
+    const beside = join(dir, 'zoo/esrgan-slim/models/x2/notes.json');
+    await writeFile(beside, '{}');
     await writeFile(join(dir, 'zoo/notes.json'), '{}');
     expect(await fake.invoke(engineChannel('importModel'), pth)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     const r = await fake.invoke(DIALOG_CHANNELS.openDropped, [pth, keras, join(dir, 'zoo/notes.json')]);
@@ -147,11 +151,12 @@ describe('files the OS asks the desktop app to open (faked Electron)', () => {
       ok: true,
       result: { id: 'compact-x4', family: 'srvgg', scale: 4, source: 'user' },
     });
-    // The shards a model.json names lie beside it: its folder is readable, nothing above it.
-    expect(await running!.host.paths.check(join(dir, 'zoo/keras/group1-shard1of1.bin'), 'read')).toBe(
-      join(dir, 'zoo/keras/group1-shard1of1.bin'),
-    );
+    // Readable: the model.json and the shard it names; not the other files beside it, nor above it.
+    expect(await running!.host.paths.check(shard, 'read')).toBe(shard);
+    await expect(running!.host.paths.check(beside, 'read')).rejects.toThrow(/not allowed/);
     await expect(running!.host.paths.check(join(dir, 'zoo/notes.json'), 'read')).rejects.toThrow(/not allowed/);
+    // Named after the folders above it (no package.json here) and its scale.
+    expect(await fake.invoke(engineChannel('importModel'), keras)).toMatchObject({ ok: true, result: { id: 'esrgan-slim-x2', scale: 2 } });
   });
 
   it('reads file arguments from both command-line shapes, skipping switches', () => {

@@ -55,7 +55,7 @@ describe('foreign ONNX upscalers: probed and wrapped into our convention', () =>
   it('a 0-255 model with symbolic H/W: scale 2, margin 3 (three 3x3 convs), output in 0-1', async () => {
     const weights = weightsFor(threeConvX2({ batch: 1, height: 4, width: 4 }));
     const foreign = exportSymbolicOnnx((s) => threeConvX2(s), 1, weights);
-    const imported = await importOnnxBytes(foreign, 'test.onnx', { range: 255 });
+    const imported = await importOnnxBytes(foreign, { range: 255 });
     expect(imported).toMatchObject({ scale: 2, margin: 3, inputMultiple: 1, params: 3 * 8 * 9 + 8 + 8 * 8 * 9 + 8 + 8 * 12 * 9 + 12 });
     expect(imported.architecture).toBe('ONNX (minisr)');
     const s = summarizeOnnx(imported.onnx);
@@ -86,7 +86,7 @@ describe('foreign ONNX upscalers: probed and wrapped into our convention', () =>
     const x = g.input('lr', [1, 3, 20, 20]);
     g.output(g.depthToSpace(conv(g, x, 'c', 3, 27), 3), 'sr');
     const bytes = toOnnx(g, { params: 'initializers', weights: weightsFor(g), producer: 'chaiNNer', metadata: { value_range: '0-1' } });
-    const imported = await importOnnxBytes(bytes, 'fixed.onnx');
+    const imported = await importOnnxBytes(bytes);
     expect(imported).toMatchObject({ scale: 3, margin: 1, architecture: 'ONNX (chaiNNer)' });
     expect(summarizeOnnx(imported.onnx).inputs[0]).toEqual({ name: 'input', shape: [1, 3, 20, 20], dtype: 'float32' });
     const x0 = image(3 * 400);
@@ -103,7 +103,7 @@ describe('foreign ONNX upscalers: probed and wrapped into our convention', () =>
       return g;
     };
     const bytes = exportSymbolicOnnx(build, 2, weightsFor(build({ batch: 1, height: 2, width: 2 })));
-    const imported = await importOnnxBytes(bytes, 'needs2.onnx', { range: 1 });
+    const imported = await importOnnxBytes(bytes, { range: 1 });
     expect(imported.scale).toBe(2);
     expect(imported.inputMultiple).toBe(2);
   });
@@ -118,19 +118,15 @@ describe('foreign ONNX upscalers: probed and wrapped into our convention', () =>
     };
     const at = async (n: number, k: number) =>
       (
-        await importOnnxBytes(
-          exportSymbolicOnnx(chain(n, k), 1, weightsFor(chain(n, k)({ batch: 1, height: 1, width: 1 }), 0.2)),
-          'c.onnx',
-          {
-            range: 1,
-          },
-        )
+        await importOnnxBytes(exportSymbolicOnnx(chain(n, k), 1, weightsFor(chain(n, k)({ batch: 1, height: 1, width: 1 }), 0.2)), {
+          range: 1,
+        })
       ).margin;
     expect(await at(1, 1)).toBe(0);
     expect(await at(5, 3)).toBe(5);
     // Weak weights: the change fades below the tolerance before the receptive field ends.
     const weak = chain(5, 3);
-    const faded = await importOnnxBytes(exportSymbolicOnnx(weak, 1, weightsFor(weak({ batch: 1, height: 1, width: 1 }), 0.005)), 'w.onnx', {
+    const faded = await importOnnxBytes(exportSymbolicOnnx(weak, 1, weightsFor(weak({ batch: 1, height: 1, width: 1 }), 0.005)), {
       range: 1,
     });
     expect(faded.margin).toBeLessThan(5);
@@ -149,14 +145,14 @@ describe('bad ONNX files give clear errors', () => {
     const a = g.input('image', [1, 3, 8, 8]);
     const b = g.input('noise', [1, 3, 8, 8]);
     g.output(g.add(a, b), 'output');
-    await expect(importOnnxBytes(toOnnx(g, { params: 'initializers' }), 'two.onnx', { range: 1 })).rejects.toThrow(
+    await expect(importOnnxBytes(toOnnx(g, { params: 'initializers' }), { range: 1 })).rejects.toThrow(
       /one image input; this model has 2: image\[1,3,8,8\], noise\[1,3,8,8\]/,
     );
   });
 
   it('no range given and none in the metadata', async () => {
     const g = threeConvX2({ batch: 1, height: 8, width: 8 });
-    await expect(importOnnxBytes(toOnnx(g, { params: 'initializers', weights: weightsFor(g) }), 'r.onnx')).rejects.toThrow(
+    await expect(importOnnxBytes(toOnnx(g, { params: 'initializers', weights: weightsFor(g) }))).rejects.toThrow(
       /value range is unknown .* give it as 1 \(0-1\) or 255/,
     );
   });
@@ -164,9 +160,7 @@ describe('bad ONNX files give clear errors', () => {
   it('not an image input, not ONNX at all, too big', async () => {
     const g = new Graph('gray');
     g.output(g.relu(g.input('x', [1, 1, 8, 8])), 'y');
-    await expect(importOnnxBytes(toOnnx(g, { params: 'initializers' }), 'gray.onnx', { range: 1 })).rejects.toThrow(
-      /is not an NCHW RGB image/,
-    );
+    await expect(importOnnxBytes(toOnnx(g, { params: 'initializers' }), { range: 1 })).rejects.toThrow(/is not an NCHW RGB image/);
     const junk = path.join(dir, 'junk.onnx');
     await writeFile(junk, Buffer.from('this is not a protobuf at all, just text \xff\xff\xff'));
     await expect(importOnnx(junk, { range: 1 })).rejects.toThrow(/junk\.onnx: not a valid ONNX model/);

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultConfigDir } from '../../../engine/api/config-dir';
+import { ModelCatalog } from '../../../engine/api/models';
 import { importModel } from '../../../engine/importers/import-model';
+import { MODELS_DIR } from '../../../engine/upscale/model';
 import { integer } from '../table';
 
 /** `minisr import`: a model from elsewhere into the user's models folder, where every picker finds it. */
@@ -9,14 +11,20 @@ export function importCommand(): Command {
   return new Command('import')
     .description('import a .pth/.pt/.safetensors, .onnx or UpscalerJS model.json (file or folder) into your models folder')
     .argument('<source>', 'model file, or a folder holding model.json')
-    .option('--name <id>', 'model name (default: the file or folder name)')
+    .option(
+      '--name <id>',
+      'model name (default: the file name; for a model.json its npm package or folder, and scale, e.g. esrgan-slim-x2)',
+    )
     .option('--range <1|255>', 'value range of an ONNX model that does not say (1: [0,1], 255: [0,255])', parseRange)
     .option('--models-dir <dir>', 'where to write (default: the models folder in MINISR_CONFIG_DIR or your config folder)')
     .action(async (source: string, opts: { name?: string; range?: 1 | 255; modelsDir?: string }) => {
       const modelsDir = opts.modelsDir ?? join(defaultConfigDir(), 'models');
+      // A default name steers clear of the shipped models too (the user's are files in modelsDir).
+      const existingIds = new Set((await new ModelCatalog(MODELS_DIR, modelsDir).list()).map((m) => m.id));
       const res = await importModel({
         source,
         modelsDir,
+        existingIds,
         ...(opts.name ? { name: opts.name } : {}),
         ...(opts.range ? { range: opts.range } : {}),
       });
