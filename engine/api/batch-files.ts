@@ -1,15 +1,15 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import picomatch from 'picomatch';
-import { formatFromExtension, isReadableExtension } from '../image/formats';
+import { formatFromExtension } from '../image/formats';
+import { collectInputs } from '../upscale/batch';
 import type { PathPolicy } from './paths';
 import type { BatchTask } from './tasks';
 import type { BatchRequest } from './types';
 
 /**
  * What a batch request covers, as the job worker wants it: chosen files as they are, folders
- * walked for readable images (each path checked against the allow-list), and for each file its
- * output below the output folder, mirroring the input tree.
+ * walked for readable images (by collectInputs, each path checked against the allow-list), and
+ * for each file its output below the output folder, mirroring the input tree.
  */
 
 /** `{name}_{model}_x{scale}.{ext}` with the given values; what remains unsafe becomes `_`. */
@@ -18,25 +18,29 @@ export function outputName(template: string, v: { name: string; model: string; s
   return name.replace(/[\\/\u0000-\u001f]/g, '_');
 }
 
-/** The files a batch covers, with their paths relative to the folder they were found in. */
+/**
+ * The files a batch covers, with their paths relative to the folder they were found in. Which
+ * files a folder holds for a batch is collectInputs' decision (the CLI's too); here each chosen
+ * path must be allowed and exist, and what a folder yields must still be allowed (a link in it
+ * may lead elsewhere). A folder named like an image is left out: the worker takes files only.
+ */
 async function expand(req: BatchRequest, paths: PathPolicy): Promise<{ input: string; rel: string }[]> {
-  const match = req.glob ? picomatch(req.glob, { basename: !req.glob.includes('/'), dot: false }) : undefined;
-  const out: { input: string; rel: string }[] = [];
-  const walk = async (dir: string, root: string) => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      if (e.isDirectory() && req.recursive) await walk(p, root);
-      else if (e.isFile() && isReadableExtension(p) && (!match || match(relative(root, p)))) out.push({ input: p, rel: relative(root, p) });
-    }
-  };
+  const inputs: string[] = [];
   for (const raw of req.inputs) {
     const input = await paths.check(raw, 'read');
-    const s = await stat(input).catch(() => undefined);
-    if (!s) throw Object.assign(new Error(`${raw}: no such file or folder`), { code: 'not-found' });
-    if (s.isDirectory()) await walk(input, input);
-    else out.push({ input, rel: basename(input) });
+    if (!(await stat(input).catch(() => undefined)))
+      throw Object.assign(new Error(`${raw}: no such file or folder`), { code: 'not-found' });
+    inputs.push(input);
+  }
+  const allowed = (p: string) =>
+    paths.check(p, 'read').then(
+      () => true,
+      () => false,
+    );
+  const out: { input: string; rel: string }[] = [];
+  for (const item of await collectInputs(inputs, { recursive: req.recursive, ...(req.glob ? { include: req.glob } : {}) })) {
+    if (item.problem || (item.root && !(await allowed(item.input)))) continue;
+    out.push({ input: item.input, rel: item.root ? relative(item.root, item.input) : basename(item.input) });
   }
   return out;
 }

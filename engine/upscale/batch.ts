@@ -73,6 +73,7 @@ async function scanFolder(
   const walk = async (dir: string) => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     for (const e of entries) {
+      if (e.name.startsWith('.')) continue; // hidden files and folders (.thumbnails, .git) are not the user's photos
       const path = join(dir, e.name);
       const rel = relative(root, path).split(sep).join('/');
       if (e.isDirectory()) {
@@ -82,7 +83,7 @@ async function scanFolder(
           items.push({ input: path, root, problem: 'is a directory, not an image file' });
         continue;
       }
-      if (e.name.startsWith('.') || !isReadableExtension(e.name)) continue;
+      if (!isReadableExtension(e.name)) continue;
       if (match && !match(rel)) continue;
       items.push({ input: path, root });
     }
