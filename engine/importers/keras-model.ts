@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { float32Tensor, numel, type HostTensor } from '../io/tensor';
 import { manifestShardPaths, readModelJson, resolveShard } from './model-json-files';
@@ -121,7 +121,8 @@ function parseManifest(doc: Json): { paths: string[]; specs: WeightSpec[] } {
 
 /** Reads `model.json` and its shards; errors say what is wrong (missing or escaping shard, size, format). */
 export async function readKerasModel(modelJson: string, limits: KerasReadLimits = DEFAULT_KERAS_LIMITS): Promise<KerasModel> {
-  const file = path.resolve(modelJson);
+  // Shards are looked up beside the real model.json (as modelJsonFiles lists them for the allow-list).
+  const file = await realpath(path.resolve(modelJson)).catch(() => path.resolve(modelJson));
   const doc = await readModelJson(file, limits.maxJsonBytes);
   const topology = parseTopology(doc);
   const { paths, specs } = parseManifest(doc);

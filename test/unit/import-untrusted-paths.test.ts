@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -80,6 +80,11 @@ describe('a model.json never makes the importer read outside its folder', () => 
     expect(await importSourceFiles(path.join(viaLinkedFolder, 'model.json'))).toEqual([file, path.join(folder, 'real.bin')]);
     const r = await importModel({ source: viaLinkedFolder, modelsDir: models, name: 'inside' });
     expect(r.card.scale).toBe(2);
+    // A model.json reached through a file link: its shards are the ones beside the real file, for the check and the read.
+    await mkdir(path.join(dir, 'elsewhere'));
+    await symlink(file, path.join(dir, 'elsewhere/model.json'));
+    expect(await importSourceFiles(path.join(dir, 'elsewhere/model.json'))).toEqual([file, path.join(folder, 'real.bin')]);
+    expect((await importModel({ source: path.join(dir, 'elsewhere'), modelsDir: models, name: 'linked-json' })).card.scale).toBe(2);
     await rm(models, { recursive: true });
   });
 });
@@ -127,7 +132,7 @@ describe('import errors name the source once', () => {
   it('a missing shard, an ONNX file with two inputs, a truncated .pth', async () => {
     const missing = await modelJsonNaming('missing', 'absent.bin');
     expect(await importError(missing)).toBe(
-      `${missing}: weight shard absent.bin is missing (expected beside model.json in ${path.dirname(missing)})`,
+      `${missing}: weight shard absent.bin is missing (expected beside model.json in ${path.dirname(await realpath(missing))})`,
     );
     const g = new Graph('two');
     g.output(g.add(g.input('image', [1, 3, 8, 8]), g.input('noise', [1, 3, 8, 8])), 'output');
