@@ -163,10 +163,20 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
     await page.getByRole('button', { name: 'Add folder…' }).click();
     await page.getByRole('button', { name: `Open folder ${rig.root}` }).click();
     await page.getByRole('button', { name: 'Open folder photos' }).click();
+    // Browsing is a round trip: choose only once the dialog shows the folder.
+    await page
+      .getByTestId('browse-path')
+      .filter({ hasText: /photos$/ })
+      .waitFor();
     await page.getByRole('button', { name: 'Choose this folder' }).click();
     await page.getByRole('button', { name: 'Choose output folder' }).click();
     await page.getByRole('button', { name: `Open folder ${rig.root}` }).click();
     await page.getByRole('button', { name: 'Open folder upscaled' }).click();
+    // Browsing is a round trip: choose only once the dialog shows the folder.
+    await page
+      .getByTestId('browse-path')
+      .filter({ hasText: /upscaled$/ })
+      .waitFor();
     await page.getByRole('button', { name: 'Choose this folder' }).click();
     await page.getByLabel('Batch model').selectOption(rig.compactModel);
     await page.getByRole('button', { name: 'Start batch' }).click();
