@@ -5,7 +5,7 @@ import { validateTrainConfig } from '../../../engine/train/config';
 import { Command, Option } from 'commander';
 import { validateConfig } from '../../../engine/zoo/registry';
 import { LEVEL_WEIGHTS, type LevelWeights } from '../../../engine/train/losses';
-import { enqueueTraining, followTraining } from '../../queue/runs';
+import { enqueueTraining, followTraining } from '../../../engine/queue/runs';
 import { addTrainOptions, configFromFlags, requestFromFlags, runFromCli, type TrainFlags } from './train';
 
 export interface DistillFlags extends TrainFlags {

@@ -12,7 +12,7 @@ import {
   retryFailed,
   type BatchRecord,
   type QueueBatchEvent,
-} from '../../queue/batch';
+} from '../../../engine/queue/batch';
 
 /** `minisr upscale --queue` (the producer) and `minisr queue status|wait|retry-failed|clean`. */
 

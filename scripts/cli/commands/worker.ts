@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { AUTO_ORDER } from '../../../engine/runtime/providers';
 import type { EpChoice } from '../../../engine/runtime/select';
-import { startTrainWorker, startUpscaleWorker } from '../../queue/worker';
+import { startTrainWorker, startUpscaleWorker } from '../../../engine/queue/worker';
 import { positiveInt } from '../table';
 
 /** `minisr worker --queue redis://...`: runs queued upscale jobs until stopped. */

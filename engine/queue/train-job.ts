@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../../engine/train/job';
-import type { TrainConfig } from '../../engine/train/config';
+import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../train/job';
+import type { TrainConfig } from '../train/config';
 
 /**
  * A training or distillation run as a queue job. The run folder lives on shared storage and is
