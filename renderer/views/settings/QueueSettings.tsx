@@ -6,8 +6,8 @@ import { useSettings } from '../../state/settings';
 /**
  * Settings → "Queue (optional)": the Redis URL of `minisr worker`s that the Batch view may send
  * batches to. Saved when the field is left (the engine refuses what is not a redis:// URL, and
- * says why); "Test connection" asks the engine whether that Redis answers. Keyed by the saved
- * URL, so a new saved value starts a fresh draft.
+ * says why, and the draft stays for fixing); "Test connection" asks the engine whether that
+ * Redis answers. Only this field changes the setting, so the draft starts from it and stays.
  */
 export function QueueSettings({ saved }: { saved: string }) {
   const client = useClient();

@@ -95,7 +95,7 @@ export function SettingsView() {
       </fieldset>
       <ImportModel />
       <ClearHistory />
-      <QueueSettings key={settings.queueUrl} saved={settings.queueUrl} />
+      <QueueSettings saved={settings.queueUrl} />
       <fieldset>
         <legend>Appearance</legend>
         <div role="radiogroup" aria-label="Theme" className="segmented">
