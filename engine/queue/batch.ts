@@ -232,22 +232,29 @@ export async function followBatch(
   const outcomes: (JobOutcome | undefined)[] = record.jobs.map(() => undefined);
   let unsettled = record.jobs.length;
   let wake: () => void = () => {};
-  const check = async (i: number) => {
+  const settle = (i: number, o: JobOutcome) => {
     if (outcomes[i]) return;
-    const o = await jobOutcome(queue, record.jobs[i]!.id);
-    if (o.state === 'pending' || outcomes[i]) return;
     outcomes[i] = o;
     unsettled--;
     onEvent({ type: 'settled', index: i, total: record.jobs.length, input: record.jobs[i]!.input, outcome: o });
     if (unsettled === 0) wake();
   };
+  const check = async (i: number) => {
+    if (outcomes[i]) return;
+    const o = await jobOutcome(queue, record.jobs[i]!.id);
+    if (o.state !== 'pending') settle(i, o);
+  };
   const events = new QueueEvents(UPSCALE_QUEUE, { connection: redisConnection(url) });
-  const onFinished = ({ jobId }: { jobId: string }) => {
+  // A completed job is final and its event carries the result: no round trip. A failed attempt
+  // may be retried, so a failure is looked up.
+  events.on('completed', ({ jobId, returnvalue }) => {
+    const i = index.get(jobId);
+    if (i !== undefined) settle(i, { state: 'done', result: returnvalue as unknown as UpscaleJobResult });
+  });
+  events.on('failed', ({ jobId }) => {
     const i = index.get(jobId);
     if (i !== undefined) void check(i).catch(() => {});
-  };
-  events.on('completed', onFinished);
-  events.on('failed', onFinished);
+  });
   events.on('progress', ({ jobId, data }) => {
     const i = index.get(jobId);
     const p = data as { tilesDone?: number; tilesTotal?: number };
