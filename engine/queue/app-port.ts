@@ -39,14 +39,29 @@ function fileStatus(input: string, o: JobOutcome): QueueFileStatus {
     : { input, state: 'done', output: r.output, worker: r.worker };
 }
 
+/**
+ * Jobs seen done, by job id: done is final, so the Batch view's polls ask Redis only about the
+ * rest (a failed job may be retried, a waiting one moves on). Keyed with the batch record's
+ * creation, so a batch cleaned and sent again is asked about afresh. Bounded: emptied when full.
+ */
+const doneJobs = new Map<string, QueueFileStatus>();
+const MAX_DONE = 100_000;
+
 async function statusOf(queue: ReturnType<typeof openQueue>, record: BatchRecord): Promise<QueueBatchStatus> {
-  const outcomes: JobOutcome[] = [];
-  for (let i = 0; i < record.jobs.length; i += 64)
-    outcomes.push(...(await Promise.all(record.jobs.slice(i, i + 64).map((j) => jobOutcome(queue, j.id)))));
-  const files = [
-    ...record.refused.map((r): QueueFileStatus => ({ input: r.input, state: 'failed', reason: r.reason })),
-    ...outcomes.map((o, i) => fileStatus(record.jobs[i]!.input, o)),
-  ];
+  const look = async (j: BatchRecord['jobs'][number]): Promise<QueueFileStatus> => {
+    const key = `${record.created}:${j.id}`;
+    const known = doneJobs.get(key);
+    if (known) return known;
+    const f = fileStatus(j.input, await jobOutcome(queue, j.id));
+    if (f.state === 'done' || f.state === 'skipped') {
+      if (doneJobs.size >= MAX_DONE) doneJobs.clear();
+      doneJobs.set(key, f);
+    }
+    return f;
+  };
+  const jobs: QueueFileStatus[] = [];
+  for (let i = 0; i < record.jobs.length; i += 64) jobs.push(...(await Promise.all(record.jobs.slice(i, i + 64).map(look))));
+  const files = [...record.refused.map((r): QueueFileStatus => ({ input: r.input, state: 'failed', reason: r.reason })), ...jobs];
   const count = (s: QueueFileStatus['state']) => files.filter((f) => f.state === s).length;
   const summary = { done: count('done'), failed: count('failed'), skipped: count('skipped'), pending: count('waiting') + count('active') };
   return {
