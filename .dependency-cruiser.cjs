@@ -4,7 +4,8 @@
 // engine/ layers in processing order: a layer may import the ones before it, never the ones after.
 // upscale sits below train because the trainer runs the teacher through the tiled upscale pass.
 // compress (pruning and shrinking) sits above train: it drives the trainer with OBProx-SG.
-const LAYERS = ['io', 'image', 'metrics', 'runtime', 'graph', 'zoo', 'importers', 'upscale', 'train', 'compress', 'api'];
+// queue (BullMQ on Redis) sits on top: it implements the api's queue port, which the web server and Electron wire in.
+const LAYERS = ['io', 'image', 'metrics', 'runtime', 'graph', 'zoo', 'importers', 'upscale', 'train', 'compress', 'api', 'queue'];
 
 const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `layer-${layer}`,

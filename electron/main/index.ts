@@ -1,5 +1,6 @@
 import { EngineHost } from '../../engine/api/host';
 import { JobManager } from '../../engine/api/jobs';
+import { lazyQueuePort } from '../../engine/queue/lazy-port';
 import { MENU_CHANNEL, OPEN_CHANNEL } from '../channels';
 import { createDialogs } from './dialogs';
 import type { BrowserWindowLike, ElectronMain } from './electron-api';
@@ -58,6 +59,7 @@ export async function startApp(electron: ElectronMain, opts: AppOptions): Promis
     version: app.getVersion(),
     ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}),
     ...(opts.workerUrl ? { jobs: new JobManager(opts.workerUrl) } : {}),
+    queue: lazyQueuePort(),
   });
   handleProtocols(electron.protocol, host, opts.rendererDir);
   const window = createMainWindow(electron, opts.preloadPath);

@@ -14,6 +14,7 @@ import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
 import { ModelCatalog } from './models';
 import { PathPolicy } from './paths';
+import type { QueuePort } from './queue-port';
 import { planCompression, readPruneReport } from './prune-reports';
 import { renderRegion, type RenderedRegion } from './region';
 import { SettingsStore } from './settings';
@@ -37,6 +38,8 @@ import type {
   PlanResult,
   PruneRequest,
   PruneSummary,
+  QueueBatchStatus,
+  QueueCheck,
   Settings,
   SystemInfo,
   UpscaleRequest,
@@ -60,6 +63,8 @@ export interface HostOptions {
   /** Where uploads and outputs of this session go; default a fresh temporary folder. */
   readonly sessionDir?: string;
   readonly jobs?: JobManager;
+  /** The job queue batches may be sent to (engine/queue's BullMQ one); without it, the queue calls refuse. */
+  readonly queue?: QueuePort;
 }
 
 const ALL_EPS = EP_CHOICES.filter((ep): ep is ExecutionProvider => ep !== 'auto');
@@ -227,6 +232,43 @@ export class EngineHost implements EngineApi {
     const { inputs, modelId, scale } = req;
     this.remember(this.history.addBatch({ id: job.id, inputs, outputDir: req.outputDir, modelId, scale, files: files.length }));
     return job;
+  }
+
+  private queuePort(): QueuePort {
+    if (!this.opts.queue) throw new Error('this build of MiniSR has no job queue: run batches here');
+    return this.opts.queue;
+  }
+
+  async testQueue(url: string): Promise<QueueCheck> {
+    return this.queuePort().check(url);
+  }
+
+  /** The batch planned as startBatch plans it (same files, outputs and settings), run by the queue's workers. */
+  async sendBatchToQueue(req: BatchRequest): Promise<QueueBatchStatus> {
+    const queue = this.queuePort();
+    const url = this.settings.get().queueUrl;
+    if (!url) throw Object.assign(new Error('no queue URL: set one in Settings → Queue'), { code: 'bad-request' });
+    const outputDir = await this.paths.check(req.outputDir, 'write');
+    const modelPath = await this.models.path(req.modelId);
+    const files = await batchFiles(req, outputDir, this.paths, (rel, fmt) => this.fileName(rel, req.modelId, req.scale, fmt));
+    const s = this.settings.get();
+    return queue.send(url, {
+      modelPath,
+      scale: req.scale,
+      format: s.format,
+      quality: s.quality,
+      tile: s.tile > 0 ? s.tile : 'auto',
+      keepMetadata: s.keepMetadata,
+      skipExisting: req.skipExisting,
+      files: files.map((f) => ({ input: f.input, output: f.output })),
+    });
+  }
+
+  async queueBatchStatus(id: string): Promise<QueueBatchStatus> {
+    const queue = this.queuePort();
+    const url = this.settings.get().queueUrl;
+    if (!url) throw Object.assign(new Error('no queue URL: set one in Settings → Queue'), { code: 'bad-request' });
+    return queue.status(url, id);
   }
 
   private get training(): TrainingContext {

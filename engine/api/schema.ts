@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRedisUrl } from './redis-url';
 import type { RpcError, RpcRequest } from './rpc';
 import {
   ENGINE_METHODS,
@@ -27,6 +28,16 @@ const path = z
 const scale = z.union([z.literal(2), z.literal(4), z.literal(8)], { error: 'must be 2, 4 or 8' });
 const outputFormat = z.enum(['png', 'jpeg', 'webp', 'avif', 'tiff']);
 const quality = z.number().int().min(1).max(100);
+const redisUrl = z
+  .string()
+  .max(1000)
+  .superRefine((u, ctx) => {
+    try {
+      parseRedisUrl(u);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  });
 
 export const settingsPatch = z
   .object({
@@ -42,6 +53,8 @@ export const settingsPatch = z
     format: z.union([outputFormat, z.literal('same')]),
     quality,
     theme: z.enum(['system', 'light', 'dark']),
+    /** '' = no queue. */
+    queueUrl: z.union([z.literal(''), redisUrl]),
   })
   .strict()
   .partial();
@@ -162,6 +175,9 @@ export const paramSchemas = {
   ]),
   startUpscale: z.tuple([upscaleRequest]),
   startBatch: z.tuple([batchRequest]),
+  testQueue: z.tuple([redisUrl]),
+  sendBatchToQueue: z.tuple([batchRequest]),
+  queueBatchStatus: z.tuple([id]),
   startDistill: z.tuple([distillRequest]),
   startPrune: z.tuple([pruneRequest]),
   readPruneReport: z.tuple([path]),

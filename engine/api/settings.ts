@@ -12,6 +12,7 @@ export const DEFAULT_SETTINGS: Settings = {
   format: 'same',
   quality: 92,
   theme: 'system',
+  queueUrl: '',
 };
 
 /** Settings persisted as JSON in the config folder; a damaged file falls back to defaults field by field. */

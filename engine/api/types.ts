@@ -52,6 +52,8 @@ export interface Settings {
   readonly format: OutputFormat | 'same';
   readonly quality: number;
   readonly theme: 'system' | 'light' | 'dark';
+  /** The Redis of `minisr worker`s that batches may be sent to (`redis://HOST:PORT[/DB]`); '' = none. */
+  readonly queueUrl: string;
 }
 
 export interface SystemInfo {
@@ -115,6 +117,34 @@ export interface BatchFileStatus {
   readonly output?: string;
   readonly state: 'queued' | 'running' | 'done' | 'failed' | 'skipped';
   readonly reason?: string;
+}
+
+/** Whether the queue's Redis answered (Settings → "Test connection"). */
+export interface QueueCheck {
+  readonly reachable: boolean;
+  /** What answered, or why nothing did. */
+  readonly detail: string;
+}
+
+/** One image of a batch sent to the queue: waiting, active (on a worker), or settled. */
+export interface QueueFileStatus {
+  readonly input: string;
+  readonly state: 'waiting' | 'active' | 'done' | 'failed' | 'skipped';
+  readonly output?: string;
+  /** Why it failed (the engine's reason) or was skipped. */
+  readonly reason?: string;
+  /** The worker that did it. */
+  readonly worker?: string;
+}
+
+/** A batch sent to the queue as it stands now; `id` finds it again (after a reload, or from `minisr queue status`). */
+export interface QueueBatchStatus {
+  readonly id: string;
+  readonly title: string;
+  readonly files: readonly QueueFileStatus[];
+  readonly summary: { readonly done: number; readonly failed: number; readonly skipped: number; readonly pending: number };
+  /** Every file done, failed or skipped. */
+  readonly settled: boolean;
 }
 
 /** A zoo model config (engine/zoo/registry): `family` plus that family's options, e.g. num_feat, num_block. */
@@ -301,6 +331,12 @@ export interface EngineApi {
   importImage(name: string, base64: string): Promise<ImageRef>;
   startUpscale(req: UpscaleRequest): Promise<JobInfo>;
   startBatch(req: BatchRequest): Promise<JobInfo>;
+  /** Whether the Redis at this URL answers. */
+  testQueue(url: string): Promise<QueueCheck>;
+  /** Sends the batch to the queue of the `queueUrl` setting, one job per image, for `minisr worker`s to run. */
+  sendBatchToQueue(req: BatchRequest): Promise<QueueBatchStatus>;
+  /** Where a batch sent to the queue stands. */
+  queueBatchStatus(id: string): Promise<QueueBatchStatus>;
   startDistill(req: DistillRequest): Promise<JobInfo>;
   /** Stage 1: a prune job; `train` events while it runs, `prune-done` with the report's summary. */
   startPrune(req: PruneRequest): Promise<JobInfo>;
@@ -332,6 +368,9 @@ export const ENGINE_METHODS = [
   'importImage',
   'startUpscale',
   'startBatch',
+  'testQueue',
+  'sendBatchToQueue',
+  'queueBatchStatus',
   'startDistill',
   'startPrune',
   'readPruneReport',

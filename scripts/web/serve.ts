@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultConfigDir } from '../../engine/api/config-dir';
 import { EngineHost } from '../../engine/api/host';
+import { lazyQueuePort } from '../../engine/queue/lazy-port';
 import { startWebServer, type WebServer } from './server';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -49,6 +50,7 @@ export async function serve(opts: ServeOptions = {}): Promise<{ server: WebServe
     transport: 'websocket',
     version: packageVersion(),
     roots: opts.roots ?? [],
+    queue: lazyQueuePort(),
   });
   try {
     const server = await startWebServer({ host, rendererDir, ...(opts.port !== undefined ? { port: opts.port } : {}) });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { EngineHost } from '../../engine/api/host';
+import { EngineHost, type HostOptions } from '../../engine/api/host';
 import { startWebServer, type WebServer } from '../../scripts/web/server';
 import { ensureRenderer, RENDERER_DIR } from '../../scripts/web/serve';
 import { writeRandomModel } from '../helpers/random-model';
@@ -42,7 +42,8 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(): Promise<Rig> {
+/** `host`: what the test adds to the host (its job queue). */
+export async function startRig(host: Pick<HostOptions, 'queue'> = {}): Promise<Rig> {
   ensureRenderer(RENDERER_DIR, (l) => console.log(l));
   const dir = await mkdtemp(join(tmpdir(), 'minisr-e2e-'));
   const root = join(dir, 'root');
@@ -54,8 +55,8 @@ export async function startRig(): Promise<Rig> {
     await writeRandomModel(join(configDir, 'models'), RANDOM_COMPACT);
     compactModel = RANDOM_COMPACT;
   }
-  const host = await EngineHost.create({ configDir, transport: 'websocket', version: 'e2e', roots: [root] });
-  const server = await startWebServer({ host, rendererDir: RENDERER_DIR });
+  const engine = await EngineHost.create({ configDir, transport: 'websocket', version: 'e2e', roots: [root], ...host });
+  const server = await startWebServer({ host: engine, rendererDir: RENDERER_DIR });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -64,7 +65,7 @@ export async function startRig(): Promise<Rig> {
   return {
     dir,
     root,
-    host,
+    host: engine,
     server,
     browser,
     compactModel,
@@ -79,7 +80,7 @@ export async function startRig(): Promise<Rig> {
     async close() {
       await browser.close().catch(() => {});
       await server.close();
-      await host.close();
+      await engine.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

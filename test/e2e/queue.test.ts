@@ -283,4 +283,57 @@ describe('minisr worker + minisr upscale --queue', () => {
       await Promise.all(workers.map((w) => w.stop()));
     }
   }, 240_000);
+
+  it('a prune run whose worker is killed resumes on another worker: the loss curve and importance.json of an uninterrupted run', async () => {
+    const data = join(dir, 'prune-data');
+    await mkdir(data, { recursive: true });
+    await writeSmoothImages(data, { count: 2, seed: 3, noise: [6, 6], size: [32, 32], prefix: 'p' });
+    const prune = (out: string, extra: string[] = []) =>
+      minisr([
+        'prune',
+        ...['--teacher', weights, '--teacher-preset', 'edsr-mini', '--data', data, '--lambda', '0.001'],
+        ...['--steps', '60', '--batch', '2', '--patch', '16', '--checkpoint-interval', '10', '--seed', '1', '--threads', '1'],
+        ...['--no-worker', '--out', out, '--json', ...extra],
+      ]);
+    const losses = async (run: string) => {
+      const latest = JSON.parse(await readFile(join(run, 'latest.json'), 'utf8')) as { checkpoint: string };
+      return (JSON.parse(await readFile(join(run, `${latest.checkpoint}.json`), 'utf8')) as { history: { loss: number[] } }).history.loss;
+    };
+    const reference = await prune(join(dir, 'prune-local'));
+    expect(reference.code).toBe(0);
+
+    const workers = [new WorkerProc(FAST_STALL), new WorkerProc(FAST_STALL)];
+    try {
+      await Promise.all(workers.map((w) => w.ready()));
+      const run = join(dir, 'prune-queued');
+      const producer = prune(run, ['--queue', redis.url]);
+      const victim = await new Promise<WorkerProc>((res) => {
+        const tick = () => {
+          const w = workers.find((x) => /^checkpoint /m.test(x.log));
+          if (w) res(w);
+          else setTimeout(tick, 20);
+        };
+        tick();
+      });
+      await victim.stop('SIGKILL');
+      const r = await producer;
+      const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        type: string;
+        state: string;
+        result: { step: number; importance: string };
+      };
+      expect([result.type, result.state, result.result.step]).toEqual(['result', 'done', 60]);
+      expect(result.result.importance).toBe(join(run, 'importance.json'));
+      const survivor = workers.find((w) => w !== victim)!;
+      expect(survivor.log).toMatch(/^train {3}\S+ \(attempt 2\)/m);
+      const queued = await losses(run);
+      expect(queued).toHaveLength(60);
+      expect(queued).toEqual(await losses(join(dir, 'prune-local'))); // bit for bit
+      expect(JSON.parse(await readFile(result.result.importance, 'utf8'))).toEqual(
+        JSON.parse(await readFile(join(dir, 'prune-local', 'importance.json'), 'utf8')),
+      );
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  }, 240_000);
 });

@@ -3,13 +3,14 @@ import { App } from '../../renderer/app/App';
 import { useImages } from '../../renderer/state/images';
 import { useJobs } from '../../renderer/state/jobs';
 import { useModels } from '../../renderer/state/models';
+import { useQueueBatch } from '../../renderer/state/queue-batch';
 import { useSettings } from '../../renderer/state/settings';
 import { useUi } from '../../renderer/state/ui';
 import type { FakeClient } from './renderer-fake-client';
 
 /** Renders the whole app against a fake client, starting from empty stores. */
 export function renderApp(client: FakeClient) {
-  for (const reset of [useImages, useJobs, useModels, useSettings, useUi].map((s) => s.getState().reset)) reset();
+  for (const reset of [useImages, useJobs, useModels, useQueueBatch, useSettings, useUi].map((s) => s.getState().reset)) reset();
   return render(<App client={client} />);
 }
 

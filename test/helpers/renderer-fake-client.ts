@@ -15,6 +15,7 @@ import type {
   PlanResult,
   PruneRequest,
   PruneSummary,
+  QueueBatchStatus,
   Settings,
   SystemInfo,
   UpscaleRequest,
@@ -69,6 +70,7 @@ export const SETTINGS: Settings = {
   format: 'png',
   quality: 90,
   theme: 'system',
+  queueUrl: '',
 };
 
 export function fakeClient(
@@ -87,16 +89,29 @@ export function fakeClient(
     reports?: Record<string, PruneSummary>;
     /** What getHistory answers (default: empty); clearHistory empties it. */
     history?: History;
+    /**
+     * The job queue: whether its Redis answers, and what successive status calls see of the batch
+     * sent to it (sendBatchToQueue answers the first, each queueBatchStatus the next, the last repeats).
+     */
+    queue?: { reachable: boolean; statuses: QueueBatchStatus[] };
+    /** Settings the engine has saved (over SETTINGS). */
+    settings?: Partial<Settings>;
   } = {},
 ): FakeClient {
   const listeners = new Set<(e: EngineEvent) => void>();
   const menuListeners = new Set<(a: MenuAction) => void>();
   const calls: FakeClient['calls'] = [];
   const imageQueries: ImageRegionQuery[] = [];
-  let settings = { ...SETTINGS };
+  let settings = { ...SETTINGS, ...opts.settings };
   let history: History = opts.history ?? { images: [], batches: [] };
   let nextJob = 1;
   let nextImage = 1;
+  let queuePolls = 0;
+  const queueStatus = () => {
+    const list = opts.queue?.statuses ?? [];
+    if (list.length === 0) throw new Error('no queue is faked');
+    return list[Math.min(queuePolls++, list.length - 1)]!;
+  };
   const record = (method: string, args: unknown[]) => calls.push({ method, args });
   const job = (kind: JobInfo['kind'], title: string): JobInfo => ({ id: `job-${nextJob++}`, kind, state: 'running', title });
   const system: SystemInfo = {
@@ -169,6 +184,22 @@ export function fakeClient(
     async startBatch(req: BatchRequest) {
       record('startBatch', [req]);
       return job('batch', `Batch of ${req.inputs.length} input(s)`);
+    },
+    async testQueue(url) {
+      record('testQueue', [url]);
+      return opts.queue?.reachable
+        ? { reachable: true, detail: `Redis 7.0 answered at ${url}` }
+        : { reachable: false, detail: `no answer from ${url}: connect ECONNREFUSED` };
+    },
+    async sendBatchToQueue(req: BatchRequest) {
+      record('sendBatchToQueue', [req]);
+      return queueStatus();
+    },
+    async queueBatchStatus(id) {
+      record('queueBatchStatus', [id]);
+      const s = queueStatus();
+      if (s.id !== id) throw new Error(`no batch "${id}" in this queue`);
+      return s;
     },
     async startDistill(req: DistillRequest) {
       record('startDistill', [req]);

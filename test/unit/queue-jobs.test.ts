@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { redisConnection } from '../../scripts/queue/connection';
-import { trainJobId } from '../../scripts/queue/train-job';
-import { upscaleJobId, type UpscaleJobData } from '../../scripts/queue/upscale-job';
+import { redisConnection } from '../../engine/queue/connection';
+import { trainJobId } from '../../engine/queue/train-job';
+import { upscaleJobId, type UpscaleJobData } from '../../engine/queue/upscale-job';
 
 /** The queue front end's pure parts: the Redis URL and the job ids that make enqueueing idempotent. */
 

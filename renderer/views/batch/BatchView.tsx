@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import type { BatchFileStatus, BatchRequest } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
@@ -9,7 +10,10 @@ import { ScaleSelect } from '../../components/ScaleSelect';
 import { baseName } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
+import { useQueueBatch } from '../../state/queue-batch';
+import { useSettings } from '../../state/settings';
 import { reportError, useForm, useUi } from '../../state/ui';
+import { QueueBatchPanel } from './QueueBatchPanel';
 
 const STATE_LABEL: Record<BatchFileStatus['state'], string> = {
   queued: 'Queued',
@@ -29,6 +33,12 @@ export function BatchView() {
   const { inputs, outputDir, modelId, scale, recursive, skipExisting, glob } = form;
   const model = modelId ?? (models.find((m) => m.compact) ?? models[0])?.id;
   const running = isActive(job);
+  const queueUrl = useSettings((s) => s.settings?.queueUrl);
+  const queued = useQueueBatch();
+  // A batch sent to the queue before a reload: show it again once the queue's URL is known.
+  useEffect(() => {
+    if (queueUrl) useQueueBatch.getState().resume(client);
+  }, [client, queueUrl]);
 
   const add = async (mode: 'folder' | 'files') => {
     try {
@@ -50,8 +60,17 @@ export function BatchView() {
       reportError(e);
     }
   };
+  const request = (): BatchRequest | undefined =>
+    model && outputDir && inputs.length > 0
+      ? { inputs, modelId: model, scale, outputDir, recursive, skipExisting, ...(glob.trim() ? { glob: glob.trim() } : {}) }
+      : undefined;
+  const sendToQueue = () => {
+    const req = request();
+    if (req) void useQueueBatch.getState().send(client, req);
+  };
   const start = async () => {
     if (!model || !outputDir || inputs.length === 0 || running) return;
+    useQueueBatch.getState().forget(); // the view shows this run now
     const req: BatchRequest = {
       inputs,
       modelId: model,
@@ -169,9 +188,20 @@ export function BatchView() {
           </div>
         </div>
         <div className="actions">
-          <button type="button" className="primary big" disabled={!canStart} onClick={() => void start()} aria-label="Start batch">
-            Start batch
+          <button type="button" className="primary big" disabled={!canStart} onClick={() => void start()}>
+            {queueUrl ? 'Run here' : 'Start batch'}
           </button>
+          {queueUrl && (
+            <button
+              type="button"
+              className="primary big"
+              disabled={!request() || queued.sending}
+              onClick={sendToQueue}
+              title={`One job per image for the minisr workers of ${queueUrl}`}
+            >
+              Send to queue
+            </button>
+          )}
           {running && (
             <button type="button" onClick={() => void cancel()} aria-label="Cancel batch">
               Cancel
@@ -182,8 +212,18 @@ export function BatchView() {
       </section>
 
       <section className="queue" aria-label="Batch queue">
-        {!job && <p className="muted empty">Add a folder or images, choose where the results go, and start.</p>}
-        {job && (
+        {(queued.batch || queued.pendingId) && (
+          <QueueBatchPanel batch={queued.batch} pendingId={queued.pendingId} error={queued.error} onDismiss={queued.forget} />
+        )}
+        {!(queued.batch || queued.pendingId) && queued.error && (
+          <p role="alert" className="error">
+            {queued.error}
+          </p>
+        )}
+        {!job && !queued.batch && !queued.pendingId && (
+          <p className="muted empty">Add a folder or images, choose where the results go, and start.</p>
+        )}
+        {job && !queued.batch && !queued.pendingId && (
           <>
             <header className="queue-head">
               <h2>{job.info.title || 'Batch'}</h2>

@@ -3,6 +3,7 @@ import { useClient } from '../../app/client-context';
 import { ClearHistory } from '../../components/Recent';
 import { useSettings } from '../../state/settings';
 import { ImportModel } from './ImportModel';
+import { QueueSettings } from './QueueSettings';
 
 const EP_LABELS: Record<string, string> = {
   cpu: 'CPU',
@@ -94,6 +95,7 @@ export function SettingsView() {
       </fieldset>
       <ImportModel />
       <ClearHistory />
+      <QueueSettings saved={settings.queueUrl} />
       <fieldset>
         <legend>Appearance</legend>
         <div role="radiogroup" aria-label="Theme" className="segmented">

@@ -5,7 +5,7 @@ import { validateTrainConfig } from '../../../engine/train/config';
 import { Command, Option } from 'commander';
 import { validateConfig } from '../../../engine/zoo/registry';
 import { LEVEL_WEIGHTS, type LevelWeights } from '../../../engine/train/losses';
-import { enqueueTraining, followTraining } from '../../queue/runs';
+import { runOnQueue } from './queued-run';
 import { addTrainOptions, configFromFlags, requestFromFlags, runFromCli, type TrainFlags } from './train';
 
 export interface DistillFlags extends TrainFlags {
@@ -92,26 +92,7 @@ export function distillCommand(): Command {
     const config = f.resume ? undefined : await configFromFlags(f, { ...distillConfigFields(f), ...(await studentFields(f)) });
     if (config && f.init) config.init = { weights: f.init === 'inherit' ? await inheritInto(config, f) : f.init };
     else if (f.report) throw new TypeError('--report applies to --init inherit');
-    if (f.queue) return distillOnQueue(f.queue, f, config);
+    if (f.queue) return void (await runOnQueue(f.queue, f, config));
     await runFromCli(requestFromFlags(f, config), f.json === true);
   });
-}
-
-/** `minisr distill ... --queue URL`: the run goes to a worker; this prints its progress and outcome. */
-async function distillOnQueue(url: string, f: DistillFlags, config: Record<string, unknown> | undefined): Promise<void> {
-  if (!f.out || !config) throw new TypeError('--queue needs --out <run folder> (a run that stopped resumes on its own when queued again)');
-  const id = await enqueueTraining(url, f.out, config);
-  if (!f.json) console.error(`queued run ${id} (${f.out})`);
-  let shown = 0;
-  const o = await followTraining(url, id, (p) => {
-    if (f.json) console.log(JSON.stringify({ type: 'progress', ...p }));
-    else if (Date.now() - shown > 10_000 || p.step === p.totalSteps) {
-      shown = Date.now();
-      console.error(`step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(4)}`);
-    }
-  });
-  if (f.json) console.log(JSON.stringify({ type: 'result', ...o }));
-  else if (o.state === 'failed') console.error(`failed: ${o.reason}`);
-  else console.error(`done: ${o.result.step} steps on ${o.result.worker}${o.result.exported ? `; model ${o.result.exported.onnx}` : ''}`);
-  if (o.state === 'failed') process.exitCode = 1;
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { ImportanceReport } from '../../../engine/compress/importance';
 import { resolvePruneConfig, runPruneJob, type PruneResult } from '../../../engine/compress/prune';
+import { runOnQueue } from './queued-run';
 import { addTrainOptions, configFromFlags, requestFromFlags, runFromCli, type TrainFlags } from './train';
 
 export interface PruneFlags extends TrainFlags {
@@ -10,6 +11,7 @@ export interface PruneFlags extends TrainFlags {
   proxSteps?: number;
   orthantSteps?: number;
   penalty?: string;
+  queue?: string;
 }
 
 /**
@@ -98,13 +100,26 @@ export function addPruneOptions(cmd: Command): Command {
     .option('--orthant-steps <n>', 'orthant steps before switching back to Prox-SG (default 0: until the end)', count('--orthant-steps'));
 }
 
+function printNext(reportPath: string): void {
+  console.error(`report: ${reportPath}\nnext: minisr compress --report ${reportPath} --params N --out student.json`);
+}
+
 /** `minisr prune`: stage 1, L1-sparsify the teacher with OBProx-SG and write `importance.json`. */
 export function pruneCommand(): Command {
   const cmd = new Command('prune').description(
     'stage 1 of compression: fine-tune the teacher with OBProx-SG (L1 or group lasso: --penalty l1|group|coupled) to find which channels, layers and blocks matter; writes the sparse weights, model.onnx and importance.json',
   );
-  return addPruneOptions(cmd).action(async (f: PruneFlags) => {
+  addPruneOptions(cmd).option(
+    '--queue <redis-url>',
+    'run it on a `minisr worker` through Redis (the run folder, teacher and data on storage every worker sees)',
+  );
+  return cmd.action(async (f: PruneFlags) => {
     const config = f.resume ? undefined : await pruneConfigFromFlags(f);
+    if (f.queue) {
+      const r = await runOnQueue(f.queue, f, config, 'prune');
+      if (r?.importance && !f.json) printNext(r.importance);
+      return;
+    }
     let pruned: PruneResult | undefined;
     const r = await runFromCli(requestFromFlags(f, config), f.json === true, {
       resolve: resolvePruneConfig,
@@ -114,7 +129,7 @@ export function pruneCommand(): Command {
     if (f.json) console.log(JSON.stringify({ type: 'importance', path: pruned.reportPath }));
     else {
       for (const line of describeReport(pruned.report)) console.error(line);
-      console.error(`report: ${pruned.reportPath}\nnext: minisr compress --report ${pruned.reportPath} --params N --out student.json`);
+      printNext(pruned.reportPath!);
     }
   });
 }

@@ -1,20 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { BatchSummary } from '../../../engine/upscale/batch';
+import type { BatchRecord, QueueBatchEvent } from '../../../engine/queue/batch';
+import { batchOptionsFrom } from './batch-options';
 import type { UpscaleCliOptions } from './upscale';
-import {
-  batchStatus,
-  cleanBatch,
-  enqueueUpscaleBatch,
-  followBatch,
-  loadBatch,
-  openQueue,
-  retryFailed,
-  type BatchRecord,
-  type QueueBatchEvent,
-} from '../../queue/batch';
 
-/** `minisr upscale --queue` (the producer) and `minisr queue status|wait|retry-failed|clean`. */
+/**
+ * `minisr upscale --queue` (the producer) and `minisr queue status|wait|retry-failed|clean`.
+ * BullMQ is loaded when one of them runs, not with every minisr command.
+ */
+const queueLib = () => import('../../../engine/queue/batch');
 
 /** The local upscale's options, where the workers (not this process) choose provider and threads. */
 export type QueuedUpscaleOptions = Omit<UpscaleCliOptions, 'ep' | 'threads' | 'queue'> & { queue: string };
@@ -52,6 +47,7 @@ async function follow(
   opts: { json?: boolean; summary?: string },
   print: (s: BatchSummary) => void,
 ): Promise<void> {
+  const { followBatch, openQueue } = await queueLib();
   const queue = openQueue(url);
   try {
     await finish(await followBatch(url, queue, record, reporter(opts.json ?? false)), opts, print);
@@ -61,23 +57,13 @@ async function follow(
 }
 
 export async function queuedUpscale(paths: string[], opts: QueuedUpscaleOptions, print: (s: BatchSummary) => void): Promise<void> {
+  const { enqueueUpscaleBatch, openQueue } = await queueLib();
   const queue = openQueue(opts.queue);
   let record: BatchRecord;
   try {
     record = await enqueueUpscaleBatch(queue, paths, {
       model: { ...(opts.model ? { model: opts.model } : {}), ...(opts.weights ? { weights: opts.weights } : {}) },
-      scale: opts.scale,
-      format: opts.format,
-      ...(opts.quality ? { quality: opts.quality } : {}),
-      tile: opts.tile === 'auto' ? 'auto' : Number(opts.tile),
-      ...(opts.overlap !== undefined ? { overlap: opts.overlap } : {}),
-      ...(opts.out ? { outDir: opts.out } : {}),
-      recursive: opts.recursive ?? false,
-      ...(opts.include ? { include: opts.include } : {}),
-      template: opts.template,
-      skipExisting: opts.skipExisting ?? false,
-      keep16bit: opts['8bit'] !== true,
-      keepMetadata: opts.metadata,
+      ...batchOptionsFrom(opts),
     });
   } finally {
     await queue.close();
@@ -110,6 +96,7 @@ export function queueCommand(print: (s: BatchSummary) => void): Command {
       .requiredOption('--queue <redis-url>', 'the Redis the batch was sent to')
       .option('--json', 'JSON output')
       .action(async (id: string, o: { queue: string; json?: boolean }) => {
+        const { loadBatch, openQueue } = await queueLib();
         const queue = openQueue(o.queue);
         let record: BatchRecord;
         try {
@@ -119,16 +106,18 @@ export function queueCommand(print: (s: BatchSummary) => void): Command {
         }
         await action(o.queue, record, o);
       });
-  const once = async <T>(url: string, f: (q: ReturnType<typeof openQueue>) => Promise<T>): Promise<T> => {
-    const queue = openQueue(url);
+  type Lib = Awaited<ReturnType<typeof queueLib>>;
+  const once = async <T>(url: string, f: (q: ReturnType<Lib['openQueue']>, lib: Lib) => Promise<T>): Promise<T> => {
+    const lib = await queueLib();
+    const queue = lib.openQueue(url);
     try {
-      return await f(queue);
+      return await f(queue, lib);
     } finally {
       await queue.close();
     }
   };
   withBatch('status', 'counts, failures with reasons, and what is still pending', async (url, record, o) => {
-    const { summary, pending } = await once(url, (q) => batchStatus(q, record));
+    const { summary, pending } = await once(url, (q, lib) => lib.batchStatus(q, record));
     if (o.json) console.log(JSON.stringify({ ...summary, pending }));
     else printCounts(summary, pending);
   });
@@ -136,10 +125,10 @@ export function queueCommand(print: (s: BatchSummary) => void): Command {
     follow(url, record, o, print),
   );
   withBatch('retry-failed', 'put the failed jobs of the batch back in the queue', async (url, record) => {
-    console.log(`${await once(url, (q) => retryFailed(q, record))} failed jobs queued again`);
+    console.log(`${await once(url, (q, lib) => lib.retryFailed(q, record))} failed jobs queued again`);
   });
   withBatch('clean', 'remove the batch and its jobs from Redis (outputs stay)', async (url, record) => {
-    const r = await once(url, (q) => cleanBatch(q, record));
+    const r = await once(url, (q, lib) => lib.cleanBatch(q, record));
     console.log(
       `${r.removed} jobs removed${r.running ? `, ${r.running} still running (the batch record is kept; clean again later)` : ''}`,
     );

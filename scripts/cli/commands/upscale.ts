@@ -8,6 +8,7 @@ import { DEFAULT_TEMPLATE, upscaleBatch, type BatchEvent, type BatchSummary } fr
 import { resolveModel } from '../../../engine/upscale/model';
 import { scaleLabel } from '../../../engine/upscale/pipeline';
 import { positiveInt } from '../table';
+import { batchOptionsFrom } from './batch-options';
 import { queuedUpscale } from './queue';
 
 export interface UpscaleCliOptions {
@@ -182,21 +183,10 @@ export function upscaleCommand(): Command {
       for (const sig of signals) process.once(sig, onSignal);
       try {
         const summary = await upscaleBatch(paths, {
+          ...batchOptionsFrom(opts),
           model,
-          scale: opts.scale,
           ep: opts.ep,
-          tile: opts.tile === 'auto' ? 'auto' : Number(opts.tile),
-          ...(opts.overlap !== undefined ? { overlap: opts.overlap } : {}),
           ...(opts.threads ? { threads: opts.threads } : {}),
-          format: opts.format,
-          ...(opts.quality ? { quality: opts.quality } : {}),
-          ...(opts.out ? { outDir: opts.out } : {}),
-          recursive: opts.recursive ?? false,
-          ...(opts.include ? { include: opts.include } : {}),
-          template: opts.template,
-          skipExisting: opts.skipExisting ?? false,
-          keep16bit: opts['8bit'] !== true,
-          keepMetadata: opts.metadata,
           signal: ac.signal,
           onEvent: opts.json ? jsonReporter() : humanReporter(process.stdout.isTTY === true),
         });

@@ -1,10 +1,9 @@
 import { Command, Option } from 'commander';
 import { AUTO_ORDER } from '../../../engine/runtime/providers';
 import type { EpChoice } from '../../../engine/runtime/select';
-import { startTrainWorker, startUpscaleWorker } from '../../queue/worker';
 import { positiveInt } from '../table';
 
-/** `minisr worker --queue redis://...`: runs queued upscale jobs until stopped. */
+/** `minisr worker --queue redis://...`: runs queued upscale jobs until stopped (BullMQ loaded then, not with every command). */
 export function workerCommand(): Command {
   return new Command('worker')
     .description('take upscale and training jobs from a Redis queue (minisr upscale|train|distill --queue) and run them')
@@ -35,6 +34,7 @@ export function workerCommand(): Command {
           ...(o.lockDuration ? { lockDuration: o.lockDuration } : {}),
           log: (l: string) => console.log(l),
         };
+        const { startTrainWorker, startUpscaleWorker } = await import('../../../engine/queue/worker');
         const worker = startUpscaleWorker(wopts);
         const trainer = startTrainWorker(wopts);
         await Promise.all([worker.waitUntilReady(), trainer.worker.waitUntilReady()]);

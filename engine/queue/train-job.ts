@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { resolveTrainConfig, runTrainJob, type TrainJobEvent } from '../../engine/train/job';
-import type { TrainConfig } from '../../engine/train/config';
+import { resolvePruneConfig, runPruneJob } from '../compress/prune';
+import { resolveTrainConfig, runTrainJob, type TrainJobEvent, type TrainJobResult } from '../train/job';
+import type { TrainConfig } from '../train/config';
 
 /**
- * A training or distillation run as a queue job. The run folder lives on shared storage and is
+ * A training, distillation or pruning run as a queue job. The run folder lives on shared storage and is
  * the job's whole state: a worker that finds checkpoints there resumes from the latest (the
  * trainer repeats the losses of an uninterrupted run bit for bit), so a run whose worker died
  * carries on elsewhere.
@@ -16,6 +17,8 @@ export interface TrainQueueData {
   outDir: string;
   /** Validated config with absolute paths. */
   config: TrainConfig;
+  /** Stage 1 of compression (`minisr prune`): OBProx-SG, then `importance.json`; absent: a training or distillation run. */
+  kind?: 'prune';
 }
 
 export interface TrainQueueResult {
@@ -24,6 +27,8 @@ export interface TrainQueueResult {
   finalLoss?: number;
   validation?: { psnr: number; ssim: number };
   exported?: { onnx: string; card: string };
+  /** A prune run's `importance.json`. */
+  importance?: string;
   worker: string;
 }
 
@@ -45,8 +50,9 @@ export function withAbsolutePaths(c: TrainConfig): TrainConfig {
   };
 }
 
-export async function queuedTrainData(outDir: string, rawConfig: unknown): Promise<TrainQueueData> {
-  return { outDir: resolve(outDir), config: withAbsolutePaths(await resolveTrainConfig({ outDir, config: rawConfig })) };
+export async function queuedTrainData(outDir: string, rawConfig: unknown, kind?: 'prune'): Promise<TrainQueueData> {
+  const config = await (kind === 'prune' ? resolvePruneConfig : resolveTrainConfig)({ outDir, config: rawConfig });
+  return { outDir: resolve(outDir), config: withAbsolutePaths(config), ...(kind ? { kind } : {}) };
 }
 
 export async function runQueuedTraining(
@@ -54,10 +60,15 @@ export async function runQueuedTraining(
   hooks: { signal?: AbortSignal; onEvent?: (e: TrainJobEvent) => void; worker: string },
 ): Promise<TrainQueueResult> {
   const resume = existsSync(join(d.outDir, 'latest.json'));
-  const r = await runTrainJob(resume ? { outDir: d.outDir, resume: true } : { outDir: d.outDir, config: d.config }, {
-    ...(hooks.signal ? { signal: hooks.signal } : {}),
-    ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}),
-  });
+  const req = resume ? { outDir: d.outDir, resume: true } : { outDir: d.outDir, config: d.config };
+  const opts = { ...(hooks.signal ? { signal: hooks.signal } : {}), ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}) };
+  let r: Omit<TrainJobResult, 'config'>;
+  let importance: string | undefined;
+  if (d.kind === 'prune') {
+    const pruned = await runPruneJob(req, opts);
+    r = pruned.train;
+    importance = pruned.reportPath;
+  } else r = await runTrainJob(req, opts);
   const last = r.history.loss[r.history.loss.length - 1];
   return {
     step: r.step,
@@ -65,6 +76,7 @@ export async function runQueuedTraining(
     ...(last !== undefined ? { finalLoss: last } : {}),
     ...(r.finalValidation ? { validation: { psnr: r.finalValidation.psnr, ssim: r.finalValidation.ssim } } : {}),
     ...(r.exported ? { exported: r.exported } : {}),
+    ...(importance ? { importance } : {}),
     worker: hooks.worker,
   };
 }

@@ -3,13 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
-import { probeImage } from '../../engine/image/decode';
-import { ImageDecodeError, ImageEncodeError } from '../../engine/image/errors';
-import type { OutputFormat } from '../../engine/image/formats';
-import type { EpChoice } from '../../engine/runtime/select';
-import { describeFailure, plannedOutput, type BatchSummary } from '../../engine/upscale/batch';
-import { resolveModel, type ModelRequest, type UpscaleModel } from '../../engine/upscale/model';
-import { removeStaleTemps, upscaleFile, type UpscaleProgress } from '../../engine/upscale/pipeline';
+import { probeImage } from '../image/decode';
+import { ImageDecodeError, ImageEncodeError } from '../image/errors';
+import type { OutputFormat } from '../image/formats';
+import type { EpChoice } from '../runtime/select';
+import { describeFailure, plannedOutput, type BatchSummary } from '../upscale/batch';
+import { resolveModel, type ModelRequest, type UpscaleModel } from '../upscale/model';
+import { removeStaleTemps, upscaleFile, type UpscaleProgress } from '../upscale/pipeline';
 
 /**
  * One queued image: what the producer puts in the job, the job id that makes enqueueing

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
-import type { OutputFormat } from '../../engine/image/formats';
-import { collectInputs, DEFAULT_TEMPLATE, plannedOutput, type BatchSummary } from '../../engine/upscale/batch';
-import { resolveModel, type ModelRequest } from '../../engine/upscale/model';
-import { scaleLabel } from '../../engine/upscale/pipeline';
+import type { OutputFormat } from '../image/formats';
+import { collectInputs, DEFAULT_TEMPLATE, plannedOutput, type BatchSummary } from '../upscale/batch';
+import { resolveModel, type ModelRequest } from '../upscale/model';
+import { scaleLabel } from '../upscale/pipeline';
 import { redisConnection, UPSCALE_QUEUE } from './connection';
 import { upscaleJobId, type UpscaleJobData, type UpscaleJobResult } from './upscale-job';
 
@@ -58,6 +58,14 @@ function absoluteModel(m: ModelRequest): ModelRequest {
   };
 }
 
+/** An image to queue: its output as the producer planned it (null when it could not read the image). */
+export interface PlannedImage {
+  input: string;
+  output: string | null;
+  /** The folder it was found in (outputs mirror the tree below it). */
+  root?: string;
+}
+
 /** Enqueues one job per image; job ids are content keys, so enqueueing the same batch again adds nothing. */
 export async function enqueueUpscaleBatch(
   queue: Queue<UpscaleJobData, UpscaleJobResult>,
@@ -67,25 +75,46 @@ export async function enqueueUpscaleBatch(
   const model = await resolveModel(opts.model);
   const scale = opts.scale ?? model.scale;
   scaleLabel(scale, model.scale); // refuses a factor the model cannot reach, before anything is queued
-  const template = opts.template ?? DEFAULT_TEMPLATE;
   const outDir = opts.outDir ? resolve(opts.outDir) : undefined;
   const items = await collectInputs(paths, {
     ...(opts.recursive ? { recursive: true } : {}),
     ...(opts.include ? { include: opts.include } : {}),
   });
-  const inputs = new Set(items.map((i) => i.input));
-  const claimed = new Map<string, string>();
-  const refused: BatchRecord['refused'] = [];
-  const jobs: { name: string; data: UpscaleJobData; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
+  const planned: PlannedImage[] = [];
   for (const item of items) {
     // An image the producer cannot read is still queued: its worker fails it with the engine's reason.
     const output = await plannedOutput(item, {
       modelId: model.id,
       scale,
       format: opts.format,
-      template,
+      template: opts.template ?? DEFAULT_TEMPLATE,
       ...(outDir ? { outDir } : {}),
     }).catch(() => null);
+    planned.push({ input: item.input, output, ...(item.root ? { root: item.root } : {}) });
+  }
+  return enqueuePlanned(queue, model, planned, opts);
+}
+
+/**
+ * Enqueues images whose outputs are already planned (the app's batches, named by its settings;
+ * `enqueueUpscaleBatch`'s), with `opts.model` resolved to `model`. An output that would overwrite an input or another image's output
+ * is refused before anything is queued, and listed in the record.
+ */
+export async function enqueuePlanned(
+  queue: Queue<UpscaleJobData, UpscaleJobResult>,
+  model: { id: string; scale: number },
+  planned: readonly PlannedImage[],
+  opts: QueueUpscaleOptions,
+): Promise<BatchRecord> {
+  const scale = opts.scale ?? model.scale;
+  const template = opts.template ?? DEFAULT_TEMPLATE;
+  const outDir = opts.outDir ? resolve(opts.outDir) : undefined;
+  const inputs = new Set(planned.map((i) => i.input));
+  const claimed = new Map<string, string>();
+  const refused: BatchRecord['refused'] = [];
+  const jobs: { name: string; data: UpscaleJobData; opts: typeof JOB_OPTIONS & { jobId: string } }[] = [];
+  for (const item of planned) {
+    const output = item.output;
     if (output && inputs.has(output)) {
       refused.push({ input: item.input, reason: `${item.input}: output ${output} would overwrite an input file` });
       continue;
@@ -203,22 +232,29 @@ export async function followBatch(
   const outcomes: (JobOutcome | undefined)[] = record.jobs.map(() => undefined);
   let unsettled = record.jobs.length;
   let wake: () => void = () => {};
-  const check = async (i: number) => {
+  const settle = (i: number, o: JobOutcome) => {
     if (outcomes[i]) return;
-    const o = await jobOutcome(queue, record.jobs[i]!.id);
-    if (o.state === 'pending' || outcomes[i]) return;
     outcomes[i] = o;
     unsettled--;
     onEvent({ type: 'settled', index: i, total: record.jobs.length, input: record.jobs[i]!.input, outcome: o });
     if (unsettled === 0) wake();
   };
+  const check = async (i: number) => {
+    if (outcomes[i]) return;
+    const o = await jobOutcome(queue, record.jobs[i]!.id);
+    if (o.state !== 'pending') settle(i, o);
+  };
   const events = new QueueEvents(UPSCALE_QUEUE, { connection: redisConnection(url) });
-  const onFinished = ({ jobId }: { jobId: string }) => {
+  // A completed job is final and its event carries the result: no round trip. A failed attempt
+  // may be retried, so a failure is looked up.
+  events.on('completed', ({ jobId, returnvalue }) => {
+    const i = index.get(jobId);
+    if (i !== undefined) settle(i, { state: 'done', result: returnvalue as unknown as UpscaleJobResult });
+  });
+  events.on('failed', ({ jobId }) => {
     const i = index.get(jobId);
     if (i !== undefined) void check(i).catch(() => {});
-  };
-  events.on('completed', onFinished);
-  events.on('failed', onFinished);
+  });
   events.on('progress', ({ jobId, data }) => {
     const i = index.get(jobId);
     const p = data as { tilesDone?: number; tilesTotal?: number };

@@ -6,9 +6,9 @@ import { queuedTrainData, trainJobId, type TrainQueueData, type TrainQueueResult
 
 export type RunOutcome = { state: 'done'; result: TrainQueueResult } | { state: 'failed'; reason: string };
 
-/** Enqueues a run (once per run folder); returns its job id. */
-export async function enqueueTraining(url: string, outDir: string, rawConfig: unknown): Promise<string> {
-  const data = await queuedTrainData(outDir, rawConfig);
+/** Enqueues a run (once per run folder); returns its job id. `kind: 'prune'` makes it a `minisr prune` run. */
+export async function enqueueTraining(url: string, outDir: string, rawConfig: unknown, kind?: 'prune'): Promise<string> {
+  const data = await queuedTrainData(outDir, rawConfig, kind);
   const queue = new Queue<TrainQueueData, TrainQueueResult>(TRAIN_QUEUE, { connection: redisConnection(url) });
   try {
     const id = trainJobId(data.outDir);

@@ -1,0 +1,77 @@
+import type { QueueBatchStatus, QueueFileStatus } from '../../api/client';
+import { baseName } from '../../format';
+
+const STATE_LABEL: Record<QueueFileStatus['state'], string> = {
+  waiting: 'Waiting',
+  active: 'Active',
+  done: 'Done',
+  failed: 'Failed',
+  skipped: 'Skipped',
+};
+
+/** A batch sent to the job queue: the summary, the failures with the engine's reasons, and each file's state. */
+export function QueueBatchPanel(props: { batch?: QueueBatchStatus; pendingId?: string; error?: string; onDismiss: () => void }) {
+  const { batch, error } = props;
+  const failures = batch?.files.filter((f) => f.state === 'failed') ?? [];
+  const state = !batch ? 'queued' : batch.settled ? (batch.summary.failed > 0 ? 'failed' : 'done') : 'running';
+  return (
+    <>
+      <header className="queue-head">
+        <h2>{batch?.title ?? `Queue batch ${props.pendingId ?? ''}`}</h2>
+        <span className={`state-pill ${state}`} data-testid="queue-batch-state">
+          {batch ? (batch.settled ? 'settled' : 'in the queue') : 'loading'}
+        </span>
+        <button type="button" onClick={props.onDismiss} aria-label="Dismiss queue batch">
+          Dismiss
+        </button>
+      </header>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {batch && (
+        <p className="summary" data-testid="batch-summary">
+          {batch.summary.done} done · {batch.summary.failed} failed · {batch.summary.skipped} skipped · {batch.summary.pending} to go
+          <span className="muted"> · batch {batch.id}</span>
+        </p>
+      )}
+      {failures.length > 0 && (
+        <div className="failures" role="region" aria-label="Failures">
+          <h3>Failed files</h3>
+          <ul>
+            {failures.map((f) => (
+              <li key={f.input}>
+                <strong>{baseName(f.input)}</strong>: {f.reason ?? 'no reason given'}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {batch && (
+        <table className="queue-table" aria-label="Files">
+          <thead>
+            <tr>
+              <th scope="col">File</th>
+              <th scope="col">Status</th>
+              <th scope="col">Output / reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {batch.files.map((f) => (
+              <tr key={f.input} data-state={f.state}>
+                <td title={f.input}>{baseName(f.input)}</td>
+                <td>
+                  <span className={`state-pill ${f.state}`}>{STATE_LABEL[f.state]}</span>
+                </td>
+                <td className="muted" title={f.output ?? f.reason}>
+                  {f.state === 'failed' ? f.reason : f.output ? `${baseName(f.output)}${f.worker ? ` (on ${f.worker})` : ''}` : ''}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
