@@ -13,7 +13,7 @@ import type { PlanRequest, PlanResult, PruneSummary } from './types';
  */
 
 /** A report that may be read: one in an allowed folder, or one a prune run of this app wrote. */
-async function reportPath(paths: PathPolicy, configDir: string, p: string): Promise<string> {
+export async function reportPath(paths: PathPolicy, configDir: string, p: string): Promise<string> {
   try {
     return await paths.check(p, 'read');
   } catch (e) {

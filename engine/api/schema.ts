@@ -91,6 +91,8 @@ const distillRequest = z
     lr: z.number().positive().max(1),
     dataDir: path,
     valDir: path.optional(),
+    init: z.enum(['random', 'inherit']).optional(),
+    report: path.optional(),
   })
   .strict();
 

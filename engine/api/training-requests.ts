@@ -2,14 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { readImportanceReport } from '../compress/importance';
+import { writeInheritedInit } from '../compress/inherit';
 import { paramCount } from '../compress/shrink';
 import { saveSafetensors } from '../io/checkpoint';
+import type { TeacherConfig } from '../train/config';
 import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
 import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
-import { isPresetName, PRESET_NAMES } from '../zoo/presets';
+import { isPresetName, PRESET_NAMES, presetConfig } from '../zoo/presets';
 import { validateConfig, type ModelConfig } from '../zoo/registry';
 import type { ModelCatalog } from './models';
 import type { PathPolicy } from './paths';
+import { reportPath } from './prune-reports';
 import { ValidationError } from './schema';
 import type { DistillTask, PruneTask } from './tasks';
 import type { DistillRequest, JobInfo, PruneRequest, Settings } from './types';
@@ -88,7 +92,7 @@ async function inRunFolder<T>(
 }
 
 /** The teacher as the training engine wants it: a listed model's file, or a file the user chose. */
-async function distillTeacher(ctx: TrainingContext, req: DistillRequest): Promise<Record<string, string>> {
+async function distillTeacher(ctx: TrainingContext, req: DistillRequest): Promise<TeacherConfig> {
   const listed = (await ctx.models.list()).some((m) => m.id === req.teacher);
   if (listed) return { type: 'onnx', path: await ctx.models.path(req.teacher) };
   const path = await ctx.paths.check(req.teacher, 'read');
@@ -98,7 +102,7 @@ async function distillTeacher(ctx: TrainingContext, req: DistillRequest): Promis
 }
 
 /** The student as a training config's model fields: a preset, or a zoo config checked here. */
-function studentModel(req: DistillRequest): { fields: Record<string, unknown>; name: string } {
+function studentModel(req: DistillRequest): { fields: Record<string, unknown>; name: string; config: ModelConfig } {
   const field = 'startDistill.params.0';
   if ((req.student === undefined) === (req.studentConfig === undefined)) {
     throw new ValidationError(
@@ -108,7 +112,7 @@ function studentModel(req: DistillRequest): { fields: Record<string, unknown>; n
   }
   if (req.student !== undefined) {
     if (!isPresetName(req.student)) throw unknownPreset(`${field}.student`, req.student);
-    return { fields: { preset: req.student }, name: req.student };
+    return { fields: { preset: req.student }, name: req.student, config: presetConfig(req.student) };
   }
   let model: ModelConfig;
   try {
@@ -119,7 +123,40 @@ function studentModel(req: DistillRequest): { fields: Record<string, unknown>; n
   const params = paramCount(model);
   if (params > MAX_STUDENT_PARAMS)
     throw new ValidationError(`${field}.studentConfig`, `has ${params} parameters; a student may have at most ${MAX_STUDENT_PARAMS}`);
-  return { fields: { model }, name: `${model.family}-student` };
+  return { fields: { model }, name: `${model.family}-student`, config: model };
+}
+
+/**
+ * `init: 'inherit'`: the student's start sliced out of the teacher (engine/compress/inherit.ts),
+ * ranked by the stage-1 report when one is given, written into the run folder for the trainer.
+ */
+async function initFields(
+  ctx: TrainingContext,
+  req: DistillRequest,
+  teacher: TeacherConfig,
+  student: ModelConfig,
+  outDir: string,
+): Promise<Record<string, unknown>> {
+  const field = 'startDistill.params.0';
+  if (req.init !== 'inherit') {
+    if (req.report !== undefined) throw new ValidationError(`${field}.report`, "ranks the teacher for init 'inherit' only");
+    return {};
+  }
+  let report: string | undefined;
+  if (req.report !== undefined) {
+    report = await reportPath(ctx.paths, ctx.configDir, req.report);
+    await readImportanceReport(report).catch((e: Error) => {
+      throw new ValidationError(`${field}.report`, e.message);
+    });
+  }
+  const weights = join(outDir, 'inherit.safetensors');
+  try {
+    await writeInheritedInit(teacher, student, weights, report);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new ValidationError(`${field}.${/importance report/.test(msg) ? 'report' : 'init'}`, msg);
+  }
+  return { init: { weights } };
 }
 
 /** Stage 3: distil the teacher into the student (Adam, the distillation loss). */
@@ -128,7 +165,7 @@ export async function startDistillJob(ctx: TrainingContext, req: DistillRequest,
   const teacher = await distillTeacher(ctx, req);
   const data = await dataFields(ctx, req);
   const run = runName(student.name);
-  const title = `distil ${teacherName(req.teacher)} into ${student.name} (${req.steps} steps)`;
+  const title = `distil ${teacherName(req.teacher)} into ${student.name}${req.init === 'inherit' ? ' (inherited)' : ''} (${req.steps} steps)`;
   return inRunFolder(
     ctx,
     run,
@@ -144,6 +181,7 @@ export async function startDistillJob(ctx: TrainingContext, req: DistillRequest,
         optim: { lr: req.lr },
         loss: { type: 'distill' },
         teacher,
+        ...(await initFields(ctx, req, teacher, student.config, outDir)),
         ...hostFields(ctx),
       },
     }),

@@ -163,6 +163,10 @@ export interface DistillRequest {
   readonly lr: number;
   readonly dataDir: string;
   readonly valDir?: string;
+  /** The student's start: random weights (default), or `inherit`: sliced out of the teacher (EDSR), as `minisr distill --init inherit`. */
+  readonly init?: 'random' | 'inherit';
+  /** With `init: 'inherit'`: the stage-1 importance.json that ranks the teacher's channels and blocks (default: the teacher's own weights). */
+  readonly report?: string;
 }
 
 /** Stage 1 of compression: fine-tune the teacher with OBProx-SG (L1) and report what matters. */

@@ -7,7 +7,10 @@ import { EngineHost } from '../../engine/api/host';
 import { parseParams, ValidationError } from '../../engine/api/schema';
 import type { EngineEvent, JobState, PruneSummary } from '../../engine/api/types';
 import { readImportanceReport } from '../../engine/compress/importance';
+import { shrink } from '../../engine/compress/shrink';
 import { saveSafetensors } from '../../engine/io/checkpoint';
+import { readSafetensors } from '../../engine/io/safetensors';
+import { weightsFromOnnx } from '../../engine/zoo/infer';
 import { presetConfig } from '../../engine/zoo/presets';
 import { randomWeights } from '../../engine/zoo/random-weights';
 import { writeRandomModel } from '../helpers/random-model';
@@ -261,5 +264,57 @@ describe('EngineHost compression stages', () => {
     expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('done');
     const done = events.find((e) => e.type === 'distill-done' && e.jobId === job.id) as Extract<EngineEvent, { type: 'distill-done' }>;
     expect(done.model).toMatchObject({ family: 'edsr', params: plan.params, source: 'user', compact: true });
+  });
+
+  it("init 'inherit': the student starts sliced out of the teacher, ranked by the stage-1 report; refusals name their field", async () => {
+    const plan = await host.planCompression({ report: summary.reportPath, feats: 4, blocks: 2, resScale: 2 });
+    const base = {
+      teacher: 'mini-random-x2',
+      studentConfig: plan.config,
+      steps: 1,
+      batch: 1,
+      patch: 16,
+      lr: 1e-4,
+      dataDir: join(root, 'data'),
+    };
+    const runs = async () => (await readdir(join(dir, 'config/runs'))).sort();
+    const before = await runs();
+    const fieldOf = (req: Parameters<EngineHost['startDistill']>[0]) =>
+      host.startDistill(req).then(
+        () => 'accepted',
+        (e: ValidationError) => `${e.field}: ${e.message}`,
+      );
+    expect(await fieldOf({ ...base, report: summary.reportPath })).toMatch(/^startDistill.params.0.report: .*'inherit' only/);
+    expect(await fieldOf({ ...base, studentConfig: undefined, student: 'swinir-mini', init: 'inherit' })).toMatch(
+      /^startDistill.params.0.init: .*needs EDSR models/,
+    );
+    // A report of another teacher (here: its res_scale changed) is refused, not silently misapplied.
+    const other = JSON.parse(await readFile(summary.reportPath, 'utf8'));
+    other.config.res_scale = 1;
+    await writeFile(join(root, 'other-importance.json'), JSON.stringify(other));
+    expect(await fieldOf({ ...base, init: 'inherit', report: join(root, 'other-importance.json') })).toMatch(
+      /^startDistill.params.0.report: .*not of this teacher/,
+    );
+    expect(await fieldOf({ ...base, init: 'inherit', report: '/etc/importance.json' })).toMatch(/not allowed to read/);
+    expect(await runs()).toEqual(before);
+
+    const job = await host.startDistill({ ...base, init: 'inherit', report: summary.reportPath });
+    expect(job.title).toMatch(/\(inherited\)/);
+    expect(await until(job.id, ['done', 'failed', 'cancelled'])).toBe('done');
+    const [run] = (await runs()).filter((r) => !before.includes(r));
+    const cfg = JSON.parse(await readFile(join(dir, 'config/runs', run!, 'config.json'), 'utf8'));
+    const file = join(dir, 'config/runs', run!, 'inherit.safetensors');
+    expect(cfg.init).toEqual({ weights: file });
+    // Exactly the channels and blocks stage 2 keeps for this report, sliced from the teacher's weights.
+    const { keep } = shrink(await readImportanceReport(summary.reportPath), { feats: 4, blocks: 2, resScale: 2 });
+    const inherited = await readSafetensors(file);
+    expect(inherited.metadata).toMatchObject({
+      'minisr.inherit.channels': keep.channels.join(','),
+      'minisr.inherit.blocks': keep.blocks.join(','),
+    });
+    const teacher = weightsFromOnnx(await readFile(join(dir, 'models/mini-random-x2.onnx')), presetConfig('edsr-mini'));
+    const bias = inherited.tensors.get('conv_first.bias')!.data as Float32Array;
+    const tBias = teacher.get('conv_first.bias')!.data as Float32Array;
+    expect(Array.from(bias)).toEqual(keep.channels.map((c) => tBias[c]));
   });
 });
