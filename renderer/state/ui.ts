@@ -40,8 +40,10 @@ export interface Forms {
     readonly teacherPath: string;
     readonly teacherPreset: string;
     readonly valDir: string;
-    /** The student planned in stage 2 (chosen when `student` is PLANNED_STUDENT). */
-    readonly planned?: { readonly config: ZooConfig; readonly params: number; readonly label: string };
+    /** The student's start: random weights, or inherited from the teacher (its top-ranked channels and blocks). */
+    readonly init: 'random' | 'inherit';
+    /** The student planned in stage 2 (chosen when `student` is PLANNED_STUDENT), and the report it was planned from. */
+    readonly planned?: { readonly config: ZooConfig; readonly params: number; readonly label: string; readonly report?: string };
   };
   /** Stage 1; teacher as in distill (a model id or IMPORT_TEACHER). */
   readonly prune: Pick<PruneRequest, 'steps' | 'lambda' | 'dataDir'> & {
@@ -86,6 +88,7 @@ const initialForms: Forms = {
     lr: 2e-4,
     dataDir: '',
     valDir: '',
+    init: 'random',
   },
   // engine/compress/README.md's example run: 600 steps, lambda 1e-3 (CLI), batch 8, patch 32, SGD rate 1e-2.
   prune: {

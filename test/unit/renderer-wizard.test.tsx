@@ -162,6 +162,9 @@ describe('wizard view', () => {
     const student = within(distil).getByRole('combobox', { name: 'Student preset' }) as HTMLSelectElement;
     expect(student.selectedOptions[0]!.textContent).toMatch(/^Planned in stage 2: EDSR 8 ch × 4 blocks/);
     fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
+    // The planned student inherits from the teacher, ranked by the report it was planned from.
+    fireEvent.change(within(distil).getByRole('combobox', { name: 'Initialise student from' }), { target: { value: 'inherit' } });
+    expect(within(distil).getByTestId('inherit-ranking').textContent).toBe('Channels and blocks ranked by the stage-1 report (prune-1).');
     fireEvent.click(within(distil).getByRole('button', { name: 'Start distillation' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startDistill')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
@@ -172,7 +175,43 @@ describe('wizard view', () => {
       patch: 48,
       lr: 2e-4,
       dataDir: '/data/train291',
+      init: 'inherit',
+      report: summary.reportPath,
     });
+  });
+
+  it("stage 3's init choice: random sends no init; inherit without a report ranks the teacher's own weights; SwinIR cannot inherit", async () => {
+    const client = fakeClient();
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const distil = await screen.findByRole('region', { name: 'Stage 3: Distil' });
+    await within(distil).findByRole('option', { name: 'EDSR-baseline' });
+    fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
+    const init = within(distil).getByRole('combobox', { name: 'Initialise student from' }) as HTMLSelectElement;
+    expect(init.value).toBe('random');
+    expect(within(distil).queryByTestId('inherit-ranking')).toBeNull();
+    // Queried each time: the button is a new element once a job has run.
+    const start = () => within(distil).getByRole('button', { name: 'Start distillation' }) as HTMLButtonElement;
+    fireEvent.click(start());
+    const requests = () => client.calls.filter((c) => c.method === 'startDistill').map((c) => c.args[0] as Record<string, unknown>);
+    await waitFor(() => expect(requests()).toHaveLength(1));
+    expect(requests()[0]).not.toHaveProperty('init');
+    expect(requests()[0]).not.toHaveProperty('report');
+    act(() => client.emit({ type: 'job', job: { id: 'job-1', kind: 'distill', state: 'done', title: 'Distil' } }));
+
+    fireEvent.change(init, { target: { value: 'inherit' } });
+    expect(within(distil).getByTestId('inherit-ranking').textContent).toBe(
+      "Channels and blocks ranked by the teacher's own weights (no stage-1 report for this teacher).",
+    );
+    fireEvent.change(within(distil).getByRole('combobox', { name: 'Student preset' }), { target: { value: 'swinir-mini' } });
+    expect(within(distil).getByTestId('inherit-ranking').textContent).toBe('Inheritance needs an EDSR student.');
+    expect(start().disabled).toBe(true);
+    fireEvent.change(within(distil).getByRole('combobox', { name: 'Student preset' }), { target: { value: 'edsr-mini' } });
+    await waitFor(() => expect(start().disabled).toBe(false));
+    fireEvent.click(start());
+    await waitFor(() => expect(requests()).toHaveLength(2));
+    expect(requests()[1]).toMatchObject({ teacher: 'edsr-baseline-x2', student: 'edsr-mini', init: 'inherit' });
+    expect(requests()[1]).not.toHaveProperty('report');
   });
 
   it('prunes a checkpoint picked with the native dialog (Electron)', async () => {

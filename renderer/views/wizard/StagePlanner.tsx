@@ -284,7 +284,7 @@ export function StagePlanner() {
             plan &&
             setDistill({
               student: PLANNED_STUDENT,
-              planned: { config: plan.config, params: plan.params, label: planLabel(plan) },
+              planned: { config: plan.config, params: plan.params, label: planLabel(plan), report: report?.reportPath },
               ...teacherOfRun(),
             })
           }

@@ -9,6 +9,7 @@ import { isActive, latestJob, resultKey, resultsFor, useJobs } from '../../state
 import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '../../state/ui';
 import { runModels } from '../compare/ModelSlot';
+import { inheritable, InheritField, rankingReport } from './InheritField';
 import { PruneStage } from './PruneStage';
 import { StagePlanner } from './StagePlanner';
 import { DataFolders, TeacherFields } from './TeacherFields';
@@ -49,6 +50,7 @@ function DistilStage() {
   const client = useClient();
   const models = useModels((s) => s.models);
   const job = useJobs((s) => latestJob(s, 'distill'));
+  const pruneJob = useJobs((s) => latestJob(s, 'prune'));
   const { pick, dialog } = usePathPicker();
   const [form, setForm] = useForm('distill');
   const { teacherPath, teacherPreset, student, steps, batch, patch, lr, dataDir, valDir } = form;
@@ -78,7 +80,10 @@ function DistilStage() {
   const active = isActive(job);
   const planned = student === PLANNED_STUDENT ? form.planned : undefined;
   const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
+  const inherit = form.init === 'inherit';
+  const report = inherit ? rankingReport(form, importing ? teacherPath.trim() : teacherId, pruneJob) : undefined;
   const valid =
+    (!inherit || inheritable(form)) &&
     (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) &&
     studentReady &&
     dataDir.trim() !== '' &&
@@ -98,6 +103,7 @@ function DistilStage() {
       lr,
       dataDir: dataDir.trim(),
       ...(valDir.trim() ? { valDir: valDir.trim() } : {}),
+      ...(inherit ? { init: 'inherit' as const, ...(report ? { report } : {}) } : {}),
     };
     try {
       useJobs.getState().track(await client.startDistill(req), { kind: 'distill', req });
@@ -144,6 +150,7 @@ function DistilStage() {
             {form.planned && <option value={PLANNED_STUDENT}>Planned in stage 2: {form.planned.label}</option>}
           </select>
         </label>
+        <InheritField form={form} report={report} onInit={set('init')} />
         <NumberField label="Steps" value={steps} min={1} step={100} onChange={setSteps} />
         <NumberField label="Batch" value={batch} min={1} step={1} onChange={setBatch} />
         <NumberField label="Patch (LR pixels)" value={patch} min={8} step={8} onChange={setPatch} />

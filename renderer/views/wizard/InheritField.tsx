@@ -1,0 +1,53 @@
+import { baseName } from '../../format';
+import type { JobEntry } from '../../state/jobs';
+import { PLANNED_STUDENT, type Forms } from '../../state/ui';
+
+type DistillForm = Forms['distill'];
+
+/**
+ * The report that ranks the teacher's channels and blocks for inheritance: the one stage 2
+ * planned the student from, else stage 1's run when it pruned this very teacher; none means the
+ * engine ranks the teacher's own weights (as `minisr distill --init inherit` without `--report`).
+ */
+export function rankingReport(form: DistillForm, teacher: string, prune: JobEntry | undefined): string | undefined {
+  if (form.student === PLANNED_STUDENT) return form.planned?.report;
+  const r = prune?.request;
+  return r?.kind === 'prune' && r.req.teacher === teacher ? prune?.prune?.reportPath : undefined;
+}
+
+/** Inheritance slices EDSR only (SwinIR's LayerNorms read every channel). */
+export function inheritable(form: DistillForm): boolean {
+  return form.student === PLANNED_STUDENT ? form.planned?.config.family === 'edsr' : form.student === 'edsr-mini';
+}
+
+/** Stage 3's "Initialise student from" choice, and what ranks the teacher when inheriting. */
+export function InheritField({
+  form,
+  report,
+  onInit,
+}: {
+  form: DistillForm;
+  report: string | undefined;
+  onInit(init: DistillForm['init']): void;
+}) {
+  const edsr = inheritable(form);
+  const note = !edsr
+    ? 'Inheritance needs an EDSR student.'
+    : report
+      ? `Channels and blocks ranked by the stage-1 report (${baseName(report.replace(/[\\/][^\\/]*$/, ''))}).`
+      : "Channels and blocks ranked by the teacher's own weights (no stage-1 report for this teacher).";
+  return (
+    <label className="field">
+      <span>Initialise student from</span>
+      <select aria-label="Initialise student from" value={form.init} onChange={(e) => onInit(e.target.value as DistillForm['init'])}>
+        <option value="random">random weights</option>
+        <option value="inherit">the teacher (inherit)</option>
+      </select>
+      {form.init === 'inherit' && (
+        <span className="muted small" data-testid="inherit-ranking">
+          {note}
+        </span>
+      )}
+    </label>
+  );
+}
