@@ -94,6 +94,9 @@ describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', ()
     await distil.getByLabel('Batch', { exact: true }).fill('1');
     await distil.getByLabel('Patch (LR pixels)').fill('16');
     await distil.getByRole('textbox', { name: 'Training data folder' }).fill(data);
+    // The student starts from the teacher, sliced as the stage-1 report ranks it.
+    await distil.getByLabel('Initialise student from').selectOption('inherit');
+    expect(await distil.getByTestId('inherit-ranking').innerText()).toMatch(/^Channels and blocks ranked by the stage-1 report \(prune-/);
     await distil.getByRole('button', { name: 'Start distillation' }).click();
     const result = page.getByTestId('distill-result');
     await result.waitFor({ timeout: 60_000 });
@@ -102,6 +105,7 @@ describe.skipIf(!chromiumAvailable())('compression wizard in Chromium (e2e)', ()
     const planned = Number((await compress.getByTestId('plan-params').innerText()).replace(/,/g, ''));
     expect(params).toBe(planned);
     expect(await result.innerText()).not.toMatch(/of teacher/i); // a checkpoint teacher is not a listed model
+    expect((await rig.host.listJobs()).find((j) => j.kind === 'distill')?.title).toMatch(/\(inherited\)/);
     console.log(`prune 8 steps -> plan -> distil 3 steps in the browser: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await page.context().close();
   });
