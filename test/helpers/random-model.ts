@@ -11,8 +11,8 @@ import { resolveArch } from '../../engine/zoo/registry';
  * Writes `<dir>/<id>.onnx`: a preset with *random* weights (runnable, not useful) and its model
  * card, for tests that need a fast model. Tests say so where they use it.
  */
-export async function writeRandomModel(dir: string, id: string, preset = 'edsr-mini', seed = 1): Promise<string> {
-  const config = presetConfig(preset);
+export async function writeRandomModel(dir: string, id: string, preset = 'edsr-mini', seed = 1, scale?: number): Promise<string> {
+  const config = presetConfig(preset, scale === undefined ? {} : { scale });
   const arch = resolveArch(config);
   const cost = modelCost(config);
   const card: ModelCard = {

@@ -5,7 +5,7 @@ import type { ImageRegionQuery } from '../../renderer/api/client';
 import { useImages } from '../../renderer/state/images';
 import { useJobs } from '../../renderer/state/jobs';
 import { useUi } from '../../renderer/state/ui';
-import { fakeClient, type FakeClient } from '../helpers/renderer-fake-client';
+import { fakeClient, MODELS, type FakeClient } from '../helpers/renderer-fake-client';
 import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
 
 const VIEWPORT = { width: 800, height: 600 };
@@ -189,7 +189,7 @@ describe('compare view without results yet', () => {
     await waitFor(() =>
       expect(client.calls.find((c) => c.method === 'startUpscale')?.args).toEqual([{ imageId: 'src', modelId: 'edsr-mini-x2', scale: 4 }]),
     );
-    expect(await screen.findByText('EDSRmini: running…')).toBeTruthy();
+    expect(await screen.findByText('EDSRmini · 2 × x2: running…')).toBeTruthy();
     // Ctrl+Enter runs the other chosen model still missing; Esc cancels both.
     fireEvent.change(screen.getByRole('combobox', { name: 'Model A' }), { target: { value: 'edsr-baseline-x2' } });
     fireEvent.keyDown(window, { key: 'Enter', ctrlKey: true });
@@ -209,5 +209,80 @@ describe('compare view without results yet', () => {
           .sort(),
       ).toEqual(['job-1', 'job-2']),
     );
+  });
+});
+
+describe('compare view at x4 with a native x4 model', () => {
+  // A stand-in for edsr-mini-x4 (none ships yet): what the engine lists for an x4 EDSRmini.
+  const X4 = { ...MODELS[1]!, id: 'edsr-mini-x4', label: 'EDSRmini x4', scale: 4, params: 52_000 };
+  beforeEach(installBrowserGaps);
+  afterEach(teardown);
+
+  it('puts the native x4 next to edsr-mini-x2 run twice, each labelled, and runs both at x4', async () => {
+    const client = fakeClient({ models: [...MODELS, X4] });
+    renderApp(client);
+    act(() => {
+      useImages.getState().add([source]);
+      useUi.getState().setCompare({ sourceId: 'src', a: 'edsr-baseline-x2', b: 'edsr-mini-x2' });
+    });
+    fireEvent.keyDown(window, { key: '2' });
+    const modelB = () => screen.getByRole('combobox', { name: 'Model B' });
+    const options = () =>
+      within(modelB())
+        .getAllByRole('option')
+        .map((o) => (o as HTMLOptionElement).value);
+    await waitFor(() => expect(options()).toContain('edsr-mini-x2'));
+    // At x2 an x4 model cannot run: it is not offered.
+    expect(options()).not.toContain('edsr-mini-x4');
+
+    const scale = screen.getByRole('combobox', { name: 'Compared scale' });
+    expect(
+      within(scale)
+        .getAllByRole('option')
+        .map((o) => o.textContent),
+    ).toEqual(['x2', 'x4', 'x8']);
+    fireEvent.change(scale, { target: { value: '4' } });
+    expect(useUi.getState().compare).toMatchObject({ scale: 4, a: 'edsr-mini-x2', b: 'edsr-mini-x4', splitLeft: 'a' });
+    expect(options()).toContain('edsr-mini-x4');
+    expect(await screen.findByText('EDSRmini · 2 × x2: not run yet')).toBeTruthy();
+    expect(screen.getByText('EDSRmini x4 · native x4: not run yet')).toBeTruthy();
+
+    fireEvent.keyDown(window, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(client.calls.filter((c) => c.method === 'startUpscale')).toHaveLength(2));
+    expect(client.calls.filter((c) => c.method === 'startUpscale').map((c) => c.args[0])).toEqual([
+      { imageId: 'src', modelId: 'edsr-mini-x2', scale: 4 },
+      { imageId: 'src', modelId: 'edsr-mini-x4', scale: 4 },
+    ]);
+    // The engine's results say how many passes each took; the labels follow them.
+    act(() => {
+      for (const [jobId, modelId, passes] of [
+        ['job-1', 'edsr-mini-x2', 2],
+        ['job-2', 'edsr-mini-x4', 1],
+      ] as const) {
+        const output = { ...source, id: `out-${modelId}`, width: source.width * 4, height: source.height * 4 };
+        client.emit({ type: 'upscale-done', jobId, result: { output, modelId, scale: 4, passes, ep: 'cpu', millis: 900 } });
+        client.emit({ type: 'job', job: { id: jobId, kind: 'upscale', state: 'done', title: '' } });
+      }
+    });
+    await waitFor(() => expect(screen.getByTestId('pane-label-a').textContent).toBe('EDSRmini · 2 × x2 · 0.90 s on cpu'));
+    expect(screen.getByTestId('pane-label-b').textContent).toBe('EDSRmini x4 · native x4 · 0.90 s on cpu');
+    expect(screen.getByRole('img', { name: 'EDSRmini x4 · native x4' })).toBeTruthy();
+
+    // Back at x2 the x4 model cannot run: its slot empties, the x2 model stays.
+    fireEvent.change(scale, { target: { value: '2' } });
+    expect(useUi.getState().compare).toMatchObject({ scale: 2, a: 'edsr-mini-x2', b: undefined });
+  });
+
+  it('without a native model, x4 keeps the chosen models, each labelled as two x2 passes', async () => {
+    const client = fakeClient();
+    renderApp(client);
+    act(() => {
+      useImages.getState().add([source]);
+      useUi.getState().setCompare({ sourceId: 'src', a: 'edsr-baseline-x2', b: 'edsr-mini-x2' });
+    });
+    fireEvent.keyDown(window, { key: '2' });
+    fireEvent.change(await screen.findByRole('combobox', { name: 'Compared scale' }), { target: { value: '4' } });
+    expect(useUi.getState().compare).toMatchObject({ scale: 4, a: 'edsr-baseline-x2', b: 'edsr-mini-x2' });
+    expect(await screen.findByText('EDSRmini · 2 × x2: not run yet')).toBeTruthy();
   });
 });

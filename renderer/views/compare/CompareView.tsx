@@ -10,6 +10,7 @@ import { useSettings } from '../../state/settings';
 import { reportError, useUi, type CompareMode } from '../../state/ui';
 import type { Size } from './geometry';
 import { ModelSlot, runModels } from './ModelSlot';
+import { nativePair, offersScale, passLabel } from './passes';
 import { Viewer, type Column } from './Viewer';
 
 export function CompareView() {
@@ -57,6 +58,21 @@ export function CompareView() {
     : [];
   useCommand('run', source && missing.length ? () => void runModels(client, source.id, missing, scale) : undefined);
 
+  // A scale with a native model (x4: edsr-mini-x4) puts it next to the x2 model run twice; slots that cannot reach a scale empty.
+  const changeScale = (s: number) => {
+    const pair = nativePair(models, s);
+    const hasNative = [compare.a, compare.b].some((id) => s > 2 && findModel(models, id)?.scale === s);
+    const fits = (id?: string) => {
+      const m = findModel(models, id);
+      return !m || offersScale(m, s) ? id : undefined;
+    };
+    setCompare(
+      pair && !hasNative
+        ? { scale: s, a: pair.twoPass, b: pair.native, splitLeft: 'a' }
+        : { scale: s, a: fits(compare.a), b: fits(compare.b) },
+    );
+  };
+
   if (!source) {
     return <p className="muted empty">Open an image in the Upscale view (1) and run a model to compare results here.</p>;
   }
@@ -64,7 +80,9 @@ export function CompareView() {
   const col = (key: 'a' | 'b'): Column => {
     const modelId = compare[key];
     const result = resultOf(modelId);
-    const title = findModel(models, modelId)?.label ?? modelId ?? (key === 'a' ? 'Model A' : 'Model B');
+    const model = findModel(models, modelId);
+    const how = model && passLabel(scale, model.scale, result?.passes);
+    const title = `${model?.label ?? modelId ?? (key === 'a' ? 'Model A' : 'Model B')}${how ? ` · ${how}` : ''}`;
     const running = !result && isActive(upscaleJobFor(jobs, source.id, modelId, scale));
     return { key, title, result, running, chosen: !!modelId, image: result && { imageId: result.output.id, factor: 1 } };
   };
@@ -88,7 +106,7 @@ export function CompareView() {
         </label>
         <label className="field inline">
           <span>Scale</span>
-          <ScaleSelect label="Compared scale" value={scale} onChange={(s) => setCompare({ scale: s })} />
+          <ScaleSelect label="Compared scale" value={scale} onChange={changeScale} plain />
         </label>
         {(['a', 'b'] as const).map((k) => (
           <ModelSlot key={k} slot={k} source={source} scale={scale} />

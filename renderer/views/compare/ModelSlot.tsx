@@ -4,6 +4,7 @@ import { ModelSelect } from '../../components/ModelPicker';
 import { isActive, upscaleJobFor, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { reportError, useUi } from '../../state/ui';
+import { offersScale } from './passes';
 
 /** Starts an upscale of one image per model, tracked for the compare panes. */
 export async function runModels(client: EngineClient, imageId: string, modelIds: readonly string[], scale: number): Promise<void> {
@@ -32,7 +33,7 @@ export function ModelSlot({ slot, source, scale }: { slot: 'a' | 'b'; source: Im
       <label className="field inline">
         <span>Model {name}</span>
         <ModelSelect
-          models={models}
+          models={models.filter((m) => offersScale(m, scale))}
           value={modelId}
           onChange={(id) => setCompare({ [slot]: id || undefined })}
           ariaLabel={`Model ${name}`}

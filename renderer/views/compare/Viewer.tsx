@@ -244,7 +244,6 @@ function PaneLabel({ column, right }: { column: Column; right?: boolean }) {
         <span>
           {' '}
           · {formatMillis(r.millis)} on {r.ep}
-          {r.passes > 1 ? ` · ${r.passes} passes` : ''}
         </span>
       )}
     </div>
