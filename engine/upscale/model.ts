@@ -192,7 +192,18 @@ export async function resolveModel(req: ModelRequest): Promise<UpscaleModel> {
     if (native) return modelFromOnnxFile(join(dir, `${native}.onnx`));
     const id = DEFAULT_MODEL_IDS.find((d) => existsSync(join(dir, `${d}.onnx`)));
     if (!id) throw new Error(`no shipped model in ${dir} (looked for ${DEFAULT_MODEL_IDS.map((d) => `${d}.onnx`).join(', ')}); pass -m`);
-    return modelFromOnnxFile(join(dir, `${id}.onnx`));
+    const model = await modelFromOnnxFile(join(dir, `${id}.onnx`));
+    const s = req.scale;
+    let reach = model.scale;
+    while (s !== undefined && reach < s) reach *= model.scale;
+    if (s !== undefined && reach !== s) {
+      // x3 from a x2 model: neither one pass nor repeated ones; say which model is missing.
+      throw new RangeError(
+        `x${s} needs a model of that scale: edsr-mini-x${s} is not in ${dir}, and ${id} (x${model.scale}) cannot make x${s} in passes; ` +
+          `pass -m <an x${s} .onnx or imported model>, or use -s ${[1, 2, 3].map((k) => model.scale ** k).join('/')}`,
+      );
+    }
+    return model;
   }
   if (req.weights !== undefined) {
     if (!isPresetName(m)) throw new Error(`--weights needs a preset name for -m, got ${JSON.stringify(m)}`);

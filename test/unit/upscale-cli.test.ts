@@ -9,6 +9,7 @@ import { presetConfig } from '../../engine/zoo/presets';
 import sharp from 'sharp';
 import { randomWeights } from './upscale-helpers';
 import { writeTestImage } from './upscale-helpers';
+import { writeRandomModel } from '../helpers/random-model';
 
 /** `minisr upscale` run as a subprocess, as a user runs it. */
 
@@ -176,6 +177,39 @@ describe('minisr upscale (subprocess)', () => {
     expect(rows[0]!.megapixelsPerSec).toBeGreaterThan(0);
     expect(rows[1]!.megapixelsPerSec !== undefined || /webgpu/.test(rows[1]!.error ?? '')).toBe(true);
   }, 60_000);
+
+  it('-s 4 runs a native edsr-mini-x4 when the models folder has one and says so; -m edsr-mini-x2 does two labelled passes; -s 3 names the missing model', async () => {
+    // Random-weight EDSRmini x2 and x4 (no x4 ships yet): what is checked is which model runs and how.
+    const models = join(dir, 'models');
+    await mkdir(models, { recursive: true });
+    await writeRandomModel(models, 'edsr-mini-x2', 'edsr-mini', 1);
+    await writeRandomModel(models, 'edsr-mini-x4', 'edsr-mini', 2, 4);
+    const src = join(dir, 'in', 'img00.png');
+    const upscale = (out: string, extra: string[]) =>
+      minisr(['upscale', src, '-o', join(dir, out), '--models', models, '--ep', 'cpu', ...extra]);
+    const size = async (out: string) => {
+      const [file] = (await readdir(join(dir, out))).filter((f) => f.endsWith('.png'));
+      const m = await sharp(join(dir, out, file!)).metadata();
+      return [file, m.width, m.height];
+    };
+
+    const native = await upscale('out-native', ['-s', '4']);
+    expect(native.code).toBe(0);
+    expect(native.stderr).toMatch(/^model edsr-mini-x4: native x4$/m);
+    expect(native.stdout).toMatch(/1 succeeded, 0 failed, 0 skipped in [\d.]+s \(model edsr-mini-x4, x4\)/);
+    expect(await size('out-native')).toEqual(['img00_edsr-mini-x4_x4.png', 80, 64]);
+
+    const twice = await upscale('out-twice', ['-s', '4', '-m', 'edsr-mini-x2']);
+    expect(twice.code).toBe(0);
+    expect(twice.stderr).toMatch(/^model edsr-mini-x2: x4 \(2 passes of x2\)$/m);
+    expect(twice.stdout).toMatch(/\(model edsr-mini-x2, x4 \(2 passes of x2\)\)/);
+    expect(await size('out-twice')).toEqual(['img00_edsr-mini-x2_x4.png', 80, 64]);
+
+    const x3 = await upscale('out-x3', ['-s', '3']);
+    expect(x3.code).toBe(1);
+    expect(x3.stderr).toMatch(/x3 needs a model of that scale: edsr-mini-x3 is not in .*models, and edsr-mini-x2 \(x2\) cannot make x3/);
+    expect(await readdir(join(dir, 'out-x3')).catch(() => [])).toEqual([]);
+  }, 120_000);
 
   it('bad options are refused with a message', async () => {
     const r = await minisr(['upscale', join(dir, 'in'), '-m', 'no-such-model']);

@@ -14,6 +14,7 @@ import { queuedUpscale } from './queue';
 export interface UpscaleCliOptions {
   model?: string;
   weights?: string;
+  models?: string;
   scale: number;
   out?: string;
   ep: EpChoice;
@@ -137,6 +138,10 @@ export function upscaleCommand(): Command {
       'shipped model id, an .onnx file (with its card), or a preset with --weights (default: the shipped compact model)',
     )
     .option('--weights <checkpoint>', 'weights (.pth/.safetensors) for a preset given with -m')
+    .option(
+      '--models <dir>',
+      'folder of models for -m ids and the -s default (default: the bundled models; queue workers take their own --models)',
+    )
     .addOption(
       new Option(
         '-s, --scale <n>',
@@ -172,6 +177,7 @@ export function upscaleCommand(): Command {
       const model = await resolveModel({
         ...(opts.model ? { model: opts.model } : {}),
         ...(opts.weights ? { weights: opts.weights } : {}),
+        ...(opts.models ? { modelsDir: opts.models } : {}),
         scale: opts.scale,
       });
       if (!opts.json)
