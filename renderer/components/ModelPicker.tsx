@@ -82,7 +82,7 @@ export function ModelSelect({
     <select aria-label={ariaLabel} value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
       {placeholder !== undefined && <option value="">{placeholder}</option>}
       {models.map((m) => (
-        <option key={m.id} value={m.id}>
+        <option key={m.id} value={m.id} title={m.description}>
           {m.label}
         </option>
       ))}
