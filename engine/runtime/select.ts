@@ -2,6 +2,7 @@ import type { HostTensor } from '../io/tensor';
 import { guessWebgpuAdapter, type AdapterGuess } from './adapter';
 import { AUTO_ORDER, providerAvailability, webgpuHint } from './providers';
 import { ModelSession, type ExecutionProvider, type SessionOptions } from './session';
+import { adapterIdentity, measureVerdict, verdictReason, type SpeedCheck } from './speed-check';
 
 /**
  * Opens a session on the best provider that really works: `auto` tries providers in AUTO_ORDER,
@@ -16,9 +17,10 @@ export const EP_CHOICES: readonly EpChoice[] = ['cpu', 'cuda', 'dml', 'coreml', 
 
 export interface EpAttempt {
   readonly ep: ExecutionProvider;
-  /** used: runs the model; skipped: not present on this machine; failed: tried and threw. */
+  /** used: runs the model; skipped: not present on this machine, or slower than the CPU; failed: tried and threw. */
   readonly outcome: 'used' | 'skipped' | 'failed';
-  readonly stage?: 'availability' | 'create' | 'first-run';
+  /** run: the provider was lost while running (its process died or its device was lost). */
+  readonly stage?: 'availability' | 'create' | 'first-run' | 'speed-check' | 'run';
   readonly reason?: string;
   /** Creation plus first run, for tried providers. */
   readonly ms?: number;
@@ -38,6 +40,8 @@ export interface OpenOptions extends Omit<SessionOptions, 'ep'> {
   readonly autoOrder?: readonly ExecutionProvider[];
   /** Overrides the WebGPU adapter probe `auto` consults (tests). */
   readonly adapterGuess?: () => AdapterGuess;
+  /** `auto` times a GPU against the CPU EP the first time it meets its adapter (needs `probe`). */
+  readonly speedCheck?: SpeedCheck;
 }
 
 export class ExecutionProviderError extends Error {
@@ -89,6 +93,32 @@ async function tryProvider(model: Uint8Array | string, ep: ExecutionProvider, op
   return session;
 }
 
+/** Measures and stores the adapter's verdict; a slower GPU's session is released and the skip recorded. */
+async function fasterThanCpu(
+  session: ModelSession,
+  model: Uint8Array | string,
+  ep: ExecutionProvider,
+  adapter: string,
+  check: SpeedCheck,
+  opts: OpenOptions,
+  attempts: EpAttempt[],
+): Promise<boolean> {
+  const t0 = performance.now();
+  let verdict;
+  try {
+    verdict = await measureVerdict(session, model, opts.probe!, adapter, check, opts.threads);
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    throw Object.assign(new Error(firstLine(err)), { stage: 'speed-check' as const });
+  }
+  await check.store.set(verdict).catch(() => undefined); // unwritable config folder: measure again next time
+  if (verdict.use) return true;
+  await session.release();
+  const reason = verdictReason(verdict, check.store.where);
+  attempts.push({ ep, outcome: 'skipped', stage: 'speed-check', reason, ms: Math.round(performance.now() - t0) });
+  return false;
+}
+
 export async function openSession(
   model: Uint8Array | string,
   opts: OpenOptions = {},
@@ -107,13 +137,21 @@ export async function openSession(
       attempts.push({ ep, outcome: 'skipped', stage: 'availability', reason: skip });
       continue;
     }
+    const check = requested === 'auto' && ep !== 'cpu' && opts.probe ? opts.speedCheck : undefined;
+    const adapter = check ? (check.adapterId ?? adapterIdentity)(ep) : '';
+    const known = check ? await check.store.get(adapter) : undefined;
+    if (check && known && !known.use) {
+      attempts.push({ ep, outcome: 'skipped', stage: 'speed-check', reason: verdictReason(known, check.store.where) });
+      continue;
+    }
     const t0 = performance.now();
     try {
       const session = await tryProvider(model, ep, opts);
+      if (check && !known && !(await fasterThanCpu(session, model, ep, adapter, check, opts, attempts))) continue;
       attempts.push({ ep, outcome: 'used', ms: Math.round(performance.now() - t0) });
       return { session, report: { requested, used: ep, attempts } };
     } catch (err) {
-      const e = err as Error & { stage?: 'create' | 'first-run' };
+      const e = err as Error & { stage?: EpAttempt['stage'] };
       const hint = ep === 'webgpu' && /adapter/i.test(e.message) ? webgpuHint() : undefined;
       const reason = hint ? `${e.message}; ${hint}` : e.message;
       attempts.push({ ep, outcome: 'failed', stage: e.stage ?? 'create', reason, ms: Math.round(performance.now() - t0) });

@@ -34,7 +34,14 @@ export interface SessionOptions {
   readonly interOpThreads?: number;
 }
 
-export class ModelSession {
+/** What running a model needs: a session here, or one in the GPU process (`gpu-process.ts`). */
+export interface RunnableSession {
+  readonly ep: ExecutionProvider;
+  run(feeds: Readonly<Record<string, HostTensor>>, fetches?: readonly string[]): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
+}
+
+export class ModelSession implements RunnableSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly ep: ExecutionProvider,

@@ -17,7 +17,7 @@ import { scaleLabel, upscaleFile, type FileUpscaleOptions, type UpscaleProgress,
 
 export const DEFAULT_TEMPLATE = '{name}_{model}_x{scale}.{ext}';
 
-export interface BatchOptions extends Omit<FileUpscaleOptions, 'onProgress'> {
+export interface BatchOptions extends Omit<FileUpscaleOptions, 'onProgress' | 'onNotice'> {
   /** Output folder; absent: each output beside its input. */
   outDir?: string;
   recursive?: boolean;
@@ -40,6 +40,8 @@ export type BatchEvent =
   | { type: 'start'; index: number; total: number; input: string; output: string }
   | ({ type: 'progress'; index: number; total: number } & UpscaleProgress)
   | { type: 'done'; index: number; total: number; result: UpscaleResult }
+  /** The work moved on (e.g. the GPU was lost: this file and the rest run on the CPU). */
+  | { type: 'notice'; index: number; total: number; input: string; message: string }
   | { type: 'failed'; index: number; total: number; input: string; reason: string; code?: string }
   | { type: 'skipped'; index: number; total: number; input: string; output?: string; reason: string };
 
@@ -198,7 +200,11 @@ export async function upscaleBatch(paths: readonly string[], opts: BatchOptions)
     emit({ type: 'start', index, total, input: item.input, output });
     try {
       await mkdir(dirname(output), { recursive: true });
-      const result = await upscaleFile(item.input, output, { ...opts, onProgress: (p) => emit({ type: 'progress', index, total, ...p }) });
+      const result = await upscaleFile(item.input, output, {
+        ...opts,
+        onProgress: (p) => emit({ type: 'progress', index, total, ...p }),
+        onNotice: (n) => emit({ type: 'notice', index, total, input: item.input, message: n.message }),
+      });
       summary.succeeded.push({
         input: item.input,
         output: result.output,

@@ -7,6 +7,7 @@ import { exifForOutput } from '../image/metadata';
 import type { PlanarImage } from '../image/planar';
 import { float32Tensor } from '../io/tensor';
 import { SessionCache } from '../runtime/cache';
+import { isGpuLoss } from '../runtime/gpu-process';
 import { isOutOfMemory, type EpChoice, type EpReport } from '../runtime/select';
 import { fileBandSource, planarBandSource, planarSink, VipsFileSink } from './bands';
 import type { UpscaleModel } from './model';
@@ -43,6 +44,14 @@ export interface UpscaleOptions {
   onProgress?: (p: UpscaleProgress) => void;
   /** Sessions to reuse across images (a batch); default: one shared cache. */
   sessions?: SessionCache;
+  /** Told when the work moves on: the GPU was lost and the image goes on on the CPU. */
+  onNotice?: (n: UpscaleNotice) => void;
+}
+
+export interface UpscaleNotice {
+  readonly file?: string;
+  readonly kind: 'gpu-fallback';
+  readonly message: string;
 }
 
 export interface FileUpscaleOptions extends UpscaleOptions {
@@ -138,8 +147,24 @@ async function runPasses(
   const { model } = opts;
   const sessions = opts.sessions ?? sharedSessions;
   const ep = opts.ep ?? 'auto';
-  let tile =
-    opts.tile === undefined || opts.tile === 'auto' ? autoTile(model, await likelyEp(model, ep, sessions, opts.threads)) : opts.tile;
+  // The GPU process died or its device was lost: the cache gives CPU sessions from now on, so
+  // this image (its current pass again) and the rest of a batch go on on the CPU.
+  let fellBack = false;
+  const gpuLost = async (err: unknown): Promise<boolean> => {
+    if (fellBack || !isGpuLoss(err)) return false;
+    fellBack = true;
+    const reason = await sessions.gpuLost(err);
+    opts.onNotice?.({ ...(file ? { file } : {}), kind: 'gpu-fallback', message: `GPU lost (${reason}); continuing on the CPU` });
+    return true;
+  };
+  let likely: EpChoice;
+  try {
+    likely = await likelyEp(model, ep, sessions, opts.threads);
+  } catch (err) {
+    if (!(await gpuLost(err))) throw err;
+    likely = 'cpu';
+  }
+  let tile = opts.tile === undefined || opts.tile === 'auto' ? autoTile(model, likely) : opts.tile;
   const t0 = performance.now();
   const sizes = Array.from({ length: passes }, (_, k) => ({ w: first.width * model.scale ** k, h: first.height * model.scale ** k }));
   const totalMp = sizes.reduce((a, s) => a + (s.w * s.h) / 1e6, 0);
@@ -179,6 +204,7 @@ async function runPasses(
         if (sink.done) src = await sink.done();
         break;
       } catch (err) {
+        if (await gpuLost(err)) continue; // the pass again, from its first tile
         const smaller = Math.floor(tile / 2 / model.inputMultiple) * model.inputMultiple;
         if (!isOutOfMemory(err) || model.shapes !== 'any' || smaller < Math.max(MIN_TILE, model.inputMultiple)) throw err;
         tile = smaller; // out of memory: drop the big-tile session and go again with half the tile

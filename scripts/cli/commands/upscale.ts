@@ -1,9 +1,12 @@
 import { writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command, Option } from 'commander';
+import { defaultConfigDir } from '../../../engine/api/config-dir';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../../engine/image/formats';
+import { SessionCache } from '../../../engine/runtime/cache';
 import { AUTO_ORDER } from '../../../engine/runtime/providers';
 import { describeEpReport, type EpChoice } from '../../../engine/runtime/select';
+import { VERDICTS_FILE } from '../../../engine/runtime/speed-check';
 import { DEFAULT_TEMPLATE, upscaleBatch, type BatchEvent, type BatchSummary } from '../../../engine/upscale/batch';
 import { resolveModel } from '../../../engine/upscale/model';
 import { scaleLabel } from '../../../engine/upscale/pipeline';
@@ -98,6 +101,10 @@ function humanReporter(tty: boolean): (e: BatchEvent) => void {
       case 'failed':
         clear();
         console.log(`${tag(e)} FAILED  ${e.reason}`);
+        break;
+      case 'notice':
+        clear();
+        console.log(`${tag(e)} notice  ${e.message}`);
         break;
       case 'skipped':
         clear();
@@ -194,6 +201,8 @@ export function upscaleCommand(): Command {
           ep: opts.ep,
           ...(opts.threads ? { threads: opts.threads } : {}),
           signal: ac.signal,
+          // GPU sessions in a GPU process; `auto` times a new GPU against the CPU once (verdict in the config folder).
+          sessions: new SessionCache(4, { verdictsFile: join(defaultConfigDir(), VERDICTS_FILE) }),
           onEvent: opts.json ? jsonReporter() : humanReporter(process.stdout.isTTY === true),
         });
         if (opts.summary) await writeFile(opts.summary, `${JSON.stringify(summary, null, 2)}\n`);

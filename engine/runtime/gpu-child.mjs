@@ -1,0 +1,5 @@
+// GPU-process entry for Node's fork: the engine is TypeScript run through tsx, as in the job worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./gpu-child.ts');
