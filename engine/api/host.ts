@@ -4,6 +4,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
 import { providerAvailability } from '../runtime/providers';
 import { EP_CHOICES } from '../runtime/select';
+import { VERDICTS_FILE } from '../runtime/speed-check';
 import type { ExecutionProvider } from '../runtime/session';
 import { MODELS_DIR } from '../upscale/model';
 import { readCard } from '../zoo/card';
@@ -184,6 +185,7 @@ export class EngineHost implements EngineApi {
       format: s.format,
       quality: s.quality,
       keepMetadata: s.keepMetadata,
+      gpuVerdicts: join(this.opts.configDir, VERDICTS_FILE),
     };
   }
 

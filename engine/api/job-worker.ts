@@ -1,6 +1,7 @@
+import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { modelFromOnnxFile, type UpscaleModel } from '../upscale/model';
-import { upscaleFile, type UpscaleProgress } from '../upscale/pipeline';
+import { upscaleFile, type UpscaleNotice, type UpscaleProgress } from '../upscale/pipeline';
 import { SessionCache } from '../runtime/cache';
 import type { WorkerInput, WorkerMessage } from './jobs';
 import type { WorkerTask, UpscaleTask, BatchTask } from './tasks';
@@ -12,7 +13,22 @@ const { task, control: sab } = workerData as WorkerInput & { task: WorkerTask };
 const control = new Int32Array(sab);
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
-function fileOptions(model: UpscaleModel, t: UpscaleTask | BatchTask, onProgress: (p: UpscaleProgress) => void, sessions?: SessionCache) {
+/** GPU sessions in a GPU process (a native abort there does not end this job), the speed verdicts in the config folder. */
+function sessionCache(t: UpscaleTask | BatchTask, capacity: number): SessionCache {
+  return new SessionCache(capacity, t.gpuVerdicts ? { verdictsFile: t.gpuVerdicts } : {});
+}
+
+/** The GPU was lost and the work goes on on the CPU: the UI shows it as a notice. */
+function notice(n: UpscaleNotice): void {
+  post({ type: 'event', event: { type: 'notice', message: n.file ? `${basename(n.file)}: ${n.message}` : n.message } });
+}
+
+function fileOptions(
+  model: UpscaleModel,
+  t: UpscaleTask | BatchTask,
+  onProgress: (p: UpscaleProgress) => void,
+  sessions = sessionCache(t, 4),
+) {
   return {
     model,
     scale: t.scale,
@@ -22,8 +38,9 @@ function fileOptions(model: UpscaleModel, t: UpscaleTask | BatchTask, onProgress
     format: t.format,
     quality: t.quality,
     keepMetadata: t.keepMetadata,
-    ...(sessions ? { sessions } : {}),
+    sessions,
     onProgress,
+    onNotice: notice,
   };
 }
 
@@ -61,7 +78,7 @@ async function runUpscale(t: UpscaleTask): Promise<unknown> {
 
 async function runBatch(t: BatchTask): Promise<unknown> {
   const model = await modelFromOnnxFile(t.modelPath);
-  const sessions = new SessionCache(2);
+  const sessions = sessionCache(t, 2);
   const summary = { done: 0, failed: 0, skipped: 0 };
   const t0 = performance.now();
   // The whole queue first, so the UI lists every file from the start.

@@ -11,6 +11,8 @@ interface RunOptions {
   readonly format: OutputFormat | 'same';
   readonly quality: number;
   readonly keepMetadata: boolean;
+  /** The config folder's GPU speed verdicts (`auto`'s first-run check). */
+  readonly gpuVerdicts?: string;
 }
 
 export interface UpscaleTask extends RunOptions {

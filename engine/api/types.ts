@@ -298,6 +298,8 @@ export type EngineEvent =
       readonly detail?: string;
     }
   | { readonly type: 'batch-file'; readonly jobId: string; readonly file: BatchFileStatus }
+  /** Something the user should know that does not stop the job (e.g. the GPU was lost: going on on the CPU). */
+  | { readonly type: 'notice'; readonly jobId: string; readonly message: string }
   | {
       readonly type: 'train';
       readonly jobId: string;

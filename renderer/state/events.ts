@@ -1,6 +1,7 @@
 import type { EngineClient, EngineEvent } from '../api/client';
 import { useJobs } from './jobs';
 import { useModels } from './models';
+import { useUi } from './ui';
 
 /**
  * Feeds the engine's events into the stores, after the jobs the engine already has (a reload
@@ -10,6 +11,7 @@ export function connectEvents(client: EngineClient): () => void {
   const off = client.onEvent((ev: EngineEvent) => {
     useJobs.getState().apply(ev);
     if (ev.type === 'distill-done') useModels.getState().add(ev.model);
+    if (ev.type === 'notice') useUi.getState().notify('info', ev.message);
   });
   client.listJobs().then(
     (jobs) => {

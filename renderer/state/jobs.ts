@@ -103,6 +103,8 @@ export function reduceJobs(s: JobsState, ev: EngineEvent): JobsState {
         const val = ev.valPsnr === undefined ? t.val : [...t.val, { step: ev.step, psnr: ev.valPsnr }];
         return { ...e, train: { steps: ev.steps, points, val, stepsPerSec: ev.stepsPerSec, etaSec: ev.etaSec } };
       });
+    case 'notice':
+      return s; // shown as a notice (events.ts), not kept with the job
     case 'upscale-done':
       return withEntry(s, ev.jobId, KIND_OF_EVENT[ev.type], (e) => ({ ...e, upscale: ev.result }));
     case 'batch-done':
