@@ -130,13 +130,13 @@ async function medianMs(session: ModelSession, feeds: Readonly<Record<string, Ho
   return times.sort((a, b) => a - b)[1]!;
 }
 
-/** The check's input: the probe, or a 256x256 image where the graph takes any size (a GPU is slow on tiny inputs). */
+/** The check's input: the probe, or a 128x128 image where the graph takes any size (a GPU is slow on tiny inputs). */
 export function speedFeeds(session: ModelSession, probe: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {
   const out: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(probe)) {
     const shape = session.inputShapes[name] ?? [];
     const symbolic = t.shape.length === 4 && shape.length === 4 && typeof shape[2] === 'string' && typeof shape[3] === 'string';
-    out[name] = symbolic && t.dtype === 'float32' ? float32Tensor([t.shape[0]!, t.shape[1]!, 256, 256]) : t;
+    out[name] = symbolic && t.dtype === 'float32' ? float32Tensor([t.shape[0]!, t.shape[1]!, 128, 128]) : t;
   }
   return out;
 }
