@@ -9,6 +9,7 @@ import type { ElectronMain } from './main/electron-api';
 
 const electron = createRequire(import.meta.url)('electron') as ElectronMain;
 const here = import.meta.dirname;
+const unpacked = here.replace(/app\.asar(?=[\\/])/, 'app.asar.unpacked');
 // Packaged: models sit in resources/models (extraResources); from a checkout: <repo>/models.
 const modelsDir = electron.app.isPackaged
   ? join((process as NodeJS.Process & { resourcesPath: string }).resourcesPath, 'models')
@@ -18,7 +19,9 @@ await startApp(electron, {
   rendererDir: join(here, '../renderer'),
   preloadPath: join(here, 'preload.cjs'),
   // Worker threads cannot start from inside the asar archive: the worker is unpacked beside it.
-  workerUrl: pathToFileURL(join(here.replace(/app\.asar(?=[\\/])/, 'app.asar.unpacked'), 'job-worker.mjs')),
+  workerUrl: pathToFileURL(join(unpacked, 'job-worker.mjs')),
+  // The GPU process (a utility process) likewise, with the native modules it loads.
+  gpuChildPath: join(unpacked, 'gpu-child.mjs'),
   modelsDir,
   openPaths: pathsFromArgv(process.argv, electron.app.isPackaged),
 });

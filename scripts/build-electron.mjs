@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the Electron main process, the preload and the job worker into dist/electron with
+// Bundles the Electron main process, the preload, the job worker and the GPU process into dist/electron with
 // esbuild. Native modules (onnxruntime-node, sharp) and electron stay external: they load from
 // node_modules (unpacked from the asar by electron-builder).
 import { build } from 'esbuild';
@@ -26,6 +26,13 @@ await Promise.all([
     ...common,
     entryPoints: [join(root, 'engine/api/job-worker.ts')],
     outfile: join(out, 'job-worker.mjs'),
+    format: 'esm',
+    banner: requireShim,
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'engine/runtime/gpu-child.ts')],
+    outfile: join(out, 'gpu-child.mjs'),
     format: 'esm',
     banner: requireShim,
   }),

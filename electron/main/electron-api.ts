@@ -111,6 +111,19 @@ export interface AppLike {
   readonly isPackaged: boolean;
 }
 
+/** Electron's utility process (a Node child that needs no RunAsNode), as the GPU process uses it. */
+export interface UtilityProcessLike {
+  readonly stderr: NodeJS.ReadableStream | null;
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): this;
+  on(event: 'exit', listener: (code: number) => void): this;
+  kill(): boolean;
+}
+
+export interface UtilityProcessModuleLike {
+  fork(modulePath: string, args: string[], options: { serviceName: string; stdio: ['ignore', 'ignore', 'pipe'] }): UtilityProcessLike;
+}
+
 export interface ElectronMain {
   readonly app: AppLike;
   readonly BrowserWindow: new (options: BrowserWindowOptions) => BrowserWindowLike;
@@ -120,6 +133,8 @@ export interface ElectronMain {
   readonly shell: { showItemInFolder(path: string): void };
   readonly protocol: ProtocolLike;
   readonly session: { readonly defaultSession: SessionLike };
+  /** Absent in tests' fakes: GPU sessions then stay in the job worker. */
+  readonly utilityProcess?: UtilityProcessModuleLike;
 }
 
 /** What the preload uses. */

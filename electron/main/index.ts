@@ -1,9 +1,12 @@
 import { EngineHost } from '../../engine/api/host';
+import type { MessagePort } from 'node:worker_threads';
 import { JobManager } from '../../engine/api/jobs';
 import { lazyQueuePort } from '../../engine/queue/lazy-port';
+import { serveGpuProcesses } from '../../engine/runtime/gpu-relay';
 import { MENU_CHANNEL, OPEN_CHANNEL } from '../channels';
 import { createDialogs } from './dialogs';
 import type { BrowserWindowLike, ElectronMain } from './electron-api';
+import { utilitySpawner } from './gpu-processes';
 import { forwardEvents, registerEngineIpc } from './ipc';
 import { menuTemplate } from './menu';
 import { OpenRequests, pathsFromArgv } from './open-requests';
@@ -17,6 +20,8 @@ export interface AppOptions {
   readonly preloadPath: string;
   /** The bundled job worker (dist/electron/job-worker.mjs); default: the source worker. */
   readonly workerUrl?: URL;
+  /** The bundled GPU process (dist/electron/gpu-child.mjs), run as a utility process; absent: GPU sessions in the job worker. */
+  readonly gpuChildPath?: string;
   readonly modelsDir?: string;
   /** Image paths given on the command line: the user chose them. */
   readonly openPaths?: readonly string[];
@@ -53,12 +58,17 @@ export async function startApp(electron: ElectronMain, opts: AppOptions): Promis
   app.on('web-contents-created', (_e, contents) => lockDown(contents));
   await app.whenReady();
   denyPermissions(electron);
+  const { utilityProcess } = electron;
+  const gpuHost =
+    utilityProcess && opts.gpuChildPath
+      ? (port: MessagePort) => serveGpuProcesses(port, utilitySpawner(utilityProcess, opts.gpuChildPath!))
+      : undefined;
   const host = await EngineHost.create({
     configDir: app.getPath('userData'),
     transport: 'ipc',
     version: app.getVersion(),
     ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}),
-    ...(opts.workerUrl ? { jobs: new JobManager(opts.workerUrl) } : {}),
+    ...(opts.workerUrl || gpuHost ? { jobs: new JobManager(opts.workerUrl, gpuHost ? { gpuHost } : {}) } : {}),
     queue: lazyQueuePort(),
   });
   handleProtocols(electron.protocol, host, opts.rendererDir);

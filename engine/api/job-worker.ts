@@ -3,19 +3,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { modelFromOnnxFile, type UpscaleModel } from '../upscale/model';
 import { upscaleFile, type UpscaleNotice, type UpscaleProgress } from '../upscale/pipeline';
 import { SessionCache } from '../runtime/cache';
+import { portSpawner } from '../runtime/gpu-relay';
 import type { WorkerInput, WorkerMessage } from './jobs';
 import type { WorkerTask, UpscaleTask, BatchTask } from './tasks';
 import { checkpoint, isCancelled, JobCancelled } from './worker-control';
 
 /** Runs one job's task off the main thread and streams its events back. */
 
-const { task, control: sab } = workerData as WorkerInput & { task: WorkerTask };
+const { task, control: sab, gpuPort } = workerData as WorkerInput & { task: WorkerTask };
 const control = new Int32Array(sab);
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
 /** GPU sessions in a GPU process (a native abort there does not end this job), the speed verdicts in the config folder. */
 function sessionCache(t: UpscaleTask | BatchTask, capacity: number): SessionCache {
-  return new SessionCache(capacity, t.gpuVerdicts ? { verdictsFile: t.gpuVerdicts } : {});
+  return new SessionCache(capacity, {
+    ...(gpuPort ? { gpu: portSpawner(gpuPort) } : {}),
+    ...(t.gpuVerdicts ? { verdictsFile: t.gpuVerdicts } : {}),
+  });
 }
 
 /** The GPU was lost and the work goes on on the CPU: the UI shows it as a notice. */

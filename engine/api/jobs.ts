@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { EngineEvent, JobInfo, JobKind, JobState } from './types';
 
 /**
@@ -25,6 +25,13 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export interface WorkerInput {
   readonly task: unknown;
   readonly control: SharedArrayBuffer;
+  /** Where the worker asks for GPU processes when it cannot start them (Electron: `gpu-relay.ts`). */
+  readonly gpuPort?: MessagePort;
+}
+
+export interface JobManagerOptions {
+  /** Serves each job's GPU-process requests (the Electron app starts utility processes here). */
+  readonly gpuHost?: (port: MessagePort) => void;
 }
 
 interface JobRecord {
@@ -51,7 +58,10 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly queue: JobRecord[] = [];
   private running: JobRecord | undefined;
 
-  constructor(private readonly workerUrl: URL = WORKER_URL) {
+  constructor(
+    private readonly workerUrl: URL = WORKER_URL,
+    private readonly opts: JobManagerOptions = {},
+  ) {
     super();
   }
 
@@ -144,8 +154,10 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   private run(rec: JobRecord): void {
-    const input: WorkerInput = { task: rec.task, control: rec.control.buffer as SharedArrayBuffer };
-    const worker = new Worker(this.workerUrl, { workerData: input });
+    const gpu = this.opts.gpuHost ? new MessageChannel() : undefined;
+    if (gpu) this.opts.gpuHost!(gpu.port1);
+    const input: WorkerInput = { task: rec.task, control: rec.control.buffer as SharedArrayBuffer, ...(gpu ? { gpuPort: gpu.port2 } : {}) };
+    const worker = new Worker(this.workerUrl, { workerData: input, ...(gpu ? { transferList: [gpu.port2] } : {}) });
     rec.worker = worker;
     this.setState(rec, 'running');
     let settled = false;

@@ -40,8 +40,8 @@ describe('bundled Electron main (dist/electron) under a fake electron', () => {
     report = JSON.parse(await readFile(reportPath, 'utf8'));
   });
 
-  it('bundles main (ESM), preload (CommonJS) and the job worker', () => {
-    for (const f of ['main.mjs', 'preload.cjs', 'job-worker.mjs']) expect(existsSync(join(app, 'dist/electron', f)), f).toBe(true);
+  it('bundles main (ESM), preload (CommonJS), the job worker and the GPU process', () => {
+    for (const f of ['main.mjs', 'preload.cjs', 'job-worker.mjs', 'gpu-child.mjs']) expect(existsSync(join(app, 'dist/electron', f)), f).toBe(true);
   });
 
   it('opens one secure window on the app scheme with the bundled preload', () => {

@@ -1,15 +1,21 @@
+import { EventEmitter } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { float32Tensor } from '../../engine/io/tensor';
 import { SessionCache } from '../../engine/runtime/cache';
+import type { ChildMessage, ParentMessage } from '../../engine/runtime/gpu-protocol';
 import { GpuLostError, GpuProcess, isGpuLoss, lastWords } from '../../engine/runtime/gpu-process';
+import { portSpawner, serveGpuProcesses } from '../../engine/runtime/gpu-relay';
 import { openSession } from '../../engine/runtime/select';
 import { ModelSession } from '../../engine/runtime/session';
 import { measureVerdict, VerdictFile, type SpeedVerdict } from '../../engine/runtime/speed-check';
 import { upscaleBatch, type BatchEvent } from '../../engine/upscale/batch';
+import type { UtilityProcessLike } from '../../electron/main/electron-api';
+import { utilitySpawner } from '../../electron/main/gpu-processes';
 import { fakeGpuSpawner } from '../helpers/fake-gpu';
 import { tinyModel, writeTestImage } from './upscale-helpers';
 
@@ -101,6 +107,47 @@ describe('a GPU process lost mid-batch', () => {
     const stderr =
       "warning: x\nterminate called after throwing an instance of 'Napi::Error'\n  what():  boom\n\n----- Native stack trace -----\n 1: 0xd3a3c0  [node]\n";
     expect(lastWords(stderr)).toBe("terminate called after throwing an instance of 'Napi::Error' what():  boom");
+  });
+});
+
+describe("the app's GPU process: a utility process started by the main thread for a job worker", () => {
+  it('relays sessions over ports; an exit mid-batch moves the batch to the CPU and ends nothing else', async () => {
+    // Electron's utilityProcess.fork, played by the stand-in GPU process.
+    const gpu = fakeGpuSpawner({ kind: 'abort', atRun: 2 });
+    const forks: string[] = [];
+    const utilityProcess = {
+      fork(entry: string) {
+        forks.push(entry);
+        const link = gpu();
+        const child = Object.assign(new EventEmitter(), {
+          stderr: null,
+          postMessage: (m: unknown) => link.send(m as ParentMessage),
+          kill: () => (link.kill(), true),
+        }) as EventEmitter & UtilityProcessLike;
+        link.onMessage((m: ChildMessage) => child.emit('message', m));
+        link.onExit(() => child.emit('exit', 134));
+        return child;
+      },
+    };
+    const { port1, port2 } = new MessageChannel();
+    serveGpuProcesses(port1, utilitySpawner(utilityProcess, '/app/gpu-child.mjs')); // the main thread's side
+    const sessions = new SessionCache(2, { gpu: portSpawner(port2) }); // the job worker's side
+    const events: BatchEvent[] = [];
+    const summary = await upscaleBatch([join(dir, 'a.png'), join(dir, 'b.png')], {
+      model,
+      ep: 'webgpu',
+      tile: 16,
+      sessions,
+      outDir: join(dir, 'relay'),
+      onEvent: (e) => events.push(e),
+    });
+    await sessions.clear();
+    port2.close();
+    expect(summary.succeeded.map((x) => x.ep)).toEqual(['cpu', 'cpu']);
+    expect(events.flatMap((e) => (e.type === 'notice' ? [e.message] : []))).toEqual([
+      'GPU lost (the GPU process ended (exit code 134)); continuing on the CPU',
+    ]);
+    expect(forks).toEqual(['/app/gpu-child.mjs']);
   });
 });
 
