@@ -85,7 +85,13 @@ try {
   const app = join(out, 'linux-unpacked');
   const resources = join(app, 'resources');
   const inAsar = new Set(listPackage(join(resources, 'app.asar'), { isPack: false }).map((p) => p.replaceAll('\\', '/')));
-  for (const f of ['/dist/electron/main.mjs', '/dist/electron/preload.cjs', '/dist/electron/job-worker.mjs', '/dist/electron/gpu-child.mjs', '/dist/renderer/index.html'])
+  for (const f of [
+    '/dist/electron/main.mjs',
+    '/dist/electron/preload.cjs',
+    '/dist/electron/job-worker.mjs',
+    '/dist/electron/gpu-child.mjs',
+    '/dist/renderer/index.html',
+  ])
     check(inAsar.has(f), `app.asar holds ${f}`);
   check(![...inAsar].some((p) => p.endsWith('.map')), 'no source maps in app.asar');
   for (const dev of ['tsx', 'esbuild', '@esbuild', 'electron', 'typescript', 'vite'])

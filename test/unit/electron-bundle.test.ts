@@ -41,7 +41,8 @@ describe('bundled Electron main (dist/electron) under a fake electron', () => {
   });
 
   it('bundles main (ESM), preload (CommonJS), the job worker and the GPU process', () => {
-    for (const f of ['main.mjs', 'preload.cjs', 'job-worker.mjs', 'gpu-child.mjs']) expect(existsSync(join(app, 'dist/electron', f)), f).toBe(true);
+    for (const f of ['main.mjs', 'preload.cjs', 'job-worker.mjs', 'gpu-child.mjs'])
+      expect(existsSync(join(app, 'dist/electron', f)), f).toBe(true);
   });
 
   it('opens one secure window on the app scheme with the bundled preload', () => {

@@ -34,7 +34,9 @@ describe('electron-builder.yml', () => {
     expect(c.files).toContain('!node_modules/**');
     expect(c.files).toContain('node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/**');
     expect(c.files.filter((f) => f.startsWith('node_modules/onnxruntime-node/bin'))).toHaveLength(1);
-    expect(c.asarUnpack).toEqual(expect.arrayContaining(['node_modules/**', 'dist/electron/job-worker.mjs', 'dist/electron/gpu-child.mjs']));
+    expect(c.asarUnpack).toEqual(
+      expect.arrayContaining(['node_modules/**', 'dist/electron/job-worker.mjs', 'dist/electron/gpu-child.mjs']),
+    );
   });
 
   it('has the icons electron-builder reads, square and at the advertised sizes', async () => {
