@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { defaultJobProcess, isGpuTraining, JobProcess, type JobProcessLink } from './job-runner';
+import type { DistillTask, PruneTask } from './tasks';
 import type { EngineEvent, JobInfo, JobKind, JobState } from './types';
 
 /**
@@ -32,13 +34,16 @@ export interface WorkerInput {
 export interface JobManagerOptions {
   /** Serves each job's GPU-process requests (the Electron app starts utility processes here). */
   readonly gpuHost?: (port: MessagePort) => void;
+  /** Starts the process a training job on a GPU provider runs in; null: a worker thread. Default `defaultJobProcess()`. */
+  readonly jobProcess?: (() => JobProcessLink) | null;
 }
 
 interface JobRecord {
   info: JobInfo;
   task: unknown;
   control: Int32Array;
-  worker?: Worker;
+  /** A worker thread, or for training on a GPU provider a process of its own. */
+  worker?: Worker | JobProcess;
   /** Turns the worker's result into the final event (and registers outputs). */
   finish: (result: unknown, jobId: string) => Promise<EngineEvent | undefined>;
 }
@@ -57,12 +62,14 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly queue: JobRecord[] = [];
   private running: JobRecord | undefined;
+  private readonly jobProcess: (() => JobProcessLink) | null;
 
   constructor(
     private readonly workerUrl: URL = WORKER_URL,
     private readonly opts: JobManagerOptions = {},
   ) {
     super();
+    this.jobProcess = opts.jobProcess === undefined ? defaultJobProcess() : opts.jobProcess;
   }
 
   list(): JobInfo[] {
@@ -94,15 +101,14 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
     const rec = this.record(id);
     if (rec.info.state !== 'running' && rec.info.state !== 'queued')
       throw new JobStateError(`job ${id} is ${rec.info.state}; only a running or queued job can be paused`);
-    Atomics.store(rec.control, 0, CONTROL_PAUSE);
+    this.control(rec, CONTROL_PAUSE);
     return this.setState(rec, 'paused');
   }
 
   resume(id: string): JobInfo {
     const rec = this.record(id);
     if (rec.info.state !== 'paused') throw new JobStateError(`job ${id} is ${rec.info.state}; only a paused job can be resumed`);
-    Atomics.store(rec.control, 0, CONTROL_RUN);
-    Atomics.notify(rec.control, 0);
+    this.control(rec, CONTROL_RUN);
     const info = this.setState(rec, rec.worker ? 'running' : 'queued');
     this.pump();
     return info;
@@ -111,8 +117,7 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
   cancel(id: string): JobInfo {
     const rec = this.record(id);
     if (isFinal(rec.info.state)) return rec.info;
-    Atomics.store(rec.control, 0, CONTROL_CANCEL);
-    Atomics.notify(rec.control, 0);
+    this.control(rec, CONTROL_CANCEL);
     if (!rec.worker) {
       this.queue.splice(this.queue.indexOf(rec), 1);
       return this.setState(rec, 'cancelled');
@@ -130,6 +135,13 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
     for (const rec of this.jobs.values()) if (!isFinal(rec.info.state)) this.cancel(rec.info.id);
     const workers = [...this.jobs.values()].flatMap((r) => (r.worker ? [r.worker] : []));
     await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  /** Sets the job's control word (shared with a worker thread, told to a job process) and wakes a sleeping worker. */
+  private control(rec: JobRecord, value: number): void {
+    Atomics.store(rec.control, 0, value);
+    Atomics.notify(rec.control, 0);
+    if (rec.worker instanceof JobProcess) rec.worker.control(value);
   }
 
   private record(id: string): JobRecord {
@@ -154,10 +166,13 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   private run(rec: JobRecord): void {
-    const gpu = this.opts.gpuHost ? new MessageChannel() : undefined;
+    const isolated = this.jobProcess !== null && isGpuTraining(rec.task);
+    const gpu = this.opts.gpuHost && !isolated ? new MessageChannel() : undefined;
     if (gpu) this.opts.gpuHost!(gpu.port1);
     const input: WorkerInput = { task: rec.task, control: rec.control.buffer as SharedArrayBuffer, ...(gpu ? { gpuPort: gpu.port2 } : {}) };
-    const worker = new Worker(this.workerUrl, { workerData: input, ...(gpu ? { transferList: [gpu.port2] } : {}) });
+    const worker = isolated
+      ? new JobProcess(this.jobProcess!(), rec.task as DistillTask | PruneTask)
+      : new Worker(this.workerUrl, { workerData: input, ...(gpu ? { transferList: [gpu.port2] } : {}) });
     rec.worker = worker;
     this.setState(rec, 'running');
     let settled = false;

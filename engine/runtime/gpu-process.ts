@@ -36,16 +36,19 @@ export function isGpuLoss(err: unknown): boolean {
   return err instanceof GpuLostError || isDeviceLost(err);
 }
 
-/** The engine's end of a GPU process: Node's fork here, an Electron utility process in the app. */
-export interface ChildLink {
-  send(msg: ParentMessage): void;
-  onMessage(cb: (msg: ChildMessage) => void): void;
+/** The engine's end of a child process: Node's fork here, an Electron utility process in the app. */
+export interface ProcessLink<Out, In> {
+  send(msg: Out): void;
+  onMessage(cb: (msg: In) => void): void;
   /** Called once when the process has ended, with how (exit code or signal, its last stderr line). */
   onExit(cb: (how: string) => void): void;
   /** While busy the link keeps this process alive; idle, it does not (a CLI run can end). */
   hold(busy: boolean): void;
   kill(): void;
 }
+
+/** The engine's end of a GPU process. */
+export type ChildLink = ProcessLink<ParentMessage, ChildMessage>;
 
 export type GpuSpawner = () => ChildLink;
 
@@ -64,46 +67,49 @@ export function lastWords(stderr: string): string {
 
 /** Starts the GPU process with Node's `fork`; `env` lets a test give the child a fault to act on. */
 export function forkSpawner(opts: { env?: NodeJS.ProcessEnv; entry?: string } = {}): GpuSpawner {
-  return () => {
-    const child = fork(opts.entry ?? GPU_CHILD_ENTRY, [], {
-      serialization: 'advanced', // typed arrays cross as they are
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: opts.env ?? process.env,
-      execArgv: [],
-    });
-    let tail = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => (tail = (tail + d).slice(-4000)));
-    const stderr = child.stderr as (NodeJS.ReadableStream & { ref?(): void; unref?(): void }) | null;
-    const link: ChildLink = {
-      send: (msg) => void child.send(msg, () => undefined), // a send to a dead child fails; 'close' reports why
-      onMessage: (cb) => child.on('message', (m) => cb(m as ChildMessage)),
-      onExit: (cb) => {
-        let told = false;
-        const tell = (how: string) => !told && (told = true) && cb(how);
-        child.on('error', (e) => tell(`could not run: ${e.message}`));
-        child.on('close', (code, signal) => {
-          const last = lastWords(tail);
-          tell(`${signal ? `killed by ${signal}` : `exit code ${code}`}${last ? `: ${last}` : ''}`);
-        });
-      },
-      hold: (busy) => {
-        // The process handle too: its exit must be seen while a request waits on it.
-        if (busy) {
-          child.ref();
-          child.channel?.ref();
-          stderr?.ref?.();
-        } else {
-          child.unref();
-          child.channel?.unref();
-          stderr?.unref?.();
-        }
-      },
-      kill: () => child.kill(),
-    };
-    link.hold(false);
-    return link;
+  return () => forkLink(opts.entry ?? GPU_CHILD_ENTRY, opts.env);
+}
+
+/** A Node child process running `entry`, its stderr kept for the reason it ended. */
+export function forkLink<Out, In>(entry: string, env: NodeJS.ProcessEnv = process.env): ProcessLink<Out, In> {
+  const child = fork(entry, [], {
+    serialization: 'advanced', // typed arrays cross as they are
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env,
+    execArgv: [],
+  });
+  let tail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => (tail = (tail + d).slice(-4000)));
+  const stderr = child.stderr as (NodeJS.ReadableStream & { ref?(): void; unref?(): void }) | null;
+  const link: ProcessLink<Out, In> = {
+    send: (msg) => void child.send(msg as object, () => undefined), // a send to a dead child fails; 'close' reports why
+    onMessage: (cb) => child.on('message', (m) => cb(m as In)),
+    onExit: (cb) => {
+      let told = false;
+      const tell = (how: string) => !told && (told = true) && cb(how);
+      child.on('error', (e) => tell(`could not run: ${e.message}`));
+      child.on('close', (code, signal) => {
+        const last = lastWords(tail);
+        tell(`${signal ? `killed by ${signal}` : `exit code ${code}`}${last ? `: ${last}` : ''}`);
+      });
+    },
+    hold: (busy) => {
+      // The process handle too: its exit must be seen while a request waits on it.
+      if (busy) {
+        child.ref();
+        child.channel?.ref();
+        stderr?.ref?.();
+      } else {
+        child.unref();
+        child.channel?.unref();
+        stderr?.unref?.();
+      }
+    },
+    kill: () => child.kill(),
   };
+  link.hold(false);
+  return link;
 }
 
 /** Where GPU sessions run by default: a forked process, except inside Electron (RunAsNode is fused off there; the app passes its own). */

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobManager } from '../../engine/api/jobs';
+import { forkLink } from '../../engine/runtime/gpu-process';
 import type { EngineEvent, JobState } from '../../engine/api/types';
 
 const WORKER = new URL('../fixtures/api/steps-worker.mjs', import.meta.url);
+const ABORTING_PROCESS = new URL('../fixtures/api/abort-process.mjs', import.meta.url).pathname;
 
 function collect(m: JobManager) {
   const events: EngineEvent[] = [];
@@ -114,5 +116,41 @@ describe('JobManager (worker threads)', () => {
     await sleep(100);
     expect(c.progress(running.id)).toBe(atClose);
     expect(c.states(queued.id)).toEqual(['queued', 'cancelled']);
+  });
+});
+
+describe('JobManager: training on a GPU provider runs in a process of its own', () => {
+  let m: JobManager;
+  afterEach(async () => m?.close());
+  const gpuDistill = (config: Record<string, unknown>) => ({ kind: 'distill', outDir: '/nonexistent', config: { steps: 10, ...config } });
+
+  it('a native abort there fails the job with how it ended; this process and the next job carry on', async () => {
+    m = new JobManager(WORKER, { jobProcess: () => forkLink(ABORTING_PROCESS) });
+    const c = collect(m);
+    const gpu = m.start('distill', 'on webgpu', gpuDistill({ ep: 'webgpu' }), async () => undefined);
+    const next = m.start('upscale', 'next', { steps: 2, ms: 1 }, async () => undefined);
+    await c.until(gpu.id, 'failed');
+    expect(c.progress(gpu.id)).toBe(1);
+    expect(m.get(gpu.id).error).toMatch(/^worker crashed: the job's process ended \(killed by SIGABRT\)/);
+    await c.until(next.id, 'done');
+    expect(c.states(next.id)).toEqual(['queued', 'running', 'done']);
+  });
+
+  it('the real job process runs the training job and reports its error (a CPU job stays in a worker thread)', async () => {
+    let started = 0;
+    m = new JobManager(WORKER, {
+      jobProcess: () => {
+        started++;
+        return forkLink(new URL('../../engine/api/job-process.mjs', import.meta.url).pathname);
+      },
+    });
+    const c = collect(m);
+    const gpu = m.start('distill', 'on webgpu', gpuDistill({ ep: 'webgpu', preset: 'no-such-preset' }), async () => undefined);
+    await c.until(gpu.id, 'failed');
+    expect(m.get(gpu.id).error).toMatch(/^unknown preset "no-such-preset"/); // the training job's own validation, across the process
+    expect(m.get(gpu.id).error).not.toMatch(/crashed|process ended/);
+    const cpu = m.start('upscale', 'cpu', { steps: 1, ms: 1 }, async () => undefined);
+    await c.until(cpu.id, 'done');
+    expect(started).toBe(1);
   });
 });
