@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { float32Tensor } from '../../../engine/io/tensor';
+import { SessionCache } from '../../../engine/runtime/cache';
 import { AUTO_ORDER } from '../../../engine/runtime/providers';
 import { describeEpReport, openSession, type EpChoice } from '../../../engine/runtime/select';
 import { MODELS_DIR, modelFromWeights, resolveModel, type UpscaleModel } from '../../../engine/upscale/model';
@@ -20,6 +21,7 @@ interface BenchOptions {
   warmup: number;
   threads?: number;
   json?: boolean;
+  gpuProcess?: boolean;
 }
 
 export interface BenchRow {
@@ -60,7 +62,7 @@ async function benchModel(name: string): Promise<{ model: UpscaleModel; note?: s
 }
 
 /** Times one model on one provider: median wall time of a size x size tile, as input megapixels per second. */
-async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Promise<Omit<BenchRow, 'model'>> {
+async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions, inGpuProcess = false): Promise<Omit<BenchRow, 'model'>> {
   let side = o.size;
   if (model.shapes !== 'any') side = model.shapes.height;
   side = Math.ceil(side / model.inputMultiple) * model.inputMultiple;
@@ -71,9 +73,15 @@ async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Pro
   );
   const feeds = { [model.inputName]: input };
   let opened;
+  // The app's path: GPU sessions in the GPU process, each tile crossing to it and back.
+  const cache = inGpuProcess ? new SessionCache(1) : undefined;
   try {
-    opened = await openSession(model.onnxFor(side, side), { ep, probe: feeds, ...(o.threads ? { threads: o.threads } : {}) });
+    const opts = { probe: feeds, ...(o.threads ? { threads: o.threads } : {}) };
+    opened = cache
+      ? await cache.get({ model: model.id, ep, shape }, () => model.onnxFor(side, side), opts)
+      : await openSession(model.onnxFor(side, side), { ep, ...opts });
   } catch (e) {
+    await cache?.clear();
     return { ep, size: side, error: (e as Error).message };
   }
   const { session, report } = opened;
@@ -95,7 +103,7 @@ async function benchOne(model: UpscaleModel, ep: EpChoice, o: BenchOptions): Pro
         : {}),
     };
   } finally {
-    await session.release();
+    await (cache ? cache.clear() : session.release());
   }
 }
 
@@ -113,6 +121,7 @@ export function benchCommand(): Command {
     .option('--warmup <n>', 'untimed runs after the first', (v) => Number(v), 1)
     .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt('--threads'))
     .option('--json', 'print JSON')
+    .option('--gpu-process', 'also time each GPU provider through the GPU process (as upscale runs it), in rows "<ep> (GPU process)"')
     .action(async (o: BenchOptions) => {
       const eps = o.ep.split(',').map((e) => e.trim()) as EpChoice[];
       for (const ep of eps)
@@ -125,13 +134,15 @@ export function benchCommand(): Command {
       const rows: BenchRow[] = [];
       for (const name of names) {
         const { model, note } = await benchModel(name);
-        for (const ep of eps) {
-          const r = { model: name, ...(await benchOne(model, ep, o)) };
-          const row: BenchRow = note ? { ...r, note: [note, r.note].filter(Boolean).join('; ') } : r;
+        const runs = eps.flatMap((ep) => [{ ep, proc: false }, ...(o.gpuProcess && ep !== 'cpu' ? [{ ep, proc: true }] : [])]);
+        for (const { ep, proc } of runs) {
+          const r = { model: name, ...(await benchOne(model, ep, o, proc)) };
+          const notes = [note, r.note, proc ? 'in the GPU process' : undefined].filter(Boolean);
+          const row: BenchRow = notes.length ? { ...r, note: notes.join('; ') } : r;
           rows.push(row);
           if (!o.json)
             console.log(
-              `  ${name} on ${ep}: ${row.error ? `failed (${row.error})` : `${row.ms!.toFixed(1)} ms, ${row.megapixelsPerSec!.toFixed(3)} MP/s`}`,
+              `  ${name} on ${ep}${proc ? ' (GPU process)' : ''}: ${row.error ? `failed (${row.error})` : `${row.ms!.toFixed(1)} ms, ${row.megapixelsPerSec!.toFixed(3)} MP/s`}`,
             );
         }
       }
