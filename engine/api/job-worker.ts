@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { modelFromOnnxFile, type UpscaleModel } from '../upscale/model';
 import { upscaleFile, type UpscaleNotice, type UpscaleProgress } from '../upscale/pipeline';
 import { SessionCache } from '../runtime/cache';
+import { setDefaultGpuSpawner } from '../runtime/gpu-process';
 import { portSpawner } from '../runtime/gpu-relay';
 import type { WorkerInput, WorkerMessage } from './jobs';
 import type { WorkerTask, UpscaleTask, BatchTask } from './tasks';
@@ -13,13 +14,12 @@ import { checkpoint, isCancelled, JobCancelled } from './worker-control';
 const { task, control: sab, gpuPort } = workerData as WorkerInput & { task: WorkerTask };
 const control = new Int32Array(sab);
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+// In the app, GPU processes come from the main thread (a training job's teacher pass included).
+if (gpuPort) setDefaultGpuSpawner(portSpawner(gpuPort));
 
 /** GPU sessions in a GPU process (a native abort there does not end this job), the speed verdicts in the config folder. */
 function sessionCache(t: UpscaleTask | BatchTask, capacity: number): SessionCache {
-  return new SessionCache(capacity, {
-    ...(gpuPort ? { gpu: portSpawner(gpuPort) } : {}),
-    ...(t.gpuVerdicts ? { verdictsFile: t.gpuVerdicts } : {}),
-  });
+  return new SessionCache(capacity, t.gpuVerdicts ? { verdictsFile: t.gpuVerdicts } : {});
 }
 
 /** The GPU was lost and the work goes on on the CPU: the UI shows it as a notice. */

@@ -112,8 +112,16 @@ export function forkLink<Out, In>(entry: string, env: NodeJS.ProcessEnv = proces
   return link;
 }
 
-/** Where GPU sessions run by default: a forked process, except inside Electron (RunAsNode is fused off there; the app passes its own). */
+let threadDefault: GpuSpawner | null | undefined;
+
+/** Sets what `defaultGpuSpawner` gives in this thread: a job worker given a relay port uses it for every cache. */
+export function setDefaultGpuSpawner(spawner: GpuSpawner | null): void {
+  threadDefault = spawner;
+}
+
+/** Where GPU sessions run by default: a forked process, except inside Electron (RunAsNode is fused off there; the app relays). */
 export function defaultGpuSpawner(): GpuSpawner | null {
+  if (threadDefault !== undefined) return threadDefault;
   return process.versions.electron ? null : forkSpawner();
 }
 
