@@ -119,10 +119,14 @@ export function setDefaultGpuSpawner(spawner: GpuSpawner | null): void {
   threadDefault = spawner;
 }
 
-/** Where GPU sessions run by default: a forked process, except inside Electron (RunAsNode is fused off there; the app relays). */
-export function defaultGpuSpawner(): GpuSpawner | null {
+/**
+ * Where GPU sessions run by default: a forked process, except inside Electron (RunAsNode is fused
+ * off there; the app relays) or with MINISR_GPU_PROCESS=0 (in this process: no copy of each tile
+ * to and from the GPU process, and no protection from a native abort).
+ */
+export function defaultGpuSpawner(env: NodeJS.ProcessEnv = process.env): GpuSpawner | null {
   if (threadDefault !== undefined) return threadDefault;
-  return process.versions.electron ? null : forkSpawner();
+  return process.versions.electron || env.MINISR_GPU_PROCESS === '0' ? null : forkSpawner();
 }
 
 type Request = ParentMessage extends infer M ? (M extends ParentMessage ? Omit<M, 'id'> : never) : never;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { float32Tensor } from '../../engine/io/tensor';
 import { SessionCache } from '../../engine/runtime/cache';
 import type { ChildMessage, ParentMessage } from '../../engine/runtime/gpu-protocol';
-import { GpuLostError, GpuProcess, isGpuLoss, lastWords } from '../../engine/runtime/gpu-process';
+import { defaultGpuSpawner, GpuLostError, GpuProcess, isGpuLoss, lastWords } from '../../engine/runtime/gpu-process';
 import { portSpawner, serveGpuProcesses } from '../../engine/runtime/gpu-relay';
 import { openSession } from '../../engine/runtime/select';
 import { ModelSession } from '../../engine/runtime/session';
@@ -101,6 +101,11 @@ describe('a GPU process lost mid-batch', () => {
     await expect(session.run(input)).rejects.toThrow(/the GPU process ended \(killed by SIGABRT/);
     await session.release(); // nothing to release in a dead process: resolves
     expect(spawner.spawned).toBe(1);
+  });
+
+  it('runs GPU sessions in a forked process by default, in this one with MINISR_GPU_PROCESS=0', () => {
+    expect(defaultGpuSpawner({})).toBeTypeOf('function');
+    expect(defaultGpuSpawner({ MINISR_GPU_PROCESS: '0' })).toBeNull();
   });
 
   it("keeps what the process said last before Node's stack dump", () => {
