@@ -5,6 +5,7 @@ import type { EngineEvent, JobState } from '../../engine/api/types';
 
 const WORKER = new URL('../fixtures/api/steps-worker.mjs', import.meta.url);
 const ABORTING_PROCESS = new URL('../fixtures/api/abort-process.mjs', import.meta.url).pathname;
+const STEPS_PROCESS = new URL('../fixtures/api/steps-process.mjs', import.meta.url).pathname;
 
 function collect(m: JobManager) {
   const events: EngineEvent[] = [];
@@ -134,6 +135,23 @@ describe('JobManager: training on a GPU provider runs in a process of its own', 
     expect(m.get(gpu.id).error).toMatch(/^worker crashed: the job's process ended \(killed by SIGABRT\)/);
     await c.until(next.id, 'done');
     expect(c.states(next.id)).toEqual(['queued', 'running', 'done']);
+  });
+
+  it('pause holds it, resume continues, cancel ends it as cancelled: the control word reaches the process', async () => {
+    m = new JobManager(WORKER, { jobProcess: () => forkLink(STEPS_PROCESS) });
+    const c = collect(m);
+    const job = m.start('prune', 'on webgpu', { ...gpuDistill({ ep: 'auto' }), kind: 'prune' }, async () => undefined);
+    await c.untilProgress(job.id, 2);
+    m.pause(job.id);
+    await sleep(100); // a message in flight may still arrive
+    const atPause = c.progress(job.id);
+    await sleep(300);
+    expect(c.progress(job.id)).toBe(atPause);
+    m.resume(job.id);
+    await c.untilProgress(job.id, atPause + 3);
+    m.cancel(job.id);
+    await c.until(job.id, 'cancelled');
+    expect(c.states(job.id)).toEqual(['queued', 'running', 'paused', 'running', 'cancelled']);
   });
 
   it('the real job process runs the training job and reports its error (a CPU job stays in a worker thread)', async () => {
