@@ -187,7 +187,7 @@ describe('Electron main process (with faked Electron)', () => {
     next = { canceled: false, filePaths: [ckpt] };
     expect(await ipc.invoke(DIALOG_CHANNELS.openCheckpoint)).toEqual({ ok: true, result: ckpt });
     expect(await host.paths.check(ckpt, 'read')).toBe(ckpt);
-    // "Import model…": any importable model; a model.json brings its folder (the weight shards), nothing above it.
+    // "Import model…": any importable model; a model.json brings the weight shards it names, nothing else.
     await mkdir(join(dir, 'models-in/esrgan-slim'), { recursive: true });
     const onnx = join(dir, 'models-in/foreign.onnx');
     next = { canceled: false, filePaths: [onnx] };
@@ -195,10 +195,14 @@ describe('Electron main process (with faked Electron)', () => {
     expect(filters.at(-1)).toEqual(['pth', 'pt', 'safetensors', 'onnx', 'json']);
     expect(await host.paths.check(onnx, 'read')).toBe(onnx);
     const keras = join(dir, 'models-in/esrgan-slim/model.json');
+    await writeFile(keras, JSON.stringify({ weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }] }));
+    await writeFile(join(dir, 'models-in/esrgan-slim/group1-shard1of1.bin'), Buffer.alloc(4));
+    await writeFile(join(dir, 'models-in/esrgan-slim/notes.txt'), 'not a shard');
     next = { canceled: false, filePaths: [keras] };
     expect(await ipc.invoke(DIALOG_CHANNELS.openModel)).toEqual({ ok: true, result: keras });
     expect(await host.paths.check(join(dir, 'models-in/esrgan-slim/group1-shard1of1.bin'), 'read')).toMatch(/group1-shard1of1\.bin$/);
     await expect(host.paths.check(join(dir, 'models-in/other.onnx'), 'read')).rejects.toThrow(/not allowed/);
+    await expect(host.paths.check(join(dir, 'models-in/esrgan-slim/notes.txt'), 'read')).rejects.toThrow(/not allowed/);
     next = { canceled: true, filePaths: [] };
     expect(await ipc.invoke(DIALOG_CHANNELS.openModel)).toEqual({ ok: true, result: null });
     const id = (opened as { result: ImageRef }).result.id;
