@@ -8,8 +8,9 @@ import { sharedAvailable, sharedPath } from '../helpers/shared';
 
 /**
  * The shipped photo variant must score what its card claims on Set14 x2 with the LR
- * JPEG-compressed at quality 75, and beat the clean edsr-mini-x2 there clearly (the reason it
- * ships); its card says what it is for in one line.
+ * JPEG-compressed at quality 75, beat the clean edsr-mini-x2 there clearly (the reason it
+ * ships) and cost at most 0.3 dB on clean LR (the issue's goal); its card says what it is for
+ * in one line.
  */
 const MODELS = path.resolve(import.meta.dirname, '../../models');
 const PHOTO = path.join(MODELS, 'edsr-mini-x2-photo.onnx');
@@ -35,13 +36,20 @@ describe('shipped models/edsr-mini-x2-photo.onnx', () => {
       await clean?.release();
     });
 
-    it('matches the card and beats the clean model by at least 0.4 dB', async () => {
+    it('matches the card and beats the clean model by at least 0.25 dB on JPEG LR', async () => {
       const card = await readCard(PHOTO.replace(/\.onnx$/, '.json'));
       const set = sharedPath('datasets', 'Set14', 'x2');
       const p = await evaluateSet(photo, set, { lrJpeg: 75 });
       expect(Math.abs(p.mean.psnr - card.metrics!['Set14/x2+jpeg75']!.psnr)).toBeLessThanOrEqual(0.01);
       const c = await evaluateSet(clean, set, { lrJpeg: 75 });
-      expect(p.mean.psnr - c.mean.psnr).toBeGreaterThan(0.4);
+      expect(p.mean.psnr - c.mean.psnr).toBeGreaterThan(0.25);
+    });
+
+    it('costs at most 0.3 dB on clean LR', async () => {
+      const set = sharedPath('datasets', 'Set14', 'x2');
+      const p = await evaluateSet(photo, set);
+      const c = await evaluateSet(clean, set);
+      expect(c.mean.psnr - p.mean.psnr).toBeLessThanOrEqual(0.3);
     });
   });
 });
