@@ -202,7 +202,7 @@ export class EngineHost implements EngineApi {
 
   async startUpscale(req: UpscaleRequest): Promise<JobInfo> {
     const entry = this.images.get(req.imageId);
-    const modelPath = await this.models.path(req.modelId);
+    const modelPath = await this.models.pathAt(req.modelId, req.scale);
     const output = await this.images.outputPath(this.fileName(entry.ref.name, req.modelId, req.scale, entry.ref.format));
     const task: UpscaleTask = { kind: 'upscale', input: entry.path, output, ...this.runOptions(modelPath, req.scale) };
     return this.jobs.start('upscale', `${entry.ref.name} x${req.scale} with ${req.modelId}`, task, async (r, jobId) => {
@@ -223,7 +223,7 @@ export class EngineHost implements EngineApi {
 
   async startBatch(req: BatchRequest): Promise<JobInfo> {
     const outputDir = await this.paths.check(req.outputDir, 'write');
-    const modelPath = await this.models.path(req.modelId);
+    const modelPath = await this.models.pathAt(req.modelId, req.scale);
     const files = await batchFiles(req, outputDir, this.paths, (rel, fmt) => this.fileName(rel, req.modelId, req.scale, fmt));
     const task: BatchTask = { kind: 'batch', files, ...this.runOptions(modelPath, req.scale) };
     const job = this.jobs.start('batch', `${files.length} images x${req.scale} with ${req.modelId}`, task, async (r, jobId) => {
@@ -251,7 +251,7 @@ export class EngineHost implements EngineApi {
     const url = this.settings.get().queueUrl;
     if (!url) throw Object.assign(new Error('no queue URL: set one in Settings → Queue'), { code: 'bad-request' });
     const outputDir = await this.paths.check(req.outputDir, 'write');
-    const modelPath = await this.models.path(req.modelId);
+    const modelPath = await this.models.pathAt(req.modelId, req.scale);
     const files = await batchFiles(req, outputDir, this.paths, (rel, fmt) => this.fileName(rel, req.modelId, req.scale, fmt));
     const s = this.settings.get();
     return queue.send(url, {

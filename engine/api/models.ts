@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { summarizeOnnx } from '../graph/onnx';
 import { cardPathFor, isZooCard, readAnyCard, type AnyCard } from '../zoo/card';
 import { cardFromOnnx } from '../zoo/infer';
+import { passesFor } from '../upscale/pipeline';
 import { NotFoundError } from './images';
+import { ValidationError } from './schema';
 import type { ModelInfo } from './types';
 
 /**
@@ -107,6 +109,24 @@ export class ModelCatalog {
     if (!this.paths.has(id)) await this.list();
     const p = this.paths.get(id);
     if (!p) throw new NotFoundError(`unknown model ${JSON.stringify(id)}; available: ${[...this.paths.keys()].join(', ') || 'none'}`);
+    return p;
+  }
+
+  /**
+   * The file of a model id, refusing before any work starts a scale the model cannot reach
+   * (scale = model scale ^ passes: x3 only with a x3 model). A model of unknown scale (a foreign
+   * ONNX file) is left to the engine.
+   */
+  async pathAt(id: string, scale: number): Promise<string> {
+    const p = await this.path(id);
+    const info = this.cache.get(p)?.info;
+    if (info && info.scale >= 2) {
+      try {
+        passesFor(scale, info.scale);
+      } catch (e) {
+        throw new ValidationError('scale', `${(e as Error).message}; ${id} is a x${info.scale} model`);
+      }
+    }
     return p;
   }
 }

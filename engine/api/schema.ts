@@ -25,7 +25,8 @@ const path = z
   .min(1)
   .max(4096)
   .refine((p) => !p.includes('\0'), 'must not contain NUL');
-const scale = z.union([z.literal(2), z.literal(4), z.literal(8)], { error: 'must be 2, 4 or 8' });
+/** The factors the app offers; whether the chosen model reaches one is the model catalog's check. */
+const scale = z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(8)], { error: 'must be 2, 3, 4 or 8' });
 const outputFormat = z.enum(['png', 'jpeg', 'webp', 'avif', 'tiff']);
 const quality = z.number().int().min(1).max(100);
 const redisUrl = z

@@ -9,11 +9,12 @@ import { writeRandomModel } from '../helpers/random-model';
 
 /**
  * What the compare view's "native x4 / 2 × x2" labels rest on: the upscale API runs a native x4
- * model in one pass and a x2 model in two at scale 4, and says so. The models are *random-weight*
- * EDSRmini x2 and x4 (none ships at x4 yet); their pictures mean nothing.
+ * model in one pass and a x2 model in two at scale 4, and says so; x3 runs with a x3 model only,
+ * and a scale the model cannot reach is refused before any job starts. The models are
+ * *random-weight* EDSRmini x2, x3 and x4; their pictures mean nothing.
  */
 
-describe('EngineHost at x4: a native x4 model and a x2 model twice', () => {
+describe('EngineHost at x3 and x4: native models and a x2 model twice', () => {
   let dir: string;
   let host: EngineHost;
   const events: EngineEvent[] = [];
@@ -23,6 +24,7 @@ describe('EngineHost at x4: a native x4 model and a x2 model twice', () => {
     await mkdir(join(dir, 'models'));
     await mkdir(join(dir, 'root'));
     await writeRandomModel(join(dir, 'models'), 'edsr-mini-x2', 'edsr-mini', 1);
+    await writeRandomModel(join(dir, 'models'), 'edsr-mini-x3', 'edsr-mini', 3, 3);
     await writeRandomModel(join(dir, 'models'), 'edsr-mini-x4', 'edsr-mini', 2, 4);
     await sharp({ create: { width: 20, height: 14, channels: 3, background: { r: 90, g: 140, b: 40 } } })
       .png()
@@ -59,6 +61,7 @@ describe('EngineHost at x4: a native x4 model and a x2 model twice', () => {
     const models = await host.listModels();
     expect(models.map((m) => [m.id, m.scale])).toEqual([
       ['edsr-mini-x2', 2],
+      ['edsr-mini-x3', 3],
       ['edsr-mini-x4', 4],
     ]);
     const img = await host.openImage(join(dir, 'root/in.png'));
@@ -66,9 +69,32 @@ describe('EngineHost at x4: a native x4 model and a x2 model twice', () => {
     const twice = await finished((await host.startUpscale({ imageId: img.id, modelId: 'edsr-mini-x2', scale: 4 })).id);
     expect(native.result).toMatchObject({ modelId: 'edsr-mini-x4', scale: 4, passes: 1, output: { width: 80, height: 56 } });
     expect(twice.result).toMatchObject({ modelId: 'edsr-mini-x2', scale: 4, passes: 2, output: { width: 80, height: 56 } });
-    // An x4 model cannot make x2: the job fails saying which scales it offers.
-    const refused = await finished((await host.startUpscale({ imageId: img.id, modelId: 'edsr-mini-x4', scale: 2 })).id);
-    expect(refused.state).toBe('failed');
-    expect(refused.error).toMatch(/scale 2 is not offered by a x4 model \(use 4, 16, 64\)/);
+    // An x4 model cannot make x2: refused before a job starts, saying which scales it offers.
+    const refused = host.startUpscale({ imageId: img.id, modelId: 'edsr-mini-x4', scale: 2 });
+    await expect(refused).rejects.toMatchObject({ field: 'scale' });
+    await expect(refused).rejects.toThrow(/scale 2 is not offered by a x4 model \(use 4, 16, 64\)/);
+  });
+
+  it('runs x3 with the x3 model in one pass, as one image and as a batch; refuses x3 of the x2 model and x2 of the x3 one', async () => {
+    const img = await host.openImage(join(dir, 'root/in.png'));
+    const native = await finished((await host.startUpscale({ imageId: img.id, modelId: 'edsr-mini-x3', scale: 3 })).id);
+    expect(native.result).toMatchObject({ modelId: 'edsr-mini-x3', scale: 3, passes: 1, output: { width: 60, height: 42 } });
+
+    const batch = { inputs: [join(dir, 'root/in.png')], outputDir: join(dir, 'root/out3'), recursive: false, skipExisting: false };
+    const job = await host.startBatch({ ...batch, modelId: 'edsr-mini-x3', scale: 3 });
+    expect((await finished(job.id)).state).toBe('done');
+    expect(await sharp(join(dir, 'root/out3/in_edsr-mini-x3_x3.png')).metadata()).toMatchObject({ width: 60, height: 42 });
+
+    // A x2 model cannot make x3 in passes; every entry point refuses before any work, naming why.
+    for (const call of [
+      host.startUpscale({ imageId: img.id, modelId: 'edsr-mini-x2', scale: 3 }),
+      host.startBatch({ ...batch, modelId: 'edsr-mini-x2', scale: 3 }),
+    ]) {
+      await expect(call).rejects.toMatchObject({ field: 'scale' });
+      await expect(call).rejects.toThrow(/scale 3 is not offered by a x2 model \(use 2, 4, 8\); edsr-mini-x2 is a x2 model/);
+    }
+    await expect(host.startUpscale({ imageId: img.id, modelId: 'edsr-mini-x3', scale: 2 })).rejects.toThrow(
+      /scale 2 is not offered by a x3 model \(use 3, 9, 27\)/,
+    );
   });
 });

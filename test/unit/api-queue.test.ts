@@ -28,6 +28,7 @@ describe('EngineHost and the job queue', () => {
     await mkdir(join(dir, 'models'));
     // Random-weight EDSRmini: nothing runs here, the model only has to resolve.
     await writeRandomModel(join(dir, 'models'), 'mini-random-x2');
+    await writeRandomModel(join(dir, 'models'), 'mini-random-x3', 'edsr-mini', 1, 3);
     await sharp({ create: { width: 16, height: 12, channels: 3, background: '#808080' } })
       .png()
       .toFile(join(dir, 'root/in/a.png'));
@@ -98,5 +99,15 @@ describe('EngineHost and the job queue', () => {
     await expect(host.queueBatchStatus('nope')).rejects.toThrow(/no batch "nope"/);
     // Outside the allowed folders: refused before anything is queued.
     await expect(host.sendBatchToQueue({ ...req(), outputDir: join(tmpdir(), 'elsewhere') })).rejects.toThrow();
+  });
+
+  it('queues x3 with a x3 model in one pass, and refuses x3 of a x2 model before anything is queued', async () => {
+    await host.setSettings({ queueUrl: redis.url });
+    const sent = await host.sendBatchToQueue({ ...req(), modelId: 'mini-random-x3', scale: 3, outputDir: join(dir, 'root/out3') });
+    expect(sent.title).toMatch(/^2 images x3 with mini-random-x3/);
+    expect(sent.summary.pending).toBe(2);
+    const refused = host.sendBatchToQueue({ ...req(), scale: 3, outputDir: join(dir, 'root/out3b') });
+    await expect(refused).rejects.toMatchObject({ field: 'scale' });
+    await expect(refused).rejects.toThrow(/scale 3 is not offered by a x2 model/);
   });
 });

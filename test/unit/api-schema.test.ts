@@ -25,9 +25,9 @@ describe('API message schema', () => {
   });
 
   it('names the offending field', () => {
-    const e = refusal(() => parseRequest({ id: 1, method: 'startUpscale', params: [{ imageId: 'a', modelId: 'm', scale: 3 }] }));
+    const e = refusal(() => parseRequest({ id: 1, method: 'startUpscale', params: [{ imageId: 'a', modelId: 'm', scale: 6 }] }));
     expect(e.field).toBe('startUpscale.params.0.scale');
-    expect(e.message).toBe('invalid startUpscale.params.0.scale: must be 2, 4 or 8');
+    expect(e.message).toBe('invalid startUpscale.params.0.scale: must be 2, 3, 4 or 8');
     expect(refusal(() => parseRequest({ id: 1, method: 'rmrf', params: [] })).field).toBe('method');
     expect(refusal(() => parseRequest({ id: -1, method: 'listJobs', params: [] })).field).toBe('id');
     expect(refusal(() => parseRequest({ id: 1, method: 'listJobs' })).field).toBe('params');
