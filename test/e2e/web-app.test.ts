@@ -85,7 +85,7 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
       error: {
         code: 'bad-request',
         field: 'startUpscale.params.0.scale',
-        message: 'invalid startUpscale.params.0.scale: must be 2, 4 or 8',
+        message: 'invalid startUpscale.params.0.scale: must be 2, 3, 4 or 8',
       },
     });
     expect(byId(2)).toMatchObject({
