@@ -37,9 +37,3 @@ export function formatBytes(n: number): string {
 
 /** The file name of a path, either separator. */
 export const baseName = (p: string) => p.split(/[\\/]/).pop() ?? p;
-
-/** "x4 (2× x2 passes)" for scales reached by repeated x2 passes. */
-export function scaleLabel(scale: number): string {
-  const passes = Math.round(Math.log2(scale));
-  return passes <= 1 ? `x${scale}` : `x${scale} (${passes}× x2 passes)`;
-}

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { ModelInfo } from '../api/client';
 import { formatCount } from '../format';
+import { passLabel } from './scales';
 
 /** GFLOPs per megapixel of input, from either figure the model card carries. */
 export function gflopsPerMp(m: ModelInfo): number | undefined {
@@ -28,17 +29,22 @@ export function ModelFacts({ model }: { model: ModelInfo }) {
   );
 }
 
-/** Radio list of models with their size, cost and measured speed. */
+/** How a model reaches `scale` above x2 ("native x4", "2 × x2"), for the pickers' labels. */
+const passNote = (m: ModelInfo, scale?: number) => (scale && m.scale >= 2 ? passLabel(scale, m.scale) : undefined);
+
+/** Radio list of models with their size, cost and measured speed (and, given `scale`, how each reaches it). */
 export function ModelPicker({
   models,
   value,
   onChange,
   label = 'Model',
+  scale,
 }: {
   models: readonly ModelInfo[];
   value: string | undefined;
   onChange(id: string): void;
   label?: string;
+  scale?: number;
 }) {
   if (models.length === 0) return <p className="muted">No models available.</p>;
   return (
@@ -50,6 +56,7 @@ export function ModelPicker({
             {m.label}
             {m.compact && <span className="badge">compact</span>}
             {m.source === 'user' && <span className="badge">yours</span>}
+            {passNote(m, scale) && <span className="badge">{passNote(m, scale)}</span>}
           </span>
           {m.description && <span className="model-description muted">{m.description}</span>}
           <ModelFacts model={m} />
@@ -61,7 +68,7 @@ export function ModelPicker({
 
 /**
  * The same models as a compact `<select>` (forms, toolbars): `placeholder` adds an empty first
- * option, `children` options after the models (e.g. "Import a file…").
+ * option, `children` options after the models (e.g. "Import a file…"), `scale` how each reaches it.
  */
 export function ModelSelect({
   models,
@@ -69,6 +76,7 @@ export function ModelSelect({
   onChange,
   ariaLabel,
   placeholder,
+  scale,
   children,
 }: {
   models: readonly ModelInfo[];
@@ -76,6 +84,7 @@ export function ModelSelect({
   onChange(id: string): void;
   ariaLabel: string;
   placeholder?: string;
+  scale?: number;
   children?: ReactNode;
 }) {
   return (
@@ -84,6 +93,7 @@ export function ModelSelect({
       {models.map((m) => (
         <option key={m.id} value={m.id} title={m.description}>
           {m.label}
+          {passNote(m, scale) ? ` (${passNote(m, scale)})` : ''}
         </option>
       ))}
       {children}

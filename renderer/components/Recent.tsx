@@ -2,8 +2,9 @@ import { useCallback, useEffect, useState } from 'react';
 import type { History, RecentBatch } from '../api/client';
 import { useClient } from '../app/client-context';
 import { openPaths } from '../app/open-images';
-import { baseName, scaleLabel } from '../format';
+import { baseName } from '../format';
 import { reportError } from '../state/ui';
+import { scaleLabel } from './scales';
 
 /** The engine's history, fetched on mount and again whenever an upscale or a batch ends. */
 function useHistory(): History | undefined {

@@ -1,28 +1,31 @@
-import { scaleLabel } from '../format';
-
-/** The output scales the engine accepts: x2 in one pass, x4 and x8 by repeated x2 passes. */
-export const SCALES = [2, 4, 8] as const;
+import { reachableScales, scaleLabel } from './scales';
 
 /**
- * The x2/x4/x8 picker; `label` is its accessible name (tests and screen readers find it by that).
- * `plain` leaves the passes out of the options, for a view that labels them per model (compare).
+ * The scale picker; `label` is its accessible name (tests and screen readers find it by that).
+ * `scales` are the factors on offer (default: what x2 models reach), `describe` an option's text
+ * (default: the passes of a x2 model); `plain` leaves the passes out, for a view that labels
+ * them per model (compare).
  */
 export function ScaleSelect({
   label,
   value,
   onChange,
+  scales = reachableScales([]),
+  describe = (s) => scaleLabel(s),
   plain,
 }: {
   label: string;
   value: number;
   onChange(scale: number): void;
+  scales?: readonly number[];
+  describe?: (scale: number) => string;
   plain?: boolean;
 }) {
   return (
     <select aria-label={label} value={value} onChange={(e) => onChange(Number(e.target.value))}>
-      {SCALES.map((s) => (
+      {scales.map((s) => (
         <option key={s} value={s}>
-          {plain ? `x${s}` : scaleLabel(s)}
+          {plain ? `x${s}` : describe(s)}
         </option>
       ))}
     </select>

@@ -7,6 +7,7 @@ import { ModelSelect } from '../../components/ModelPicker';
 import { ProgressBar } from '../../components/ProgressBar';
 import { RecentBatches } from '../../components/Recent';
 import { ScaleSelect } from '../../components/ScaleSelect';
+import { modelForScale, scaleChoice } from '../../components/scales';
 import { baseName } from '../../format';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
@@ -30,8 +31,10 @@ export function BatchView() {
   const droppedFolder = useUi((s) => s.droppedFolder);
   const { pick, dialog } = usePathPicker();
   const [form, setForm] = useForm('batch');
-  const { inputs, outputDir, modelId, scale, recursive, skipExisting, glob } = form;
-  const model = modelId ?? (models.find((m) => m.compact) ?? models[0])?.id;
+  const { inputs, outputDir, recursive, skipExisting, glob } = form;
+  // As in the Upscale view: models that reach the scale; a scale preselects its native model.
+  const choice = scaleChoice(models, form);
+  const { scale, modelId: model } = choice;
   const running = isActive(job);
   const queueUrl = useSettings((s) => s.settings?.queueUrl);
   const queued = useQueueBatch();
@@ -169,11 +172,23 @@ export function BatchView() {
         <div className="row">
           <label className="field">
             <span>Model</span>
-            <ModelSelect models={models} value={model} onChange={(modelId) => setForm({ modelId })} ariaLabel="Batch model" />
+            <ModelSelect
+              models={choice.offered}
+              value={model}
+              onChange={(modelId) => setForm({ modelId })}
+              ariaLabel="Batch model"
+              scale={scale}
+            />
           </label>
           <label className="field">
             <span>Scale</span>
-            <ScaleSelect label="Batch scale" value={scale} onChange={(s) => setForm({ scale: s })} />
+            <ScaleSelect
+              label="Batch scale"
+              value={scale}
+              scales={choice.scales}
+              describe={choice.label}
+              onChange={(s) => setForm({ scale: s, modelId: modelForScale(models, s, model) })}
+            />
           </label>
         </div>
         <div className="field">

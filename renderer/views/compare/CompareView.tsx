@@ -3,6 +3,7 @@ import { useClient } from '../../app/client-context';
 import { useCommand } from '../../app/commands';
 import { outputFormat, outputName, saveOutput } from '../../app/save';
 import { ScaleSelect } from '../../components/ScaleSelect';
+import { offersScale, passLabel, reachableScales } from '../../components/scales';
 import { useImages } from '../../state/images';
 import { isActive, resultKey, resultsFor, upscaleJobFor, useJobs } from '../../state/jobs';
 import { findModel, useModels } from '../../state/models';
@@ -10,7 +11,7 @@ import { useSettings } from '../../state/settings';
 import { reportError, useUi, type CompareMode } from '../../state/ui';
 import type { Size } from './geometry';
 import { ModelSlot, runModels } from './ModelSlot';
-import { nativePair, offersScale, passLabel } from './passes';
+import { nativePair } from './passes';
 import { Viewer, type Column } from './Viewer';
 
 export function CompareView() {
@@ -106,7 +107,7 @@ export function CompareView() {
         </label>
         <label className="field inline">
           <span>Scale</span>
-          <ScaleSelect label="Compared scale" value={scale} onChange={changeScale} plain />
+          <ScaleSelect label="Compared scale" value={scale} onChange={changeScale} scales={reachableScales(models)} plain />
         </label>
         {(['a', 'b'] as const).map((k) => (
           <ModelSlot key={k} slot={k} source={source} scale={scale} />

@@ -1,10 +1,10 @@
 import type { EngineClient, ImageRef } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { ModelSelect } from '../../components/ModelPicker';
+import { offersScale } from '../../components/scales';
 import { isActive, upscaleJobFor, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { reportError, useUi } from '../../state/ui';
-import { offersScale } from './passes';
 
 /** Starts an upscale of one image per model, tracked for the compare panes. */
 export async function runModels(client: EngineClient, imageId: string, modelIds: readonly string[], scale: number): Promise<void> {

@@ -7,8 +7,8 @@ import { outputFormat, outputName, saveOutput } from '../../app/save';
 import { ModelPicker } from '../../components/ModelPicker';
 import { ProgressBar } from '../../components/ProgressBar';
 import { RecentImages } from '../../components/Recent';
-import { SCALES } from '../../components/ScaleSelect';
-import { formatBytes, formatDuration, formatMillis, scaleLabel } from '../../format';
+import { modelForScale, scaleChoice } from '../../components/scales';
+import { formatBytes, formatDuration, formatMillis } from '../../format';
 import { useImages } from '../../state/images';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
@@ -26,10 +26,11 @@ export function UpscaleView() {
   const settings = useSettings((s) => s.settings);
   const job = useJobs((s) => latestJob(s, 'upscale'));
   const [form, setForm] = useForm('upscale');
-  const { scale } = form;
-  const modelId = form.modelId ?? (models.find((m) => m.compact) ?? models[0])?.id;
+  // Only models that reach the scale are offered; picking a scale preselects its native model (x3, x4).
+  const choice = scaleChoice(models, form);
+  const { scale, modelId } = choice;
   const setModelId = (id: string) => setForm({ modelId: id });
-  const setScale = (s: number) => setForm({ scale: s });
+  const setScale = (s: number) => setForm({ scale: s, modelId: modelForScale(models, s, modelId) });
   const current = currentId ? images[currentId] : undefined;
 
   // Paste anywhere while this view is up: images from the clipboard become sources.
@@ -101,14 +102,14 @@ export function UpscaleView() {
 
       <aside className="panel" aria-label="Upscale settings">
         <h2>Model</h2>
-        <ModelPicker models={models} value={modelId} onChange={setModelId} />
+        <ModelPicker models={choice.offered} value={modelId} onChange={setModelId} scale={scale} />
 
         <h2>Scale</h2>
         <div role="radiogroup" aria-label="Scale" className="segmented">
-          {SCALES.map((s) => (
+          {choice.scales.map((s) => (
             <label key={s} className={s === scale ? 'selected' : ''}>
               <input type="radio" name="scale" value={s} checked={s === scale} onChange={() => setScale(s)} />
-              {scaleLabel(s)}
+              {choice.label(s)}
             </label>
           ))}
         </div>
@@ -173,12 +174,13 @@ export function UpscaleView() {
 }
 
 /**
- * Input megapixels a run processes: each x2 pass runs on the previous pass's output, so x4 is
- * 1 + 4 and x8 is 1 + 4 + 16 times the source.
+ * Input megapixels a run processes: each pass runs on the previous pass's output, so x4 by a x2
+ * model is 1 + 4 and x8 1 + 4 + 16 times the source; one pass of a native model, 1.
  */
-export function passMegapixels(width: number, height: number, scale: number): number {
+export function passMegapixels(width: number, height: number, scale: number, modelScale = 2): number {
   let mp = 0;
-  for (let side = 1; side < scale; side *= 2) mp += (width * side * height * side) / 1e6;
+  const step = modelScale >= 2 ? modelScale : 2; // a model of unknown scale (0): as x2
+  for (let side = 1; side < scale; side *= step) mp += (width * side * height * side) / 1e6;
   return mp;
 }
 
@@ -189,7 +191,7 @@ function Estimate({ image, model, scale }: { image: ImageRef; model?: ModelInfo;
     <p className="estimate muted small" data-testid="upscale-estimate">
       Output {out}
       {speed
-        ? ` · about ${formatDuration(passMegapixels(image.width, image.height, scale) / speed)} on CPU at the measured ${speed.toFixed(2)} MP/s`
+        ? ` · about ${formatDuration(passMegapixels(image.width, image.height, scale, model?.scale) / speed)} on CPU at the measured ${speed.toFixed(2)} MP/s`
         : ''}
     </p>
   );
