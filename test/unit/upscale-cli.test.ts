@@ -211,6 +211,30 @@ describe('minisr upscale (subprocess)', () => {
     expect(await readdir(join(dir, 'out-x3')).catch(() => [])).toEqual([]);
   }, 120_000);
 
+  it('-s 3 runs a native edsr-mini-x3 from the models folder and says so; -s 3 -m edsr-mini-x2 is refused before writing', async () => {
+    // Random-weight EDSRmini x2 and x3: what is checked is which model runs and how.
+    const models = join(dir, 'models-x3');
+    await mkdir(models, { recursive: true });
+    await writeRandomModel(models, 'edsr-mini-x2', 'edsr-mini', 1);
+    await writeRandomModel(models, 'edsr-mini-x3', 'edsr-mini', 3, 3);
+    const src = join(dir, 'in', 'img00.png');
+    const upscale = (out: string, extra: string[]) =>
+      minisr(['upscale', src, '-o', join(dir, out), '--models', models, '--ep', 'cpu', ...extra]);
+
+    const native = await upscale('out-x3-native', ['-s', '3']);
+    expect(native.code).toBe(0);
+    expect(native.stderr).toMatch(/^model edsr-mini-x3: native x3$/m);
+    expect(native.stdout).toMatch(/1 succeeded, 0 failed, 0 skipped in [\d.]+s \(model edsr-mini-x3, x3\)/);
+    const [file] = await readdir(join(dir, 'out-x3-native'));
+    expect(file).toBe('img00_edsr-mini-x3_x3.png');
+    expect(await sharp(join(dir, 'out-x3-native', file!)).metadata()).toMatchObject({ width: 60, height: 48 });
+
+    const refused = await upscale('out-x3-x2', ['-s', '3', '-m', 'edsr-mini-x2']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/scale 3 is not offered by a x2 model \(use 2, 4, 8\)/);
+    expect(await readdir(join(dir, 'out-x3-x2')).catch(() => [])).toEqual([]);
+  }, 120_000);
+
   it('bad options are refused with a message', async () => {
     const r = await minisr(['upscale', join(dir, 'in'), '-m', 'no-such-model']);
     expect(r.code).toBe(1);

@@ -152,7 +152,7 @@ export function upscaleCommand(): Command {
     .addOption(
       new Option(
         '-s, --scale <n>',
-        'total factor: a native model of that scale when one is shipped (edsr-mini-x4), else repeated x2 passes',
+        'total factor: a native model of that scale when one is shipped (edsr-mini-x3, edsr-mini-x4), else repeated x2 passes (x3 needs a x3 model)',
       )
         .choices(['2', '3', '4', '8'])
         .default(2)
