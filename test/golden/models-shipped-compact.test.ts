@@ -7,37 +7,41 @@ import { ImageModel } from '../../engine/zoo/infer';
 import { sharedAvailable, sharedPath } from '../helpers/shared';
 
 /**
- * The shipped compact model must score what its card claims (numbers the README repeats), and
- * clearly beat bicubic (Set5 33.67 / Set14 30.33 dB), so a card can't drift from its weights.
+ * Each shipped compact model must score what its card claims (numbers the README repeats), and
+ * clearly beat MATLAB bicubic at its scale, so a card can't drift from its weights.
  */
-const MODEL = path.resolve(import.meta.dirname, '../../models/edsr-mini-x2.onnx');
+const MODELS = path.resolve(import.meta.dirname, '../../models');
+const SHIPPED = [
+  { id: 'edsr-mini-x2', scale: 2, params: 49_603, bicubic: { Set5: 33.67, Set14: 30.33 } },
+  { id: 'edsr-mini-x3', scale: 3, params: 61_203, bicubic: { Set5: 30.41, Set14: 27.64 } },
+] as const;
 
-describe('shipped models/edsr-mini-x2.onnx', () => {
+describe.each(SHIPPED)('shipped models/$id.onnx', ({ id, scale, params, bicubic }) => {
+  const model = path.join(MODELS, `${id}.onnx`);
+  const cardFile = path.join(MODELS, `${id}.json`);
+
   it('is an EDSRmini with its training recorded in the card', async () => {
-    const card = await readCard(MODEL.replace(/\.onnx$/, '.json'));
-    expect(card).toMatchObject({ preset: 'edsr-mini', params: 49_603, scale: 2 });
+    const card = await readCard(cardFile);
+    expect(card).toMatchObject({ preset: 'edsr-mini', params, scale });
     expect((card as unknown as { training?: { steps?: number } }).training?.steps).toBeGreaterThan(0);
   });
 
   describe.runIf(sharedAvailable('shipped compact model evaluation'))('measured', () => {
-    let model: ImageModel;
+    let net: ImageModel;
     let card: Awaited<ReturnType<typeof readCard>>;
     beforeAll(async () => {
-      card = await readCard(MODEL.replace(/\.onnx$/, '.json'));
-      model = await ImageModel.fromOnnx(await readFile(MODEL));
+      card = await readCard(cardFile);
+      net = await ImageModel.fromOnnx(await readFile(model));
     });
     afterAll(async () => {
-      await model?.release();
+      await net?.release();
     });
 
-    for (const [set, bicubic] of [
-      ['Set5', 33.67],
-      ['Set14', 30.33],
-    ] as const) {
-      it(`${set} x2 matches the card and beats bicubic`, async () => {
-        const r = await evaluateSet(model, sharedPath('datasets', set, 'x2'));
-        expect(Math.abs(r.mean.psnr - card.metrics![`${set}/x2`]!.psnr)).toBeLessThanOrEqual(0.01);
-        expect(r.mean.psnr).toBeGreaterThan(bicubic + 1);
+    for (const set of ['Set5', 'Set14'] as const) {
+      it(`${set} x${scale} matches the card and beats bicubic by over 1 dB`, async () => {
+        const r = await evaluateSet(net, sharedPath('datasets', set, `x${scale}`));
+        expect(Math.abs(r.mean.psnr - card.metrics![`${set}/x${scale}`]!.psnr)).toBeLessThanOrEqual(0.01);
+        expect(r.mean.psnr).toBeGreaterThan(bicubic[set] + 1);
       });
     }
   });
