@@ -104,7 +104,7 @@ export class ResidentTrainStep {
       feeds[s] = t;
     }
     for (const [k, name] of Object.entries(SCALAR_INPUTS) as [keyof UpdateScalars, string][])
-      if (k !== 'decay' || this.hasDecay) feeds[name] = float32Tensor([], new Float32Array([scalars[k]]));
+      if (this.built.scalarInputs.includes(name)) feeds[name] = float32Tensor([], new Float32Array([scalars[k]]));
     const { host, device } = await this.session.runResident(feeds);
     this.dropState();
     for (const s of STATE) this.state[s] = device[nextName(s)] ?? host[nextName(s)];
@@ -127,10 +127,6 @@ export class ResidentTrainStep {
     this.dropState();
     await this.session.release();
     await this.readback.release();
-  }
-
-  private get hasDecay(): boolean {
-    return this.session.inputNames.includes(SCALAR_INPUTS.decay);
   }
 
   private dropState(): void {
@@ -156,6 +152,6 @@ function zeroFeeds(built: UpdateGraphBytes, shape: StepShape, scale: number): Re
   if (built.usesTeacher) feeds.teacher = float32Tensor([n, 3, P, P]);
   for (const s of STATE) feeds[s] = float32Tensor([built.size]);
   // bias corrections of 1 keep the trial step finite
-  for (const name of Object.values(SCALAR_INPUTS)) feeds[name] = float32Tensor([], new Float32Array([1]));
+  for (const name of built.scalarInputs) feeds[name] = float32Tensor([], new Float32Array([1]));
   return feeds;
 }

@@ -52,6 +52,8 @@ export interface UpdateGraphBytes {
   paramShapes: Map<string, Shape>;
   /** Elements of each flat state vector. */
   size: number;
+  /** Scalar inputs fed every step (SCALAR_INPUTS; AdamW's decay only for AdamW). */
+  scalarInputs: string[];
   usesTeacher: boolean;
   target: BuildTarget;
 }
@@ -79,7 +81,10 @@ class FlatParamGraph extends Graph {
         shapes.map((s) => numel(s)),
         0,
       );
-      this.pieces = new Map([...this.layout.keys()].map((k, i) => [k, this.reshape(parts[i]!, shapes[i]!)]));
+      // 1-D parameters (biases) are their pieces: no Reshape there or in the backward pass
+      this.pieces = new Map(
+        [...this.layout.keys()].map((k, i) => [k, shapes[i]!.length === 1 ? parts[i]! : this.reshape(parts[i]!, shapes[i]!)]),
+      );
     }
     const want = this.layout.get(key);
     if (!want || want.length !== shape.length || want.some((d, i) => d !== shape[i]))
@@ -142,6 +147,7 @@ export function buildUpdateGraph(
     paramKeys: plain.paramKeys,
     paramShapes: layout,
     size,
+    scalarInputs: Object.values(SCALAR_INPUTS).filter((name) => g.inputs.some((v) => v.name === name)),
     usesTeacher: plain.usesTeacher,
     target,
   };
