@@ -1,5 +1,5 @@
 import { buildTrainingGraph } from '../graph/autodiff';
-import { Graph, type BuildTarget } from '../graph/graph';
+import { Graph, type BuildTarget, type ConvWeightGrad } from '../graph/graph';
 import { toOnnx } from '../graph/onnx';
 import type { Shape, Value } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
@@ -52,12 +52,18 @@ export interface TrainGraphBytes {
 }
 
 /** `target`: layout choices for the device that runs the step (engine/graph/graph.ts `BuildTarget`). */
-export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: StepShape, target: BuildTarget = 'cpu'): TrainGraphBytes {
+export function buildTrainGraph(
+  model: ModelConfig,
+  loss: LossConfig,
+  shape: StepShape,
+  target: BuildTarget = 'cpu',
+  convWeightGrad: ConvWeightGrad = 'matmul',
+): TrainGraphBytes {
   const arch = resolveArch(model);
   const { batch: n, patch: p } = shape;
   if (p % arch.inputMultiple !== 0) throw new RangeError(`patch ${p} must be a multiple of ${arch.inputMultiple} for ${model.family}`);
   const P = p * arch.scale;
-  const g = new Graph(`train-${model.family}`, target);
+  const g = new Graph(`train-${model.family}`, target, convWeightGrad);
   const lr = g.input('lr', [n, 3, p, p]);
   const hr = g.input('hr', [n, 3, P, P]);
   const t = buildTrainingGraph(g, lossOf(g, loss, arch.build(g, lr), hr));

@@ -1,5 +1,5 @@
 import { gradients } from '../graph/autodiff';
-import { Graph, type BuildTarget } from '../graph/graph';
+import { Graph, type BuildTarget, type ConvWeightGrad } from '../graph/graph';
 import { toOnnx } from '../graph/onnx';
 import type { Shape, Value } from '../graph/value';
 import { resolveArch, type ModelConfig } from '../zoo/registry';
@@ -43,6 +43,8 @@ export interface UpdateSettings {
   adam: AdamConfig;
   /** Global-norm gradient clipping (torch.nn.utils.clip_grad_norm_); 0: none. */
   gradClip: number;
+  /** How the backward pass builds conv weight gradients (engine/graph/graph.ts); default `matmul`. */
+  convWeightGrad?: ConvWeightGrad;
 }
 
 export interface UpdateGraphBytes {
@@ -68,8 +70,9 @@ class FlatParamGraph extends Graph {
     target: BuildTarget,
     private readonly layout: ReadonlyMap<string, Shape>,
     size: number,
+    convWeightGrad: ConvWeightGrad,
   ) {
-    super(name, target);
+    super(name, target, convWeightGrad);
     this.flat = this.input('params', [size]);
   }
 
@@ -111,7 +114,7 @@ export function buildUpdateGraph(
   const arch = resolveArch(model);
   const { batch: n, patch: p } = shape;
   const P = p * arch.scale;
-  const g = new FlatParamGraph(`train-update-${model.family}`, target, layout, size);
+  const g = new FlatParamGraph(`train-update-${model.family}`, target, layout, size, settings.convWeightGrad ?? 'matmul');
   const lr = g.input('lr', [n, 3, p, p]);
   const hr = g.input('hr', [n, 3, P, P]);
   const value = lossOf(g, loss, arch.build(g, lr), hr);

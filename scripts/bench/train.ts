@@ -9,11 +9,12 @@
  * time the runtimes' worker threads spend waiting or spinning).
  *   npm run bench:train -- [--runs 5] [--only edsr-mini] [--threads 0] [--json]
  *                          [--ep webgpu] [--torch-device cuda] [--ort-verbose] [--spin] [--parallel]
- *                          [--update host,graph] [--batch N --patch P]
- * Both update paths run interleaved (`--update` picks): `host` as the trainer has always run
- * (gradients come back and Adam and the EMA run on the host) and `graph` (engine/train/
+ *                          [--update host,graph,graph-conv] [--batch N --patch P]
+ * The update paths run interleaved (`--update` picks): `host` as the trainer has always run
+ * (gradients come back and Adam and the EMA run on the host), `graph` (engine/train/
  * update-graph.ts: Adam and the EMA inside the step graph, the state kept on the device between
- * steps by resident-step.ts). `--batch`/`--patch` shrink the shapes for a dry run (lavapipe).
+ * steps by resident-step.ts) and `graph-conv` (the same with each conv's weight gradient as one
+ * Conv: engine/graph/graph.ts `ConvWeightGrad`). `--batch`/`--patch` shrink the shapes for a dry run (lavapipe).
  * On a GPU machine `--ep webgpu` runs our step there (after checking its loss and gradients
  * against the CPU EP's for the same batch), `--torch-device cuda` moves the anchor to the GPU,
  * and `--ort-verbose` turns on ORT's verbose log, whose node-placement lines name every node
@@ -55,7 +56,7 @@ const { values: args } = parseArgs({
     'ort-verbose': { type: 'boolean', default: false },
     spin: { type: 'boolean', default: false },
     parallel: { type: 'boolean', default: false },
-    update: { type: 'string', default: 'host,graph' },
+    update: { type: 'string', default: 'host,graph,graph-conv' },
     batch: { type: 'string' },
     patch: { type: 'string' },
   },
@@ -65,11 +66,21 @@ const threads = Number(args.threads);
 const ep = args.ep as EpChoice;
 const torchDevice = args['torch-device'];
 const python = process.env.PYTHON ?? '/usr/bin/python3';
-type UpdatePath = 'host' | 'graph';
-const PATH_NAMES: Record<UpdatePath, string> = { host: 'host update', graph: 'in-graph update' };
+type UpdatePath = 'host' | 'graph' | 'graph-conv';
+const PATH_NAMES: Record<UpdatePath, string> = {
+  host: 'host update',
+  graph: 'in-graph update',
+  'graph-conv': 'in-graph update, conv weight grads as Conv',
+};
 const paths = args.update.split(',').map((p) => {
-  if (p !== 'host' && p !== 'graph') throw new RangeError(`--update takes host, graph or host,graph; got ${p}`);
+  if (!(p in PATH_NAMES)) throw new RangeError(`--update takes a list of ${Object.keys(PATH_NAMES).join(', ')}; got ${p}`);
   return p as UpdatePath;
+});
+const inGraph = (p: UpdatePath): p is 'graph' | 'graph-conv' => p !== 'host';
+const settingsOf = (p: 'graph' | 'graph-conv') => ({
+  adam: ADAM_DEFAULTS,
+  gradClip: 0,
+  convWeightGrad: p === 'graph-conv' ? ('conv' as const) : ('matmul' as const),
 });
 /** max |a - b| over max |b|: the goldens' measure. */
 function maxRelErr(a: Float32Array, b: Float32Array): number {
@@ -139,17 +150,17 @@ for (const c of CASES) {
   const step = await OnnxTrainStep.create(config, { type: 'l1' }, shape, sessionOpts);
   const buildSec = (performance.now() - t0) / 1000;
   if (ep !== 'cpu') log(`${c.preset}: ${describeEpReport(step.epReport).join('; ')}`);
-  const resident = paths.includes('graph')
-    ? await ResidentTrainStep.create(config, { type: 'l1' }, shape, { adam: ADAM_DEFAULTS, gradClip: 0 }, { ...sessionOpts, ep: step.ep })
-    : undefined;
+  const residents = new Map<'graph' | 'graph-conv', ResidentTrainStep>();
+  for (const p of paths.filter(inGraph))
+    residents.set(p, await ResidentTrainStep.create(config, { type: 'l1' }, shape, settingsOf(p), { ...sessionOpts, ep: step.ep }));
   // dispatches and host<->device traffic per step, the same graphs rebuilt for the optimised-model dump
   const built = buildTrainGraph(config, { type: 'l1' }, shape, step.target);
   const metrics: Record<string, { nodes: { before: number; after: number }; io: StepTransfer }> = {};
   if (paths.includes('host'))
     metrics.host = { nodes: await optimizedNodeCount(built.onnx, step.ep), io: stepTransfer(built, shape, scale) };
-  if (resident) {
-    const fused = buildUpdateGraph(config, { type: 'l1' }, shape, { adam: ADAM_DEFAULTS, gradClip: 0 }, resident.target);
-    metrics.graph = { nodes: await optimizedNodeCount(fused.onnx, step.ep), io: residentStepTransfer(fused, shape, scale) };
+  for (const [p, resident] of residents) {
+    const fused = buildUpdateGraph(config, { type: 'l1' }, shape, settingsOf(p), resident.target);
+    metrics[p] = { nodes: await optimizedNodeCount(fused.onnx, step.ep), io: residentStepTransfer(fused, shape, scale) };
   }
   for (const [path, m] of Object.entries(metrics))
     log(
@@ -182,7 +193,7 @@ for (const c of CASES) {
     log(
       `${c.preset} on ${step.ep} vs cpu: loss ${a.loss.toPrecision(7)} vs ${b.loss.toPrecision(7)}, worst gradient error ${worst.toExponential(2)} (max |diff| / max |cpu| per tensor)`,
     );
-    if (resident) {
+    for (const [p, resident] of residents) {
       // One in-graph update on the GPU against the host update of the CPU EP's gradients.
       const want = residentState();
       const gpuState = residentState();
@@ -195,22 +206,23 @@ for (const c of CASES) {
       for (const s of ['params', 'adam.m', 'adam.v', 'ema'] as const)
         for (const k of step.paramKeys) worstState = Math.max(worstState, maxRelErr(gpuState[s].get(k)!, want[s].get(k)!));
       log(
-        `${c.preset} in-graph update on ${step.ep} vs host update of cpu gradients: loss ${loss.toPrecision(7)} vs ${b.loss.toPrecision(7)}, worst state error ${worstState.toExponential(2)} (params, moments, EMA)`,
+        `${c.preset} ${PATH_NAMES[p]} on ${step.ep} vs host update of cpu gradients: loss ${loss.toPrecision(7)} vs ${b.loss.toPrecision(7)}, worst state error ${worstState.toExponential(2)} (params, moments, EMA)`,
       );
     }
   }
-  resident?.load(residentState());
+  for (const resident of residents.values()) resident.load(residentState());
   let t = 0;
-  const variants: Partial<Record<UpdatePath, () => Promise<StepTime>>> = {
-    host: () =>
+  const variant = (p: UpdatePath): (() => Promise<StepTime>) => {
+    const resident = inGraph(p) ? residents.get(p)! : undefined;
+    if (resident) return () => timeOnce(() => resident.run(batch, { ...adamScalars(ADAM_DEFAULTS, ++t, 2e-4), emaDecay: 0.999 }));
+    return () =>
       timeOnce(async () => {
         const { grads } = await step.run(params, batch);
         adam.step(params, grads, 2e-4);
         ema.update(params);
-      }),
-    graph: () => timeOnce(() => resident!.run(batch, { ...adamScalars(ADAM_DEFAULTS, ++t, 2e-4), emaDecay: 0.999 })),
+      });
   };
-  const ours = paths.map((p) => [p, variants[p]!] as const);
+  const ours = paths.map((p) => [p, variant(p)] as const);
   for (const [, run] of ours) await run(); // warm-up
   const torch = await torchRunner(c.preset, c.batch, c.patch);
   const oursT = new Map<UpdatePath, StepTime[]>(paths.map((p) => [p, []]));
@@ -221,7 +233,7 @@ for (const c of CASES) {
   }
   if (typeof torch !== 'string') torch.proc.kill();
   await step.release();
-  await resident?.release();
+  for (const resident of residents.values()) await resident.release();
   const torchMs = torchT.map((x) => x.wallMs);
   const torchCpu = torchT.map((x) => x.cpuMs);
   for (const p of paths) {

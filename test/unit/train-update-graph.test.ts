@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ConvWeightGrad } from '../../engine/graph/graph';
 import { Rng } from '../../engine/train/rng';
 import { initParams } from '../../engine/train/init';
 import { Adam, adamScalars, clipGradNorm, copyParams, Ema, type AdamConfig } from '../../engine/train/optim';
@@ -39,13 +40,20 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return d / Math.max(m, 1e-12);
 }
 
-const CASES: { name: string; adam: AdamConfig; gradClip: number; loss: LossConfig }[] = [
+const CASES: { name: string; adam: AdamConfig; gradClip: number; loss: LossConfig; convWeightGrad?: ConvWeightGrad }[] = [
   { name: 'adam, l1', adam: { type: 'adam', betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0 }, gradClip: 0, loss: { type: 'l1' } },
   {
     name: 'adam with L2 penalty and clipping that bites, distillation loss',
     adam: { type: 'adam', betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2 },
     gradClip: 0.05,
     loss: { type: 'distill', hrWeight: 0.1, levelWeights: 'paper' },
+  },
+  {
+    name: 'adam, l1, conv weight gradients as Convs (the host path keeps the MatMul form)',
+    adam: { type: 'adam', betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0 },
+    gradClip: 0,
+    loss: { type: 'l1' },
+    convWeightGrad: 'conv',
   },
   { name: 'adamw', adam: { type: 'adamw', betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.05 }, gradClip: 1, loss: { type: 'mse' } },
 ];
@@ -54,7 +62,11 @@ describe('in-graph Adam + EMA (ResidentTrainStep) equals the host update', () =>
   for (const c of CASES) {
     it(c.name, async () => {
       const host = await OnnxTrainStep.create(model, c.loss, shape);
-      const fused = await ResidentTrainStep.create(model, c.loss, shape, { adam: c.adam, gradClip: c.gradClip });
+      const fused = await ResidentTrainStep.create(model, c.loss, shape, {
+        adam: c.adam,
+        gradClip: c.gradClip,
+        ...(c.convWeightGrad ? { convWeightGrad: c.convWeightGrad } : {}),
+      });
       try {
         expect(fused.paramKeys).toEqual(host.paramKeys);
         const learnable = new Map(host.paramKeys.map((k) => [k, host.paramShapes.get(k)!]));

@@ -105,12 +105,17 @@ describe.skipIf(!run)('WebGPU EP on every preset', () => {
     });
   }
   // The in-graph update (Adam, clipping, EMA) with its state resident on the GPU: both students.
-  for (const preset of ['edsr-mini', 'swinir-mini'] as const) {
-    it(`${preset}: two in-graph update steps on WebGPU (wholly placed there, state kept on the GPU) equal the CPU EP's (<= 1e-3 rel)`, async () => {
+  const UPDATE_CASES = [
+    ['edsr-mini', 'matmul'],
+    ['edsr-mini', 'conv'],
+    ['swinir-mini', 'matmul'],
+  ] as const;
+  for (const [preset, convWeightGrad] of UPDATE_CASES) {
+    it(`${preset} (${convWeightGrad} conv weight gradients): two in-graph update steps on WebGPU (wholly placed there, state kept on the GPU) equal the CPU EP's (<= 1e-3 rel)`, async () => {
       const config = presetConfig(preset);
       const p = 16;
       const P = p * resolveArch(config).scale;
-      const settings = { adam: { ...ADAM_DEFAULTS, type: 'adamw' as const, weightDecay: 1e-2 }, gradClip: 0.1 };
+      const settings = { adam: { ...ADAM_DEFAULTS, type: 'adamw' as const, weightDecay: 1e-2 }, gradClip: 0.1, convWeightGrad };
       const weights = randomWeights(config, 9);
       const run = async (ep: 'cpu' | 'webgpu') => {
         const step = await ResidentTrainStep.create(config, distill, { batch: 1, patch: p }, settings, {
