@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStateDict } from '../../engine/io/checkpoint';
 import { validateTrainConfig, type TrainConfig } from '../../engine/train/config';
 import { Trainer } from '../../engine/train/trainer';
+import { configFromFlags } from '../../scripts/cli/commands/train';
 import { writeSmoothImages } from '../helpers/train-images';
 
 /**
@@ -83,6 +84,11 @@ describe('update paths', () => {
     const resumed = await new Trainer(config({ update: 'graph' }), out, { resume: true, export: false }).run();
     expect(resumed.step).toBe(10);
     expect(resumed.history.loss).toEqual(whole.history.loss);
+  });
+
+  it('minisr train --update sets it', async () => {
+    const raw = await configFromFlags({ worker: true, augment: true, data: dir, steps: 5, update: 'host' }, { preset: 'edsr-mini' });
+    expect(validateTrainConfig(raw).update).toBe('host');
   });
 
   it('validates the update field', () => {
