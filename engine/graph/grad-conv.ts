@@ -65,6 +65,7 @@ export const gradConv: GradRule = ({ g, node, dY, needs }) => {
     if (group !== 1) throw new TypeError(`${node.name}: Conv weight gradient supports group 1 only`);
     // Shifts of up to k-1 must stay inside the grid.
     const same = stride1 && d.shape[2] === X.shape[2] && d.shape[3] === X.shape[3] && kh <= X.shape[2]! && kw <= X.shape[3]!;
+    if (same && g.convWeightGrad === 'conv') return convAsConvWeightGrad(g, X, d, kh, kw, pads);
     return same ? sameConvWeightGrad(g, X, d, W.shape as number[], pads) : convWeightGrad(g, X, d, W.shape as number[], pads, strides);
   });
 
@@ -134,6 +135,19 @@ function sameConvWeightGrad(g: Graph, X: Value, d: Value, wShape: number[], pads
     g.reduceSum(g.matmul(rows, g.transpose(flat(shift(g, X, 3, p1 - b)), [0, 2, 1])), [0], false),
   ); // [(a, co), ci]
   return toWeight(g.concat(perB, 0), [1, 0, 2, 3]);
+}
+
+/**
+ * dW of a "same" stride-1 Conv as one Conv: with batch and channels swapped, x^T [Ci, N, H, W]
+ * convolved with dY^T [Co, N, H, W] as an H x W kernel, padded so the output is kh x kw, gives
+ *   out[ci, co, a, b] = sum_{n,i,j} x[n, ci, i + a - p0, j + b - p1] dY[n, co, i, j] = dW[co, ci, a, b]
+ * transposed: 3 Transposes and a Conv.
+ */
+function convAsConvWeightGrad(g: Graph, X: Value, d: Value, kh: number, kw: number, pads: readonly number[]): Value {
+  const [h, w] = [X.shape[2]!, X.shape[3]!];
+  const p = [pads[0]!, pads[1]!, kh - 1 - pads[0]!, kw - 1 - pads[1]!];
+  const swap = (v: Value) => g.transpose(v, [1, 0, 2, 3]);
+  return swap(g.op1('Conv', [swap(X), swap(d)], { kernel_shape: [h, w], pads: p }));
 }
 
 /** dW of any other group-1 Conv: per tap, a batched MatMul of dY with a (strided) slice of the padded x. */

@@ -39,6 +39,14 @@ function fanGroups(n: number): [number, number][] {
  */
 export type BuildTarget = 'cpu' | 'gpu';
 
+/**
+ * How the backward pass builds a convolution's weight gradient (grad-conv.ts): `matmul` from
+ * shifted copies and MatMuls (~20 nodes a conv, fastest on the CPU EP), or `conv` as one Conv
+ * of the batch-transposed input with the batch-transposed output gradient as its kernel (4 nodes:
+ * fewer dispatches for a GPU).
+ */
+export type ConvWeightGrad = 'matmul' | 'conv';
+
 export class Graph {
   readonly inputs: Value[] = [];
   readonly outputs: Value[] = [];
@@ -53,6 +61,7 @@ export class Graph {
   constructor(
     readonly name = 'minisr',
     readonly target: BuildTarget = 'cpu',
+    readonly convWeightGrad: ConvWeightGrad = 'matmul',
   ) {}
 
   // ---- values ----

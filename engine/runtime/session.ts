@@ -32,6 +32,12 @@ export interface SessionOptions {
   readonly executionMode?: 'sequential' | 'parallel';
   /** Inter-op threads for `parallel`; 0 or absent lets ORT choose. */
   readonly interOpThreads?: number;
+  /**
+   * Outputs a GPU provider leaves in device memory (WebGPU: ORT's preferred output location
+   * `gpu-buffer`), returned by `runResident` as DeviceTensors to feed to the next run. On the
+   * CPU they are ordinary tensors, so callers need no second path.
+   */
+  readonly keepOnDevice?: readonly string[];
 }
 
 /** What running a model needs: a session here, or one in the GPU process (`gpu-process.ts`). */
@@ -41,17 +47,52 @@ export interface RunnableSession {
   release(): Promise<void>;
 }
 
+/**
+ * A tensor a session left where it computed it: in GPU memory on WebGPU, host memory on the CPU.
+ * Feed it to a run of any session on the same provider (e.g. a graph of Identity nodes, to read
+ * it back: onnxruntime-node 1.30 aborts the process on `getData()` of a WebGPU tensor). Owns its
+ * buffer until `dispose()`.
+ */
+export class DeviceTensor {
+  constructor(private tensor: ort.Tensor | undefined) {}
+
+  get shape(): readonly number[] {
+    return this.ort.dims;
+  }
+
+  /** 'cpu' or 'gpu-buffer'. */
+  get location(): string {
+    return this.ort.location;
+  }
+
+  /** @internal the onnxruntime tensor (engine/runtime only). */
+  get ort(): ort.Tensor {
+    if (!this.tensor) throw new Error('device tensor used after dispose()');
+    return this.tensor;
+  }
+
+  dispose(): void {
+    if (this.tensor?.location === 'gpu-buffer') this.tensor.dispose();
+    this.tensor = undefined;
+  }
+}
+
+export type Feed = HostTensor | DeviceTensor;
+
 export class ModelSession implements RunnableSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly ep: ExecutionProvider,
     private readonly profile?: string,
+    private readonly keepOnDevice: ReadonlySet<string> = new Set(),
   ) {}
 
   static async create(model: Uint8Array | string, opts: SessionOptions = {}): Promise<ModelSession> {
     const ep = opts.ep ?? 'cpu';
+    const keep = ep === 'webgpu' ? (opts.keepOnDevice ?? []) : [];
     const session = await ort.InferenceSession.create(model as Uint8Array, {
       executionProviders: [ep],
+      ...(keep.length ? { preferredOutputLocation: Object.fromEntries(keep.map((n) => [n, 'gpu-buffer' as const])) } : {}),
       graphOptimizationLevel: opts.graphOptimization ?? 'all',
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
       ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
@@ -67,7 +108,7 @@ export class ModelSession implements RunnableSession {
         },
       },
     });
-    return new ModelSession(session, ep, opts.profile);
+    return new ModelSession(session, ep, opts.profile, new Set(opts.keepOnDevice));
   }
 
   /** Ends profiling (sessions created with `profile`) and returns the JSON file ORT wrote. */
@@ -98,16 +139,31 @@ export class ModelSession implements RunnableSession {
     return out;
   }
 
-  async run(feeds: Readonly<Record<string, HostTensor>>, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {
+  /** Runs the model; outputs named in `keepOnDevice` are dropped (see `runResident`). */
+  async run(feeds: Readonly<Record<string, Feed>>, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const { host, device } = await this.runResident(feeds, fetches);
+    for (const t of Object.values(device)) t.dispose();
+    return host;
+  }
+
+  /** Runs the model: outputs named in `keepOnDevice` stay where they were computed, the others come to the host. */
+  async runResident(
+    feeds: Readonly<Record<string, Feed>>,
+    fetches?: readonly string[],
+  ): Promise<{ host: Record<string, HostTensor>; device: Record<string, DeviceTensor> }> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = t instanceof DeviceTensor ? t.ort : toOrt(t);
     const results = fetches ? await this.session.run(ortFeeds, fetches as string[]) : await this.session.run(ortFeeds);
-    const out: Record<string, HostTensor> = {};
+    const host: Record<string, HostTensor> = {};
+    const device: Record<string, DeviceTensor> = {};
     for (const [name, t] of Object.entries(results)) {
-      out[name] = fromOrt(t);
-      t.dispose();
+      if (this.keepOnDevice.has(name)) device[name] = new DeviceTensor(t);
+      else {
+        host[name] = fromOrt(t);
+        t.dispose();
+      }
     }
-    return out;
+    return { host, device };
   }
 
   async release(): Promise<void> {

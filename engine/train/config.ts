@@ -66,7 +66,15 @@ export interface TrainConfig {
    * GPU providers first (a trial step decides) and falls back to the CPU.
    */
   ep: EpChoice;
+  /**
+   * Where Adam and the EMA run: `host` (the step returns gradients; optim.ts updates), `graph`
+   * (inside the step graph, parameters and optimizer state kept on the device between steps:
+   * update-graph.ts, resident-step.ts), `auto` (graph on a GPU provider, host on the CPU).
+   */
+  update: UpdateChoice;
 }
+
+export type UpdateChoice = 'auto' | 'host' | 'graph';
 
 /** A checkpoint (.pth / safetensors) in the model's key layout; `preset`, when given, must be the model's preset. */
 export interface InitWeights {
@@ -131,9 +139,16 @@ const KNOWN = new Set([
   'worker',
   'threads',
   'ep',
+  'update',
   'init',
   'degrade',
 ]);
+
+function updateChoice(v: unknown, optim: string): UpdateChoice {
+  if (v !== 'auto' && v !== 'host' && v !== 'graph') throw new TypeError(`update must be auto, host or graph, got ${JSON.stringify(v)}`);
+  if (v === 'graph' && optim === 'obprox') throw new TypeError('update graph needs optim.type adam or adamw (OBProx-SG runs on the host)');
+  return v;
+}
 
 function epChoice(v: unknown): EpChoice {
   if (!EP_CHOICES.includes(v as EpChoice)) throw new TypeError(`ep must be ${EP_CHOICES.join(', ')}, got ${JSON.stringify(v)}`);
@@ -300,6 +315,7 @@ export function validateTrainConfig(raw: unknown): TrainConfig {
     worker: bool(o.worker ?? true, 'worker'),
     threads: int(o.threads ?? 0, 'threads', 0),
     ep: epChoice(o.ep ?? 'cpu'),
+    update: updateChoice(o.update ?? 'auto', optim.type),
   };
   if (cfg.warmup > cfg.steps) throw new RangeError(`warmup (${cfg.warmup}) must not exceed steps (${cfg.steps})`);
   return cfg;

@@ -94,11 +94,8 @@ export class Adam implements Optimizer {
   step(params: ParamSet, grads: ReadonlyMap<string, Float32Array>, lr: number): void {
     const { betas, eps, weightDecay, type } = this.config;
     const [b1, b2] = betas;
-    const t = ++this.state.step;
-    const stepSize = lr / (1 - b1 ** t);
-    const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+    const { stepSize, bc2Sqrt, decay } = adamScalars(this.config, ++this.state.step, lr);
     const l2 = type === 'adam' ? weightDecay : 0;
-    const decay = type === 'adamw' ? 1 - lr * weightDecay : 1;
     for (const [key, p] of params) {
       const g = grads.get(key);
       if (!g || g.length !== p.length) throw new RangeError(`adam: gradient for ${key} is missing or has the wrong size`);
@@ -114,6 +111,16 @@ export class Adam implements Optimizer {
       }
     }
   }
+}
+
+/** Adam's per-step factors for step `t` (1-based): bias corrections and AdamW's decoupled decay. */
+export function adamScalars(config: AdamConfig, t: number, lr: number): { stepSize: number; bc2Sqrt: number; decay: number } {
+  const [b1, b2] = config.betas;
+  return {
+    stepSize: lr / (1 - b1 ** t),
+    bc2Sqrt: Math.sqrt(1 - b2 ** t),
+    decay: config.type === 'adamw' ? 1 - lr * config.weightDecay : 1,
+  };
 }
 
 /** Global L2 norm over all gradients. */

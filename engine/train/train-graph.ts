@@ -1,7 +1,7 @@
 import { buildTrainingGraph } from '../graph/autodiff';
-import { Graph, type BuildTarget } from '../graph/graph';
+import { Graph, type BuildTarget, type ConvWeightGrad } from '../graph/graph';
 import { toOnnx } from '../graph/onnx';
-import type { Shape } from '../graph/value';
+import type { Shape, Value } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
 import { openSession, type EpReport, type OpenOptions } from '../runtime/select';
 import type { ExecutionProvider, ModelSession } from '../runtime/session';
@@ -52,31 +52,21 @@ export interface TrainGraphBytes {
 }
 
 /** `target`: layout choices for the device that runs the step (engine/graph/graph.ts `BuildTarget`). */
-export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: StepShape, target: BuildTarget = 'cpu'): TrainGraphBytes {
+export function buildTrainGraph(
+  model: ModelConfig,
+  loss: LossConfig,
+  shape: StepShape,
+  target: BuildTarget = 'cpu',
+  convWeightGrad: ConvWeightGrad = 'matmul',
+): TrainGraphBytes {
   const arch = resolveArch(model);
   const { batch: n, patch: p } = shape;
   if (p % arch.inputMultiple !== 0) throw new RangeError(`patch ${p} must be a multiple of ${arch.inputMultiple} for ${model.family}`);
   const P = p * arch.scale;
-  const g = new Graph(`train-${model.family}`, target);
+  const g = new Graph(`train-${model.family}`, target, convWeightGrad);
   const lr = g.input('lr', [n, 3, p, p]);
   const hr = g.input('hr', [n, 3, P, P]);
-  const sr = arch.build(g, lr);
-  let value;
-  switch (loss.type) {
-    case 'l1':
-      value = l1Loss(g, sr, hr);
-      break;
-    case 'mse':
-      value = mseLoss(g, sr, hr);
-      break;
-    case 'charbonnier':
-      value = charbonnierLoss(g, sr, hr, loss.eps);
-      break;
-    case 'distill':
-      value = distillationLoss(g, sr, g.input('teacher', [n, 3, P, P]), hr, loss.hrWeight, loss.levelWeights);
-      break;
-  }
-  const t = buildTrainingGraph(g, value);
+  const t = buildTrainingGraph(g, lossOf(g, loss, arch.build(g, lr), hr));
   return {
     onnx: toOnnx(g, { params: 'inputs' }),
     paramKeys: [...t.params],
@@ -84,6 +74,20 @@ export function buildTrainGraph(model: ModelConfig, loss: LossConfig, shape: Ste
     usesTeacher: loss.type === 'distill',
     target,
   };
+}
+
+/** The scalar loss of `sr` against `hr` (and a `teacher` input for distillation), appended to `g`. */
+export function lossOf(g: Graph, loss: LossConfig, sr: Value, hr: Value): Value {
+  switch (loss.type) {
+    case 'l1':
+      return l1Loss(g, sr, hr);
+    case 'mse':
+      return mseLoss(g, sr, hr);
+    case 'charbonnier':
+      return charbonnierLoss(g, sr, hr, loss.eps);
+    case 'distill':
+      return distillationLoss(g, sr, g.input('teacher', hr.shape), hr, loss.hrWeight, loss.levelWeights);
+  }
 }
 
 /** Runs a training graph made by `buildTrainGraph` (or any graph with the same interface). */

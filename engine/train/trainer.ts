@@ -17,6 +17,7 @@ import { initParams } from './init';
 import {
   Adam,
   ADAM_BUFFERS,
+  adamScalars,
   clipGradNorm,
   copyParams,
   Ema,
@@ -30,6 +31,7 @@ import { bindWeights } from '../zoo/build';
 import { loadLatestCheckpoint, saveCheckpoint, writeRunConfig, type TrainHistory, type TrainState } from './run-dir';
 import { learningRate, type LrPlan } from './schedule';
 import { attachTeacherOutputs } from './teacher';
+import { ResidentTrainStep } from './resident-step';
 import { OnnxTrainStep, type TrainStep } from './train-graph';
 import { Validator, type ValidationResult } from './validate';
 import { resolveArch } from '../zoo/registry';
@@ -207,13 +209,13 @@ export class Trainer {
     const valImages = cfg.val ? (await loadPairedFolder(cfg.val.dir, scale)).images.slice(0, cfg.val.limit) : undefined;
 
     status('building-graph');
-    const step = await (
-      this.opts.makeStep ??
-      ((c) => OnnxTrainStep.create(c.model, c.loss, { batch: c.batch, patch: c.patch }, { threads: c.threads, ep: c.ep }))
-    )(cfg);
+    const step = await this.makeStep();
     const ep = step.ep ?? 'cpu';
-    if (step instanceof OnnxTrainStep && cfg.ep !== 'cpu')
-      status('building-graph', `training on ${ep} (${describeEpReport(step.epReport).join('; ')})`);
+    if ((step instanceof OnnxTrainStep || step instanceof ResidentTrainStep) && cfg.ep !== 'cpu')
+      status(
+        'building-graph',
+        `training on ${ep}, ${step instanceof ResidentTrainStep ? 'Adam and EMA in the step graph' : 'Adam and EMA on the host'} (${describeEpReport(step.epReport).join('; ')})`,
+      );
     // Validation runs where the step runs: a provider that ran the whole training graph runs the forward pass too.
     const validator = valImages ? new Validator(cfg.model, valImages, { threads: cfg.threads, ep }) : undefined;
     const source = new BatchSource(
@@ -231,8 +233,34 @@ export class Trainer {
     }
   }
 
+  /**
+   * The step: the in-graph update when `update` asks for it (`auto`: on a GPU provider, where it
+   * saves the per-step copies), else the plain step graph with Adam and the EMA on the host.
+   */
+  private async makeStep(): Promise<TrainStep | ResidentTrainStep> {
+    const c = this.config;
+    const shape = { batch: c.batch, patch: c.patch };
+    const open = { threads: c.threads, ep: c.ep };
+    if (this.opts.makeStep) return this.opts.makeStep(c);
+    const o = c.optim;
+    if (o.type !== 'obprox' && (c.update === 'graph' || (c.update === 'auto' && c.ep !== 'cpu'))) {
+      const { type, betas, eps, weightDecay } = o;
+      const rs = await ResidentTrainStep.create(
+        c.model,
+        c.loss,
+        shape,
+        { adam: { type, betas, eps, weightDecay }, gradClip: c.gradClip },
+        open,
+      );
+      if (c.update === 'graph' || rs.ep !== 'cpu') return rs;
+      await rs.release(); // auto ended on the CPU: the host update there
+      return OnnxTrainStep.create(c.model, c.loss, shape, { ...open, ep: 'cpu' });
+    }
+    return OnnxTrainStep.create(c.model, c.loss, shape, open);
+  }
+
   private async loop(
-    ts: TrainStep,
+    ts: TrainStep | ResidentTrainStep,
     source: BatchSource,
     validator: Validator | undefined,
     signal: AbortSignal | undefined,
@@ -266,11 +294,24 @@ export class Trainer {
       history,
       elapsedSec: elapsed,
     });
+    // The in-graph update keeps the state on the device: read it back before anything uses it on the host.
+    const resident = ts instanceof ResidentTrainStep ? ts : undefined;
+    const adam = resident ? opt : undefined;
+    if (adam && !(adam instanceof Adam)) throw new Error('the in-graph update runs Adam or AdamW only');
+    const hostState = () => ({ params, 'adam.m': (opt as Adam).state.m, 'adam.v': (opt as Adam).state.v, ema: ema.weights });
+    resident?.load(hostState());
+    let stale = false;
+    const sync = async () => {
+      if (resident && stale) await resident.readInto(hostState());
+      stale = false;
+    };
     const checkpoint = async () => {
+      await sync();
       const p = await saveCheckpoint(this.outDir, { state: state(), params, ema: ema.weights, buffers: opt.buffers() }, shapes);
       this.events.emit('checkpoint', { step: done, path: p });
     };
     const validate = async () => {
+      await sync();
       this.events.emit('status', { phase: 'validating' });
       const r = await validator!.evaluate(ema.weights);
       history.val.push({ step: done, psnr: r.psnr, ssim: r.ssim });
@@ -305,11 +346,26 @@ export class Trainer {
       const clean = await source.get(done);
       const batch = cfg.degrade ? await degradeBatch(clean, cfg.patch, cfg.degrade, cfg.seed) : clean;
       const lr = learningRate(plan, done);
-      const { loss, grads } = await ts.run(params, batch);
-      if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${done}: lower the learning rate or enable gradClip`);
-      if (cfg.gradClip > 0) clipGradNorm(grads, cfg.gradClip);
-      opt.step(params, grads, lr);
-      ema.update(params, emaDecayAt(cfg.emaDecay, done));
+      const finite = (loss: number) => {
+        if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${done}: lower the learning rate or enable gradClip`);
+        return loss;
+      };
+      let loss: number;
+      if (resident) {
+        const a = opt as Adam;
+        // the update is already applied on the device; a non-finite loss stops the run all the same
+        loss = finite(
+          await resident.run(batch, { ...adamScalars(a.config, a.state.step + 1, lr), emaDecay: emaDecayAt(cfg.emaDecay, done) }),
+        );
+        a.state.step++;
+        stale = true;
+      } else {
+        const { loss: l, grads } = await (ts as TrainStep).run(params, batch);
+        loss = finite(l);
+        if (cfg.gradClip > 0) clipGradNorm(grads, cfg.gradClip);
+        opt.step(params, grads, lr);
+        ema.update(params, emaDecayAt(cfg.emaDecay, done));
+      }
       history.loss.push(loss);
       done++;
       const dt = (performance.now() - t0) / 1000;
@@ -337,6 +393,7 @@ export class Trainer {
       }
     }
     if (validator && !last) last = await validate(); // resumed at the end: score once anyway
+    await sync();
     const result: TrainResult = {
       step: done,
       aborted: false,

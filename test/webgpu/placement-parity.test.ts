@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { BuildTarget } from '../../engine/graph/graph';
 import { float32Tensor, type HostTensor } from '../../engine/io/tensor';
 import { ModelSession } from '../../engine/runtime/session';
+import { ADAM_DEFAULTS, adamScalars } from '../../engine/train/optim';
+import { ResidentTrainStep } from '../../engine/train/resident-step';
 import { buildTrainGraph, type LossConfig } from '../../engine/train/train-graph';
 import { exportOnnx } from '../../engine/zoo/build';
 import { presetConfig } from '../../engine/zoo/presets';
@@ -100,6 +102,47 @@ describe.skipIf(!run)('WebGPU EP on every preset', () => {
         expect(Math.abs(got.loss - want.loss) / Math.abs(want.loss), `${target} loss`).toBeLessThanOrEqual(1e-3);
         got.grads.forEach(([k, g], i) => expect(relDiff(g, want.grads[i]![1]), `${target} ${k}`).toBeLessThanOrEqual(1e-3));
       }
+    });
+  }
+  // The in-graph update (Adam, clipping, EMA) with its state resident on the GPU: both students.
+  const UPDATE_CASES = [
+    ['edsr-mini', 'matmul'],
+    ['edsr-mini', 'conv'],
+    ['swinir-mini', 'matmul'],
+  ] as const;
+  for (const [preset, convWeightGrad] of UPDATE_CASES) {
+    it(`${preset} (${convWeightGrad} conv weight gradients): two in-graph update steps on WebGPU (wholly placed there, state kept on the GPU) equal the CPU EP's (<= 1e-3 rel)`, async () => {
+      const config = presetConfig(preset);
+      const p = 16;
+      const P = p * resolveArch(config).scale;
+      const settings = { adam: { ...ADAM_DEFAULTS, type: 'adamw' as const, weightDecay: 1e-2 }, gradClip: 0.1, convWeightGrad };
+      const weights = randomWeights(config, 9);
+      const run = async (ep: 'cpu' | 'webgpu') => {
+        const step = await ResidentTrainStep.create(config, distill, { batch: 1, patch: p }, settings, {
+          ep,
+          ...(ep === 'webgpu' ? { configEntries: ALL_ON_WEBGPU } : {}),
+        });
+        try {
+          const params = new Map(step.paramKeys.map((k) => [k, Float32Array.from(weights.get(k)!.data as Float32Array)]));
+          const zeros = () => new Map(step.paramKeys.map((k) => [k, new Float32Array(params.get(k)!.length)]));
+          const state = { params, 'adam.m': zeros(), 'adam.v': zeros(), ema: new Map([...params].map(([k, v]) => [k, v.slice()])) };
+          step.load(state);
+          const losses: number[] = [];
+          for (let t = 1; t <= 2; t++) {
+            const batch = { step: t, lr: seeded(3 * p * p, 10 + t), hr: seeded(3 * P * P, 20 + t), teacher: seeded(3 * P * P, 30 + t) };
+            losses.push(await step.run(batch, { ...adamScalars(settings.adam, t, 1e-3), emaDecay: 0.5 }));
+          }
+          await step.readInto(state);
+          return { losses, state };
+        } finally {
+          await step.release();
+        }
+      };
+      const want = await run('cpu');
+      const got = await run('webgpu');
+      got.losses.forEach((l, i) => expect(Math.abs(l - want.losses[i]!) / want.losses[i]!, `loss ${i}`).toBeLessThanOrEqual(1e-3));
+      for (const s of ['params', 'adam.m', 'adam.v', 'ema'] as const)
+        for (const [k, v] of want.state[s]) expect(relDiff(got.state[s].get(k)!, v), `${s} ${k}`).toBeLessThanOrEqual(1e-3);
     });
   }
 });

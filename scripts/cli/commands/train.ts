@@ -35,6 +35,7 @@ export interface TrainFlags {
   cacheDir?: string;
   threads?: number;
   ep?: string;
+  update?: string;
   degrade?: string;
   degradeCleanFraction?: number;
   maxSeconds?: number;
@@ -87,6 +88,7 @@ const TRAIN_OPTIONS: readonly (readonly [string, string, FlagParser?])[] = [
     '--ep <name>',
     'execution provider for training, teacher and validation: cpu (default), webgpu, cuda, dml, coreml, or auto (GPU first, CPU fallback)',
   ],
+  ['--update <where>', 'where Adam and the EMA run: auto (default: in the step graph on a GPU provider), host, or graph'],
   ['--degrade <photo>', 'photo degradation of the LR inputs (blur, noise, JPEG q50-95), targets clean: a photo variant'],
   ['--degrade-clean-fraction <x>', 'with --degrade: this fraction of the samples (drawn per sample, seeded) stays clean', num],
   ['--max-seconds <s>', 'stop after this many seconds (from the start, teacher cache included), then validate, checkpoint and export', num],
@@ -151,6 +153,7 @@ export async function configFromFlags(f: TrainFlags, extra: Record<string, unkno
     ['cacheDir', f.cacheDir],
     ['threads', f.threads],
     ['ep', f.ep],
+    ['update', f.update],
     ['degrade', f.degrade],
   ] as const)
     set(c, key, v);
