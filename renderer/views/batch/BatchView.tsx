@@ -9,6 +9,7 @@ import { RecentBatches } from '../../components/Recent';
 import { ScaleSelect } from '../../components/ScaleSelect';
 import { modelForScale, scaleChoice } from '../../components/scales';
 import { baseName } from '../../format';
+import { FailedFiles } from './FailedFiles';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { useQueueBatch } from '../../state/queue-batch';
@@ -270,18 +271,7 @@ export function BatchView() {
                 {job.info.error}
               </p>
             )}
-            {failures.length > 0 && (
-              <div className="failures" role="region" aria-label="Failures">
-                <h3>Failed files</h3>
-                <ul>
-                  {failures.map((f) => (
-                    <li key={f.input}>
-                      <strong>{baseName(f.input)}</strong>: {f.reason ?? 'no reason given'}
-                    </li>
-                  ))}
-                </ul>
-              </div>
-            )}
+            <FailedFiles failures={failures} />
             <table className="queue-table" aria-label="Files">
               <thead>
                 <tr>

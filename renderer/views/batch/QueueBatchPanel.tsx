@@ -1,5 +1,6 @@
 import type { QueueBatchStatus, QueueFileStatus } from '../../api/client';
 import { baseName } from '../../format';
+import { FailedFiles } from './FailedFiles';
 
 const STATE_LABEL: Record<QueueFileStatus['state'], string> = {
   waiting: 'Waiting',
@@ -36,18 +37,7 @@ export function QueueBatchPanel(props: { batch?: QueueBatchStatus; pendingId?: s
           <span className="muted"> · batch {batch.id}</span>
         </p>
       )}
-      {failures.length > 0 && (
-        <div className="failures" role="region" aria-label="Failures">
-          <h3>Failed files</h3>
-          <ul>
-            {failures.map((f) => (
-              <li key={f.input}>
-                <strong>{baseName(f.input)}</strong>: {f.reason ?? 'no reason given'}
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
+      <FailedFiles failures={failures} />
       {batch && (
         <table className="queue-table" aria-label="Files">
           <thead>
