@@ -51,7 +51,8 @@ describe('renderer API clients', () => {
       expect(client.transport).toBe('websocket');
       expect(client.dialogs).toBeNull();
       expect((await client.systemInfo()).transport).toBe('websocket');
-      const err = await client.startUpscale({ imageId: 'x', modelId: 'y', scale: 3 }).catch((e: unknown) => e);
+      // 5 is no scale: the schema refuses it.
+      const err = await client.startUpscale({ imageId: 'x', modelId: 'y', scale: 5 as 2 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApiError);
       expect(err).toMatchObject({ code: 'bad-request', field: 'startUpscale.params.0.scale' });
       expect(await client.openImage('/etc/hostname').catch((e: ApiError) => e.code)).toBe('forbidden');

@@ -124,7 +124,7 @@ describe('Electron main process (with faked Electron)', () => {
     expect([...ipc.handlers.keys()].sort()).toEqual([...ALL_INVOKE_CHANNELS].sort());
     const foreign = await ipc.handlers.get(engineChannel('listJobs'))!({ senderFrame: { url: 'https://evil.example/' } });
     expect(foreign).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('only the MiniSR page') } });
-    expect(await ipc.invoke(engineChannel('startUpscale'), { imageId: 'x', modelId: 'm', scale: 3 })).toMatchObject({
+    expect(await ipc.invoke(engineChannel('startUpscale'), { imageId: 'x', modelId: 'm', scale: 5 })).toMatchObject({
       ok: false,
       error: { code: 'bad-request', field: 'startUpscale.params.0.scale' },
     });
