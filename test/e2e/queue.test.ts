@@ -245,10 +245,6 @@ describe('minisr worker + minisr upscale --queue', () => {
         ...['--steps', '120', '--batch', '2', '--patch', '16', '--checkpoint-interval', '10', '--seed', '1', '--threads', '1'],
         ...['--no-worker', '--cache-dir', join(dir, 'distill-cache'), '--out', out, '--json', ...extra],
       ]);
-    const losses = async (run: string) => {
-      const latest = JSON.parse(await readFile(join(run, 'latest.json'), 'utf8')) as { checkpoint: string };
-      return (JSON.parse(await readFile(join(run, `${latest.checkpoint}.json`), 'utf8')) as { history: { loss: number[] } }).history.loss;
-    };
     const reference = await distill(join(dir, 'run-local'));
     expect(reference.code).toBe(0);
 
@@ -257,15 +253,7 @@ describe('minisr worker + minisr upscale --queue', () => {
       await Promise.all(workers.map((w) => w.ready()));
       const run = join(dir, 'run-queued');
       const producer = distill(run, ['--queue', redis.url]);
-      const victim = await new Promise<WorkerProc>((res) => {
-        const tick = () => {
-          const w = workers.find((x) => /^checkpoint /m.test(x.log));
-          if (w) res(w);
-          else setTimeout(tick, 20);
-        };
-        tick();
-      });
-      await victim.stop('SIGKILL');
+      const victim = await killFirstToCheckpoint(workers);
       const r = await producer;
       const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
         type: string;
@@ -276,9 +264,9 @@ describe('minisr worker + minisr upscale --queue', () => {
       const survivor = workers.find((w) => w !== victim)!;
       expect(survivor.log).toMatch(/^train {3}\S+ \(attempt 2\)/m);
       expect(survivor.log).toMatch(/^trained \S+: 120 steps/m);
-      const queued = await losses(run);
+      const queued = await latestLosses(run);
       expect(queued).toHaveLength(120);
-      expect(queued).toEqual(await losses(join(dir, 'run-local'))); // bit for bit
+      expect(queued).toEqual(await latestLosses(join(dir, 'run-local'))); // bit for bit
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }
@@ -295,10 +283,6 @@ describe('minisr worker + minisr upscale --queue', () => {
         ...['--steps', '60', '--batch', '2', '--patch', '16', '--checkpoint-interval', '10', '--seed', '1', '--threads', '1'],
         ...['--no-worker', '--out', out, '--json', ...extra],
       ]);
-    const losses = async (run: string) => {
-      const latest = JSON.parse(await readFile(join(run, 'latest.json'), 'utf8')) as { checkpoint: string };
-      return (JSON.parse(await readFile(join(run, `${latest.checkpoint}.json`), 'utf8')) as { history: { loss: number[] } }).history.loss;
-    };
     const reference = await prune(join(dir, 'prune-local'));
     expect(reference.code).toBe(0);
 
@@ -307,15 +291,7 @@ describe('minisr worker + minisr upscale --queue', () => {
       await Promise.all(workers.map((w) => w.ready()));
       const run = join(dir, 'prune-queued');
       const producer = prune(run, ['--queue', redis.url]);
-      const victim = await new Promise<WorkerProc>((res) => {
-        const tick = () => {
-          const w = workers.find((x) => /^checkpoint /m.test(x.log));
-          if (w) res(w);
-          else setTimeout(tick, 20);
-        };
-        tick();
-      });
-      await victim.stop('SIGKILL');
+      const victim = await killFirstToCheckpoint(workers);
       const r = await producer;
       const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
         type: string;
@@ -326,9 +302,9 @@ describe('minisr worker + minisr upscale --queue', () => {
       expect(result.result.importance).toBe(join(run, 'importance.json'));
       const survivor = workers.find((w) => w !== victim)!;
       expect(survivor.log).toMatch(/^train {3}\S+ \(attempt 2\)/m);
-      const queued = await losses(run);
+      const queued = await latestLosses(run);
       expect(queued).toHaveLength(60);
-      expect(queued).toEqual(await losses(join(dir, 'prune-local'))); // bit for bit
+      expect(queued).toEqual(await latestLosses(join(dir, 'prune-local'))); // bit for bit
       expect(JSON.parse(await readFile(result.result.importance, 'utf8'))).toEqual(
         JSON.parse(await readFile(join(dir, 'prune-local', 'importance.json'), 'utf8')),
       );
@@ -337,3 +313,23 @@ describe('minisr worker + minisr upscale --queue', () => {
     }
   }, 240_000);
 });
+
+/** The loss history recorded in a run folder's latest checkpoint. */
+async function latestLosses(run: string): Promise<number[]> {
+  const latest = JSON.parse(await readFile(join(run, 'latest.json'), 'utf8')) as { checkpoint: string };
+  return (JSON.parse(await readFile(join(run, `${latest.checkpoint}.json`), 'utf8')) as { history: { loss: number[] } }).history.loss;
+}
+
+/** Kills (SIGKILL) the first worker whose log shows a checkpoint of the running job, and returns it. */
+async function killFirstToCheckpoint(workers: WorkerProc[]): Promise<WorkerProc> {
+  const victim = await new Promise<WorkerProc>((res) => {
+    const tick = () => {
+      const w = workers.find((x) => /^checkpoint /m.test(x.log));
+      if (w) res(w);
+      else setTimeout(tick, 20);
+    };
+    tick();
+  });
+  await victim.stop('SIGKILL');
+  return victim;
+}
