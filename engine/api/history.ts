@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeJsonAtomic } from '../io/atomic-write';
 import type { History, RecentBatch, RecentImage } from './types';
 
 /** Entries kept of each kind; older ones fall off. */
@@ -130,14 +130,7 @@ export class HistoryStore {
     this.current = next;
     const write = async () => {
       await mkdir(this.configDir, { recursive: true });
-      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        await writeFile(tmp, JSON.stringify(this.current, null, 2) + '\n');
-        await rename(tmp, this.file);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
+      await writeJsonAtomic(this.file, this.current);
     };
     // Writes run in order, so an older state never lands after a newer one.
     this.writing = this.writing.then(write, write);

@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../io/atomic-write';
 import { settingsPatch } from './schema';
 import type { Settings } from './types';
 
@@ -50,9 +51,7 @@ export class SettingsStore {
   async update(patch: Partial<Settings>): Promise<Settings> {
     this.current = { ...this.current, ...patch };
     await mkdir(this.configDir, { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(this.current, null, 2) + '\n');
-    await rename(tmp, this.file);
+    await writeJsonAtomic(this.file, this.current);
     return this.current;
   }
 }

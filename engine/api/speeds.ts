@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../io/atomic-write';
 
 /**
  * Measured CPU speed per model on this machine (input megapixels per second), from the user's
@@ -42,8 +43,6 @@ export class SpeedLog {
     if (!(megapixels > 0 && seconds > 0)) return;
     this.runs[modelId] = [...(this.runs[modelId] ?? []), megapixels / seconds].slice(-KEEP);
     await mkdir(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(this.runs, null, 2) + '\n');
-    await rename(tmp, this.file);
+    await writeJsonAtomic(this.file, this.runs);
   }
 }

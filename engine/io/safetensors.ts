@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write';
 import type { DType, HostTensor, StateDict } from './tensor';
 import { numel } from './tensor';
 import { ITEM_SIZE, tensorBytes, tensorFromBytes } from './dtypes';
@@ -151,14 +151,7 @@ export function serializeSafetensors(tensors: StateDict, metadata: Record<string
 /** Writes a safetensors file atomically: a temp file beside the target, then rename. */
 export async function writeSafetensors(filePath: string, tensors: StateDict, metadata: Record<string, string> = {}): Promise<void> {
   const bytes = serializeSafetensors(tensors, metadata);
-  const tmp = `${filePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, filePath);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await writeFileAtomic(filePath, bytes);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

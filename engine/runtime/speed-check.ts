@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { writeJsonAtomic } from '../io/atomic-write';
 import { float32Tensor, type HostTensor } from '../io/tensor';
 import { isSoftwareDriver, vulkanDriverManifests } from './adapter';
 import { ModelSession, type ExecutionProvider } from './session';
@@ -62,9 +63,7 @@ export class VerdictFile implements VerdictStore {
   async set(verdict: SpeedVerdict): Promise<void> {
     const all = { ...(await this.all()), [verdict.adapter]: verdict };
     await mkdir(dirname(this.where), { recursive: true });
-    const tmp = `${this.where}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`);
-    await rename(tmp, this.where);
+    await writeJsonAtomic(this.where, all);
   }
 }
 

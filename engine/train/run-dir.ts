@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { writeJsonAtomic } from '../io/atomic-write';
 import { readSafetensors } from '../io/safetensors';
 import { saveSafetensors } from '../io/checkpoint';
 import { float32Tensor, type StateDict } from '../io/tensor';
@@ -44,15 +45,9 @@ export interface Checkpoint {
 
 const KEEP = 2;
 
-async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 1) + '\n');
-  await rename(tmp, file);
-}
-
 export async function writeRunConfig(dir: string, config: unknown): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeJsonAtomic(path.join(dir, 'config.json'), config);
+  await writeJsonAtomic(path.join(dir, 'config.json'), config, 1);
 }
 
 export async function readRunConfig(dir: string): Promise<unknown> {
@@ -73,8 +68,8 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint, shapes: Readon
     for (const [key, data] of set) sd.set(`${prefix}/${key}`, float32Tensor(shapes.get(key) ?? [data.length], data));
   }
   await saveSafetensors(path.join(ckDir, `${name}.safetensors`), sd, { 'minisr.train-step': String(ck.state.step) });
-  await writeJsonAtomic(path.join(ckDir, `${name}.json`), ck.state);
-  await writeJsonAtomic(path.join(dir, 'latest.json'), { checkpoint: `checkpoints/${name}` });
+  await writeJsonAtomic(path.join(ckDir, `${name}.json`), ck.state, 1);
+  await writeJsonAtomic(path.join(dir, 'latest.json'), { checkpoint: `checkpoints/${name}` }, 1);
   // Keep the newest few; older ones only cost disk.
   const names = (await readdir(ckDir)).filter((n) => /^step_\d+\.json$/.test(n)).sort();
   for (const old of names.slice(0, -KEEP)) {
