@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../io/atomic-write';
 import { SessionCache } from '../runtime/cache';
 import type { EpChoice } from '../runtime/select';
 import type { SessionOptions } from '../runtime/session';
 import { modelFromOnnxFile, modelFromPreset, type UpscaleModel } from '../upscale/model';
-import { upscaleImage } from '../upscale/pipeline';
+import { passesFor, upscaleImage } from '../upscale/pipeline';
 import { planarFromUint8 } from './dataset';
 import type { TeacherConfig } from './config';
 import type { TrainImage } from './crops';
@@ -15,6 +16,8 @@ import type { TrainImage } from './crops';
  * the upscaler's tiled pass: whole images up to the tile size, larger ones tiled) and its output is
  * stored as planar uint8 in `<cacheDir>/teacher-v1/<teacher hash>/<LR hash>.bin`. Crops are then
  * taken from it aligned with the HR crop, so a distillation step costs what a plain step costs.
+ * A teacher of a smaller scale that reaches the student's in passes (x2 twice for a x4 student)
+ * runs them as `minisr upscale -s 4` does: an x4 teacher for free where only x2 weights are good.
  */
 
 const VERSION = 'teacher-v1';
@@ -36,6 +39,17 @@ export async function teacherHash(t: TeacherConfig): Promise<string> {
 
 export function loadTeacher(t: TeacherConfig): Promise<UpscaleModel> {
   return t.type === 'onnx' ? modelFromOnnxFile(t.path) : modelFromPreset(t.preset, t.weights);
+}
+
+/** The teacher, checked to reach the student's scale (in one pass or several). */
+async function teacherFor(t: TeacherConfig, scale: number): Promise<UpscaleModel> {
+  const model = await loadTeacher(t);
+  try {
+    passesFor(scale, model.scale);
+  } catch {
+    throw new RangeError(`teacher is x${model.scale}, the student x${scale}: x${model.scale} passes cannot make x${scale}`);
+  }
+  return model;
 }
 
 /** Planar uint8 of the teacher's output, clamped and rounded as any 8-bit image is. */
@@ -67,7 +81,9 @@ export async function attachTeacherOutputs(
 ): Promise<TrainImage[]> {
   const dir = path.join(opts.cacheDir, VERSION, await teacherHash(t));
   await mkdir(dir, { recursive: true });
-  let model: UpscaleModel | undefined;
+  const model = await teacherFor(t, opts.scale);
+  // A teacher run in passes gets its own file names: the same LR may feed a one-pass run of it too.
+  const suffix = model.scale === opts.scale ? '' : `-x${opts.scale}`;
   const sessions = new SessionCache(2);
   const out: TrainImage[] = new Array(images.length);
   // Same-size images one after another: the tile sessions are reused.
@@ -76,7 +92,7 @@ export async function attachTeacherOutputs(
   try {
     for (const [done, i] of order.entries()) {
       const im = images[i]!;
-      const file = path.join(dir, `${createHash('sha256').update(im.lr).digest('hex').slice(0, 32)}.bin`);
+      const file = path.join(dir, `${createHash('sha256').update(im.lr).digest('hex').slice(0, 32)}${suffix}.bin`);
       const need = 3 * im.width * im.height * opts.scale * opts.scale;
       const cached = await readFile(file).catch(() => undefined);
       let teacher: Uint8Array;
@@ -84,11 +100,10 @@ export async function attachTeacherOutputs(
         teacher = new Uint8Array(new SharedArrayBuffer(need));
         teacher.set(cached);
       } else {
-        model ??= await loadTeacher(t);
-        if (model.scale !== opts.scale) throw new RangeError(`teacher is x${model.scale}, the student x${opts.scale}`);
         // The upscaler's tiled pass: whole images up to the tile, exact tiling for models with a known receptive radius.
         const { rgb } = await upscaleImage(planarFromUint8(im.lr, im.width, im.height), undefined, {
           model,
+          scale: opts.scale,
           ep: opts.ep ?? 'cpu',
           tile: opts.tile ?? 'auto',
           sessions,
@@ -99,9 +114,7 @@ export async function attachTeacherOutputs(
             `teacher output for ${im.name} is ${rgb.width}x${rgb.height}, expected x${opts.scale} of ${im.width}x${im.height}`,
           );
         teacher = toUint8Shared(rgb.data);
-        const tmp = `${file}.${process.pid}.tmp`;
-        await writeFile(tmp, teacher);
-        await rename(tmp, file);
+        await writeFileAtomic(file, teacher);
         computed++;
       }
       out[i] = { ...im, teacher };

@@ -85,6 +85,37 @@ describe('teacher-output cache', () => {
     expect(maxDiff).toBeLessThanOrEqual(1);
   });
 
+  it('runs a x2 teacher twice for a x4 student, cached apart from its one-pass outputs', async () => {
+    const config = presetConfig('edsr-mini');
+    const shapes = modelParamShapes(config);
+    const weights = initParams('edsr', shapes, 5);
+    const sd = new Map([...shapes].map(([k, s]) => [k, float32Tensor(s, weights.get(k)!)]));
+    const weightsPath = path.join(dir, 'passes.safetensors');
+    await saveSafetensors(weightsPath, sd);
+    const teacher = { type: 'preset' as const, preset: 'edsr-mini', weights: weightsPath };
+    const cacheDir = path.join(dir, 'cache-passes');
+    const im = { ...image('p', 11, 9, 6), hr: new Uint8Array(3 * 16 * 11 * 9) };
+    const [x4] = await attachTeacherOutputs([im], teacher, { cacheDir, scale: 4 });
+    const [x2] = await attachTeacherOutputs([im], teacher, { cacheDir, scale: 2 });
+    const reference = await ImageModel.fromWeights(config, sd);
+    const once = await reference.upscale(planarFromUint8(im.lr, 11, 9));
+    const twice = await reference.upscale(once);
+    await reference.release();
+    const maxDiff = (got: Uint8Array, want: Float32Array): number => {
+      expect(got.length).toBe(want.length);
+      let m = 0;
+      for (let j = 0; j < want.length; j++) m = Math.max(m, Math.abs(got[j]! - Math.round(Math.min(1, Math.max(0, want[j]!)) * 255)));
+      return m;
+    };
+    expect(maxDiff(x4!.teacher!, twice.data)).toBeLessThanOrEqual(1);
+    expect(maxDiff(x2!.teacher!, once.data)).toBeLessThanOrEqual(1);
+    // Both stay cached: a second x4 run computes nothing.
+    let computed = -1;
+    await attachTeacherOutputs([im], teacher, { cacheDir, scale: 4, onProgress: (_d, _t, c) => (computed = c) });
+    expect(computed).toBe(0);
+    await expect(attachTeacherOutputs([im], teacher, { cacheDir, scale: 3 })).rejects.toThrow(/teacher is x2, the student x3/);
+  });
+
   it('names an unreadable teacher', async () => {
     await expect(
       attachTeacherOutputs(
