@@ -8,6 +8,7 @@ import { passesFor } from '../upscale/pipeline';
 import { presetConfig } from '../zoo/presets';
 import { resolveArch, validateConfig, type ModelConfig } from '../zoo/registry';
 import type { ModelCatalog } from './models';
+import type { PathPolicy } from './paths';
 import { ValidationError } from './schema';
 import type { DistillRequest } from './types';
 
@@ -83,9 +84,10 @@ export function studentAtScale(student: { preset?: string; config: ModelConfig }
 
 /**
  * Paired validation images of another scale are refused at the call (the job would stop at its
- * start), pointing at the folder of the right scale beside them (Set5/x4 beside Set5/x2).
+ * start), pointing at the folder of the right scale beside them (Set5/x4 beside Set5/x2) where
+ * the allow-list lets it be read.
  */
-export async function checkValScale(valDir: string | undefined, scale: number): Promise<void> {
+export async function checkValScale(paths: PathPolicy, valDir: string | undefined, scale: number): Promise<void> {
   if (valDir === undefined) return;
   const field = `${FIELD}.valDir`;
   let first: { hr: string; lr: string };
@@ -100,6 +102,12 @@ export async function checkValScale(valDir: string | undefined, scale: number): 
   const s = hr.width / lr.width;
   if (s === scale) return;
   const sibling = join(dirname(valDir), `x${scale}`);
-  const hint = /^x\d+$/i.test(basename(valDir)) && existsSync(sibling) ? `use ${sibling}` : `give x${scale} pairs, or no validation folder`;
+  const beside =
+    /^x\d+$/i.test(basename(valDir)) &&
+    (await paths.check(sibling, 'read').then(
+      () => existsSync(sibling),
+      () => false,
+    ));
+  const hint = beside ? `use ${sibling}` : `give x${scale} pairs, or no validation folder`;
   throw new ValidationError(field, `holds x${s} pairs (${basename(first.hr)}), and the student is x${scale}: ${hint}`);
 }

@@ -168,7 +168,7 @@ export async function startDistillJob(ctx: TrainingContext, req: DistillRequest,
   const { scale, passes } = studentScale(req, await teacherScale(ctx.models, req, teacher));
   const model = studentAtScale(student, scale);
   const data = await dataFields(ctx, req);
-  await checkValScale(data.val?.dir, scale);
+  await checkValScale(ctx.paths, data.val?.dir, scale);
   // The run, and the model it exports, say the student's scale: edsr-mini-x4-<time>-<tail>.
   const run = runName(`${student.name}-x${scale}`);
   const twice = passes > 1 ? ` (teacher run ${passes === 2 ? 'twice' : `${passes} times`})` : '';

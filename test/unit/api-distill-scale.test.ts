@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkValScale } from '../../engine/api/distill-scale';
 import { EngineHost } from '../../engine/api/host';
+import { PathPolicy } from '../../engine/api/paths';
 import { parseParams, type ValidationError } from '../../engine/api/schema';
 import type { DistillRequest, EngineEvent, JobState } from '../../engine/api/types';
 import { saveSafetensors } from '../../engine/io/checkpoint';
@@ -124,6 +126,15 @@ describe('EngineHost distils at x3 and x4', () => {
     await writeFile(join(root, 'broken.onnx'), 'not a model');
     expect(await refusal({ teacher: join(root, 'broken.onnx') })).toMatch(/^startDistill.params.0.teacher: /);
     expect(await runs()).toEqual(before);
+  });
+
+  it('names the folder of the right scale only where the allow-list lets it be read', async () => {
+    const onlyX2 = new PathPolicy();
+    await onlyX2.allowRoot(join(root, 'Set5/x2'), 'read');
+    await expect(checkValScale(onlyX2, join(root, 'Set5/x2'), 2)).resolves.toBeUndefined();
+    await expect(checkValScale(onlyX2, join(root, 'Set5/x2'), 4)).rejects.toThrow(
+      /holds x2 pairs \(000_HR.png\), and the student is x4: give x4 pairs, or no validation folder$/,
+    );
   });
 
   it('without a scale the student takes the teacher’s: a x3 teacher makes an x3 student', async () => {
