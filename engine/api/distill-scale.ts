@@ -52,6 +52,8 @@ export async function teacherScale(models: ModelCatalog, req: DistillRequest, te
 /** The student's scale and the teacher passes that make its targets; refused where the teacher cannot reach it, or inheritance cannot hold. */
 export function studentScale(req: DistillRequest, teacher: number): { scale: number; passes: number } {
   const scale = req.scale ?? teacher;
+  if (!(STUDENT_SCALES as readonly number[]).includes(scale))
+    throw new ValidationError(`${FIELD}.scale`, `a x${teacher} teacher makes no x2, x3 or x4 student`);
   if (!reaches(scale, teacher)) {
     const offered = STUDENT_SCALES.filter((s) => reaches(s, teacher)).map((s) => `x${s}`);
     throw new ValidationError(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkValScale } from '../../engine/api/distill-scale';
+import { checkValScale, studentScale } from '../../engine/api/distill-scale';
 import { EngineHost } from '../../engine/api/host';
 import { PathPolicy } from '../../engine/api/paths';
 import { parseParams, type ValidationError } from '../../engine/api/schema';
@@ -126,6 +126,13 @@ describe('EngineHost distils at x3 and x4', () => {
     await writeFile(join(root, 'broken.onnx'), 'not a model');
     expect(await refusal({ teacher: join(root, 'broken.onnx') })).toMatch(/^startDistill.params.0.teacher: /);
     expect(await runs()).toEqual(before);
+  });
+
+  it('a teacher of no student scale (x8, x1) is refused naming scale; a x2 teacher run twice is 2 passes', () => {
+    for (const t of [8, 1])
+      expect(() => studentScale(base(), t)).toThrow(/startDistill.params.0.scale: a x\d teacher makes no x2, x3 or x4 student/);
+    expect(studentScale({ ...base(), scale: 4 }, 2)).toEqual({ scale: 4, passes: 2 });
+    expect(studentScale(base(), 3)).toEqual({ scale: 3, passes: 1 });
   });
 
   it('names the folder of the right scale only where the allow-list lets it be read', async () => {
