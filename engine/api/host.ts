@@ -7,7 +7,6 @@ import { EP_CHOICES } from '../runtime/select';
 import { VERDICTS_FILE } from '../runtime/speed-check';
 import type { ExecutionProvider } from '../runtime/session';
 import { MODELS_DIR } from '../upscale/model';
-import { readCard } from '../zoo/card';
 import { importModel, importSourceFiles } from '../importers/import-model';
 import { batchFiles, outputName } from './batch-files';
 import { HistoryStore } from './history';
@@ -281,8 +280,8 @@ export class EngineHost implements EngineApi {
     return startDistillJob(this.training, req, (task, title, run) =>
       this.jobs.start('distill', title, task, async (r, jobId) => {
         const res = r as { onnx: string; card: string };
-        // The produced model joins the user's models, so every view can pick it.
-        const id = `${run}-x${(await readCard(res.card)).scale}`;
+        // The produced model joins the user's models, so every view can pick it; the run's name says its scale.
+        const id = run;
         const userDir = this.models.userDir;
         await copyFile(res.card, join(userDir, `${id}.json`));
         await copyFile(res.onnx, join(userDir, `${id}.onnx`));

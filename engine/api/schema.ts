@@ -86,6 +86,7 @@ const distillRequest = z
     teacherPreset: id.optional(),
     student: id.optional(),
     studentConfig: zooConfig.optional(),
+    scale: z.union([z.literal(2), z.literal(3), z.literal(4)], { error: 'must be 2, 3 or 4' }).optional(),
     steps: z.number().int().min(1).max(10_000_000),
     batch: z.number().int().min(1).max(256),
     patch: z.number().int().min(8).max(512),

@@ -11,6 +11,7 @@ import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
 import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
 import { isPresetName, PRESET_NAMES, presetConfig } from '../zoo/presets';
 import { validateConfig, type ModelConfig } from '../zoo/registry';
+import { checkValScale, studentAtScale, studentScale, teacherScale } from './distill-scale';
 import type { ModelCatalog } from './models';
 import type { PathPolicy } from './paths';
 import { reportPath } from './prune-reports';
@@ -59,7 +60,7 @@ function unknownPreset(field: string, name: string): ValidationError {
 async function dataFields(
   ctx: TrainingContext,
   req: { dataDir: string; valDir?: string; steps: number },
-): Promise<Record<string, unknown>> {
+): Promise<{ data: { dir: string; kind: 'hr' }; val?: { dir: string; interval: number } }> {
   const dataDir = await ctx.paths.check(req.dataDir, 'read');
   const valDir = req.valDir !== undefined ? await ctx.paths.check(req.valDir, 'read') : undefined;
   return {
@@ -98,11 +99,12 @@ async function distillTeacher(ctx: TrainingContext, req: DistillRequest): Promis
   const path = await ctx.paths.check(req.teacher, 'read');
   if (/\.onnx$/i.test(path)) return { type: 'onnx', path };
   if (!req.teacherPreset) throw new ValidationError('startDistill.params.0.teacherPreset', TEACHER_PRESET_NEEDED);
+  if (!isPresetName(req.teacherPreset)) throw unknownPreset('startDistill.params.0.teacherPreset', req.teacherPreset);
   return { type: 'preset', preset: req.teacherPreset, weights: path };
 }
 
-/** The student as a training config's model fields: a preset, or a zoo config checked here. */
-function studentModel(req: DistillRequest): { fields: Record<string, unknown>; name: string; config: ModelConfig } {
+/** The student: a preset, or a zoo config checked here (at its own scale; `studentAtScale` sets the request's). */
+function studentModel(req: DistillRequest): { preset?: string; name: string; config: ModelConfig } {
   const field = 'startDistill.params.0';
   if ((req.student === undefined) === (req.studentConfig === undefined)) {
     throw new ValidationError(
@@ -112,7 +114,7 @@ function studentModel(req: DistillRequest): { fields: Record<string, unknown>; n
   }
   if (req.student !== undefined) {
     if (!isPresetName(req.student)) throw unknownPreset(`${field}.student`, req.student);
-    return { fields: { preset: req.student }, name: req.student, config: presetConfig(req.student) };
+    return { preset: req.student, name: req.student, config: presetConfig(req.student) };
   }
   let model: ModelConfig;
   try {
@@ -123,7 +125,7 @@ function studentModel(req: DistillRequest): { fields: Record<string, unknown>; n
   const params = paramCount(model);
   if (params > MAX_STUDENT_PARAMS)
     throw new ValidationError(`${field}.studentConfig`, `has ${params} parameters; a student may have at most ${MAX_STUDENT_PARAMS}`);
-  return { fields: { model }, name: `${model.family}-student`, config: model };
+  return { name: `${model.family}-student`, config: model };
 }
 
 /**
@@ -163,9 +165,14 @@ async function initFields(
 export async function startDistillJob(ctx: TrainingContext, req: DistillRequest, start: Start<DistillTask>): Promise<JobInfo> {
   const student = studentModel(req);
   const teacher = await distillTeacher(ctx, req);
+  const { scale, passes } = studentScale(req, await teacherScale(ctx.models, req, teacher));
+  const model = studentAtScale(student, scale);
   const data = await dataFields(ctx, req);
-  const run = runName(student.name);
-  const title = `distil ${teacherName(req.teacher)} into ${student.name}${req.init === 'inherit' ? ' (inherited)' : ''} (${req.steps} steps)`;
+  await checkValScale(ctx.paths, data.val?.dir, scale);
+  // The run, and the model it exports, say the student's scale: edsr-mini-x4-<time>-<tail>.
+  const run = runName(`${student.name}-x${scale}`);
+  const twice = passes > 1 ? ` (teacher run ${passes === 2 ? 'twice' : `${passes} times`})` : '';
+  const title = `distil ${teacherName(req.teacher)} into ${student.name} x${scale}${twice}${req.init === 'inherit' ? ' (inherited)' : ''} (${req.steps} steps)`;
   return inRunFolder(
     ctx,
     run,
@@ -173,7 +180,8 @@ export async function startDistillJob(ctx: TrainingContext, req: DistillRequest,
       kind: 'distill',
       outDir,
       config: {
-        ...student.fields,
+        ...(student.preset !== undefined ? { preset: student.preset } : {}),
+        model,
         ...data,
         steps: req.steps,
         batch: req.batch,
@@ -181,7 +189,7 @@ export async function startDistillJob(ctx: TrainingContext, req: DistillRequest,
         optim: { lr: req.lr },
         loss: { type: 'distill' },
         teacher,
-        ...(await initFields(ctx, req, teacher, student.config, outDir)),
+        ...(await initFields(ctx, req, teacher, model, outDir)),
         ...hostFields(ctx),
       },
     }),

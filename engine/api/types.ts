@@ -157,6 +157,8 @@ export interface DistillRequest {
   /** The student: a preset name, or (exactly one of the two) a zoo config such as planCompression's. */
   readonly student?: string;
   readonly studentConfig?: ZooConfig;
+  /** The student's scale (default: the teacher's). A teacher reaches it in one pass or in several: a x2 teacher serves x2 and x4, not x3. */
+  readonly scale?: 2 | 3 | 4;
   readonly steps: number;
   readonly batch: number;
   readonly patch: number;

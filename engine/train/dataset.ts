@@ -141,17 +141,24 @@ export async function loadHrFolder(dir: string, opts: LoadOptions): Promise<Trai
   return out;
 }
 
-/** A benchmark folder of `NAME_HR.ext` + `NAME_LR.ext` pairs; the scale is read from the sizes. */
-export async function loadPairedFolder(dir: string, expectScale?: number): Promise<{ scale: number; images: TrainImage[] }> {
+/** The `NAME_HR.ext` + `NAME_LR.ext` pairs of a benchmark folder, by name; a folder without any, or an HR without its LR, throws. */
+export async function listPairs(dir: string): Promise<{ stem: string; hr: string; lr: string }[]> {
   const files = await listImages(dir);
   const hrFiles = files.filter((f) => /_HR\.[^.]+$/i.test(path.basename(f)));
   if (hrFiles.length === 0) throw new Error(`no NAME_HR/NAME_LR image pairs in ${dir}`);
+  return hrFiles.map((hr) => {
+    const stem = path.basename(hr).replace(/_HR\.[^.]+$/i, '');
+    const lr = files.find((f) => path.basename(f).replace(/\.[^.]+$/, '') === `${stem}_LR`);
+    if (!lr) throw new Error(`${hr}: no matching ${stem}_LR image in ${dir}`);
+    return { stem, hr, lr };
+  });
+}
+
+/** A benchmark folder of `NAME_HR.ext` + `NAME_LR.ext` pairs; the scale is read from the sizes. */
+export async function loadPairedFolder(dir: string, expectScale?: number): Promise<{ scale: number; images: TrainImage[] }> {
   let scale = expectScale;
   const images: TrainImage[] = [];
-  for (const hrFile of hrFiles) {
-    const stem = path.basename(hrFile).replace(/_HR\.[^.]+$/i, '');
-    const lrFile = files.find((f) => path.basename(f).replace(/\.[^.]+$/, '') === `${stem}_LR`);
-    if (!lrFile) throw new Error(`${hrFile}: no matching ${stem}_LR image in ${dir}`);
+  for (const { stem, hr: hrFile, lr: lrFile } of await listPairs(dir)) {
     const [hr, lr] = await Promise.all([decodeImage(hrFile), decodeImage(lrFile)]);
     const s = hr.width / lr.width;
     if (!Number.isInteger(s) || hr.height !== lr.height * s) {

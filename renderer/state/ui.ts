@@ -34,7 +34,7 @@ export interface Forms {
     readonly glob: string;
   };
   /** The request's own fields as typed, plus how the teacher was chosen; valDir '' = none. */
-  readonly distill: Pick<DistillRequest, 'student' | 'steps' | 'batch' | 'patch' | 'lr' | 'dataDir'> & {
+  readonly distill: Pick<DistillRequest, 'student' | 'scale' | 'steps' | 'batch' | 'patch' | 'lr' | 'dataDir'> & {
     /** A model id, or IMPORT_TEACHER for a file path. */
     readonly teacher?: string;
     readonly teacherPath: string;

@@ -55,6 +55,12 @@ describe('renderer API clients', () => {
       const err = await client.startUpscale({ imageId: 'x', modelId: 'y', scale: 5 as 2 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApiError);
       expect(err).toMatchObject({ code: 'bad-request', field: 'startUpscale.params.0.scale' });
+      // A distillation's scale travels too (2, 3 or 4: a student is not made at x8).
+      const distill = { teacher: 't', student: 'edsr-mini', steps: 1, batch: 1, patch: 8, lr: 1e-4, dataDir: dir };
+      expect(await client.startDistill({ ...distill, scale: 8 as 4 }).catch((e: unknown) => e)).toMatchObject({
+        code: 'bad-request',
+        field: 'startDistill.params.0.scale',
+      });
       expect(await client.openImage('/etc/hostname').catch((e: ApiError) => e.code)).toBe('forbidden');
       const ref = await client.uploadImage(new Blob([await readFile(SAMPLE)]), 'cam.png');
       expect(ref).toMatchObject({ name: 'cam.png', width: 512 });

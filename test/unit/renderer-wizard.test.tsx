@@ -3,7 +3,7 @@ import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useImages } from '../../renderer/state/images';
 import { formatInt } from '../../renderer/format';
-import { useUi } from '../../renderer/state/ui';
+import { IMPORT_TEACHER, useUi } from '../../renderer/state/ui';
 import { edsrCost } from '../../renderer/views/wizard/edsr-cost';
 import { fakeClient, MODELS } from '../helpers/renderer-fake-client';
 import { installBrowserGaps, renderApp, teardown } from '../helpers/renderer-dom';
@@ -170,6 +170,7 @@ describe('wizard view', () => {
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
       teacher: 'edsr-mini-x2',
       studentConfig: { family: 'edsr', num_feat: 8, num_block: 4 },
+      scale: 2,
       steps: 2000,
       batch: 16,
       patch: 48,
@@ -214,6 +215,68 @@ describe('wizard view', () => {
     expect(requests()[1]).not.toHaveProperty('report');
   });
 
+  it("stage 3's scale: what the teacher reaches (a x2 teacher twice for x4), sent with the request; inheritance only at the teacher's scale", async () => {
+    const native = (scale: number) => ({ ...MODELS[0]!, id: `edsr-baseline-x${scale}`, label: `EDSR-baseline x${scale}`, scale });
+    const client = fakeClient({ models: [...MODELS, native(3), native(4)] });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const distil = await screen.findByRole('region', { name: 'Stage 3: Distil' });
+    await within(distil).findByRole('option', { name: 'EDSR-baseline' });
+    const scale = within(distil).getByRole('combobox', { name: 'Student scale' }) as HTMLSelectElement;
+    const options = () => Array.from(scale.options).map((o) => [o.value, o.textContent]);
+    const inheritOption = () => within(distil).getByRole('option', { name: 'the teacher (inherit)' }) as HTMLOptionElement;
+    const init = within(distil).getByRole('combobox', { name: 'Initialise student from' }) as HTMLSelectElement;
+    const teacher = within(distil).getByRole('combobox', { name: 'Teacher model' });
+    expect(options()).toEqual([
+      ['2', 'x2'],
+      ['4', 'x4 (teacher run twice)'],
+    ]);
+    expect(scale.value).toBe('2');
+    expect(within(distil).getByTestId('scale-hint').textContent).toBe('The student upscales x2 in one pass, as the teacher does.');
+    expect(inheritOption().disabled).toBe(false);
+
+    // Inheriting at x2, then x4: inheritance is ruled out (disabled, back to random) and the validation folder follows the scale.
+    fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
+    fireEvent.change(within(distil).getByRole('textbox', { name: 'Validation folder' }), { target: { value: '/data/Set5/x2' } });
+    fireEvent.change(init, { target: { value: 'inherit' } });
+    fireEvent.change(scale, { target: { value: '4' } });
+    expect(within(distil).getByTestId('scale-hint').textContent).toBe(
+      'The student upscales x4 in one pass; it learns from the x2 teacher run twice.',
+    );
+    expect(inheritOption().disabled).toBe(true);
+    expect(init.value).toBe('random');
+    expect((within(distil).getByRole('textbox', { name: 'Validation folder' }) as HTMLInputElement).value).toBe('/data/Set5/x4');
+    fireEvent.click(within(distil).getByRole('button', { name: 'Start distillation' }));
+    const requests = () => client.calls.filter((c) => c.method === 'startDistill').map((c) => c.args[0] as Record<string, unknown>);
+    await waitFor(() => expect(requests()).toHaveLength(1));
+    expect(requests()[0]).toMatchObject({ teacher: 'edsr-baseline-x2', student: 'edsr-mini', scale: 4, valDir: '/data/Set5/x4' });
+    expect(requests()[0]).not.toHaveProperty('init');
+    act(() => client.emit({ type: 'job', job: { id: 'job-1', kind: 'distill', state: 'done', title: 'Distil' } }));
+
+    // A x3 teacher makes x3 only, a x4 teacher x4 only; each may be inherited from.
+    fireEvent.change(teacher, { target: { value: 'edsr-baseline-x3' } });
+    expect(options()).toEqual([['3', 'x3']]);
+    expect(inheritOption().disabled).toBe(false);
+    fireEvent.change(teacher, { target: { value: 'edsr-baseline-x4' } });
+    expect(options()).toEqual([['4', 'x4']]);
+    fireEvent.change(init, { target: { value: 'inherit' } });
+    fireEvent.click(within(distil).getByRole('button', { name: 'Start distillation' }));
+    await waitFor(() => expect(requests()).toHaveLength(2));
+    expect(requests()[1]).toMatchObject({ teacher: 'edsr-baseline-x4', scale: 4, init: 'inherit' });
+    // A checkpoint teacher is x2 (every architecture offered is); a foreign ONNX file may be of any scale.
+    act(() => client.emit({ type: 'job', job: { id: 'job-2', kind: 'distill', state: 'done', title: 'Distil' } }));
+    fireEvent.change(teacher, { target: { value: IMPORT_TEACHER } });
+    const file = within(distil).getByRole('textbox', { name: 'Teacher file path' });
+    fireEvent.change(file, { target: { value: '/w/teacher.pth' } });
+    expect(options().map(([v]) => v)).toEqual(['2', '4']);
+    fireEvent.change(file, { target: { value: '/w/teacher.onnx' } });
+    expect(options()).toEqual([
+      ['2', 'x2'],
+      ['3', 'x3'],
+      ['4', 'x4'],
+    ]);
+  });
+
   it('prunes a checkpoint picked with the native dialog (Electron)', async () => {
     const client = fakeClient({
       dialogs: {
@@ -229,7 +292,7 @@ describe('wizard view', () => {
     fireEvent.keyDown(window, { key: '4' });
     const prune = await screen.findByRole('region', { name: 'Stage 1: Prune' });
     await within(prune).findByRole('option', { name: 'EDSR-baseline' });
-    fireEvent.change(within(prune).getByRole('combobox', { name: 'Teacher to prune' }), { target: { value: '__import__' } });
+    fireEvent.change(within(prune).getByRole('combobox', { name: 'Teacher to prune' }), { target: { value: IMPORT_TEACHER } });
     expect(screen.getByTestId('prune-needs').textContent).toBe(
       'Needs a teacher (a listed model, or a .pth / .safetensors file), a training images folder.',
     );
@@ -398,6 +461,7 @@ describe('wizard view', () => {
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
       teacher: 'edsr-baseline-x2',
       student: 'edsr-mini',
+      scale: 2,
       steps: 300,
       batch: 16,
       patch: 48,

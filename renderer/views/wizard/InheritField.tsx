@@ -20,28 +20,37 @@ export function inheritable(form: DistillForm): boolean {
   return form.student === PLANNED_STUDENT ? form.planned?.config.family === 'edsr' : form.student === 'edsr-mini';
 }
 
-/** Stage 3's "Initialise student from" choice, and what ranks the teacher when inheriting. */
+/**
+ * Stage 3's "Initialise student from" choice, and what ranks the teacher when inheriting;
+ * `acrossScales` (a x2 teacher for a x4 student) rules inheritance out.
+ */
 export function InheritField({
   form,
   report,
+  acrossScales,
   onInit,
 }: {
   form: DistillForm;
   report: string | undefined;
+  acrossScales?: { teacher: number; student: number };
   onInit(init: DistillForm['init']): void;
 }) {
   const edsr = inheritable(form);
   const note = !edsr
     ? 'Inheritance needs an EDSR student.'
-    : report
-      ? `Channels and blocks ranked by the stage-1 report (${baseName(report.replace(/[\\/][^\\/]*$/, ''))}).`
-      : "Channels and blocks ranked by the teacher's own weights (no stage-1 report for this teacher).";
+    : acrossScales
+      ? `Inheritance needs a teacher of the student's scale (this one is x${acrossScales.teacher}, the student x${acrossScales.student}).`
+      : report
+        ? `Channels and blocks ranked by the stage-1 report (${baseName(report.replace(/[\\/][^\\/]*$/, ''))}).`
+        : "Channels and blocks ranked by the teacher's own weights (no stage-1 report for this teacher).";
   return (
     <label className="field">
       <span>Initialise student from</span>
       <select aria-label="Initialise student from" value={form.init} onChange={(e) => onInit(e.target.value as DistillForm['init'])}>
         <option value="random">random weights</option>
-        <option value="inherit">the teacher (inherit)</option>
+        <option value="inherit" disabled={!!acrossScales}>
+          the teacher (inherit)
+        </option>
       </select>
       {form.init === 'inherit' && (
         <span className="muted small" data-testid="inherit-ranking">

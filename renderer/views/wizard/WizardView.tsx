@@ -11,6 +11,7 @@ import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '..
 import { runModels } from '../compare/ModelSlot';
 import { inheritable, InheritField, rankingReport } from './InheritField';
 import { PruneStage } from './PruneStage';
+import { chosenScale, inheritsAt, ScaleField, teacherScale, valDirFor, type StudentScale } from './ScaleField';
 import { StagePlanner } from './StagePlanner';
 import { DataFolders, TeacherFields } from './TeacherFields';
 import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
@@ -82,8 +83,14 @@ function DistilStage() {
   const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
   const inherit = form.init === 'inherit';
   const report = inherit ? rankingReport(form, importing ? teacherPath.trim() : teacherId, pruneJob) : undefined;
+  const tScale = teacherScale(models, importing ? teacherPath.trim() : teacherId, importing);
+  const scale = chosenScale(form.scale, tScale);
+  const sameScale = inheritsAt(scale, tScale);
+  // A new scale takes the validation folder of its own scale (Set5/x2 -> Set5/x4) and leaves inheritance where it cannot hold.
+  const setScale = (s: StudentScale) =>
+    setForm({ scale: s, valDir: valDirFor(valDir, scale, s), ...(inheritsAt(s, tScale) ? {} : { init: 'random' as const }) });
   const valid =
-    (!inherit || inheritable(form)) &&
+    (!inherit || (inheritable(form) && sameScale)) &&
     (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) &&
     studentReady &&
     dataDir.trim() !== '' &&
@@ -97,6 +104,7 @@ function DistilStage() {
       teacher: importing ? teacherPath.trim() : teacherId,
       ...(importing ? { teacherPreset } : {}),
       ...(planned ? { studentConfig: planned.config } : { student }),
+      scale,
       steps,
       batch,
       patch,
@@ -150,7 +158,13 @@ function DistilStage() {
             {form.planned && <option value={PLANNED_STUDENT}>Planned in stage 2: {form.planned.label}</option>}
           </select>
         </label>
-        <InheritField form={form} report={report} onInit={set('init')} />
+        <ScaleField scale={scale} teacher={tScale} onScale={setScale} />
+        <InheritField
+          form={form}
+          report={report}
+          {...(sameScale || tScale === undefined ? {} : { acrossScales: { teacher: tScale, student: scale } })}
+          onInit={set('init')}
+        />
         <NumberField label="Steps" value={steps} min={1} step={100} onChange={setSteps} />
         <NumberField label="Batch" value={batch} min={1} step={1} onChange={setBatch} />
         <NumberField label="Patch (LR pixels)" value={patch} min={8} step={8} onChange={setPatch} />
