@@ -12,12 +12,6 @@ import type { BatchRequest } from './types';
  * for each file its output below the output folder, mirroring the input tree.
  */
 
-/** `{name}_{model}_x{scale}.{ext}` with the given values; what remains unsafe becomes `_`. */
-export function outputName(template: string, v: { name: string; model: string; scale: number; ext: string }): string {
-  const name = template.replace(/\{(name|model|scale|ext)\}/g, (_, k: keyof typeof v) => String(v[k]));
-  return name.replace(/[\\/\u0000-\u001f]/g, '_');
-}
-
 /**
  * The files a batch covers, with their paths relative to the folder they were found in. Which
  * files a folder holds for a batch is collectInputs' decision (the CLI's too); here each chosen

@@ -1,14 +1,15 @@
 import { copyFile, mkdir, mkdtemp, readdir, stat } from 'node:fs/promises';
 import { cpus, platform, tmpdir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
 import { providerAvailability } from '../runtime/providers';
 import { EP_CHOICES } from '../runtime/select';
 import { VERDICTS_FILE } from '../runtime/speed-check';
 import type { ExecutionProvider } from '../runtime/session';
+import { outputName } from '../upscale/batch';
 import { MODELS_DIR } from '../upscale/model';
 import { importModel, importSourceFiles } from '../importers/import-model';
-import { batchFiles, outputName } from './batch-files';
+import { batchFiles } from './batch-files';
 import { HistoryStore } from './history';
 import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
@@ -190,13 +191,7 @@ export class EngineHost implements EngineApi {
 
   private fileName(input: string, modelId: string, scale: number, inputFormat: string): string {
     const format = outputFormatFor(inputFormat, this.settings.get().format);
-    const stem = basename(input, extname(input));
-    return outputName(this.settings.get().nameTemplate, {
-      name: stem,
-      model: modelId,
-      scale,
-      ext: extensionForFormat(format).replace(/^\./, ''),
-    });
+    return outputName(this.settings.get().nameTemplate, input, modelId, scale, extensionForFormat(format).replace(/^\./, ''));
   }
 
   async startUpscale(req: UpscaleRequest): Promise<JobInfo> {
