@@ -26,14 +26,9 @@ async function expand(req: BatchRequest, paths: PathPolicy): Promise<{ input: st
       throw Object.assign(new Error(`${raw}: no such file or folder`), { code: 'not-found' });
     inputs.push(input);
   }
-  const allowed = (p: string) =>
-    paths.check(p, 'read').then(
-      () => true,
-      () => false,
-    );
   const out: { input: string; rel: string }[] = [];
   for (const item of await collectInputs(inputs, { recursive: req.recursive, ...(req.glob ? { include: req.glob } : {}) })) {
-    if (item.problem || (item.root && !(await allowed(item.input)))) continue;
+    if (item.problem || (item.root && !(await paths.allows(item.input, 'read')))) continue;
     out.push({ input: item.input, rel: item.root ? relative(item.root, item.input) : basename(item.input) });
   }
   return out;

@@ -138,7 +138,9 @@ export class EngineHost implements EngineApi {
     // A model.json names its weight shards: the user must have allowed each of them too.
     for (const f of await importSourceFiles(source)) await this.paths.check(f, 'read');
     const existingIds = new Set((await this.models.list()).map((m) => m.id));
-    const { id } = await importModel({ source, modelsDir: this.models.userDir, existingIds, ...opts });
+    // Its package.json and LICENSE above are read only where the user allowed (else: default name, no licence).
+    const mayRead = (f: string) => this.paths.allows(f, 'read');
+    const { id } = await importModel({ source, modelsDir: this.models.userDir, existingIds, ...opts, mayRead });
     const info = (await this.listModels()).find((m) => m.id === id);
     if (!info) throw new Error(`${id}: imported, but the model list does not show it`);
     return info;
