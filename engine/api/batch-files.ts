@@ -12,12 +12,6 @@ import type { BatchRequest } from './types';
  * for each file its output below the output folder, mirroring the input tree.
  */
 
-/** `{name}_{model}_x{scale}.{ext}` with the given values; what remains unsafe becomes `_`. */
-export function outputName(template: string, v: { name: string; model: string; scale: number; ext: string }): string {
-  const name = template.replace(/\{(name|model|scale|ext)\}/g, (_, k: keyof typeof v) => String(v[k]));
-  return name.replace(/[\\/\u0000-\u001f]/g, '_');
-}
-
 /**
  * The files a batch covers, with their paths relative to the folder they were found in. Which
  * files a folder holds for a batch is collectInputs' decision (the CLI's too); here each chosen
@@ -32,14 +26,9 @@ async function expand(req: BatchRequest, paths: PathPolicy): Promise<{ input: st
       throw Object.assign(new Error(`${raw}: no such file or folder`), { code: 'not-found' });
     inputs.push(input);
   }
-  const allowed = (p: string) =>
-    paths.check(p, 'read').then(
-      () => true,
-      () => false,
-    );
   const out: { input: string; rel: string }[] = [];
   for (const item of await collectInputs(inputs, { recursive: req.recursive, ...(req.glob ? { include: req.glob } : {}) })) {
-    if (item.problem || (item.root && !(await allowed(item.input)))) continue;
+    if (item.problem || (item.root && !(await paths.allows(item.input, 'read')))) continue;
     out.push({ input: item.input, rel: item.root ? relative(item.root, item.input) : basename(item.input) });
   }
   return out;

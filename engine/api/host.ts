@@ -1,14 +1,15 @@
 import { copyFile, mkdir, mkdtemp, readdir, stat } from 'node:fs/promises';
 import { cpus, platform, tmpdir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { extensionForFormat, isReadableExtension, outputFormatFor } from '../image/formats';
 import { providerAvailability } from '../runtime/providers';
 import { EP_CHOICES } from '../runtime/select';
 import { VERDICTS_FILE } from '../runtime/speed-check';
 import type { ExecutionProvider } from '../runtime/session';
+import { outputName } from '../upscale/batch';
 import { MODELS_DIR } from '../upscale/model';
 import { importModel, importSourceFiles } from '../importers/import-model';
-import { batchFiles, outputName } from './batch-files';
+import { batchFiles } from './batch-files';
 import { HistoryStore } from './history';
 import { ImageStore, type ImageEntry } from './images';
 import { JobManager } from './jobs';
@@ -137,7 +138,9 @@ export class EngineHost implements EngineApi {
     // A model.json names its weight shards: the user must have allowed each of them too.
     for (const f of await importSourceFiles(source)) await this.paths.check(f, 'read');
     const existingIds = new Set((await this.models.list()).map((m) => m.id));
-    const { id } = await importModel({ source, modelsDir: this.models.userDir, existingIds, ...opts });
+    // Its package.json and LICENSE above are read only where the user allowed (else: default name, no licence).
+    const mayRead = (f: string) => this.paths.allows(f, 'read');
+    const { id } = await importModel({ source, modelsDir: this.models.userDir, existingIds, ...opts, mayRead });
     const info = (await this.listModels()).find((m) => m.id === id);
     if (!info) throw new Error(`${id}: imported, but the model list does not show it`);
     return info;
@@ -190,13 +193,7 @@ export class EngineHost implements EngineApi {
 
   private fileName(input: string, modelId: string, scale: number, inputFormat: string): string {
     const format = outputFormatFor(inputFormat, this.settings.get().format);
-    const stem = basename(input, extname(input));
-    return outputName(this.settings.get().nameTemplate, {
-      name: stem,
-      model: modelId,
-      scale,
-      ext: extensionForFormat(format).replace(/^\./, ''),
-    });
+    return outputName(this.settings.get().nameTemplate, input, modelId, scale, extensionForFormat(format).replace(/^\./, ''));
   }
 
   async startUpscale(req: UpscaleRequest): Promise<JobInfo> {

@@ -64,6 +64,14 @@ export class PathPolicy {
     return this.roots.map((r) => r.path);
   }
 
+  /** Whether `p` is allowed for `access` (check's answer, without the error). */
+  allows(p: string, access: Access): Promise<boolean> {
+    return this.check(p, access).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** Canonical path when allowed for `access`; a ForbiddenPathError otherwise. */
   async check(p: string, access: Access): Promise<string> {
     if (typeof p !== 'string' || p.length === 0) throw new ForbiddenPathError(String(p), access);

@@ -50,7 +50,8 @@ export const settingsPatch = z
       .string()
       .min(1)
       .max(200)
-      .refine((t) => !/[\\/]/.test(t), 'must be a file name, without folders'),
+      .refine((t) => !/[\\/]/.test(t), 'must be a file name, without folders')
+      .refine((t) => t.includes('{name}'), 'must contain {name} (else every output gets one name)'),
     format: z.union([outputFormat, z.literal('same')]),
     quality,
     theme: z.enum(['system', 'light', 'dark']),

@@ -6,7 +6,7 @@ import { summarizeOnnx } from '../graph/onnx';
 import { importKeras } from './keras';
 import { DEFAULT_KERAS_LIMITS } from './keras-model';
 import { modelJsonFiles } from './model-json-files';
-import { defaultModelName, modelFileExists, uniqueModelId } from './model-name';
+import { defaultModelName, modelFileExists, uniqueModelId, type MayRead } from './model-name';
 import { importOnnxBytes } from './onnx-upscaler';
 import { detectFormat } from '../io/checkpoint';
 import { CARD_METADATA_KEY, CARD_SCHEMA, cardPathFor, type AnyCard, type ForeignCard, type ImportInfo } from '../zoo/card';
@@ -26,6 +26,11 @@ const { onnx } = onnxProto;
 export interface ImportOptions {
   /** Value range the model expects (foreign ONNX files that do not say): 1 for [0,1], 255 for [0,255]. */
   readonly range?: 1 | 255;
+  /**
+   * Whether a file the import only looks for may be read (a model.json's package.json and
+   * LICENSE, which name it and give its licence); one refused is treated as absent. Default: any.
+   */
+  readonly mayRead?: MayRead;
 }
 
 /**
@@ -56,7 +61,8 @@ const IMPORTERS: readonly FormatImporter[] = [
     // TF.js layers model.json (UpscalerJS): JSON text; its weight shards are read beside it.
     format: 'UpscalerJS/Keras model.json',
     sniff: (head) => /^\s*\{/.test(Buffer.from(head).toString('latin1')),
-    run: (file, _bytes, opts) => importKeras(file, opts.range ? { range: opts.range } : {}),
+    run: (file, _bytes, opts) =>
+      importKeras(file, { ...(opts.range ? { range: opts.range } : {}), ...(opts.mayRead ? { mayRead: opts.mayRead } : {}) }),
     reads: (file) => modelJsonFiles(file, DEFAULT_KERAS_LIMITS.maxJsonBytes),
   },
   {
@@ -147,7 +153,10 @@ export async function importModel(req: ImportRequest): Promise<ImportResult> {
     throw importError(file, e);
   }
   const taken = async (id: string) => req.existingIds?.has(id) === true || (await modelFileExists(req.modelsDir, id));
-  const id = req.name !== undefined ? modelId(req.name) : await uniqueModelId(modelId(await defaultModelName(file, graph.scale)), taken);
+  const id =
+    req.name !== undefined
+      ? modelId(req.name)
+      : await uniqueModelId(modelId(await defaultModelName(file, graph.scale, req.mayRead)), taken);
   const card = cardOf(graph, { file: path.basename(file), sha256: createHash('sha256').update(bytes).digest('hex') });
   const modelPath = path.join(req.modelsDir, `${id}.onnx`);
   const cardPath = cardPathFor(modelPath);

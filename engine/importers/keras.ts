@@ -4,7 +4,7 @@ import { exportSymbolicOnnx, isGraphSizeIndependent, type GraphAtSize } from '..
 import { buildKerasGraph, checkLayerTypes, kerasOnnxWeights } from './keras-graph';
 import { readKerasModel, type KerasModel, type KerasReadLimits } from './keras-model';
 import { withImportMetadata } from './metadata';
-import { packageAbove } from './model-name';
+import { packageAbove, type MayRead } from './model-name';
 import { measureMargin, openProbe } from './probe';
 import type { ImportedGraph } from './types';
 
@@ -21,6 +21,8 @@ export interface KerasImportOptions {
   /** Fixed square input size; absent: symbolic H/W (every layer here is size-independent). */
   readonly tile?: number;
   readonly limits?: KerasReadLimits;
+  /** Which files beside the model (package.json, LICENSE) may be read; default: any. */
+  readonly mayRead?: MayRead;
 }
 
 /** 1 for UpscalerJS's rrdn models (custom layers), 255 for the rdn ones and other plain Keras models. */
@@ -54,7 +56,7 @@ export async function importKeras(modelJson: string, opts: KerasImportOptions = 
   } finally {
     await probe.session.release();
   }
-  const pkg = await packageAbove(modelJson);
+  const pkg = await packageAbove(modelJson, opts.mayRead);
   const upscalerjs = pkg?.name.startsWith('@upscalerjs/');
   const architecture = upscalerjs ? `UpscalerJS ${pkg!.name.slice('@upscalerjs/'.length)}` : 'Keras (model.json)';
   return {

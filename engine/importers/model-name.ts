@@ -7,11 +7,26 @@ import path from 'node:path';
  * it, with the scale: `@upscalerjs/esrgan-slim/models/x2/model.json` -> `esrgan-slim-x2`.
  */
 
-/** The npm package a model.json ships in: the nearest package.json up to three folders above it, with its LICENSE. */
-export async function packageAbove(modelJson: string): Promise<{ name: string; dir: string; licence?: string } | undefined> {
+/**
+ * Whether an import may read a file it merely looks for (a package.json or LICENSE near a
+ * model.json): a front end's path allow-list says; a file it refuses is treated as absent.
+ */
+export type MayRead = (file: string) => Promise<boolean>;
+
+const readIfAllowed = async (file: string, mayRead: MayRead) =>
+  (await mayRead(file)) ? await readFile(file, 'utf8').catch(() => undefined) : undefined;
+
+/**
+ * The npm package a model.json ships in: the nearest package.json up to three folders above it,
+ * with its LICENSE; only files `mayRead` allows are read (default: any).
+ */
+export async function packageAbove(
+  modelJson: string,
+  mayRead: MayRead = async () => true,
+): Promise<{ name: string; dir: string; licence?: string } | undefined> {
   let dir = path.dirname(path.resolve(modelJson));
   for (let i = 0; i < 3; i++, dir = path.dirname(dir)) {
-    const pkg = await readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined);
+    const pkg = await readIfAllowed(path.join(dir, 'package.json'), mayRead);
     if (pkg === undefined) continue;
     let name: unknown;
     try {
@@ -20,7 +35,7 @@ export async function packageAbove(modelJson: string): Promise<{ name: string; d
       return undefined;
     }
     if (typeof name !== 'string' || name === '') return undefined;
-    const licence = await readFile(path.join(dir, 'LICENSE'), 'utf8').catch(() => undefined);
+    const licence = await readIfAllowed(path.join(dir, 'LICENSE'), mayRead);
     return { name, dir, ...(licence !== undefined ? { licence } : {}) };
   }
   return undefined;
@@ -45,12 +60,15 @@ const GENERIC_FOLDERS = new Set([
 
 const isScaleWord = (s: string) => /^(x\d+|\d+x)$/i.test(s);
 
-/** The default name of a model imported from `file` (a model file, or the model.json a folder stands for). */
-export async function defaultModelName(file: string, scale: number): Promise<string> {
+/**
+ * The default name of a model imported from `file` (a model file, or the model.json a folder
+ * stands for); `mayRead` as for packageAbove.
+ */
+export async function defaultModelName(file: string, scale: number, mayRead?: MayRead): Promise<string> {
   const base = path.basename(file);
   if (base !== 'model.json') return base.replace(/\.[^.]*$/, '');
   const dir = path.dirname(path.resolve(file));
-  const pkg = await packageAbove(file);
+  const pkg = await packageAbove(file, mayRead);
   let parts: string[];
   if (pkg) {
     const below = path.relative(pkg.dir, dir).split(path.sep).filter(Boolean);

@@ -1,11 +1,11 @@
-import { Graph, type BuildTarget } from '../graph/graph';
+import { Graph } from '../graph/graph';
 import { toOnnx } from '../graph/onnx';
-import type { Shape } from '../graph/value';
 import { float32Tensor, type HostTensor } from '../io/tensor';
-import { DeviceTensor, ModelSession, type ExecutionProvider, type Feed } from '../runtime/session';
+import { DeviceTensor, ModelSession, type Feed } from '../runtime/session';
 import { openSession, type EpReport, type OpenOptions } from '../runtime/select';
 import { resolveArch, type ModelConfig } from '../zoo/registry';
 import type { Batch } from './crops';
+import { batchFeeds, GraphStep } from './graph-step';
 import type { ParamSet } from './optim';
 import type { LossConfig, StepShape } from './train-graph';
 import {
@@ -31,32 +31,18 @@ export type ResidentState = Record<StateName, ParamSet>;
  * Identity nodes on the same provider) only for checkpoints, validation and export. On the CPU
  * the same class runs with host tensors.
  */
-export class ResidentTrainStep {
+export class ResidentTrainStep extends GraphStep<UpdateGraphBytes> {
   private state: Partial<Record<StateName, Feed>> = {};
 
   private constructor(
     private readonly session: ModelSession,
     private readonly readback: ModelSession,
-    private readonly built: UpdateGraphBytes,
-    private readonly shape: StepShape,
-    private readonly scale: number,
-    readonly epReport: EpReport,
-  ) {}
-
-  get ep(): ExecutionProvider {
-    return this.epReport.used;
-  }
-
-  get target(): BuildTarget {
-    return this.built.target;
-  }
-
-  get paramKeys(): readonly string[] {
-    return this.built.paramKeys;
-  }
-
-  get paramShapes(): ReadonlyMap<string, Shape> {
-    return this.built.paramShapes;
+    built: UpdateGraphBytes,
+    shape: StepShape,
+    scale: number,
+    epReport: EpReport,
+  ) {
+    super(built, shape, scale, epReport);
   }
 
   /** Opens on `opts.ep` as `OnnxTrainStep.create` does (trial step on a GPU, CPU layout when the CPU runs it). */
@@ -91,13 +77,7 @@ export class ResidentTrainStep {
 
   /** One training step; returns its loss. The updated state replaces the held one. */
   async run(batch: Batch, scalars: UpdateScalars): Promise<number> {
-    const { batch: n, patch: p } = this.shape;
-    const P = p * this.scale;
-    const feeds: Record<string, Feed> = { lr: float32Tensor([n, 3, p, p], batch.lr), hr: float32Tensor([n, 3, P, P], batch.hr) };
-    if (this.built.usesTeacher) {
-      if (!batch.teacher) throw new Error('distillation step needs teacher outputs in the batch');
-      feeds.teacher = float32Tensor([n, 3, P, P], batch.teacher);
-    }
+    const feeds: Record<string, Feed> = batchFeeds(this.built, this.shape, this.scale, batch);
     for (const s of STATE) {
       const t = this.state[s];
       if (!t) throw new Error('ResidentTrainStep.run before load()');
@@ -146,10 +126,7 @@ function readbackGraph(size: number): Uint8Array {
 }
 
 function zeroFeeds(built: UpdateGraphBytes, shape: StepShape, scale: number): Record<string, HostTensor> {
-  const { batch: n, patch: p } = shape;
-  const P = p * scale;
-  const feeds: Record<string, HostTensor> = { lr: float32Tensor([n, 3, p, p]), hr: float32Tensor([n, 3, P, P]) };
-  if (built.usesTeacher) feeds.teacher = float32Tensor([n, 3, P, P]);
+  const feeds = batchFeeds(built, shape, scale);
   for (const s of STATE) feeds[s] = float32Tensor([built.size]);
   // bias corrections of 1 keep the trial step finite
   for (const name of built.scalarInputs) feeds[name] = float32Tensor([], new Float32Array([1]));

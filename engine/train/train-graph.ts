@@ -7,6 +7,7 @@ import { openSession, type EpReport, type OpenOptions } from '../runtime/select'
 import type { ExecutionProvider, ModelSession } from '../runtime/session';
 import { resolveArch, type ModelConfig } from '../zoo/registry';
 import type { Batch } from './crops';
+import { batchFeeds, GraphStep } from './graph-step';
 import { charbonnierLoss, distillationLoss, l1Loss, mseLoss, type LevelWeights } from './losses';
 
 /**
@@ -91,31 +92,15 @@ export function lossOf(g: Graph, loss: LossConfig, sr: Value, hr: Value): Value 
 }
 
 /** Runs a training graph made by `buildTrainGraph` (or any graph with the same interface). */
-export class OnnxTrainStep implements TrainStep {
+export class OnnxTrainStep extends GraphStep<TrainGraphBytes> implements TrainStep {
   private constructor(
     private readonly session: ModelSession,
-    private readonly built: TrainGraphBytes,
-    private readonly shape: StepShape,
-    private readonly scale: number,
-    /** Which providers were tried and which one runs the step. */
-    readonly epReport: EpReport,
-  ) {}
-
-  get ep(): ExecutionProvider {
-    return this.epReport.used;
-  }
-
-  /** The layout the step's graph was built for. */
-  get target(): BuildTarget {
-    return this.built.target;
-  }
-
-  get paramKeys(): readonly string[] {
-    return this.built.paramKeys;
-  }
-
-  get paramShapes(): ReadonlyMap<string, Shape> {
-    return this.built.paramShapes;
+    built: TrainGraphBytes,
+    shape: StepShape,
+    scale: number,
+    epReport: EpReport,
+  ) {
+    super(built, shape, scale, epReport);
   }
 
   /**
@@ -142,13 +127,7 @@ export class OnnxTrainStep implements TrainStep {
   }
 
   async run(params: ReadonlyMap<string, Float32Array>, batch: Batch): Promise<StepResult> {
-    const { batch: n, patch: p } = this.shape;
-    const P = p * this.scale;
-    const feeds: Record<string, HostTensor> = { lr: float32Tensor([n, 3, p, p], batch.lr), hr: float32Tensor([n, 3, P, P], batch.hr) };
-    if (this.built.usesTeacher) {
-      if (!batch.teacher) throw new Error('distillation step needs teacher outputs in the batch');
-      feeds.teacher = float32Tensor([n, 3, P, P], batch.teacher);
-    }
+    const feeds = batchFeeds(this.built, this.shape, this.scale, batch);
     for (const [key, shape] of this.built.paramShapes) {
       const data = params.get(key);
       if (!data) throw new Error(`no value for parameter ${key}`);
@@ -166,10 +145,7 @@ export class OnnxTrainStep implements TrainStep {
 }
 
 function zeroFeeds(built: TrainGraphBytes, shape: StepShape, scale: number): Record<string, HostTensor> {
-  const { batch: n, patch: p } = shape;
-  const P = p * scale;
-  const feeds: Record<string, HostTensor> = { lr: float32Tensor([n, 3, p, p]), hr: float32Tensor([n, 3, P, P]) };
-  if (built.usesTeacher) feeds.teacher = float32Tensor([n, 3, P, P]);
+  const feeds = batchFeeds(built, shape, scale);
   for (const [key, s] of built.paramShapes) feeds[key] = float32Tensor(s);
   return feeds;
 }

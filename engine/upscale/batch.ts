@@ -106,17 +106,19 @@ export async function collectInputs(paths: readonly string[], opts: { recursive?
   return items.filter((i) => !seen.has(i.input) && seen.add(i.input));
 }
 
-/** Output name from the template; `{ext}` is the output format's extension without the dot. */
+/**
+ * Output name from the template; `{ext}` is the output format's extension without the dot. The
+ * template is the user's: one without `{name}` (every output the same name) or with a folder in it
+ * is refused. The values are filled in one pass (a model id holding `{ext}` stays as it is), and
+ * what the input's name or the model id bring that a file name cannot hold (separators, control
+ * characters) becomes `_`.
+ */
 export function outputName(template: string, input: string, model: string, scale: number, ext: string): string {
   if (!template.includes('{name}')) throw new RangeError(`name template must contain {name}, got ${JSON.stringify(template)}`);
-  const name = basename(input, extname(input));
-  const out = template
-    .replaceAll('{name}', name)
-    .replaceAll('{model}', model)
-    .replaceAll('{scale}', String(scale))
-    .replaceAll('{ext}', ext);
-  if (/[/\\]/.test(out) || out === '.' || out === '..')
-    throw new RangeError(`name template gives ${JSON.stringify(out)}: a file name, not a path, is expected`);
+  if (/[/\\]/.test(template)) throw new RangeError(`name template ${JSON.stringify(template)}: a file name, not a path, is expected`);
+  const values = { name: basename(input, extname(input)), model, scale: String(scale), ext };
+  const out = template.replace(/\{(name|model|scale|ext)\}/g, (_, k: keyof typeof values) => values[k].replace(/[\\/\u0000-\u001f]/g, '_'));
+  if (out === '.' || out === '..') throw new RangeError(`name template gives ${JSON.stringify(out)}: a file name is expected`);
   return out;
 }
 

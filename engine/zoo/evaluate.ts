@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeImage } from '../image/decode';
+import { decodeImage, probeImage } from '../image/decode';
 import { encodeToBuffer } from '../image/encode';
+import { imresizeBicubic } from '../image/resize';
 import { evaluatePair, meanScore, type PairScore } from '../metrics/evaluate';
 import type { ImageModel } from './infer';
 
@@ -36,6 +37,25 @@ export async function benchmarkPairs(dir: string): Promise<{ name: string; lr: s
 
 /** What the benchmark needs of a model: zoo models (ImageModel) and, through the upscaler, imported ones. */
 export type EvaluableModel = Pick<ImageModel, 'scale' | 'upscale'>;
+
+/**
+ * The SR papers' bicubic baseline as a model: the LR image upscaled by our MATLAB-compatible
+ * `imresize` (float, edge pixels repeated), scored like any model's output.
+ */
+export function bicubicModel(scale: number): EvaluableModel {
+  return { scale, upscale: async (img) => imresizeBicubic(img, scale) };
+}
+
+/** A benchmark folder's scale: its first pair's HR size over its LR size, which must be a whole number. */
+export async function benchmarkScale(dir: string): Promise<number> {
+  const [pair] = await benchmarkPairs(dir);
+  const [lr, hr] = await Promise.all([probeImage(pair!.lr), probeImage(pair!.hr)]);
+  const scale = hr.width / lr.width;
+  if (!Number.isInteger(scale) || scale < 1 || hr.height !== lr.height * scale)
+    throw new RangeError(`${pair!.name}: HR ${hr.width}x${hr.height} is no whole multiple of LR ${lr.width}x${lr.height}`);
+  return scale;
+}
+
 export interface EvaluateOptions {
   /** JPEG-compress each LR image at this quality first (photo robustness; the HR stays clean). */
   readonly lrJpeg?: number;

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outputName } from '../../engine/api/batch-files';
 import { EngineHost } from '../../engine/api/host';
 import type { EngineEvent, JobInfo, JobState } from '../../engine/api/types';
 import { writeRandomModel } from '../helpers/random-model';
@@ -56,11 +55,6 @@ describe('EngineHost', () => {
     expect(await again.getSettings()).toMatchObject({ tile: 0, quality: 77, theme: 'dark' });
     await again.close();
     await host.setSettings({ tile: 0 });
-  });
-
-  it('names outputs from the template', () => {
-    expect(outputName('{name}_{model}_x{scale}.{ext}', { name: 'cat', model: 'm', scale: 4, ext: 'png' })).toBe('cat_m_x4.png');
-    expect(outputName('{name}/../{ext}', { name: 'a', model: 'm', scale: 2, ext: 'png' })).toBe('a_.._png');
   });
 
   it('pauses an upscale between tiles and resumes it to the end; records the measured CPU speed', async () => {

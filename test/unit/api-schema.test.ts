@@ -35,6 +35,7 @@ describe('API message schema', () => {
     expect(refusal(() => parseParams('setSettings', [{ tile: 'big' }])).field).toBe('setSettings.params.0.tile');
     expect(refusal(() => parseParams('setSettings', [{ colour: 'red' }])).message).toMatch(/colour/);
     expect(refusal(() => parseParams('setSettings', [{ nameTemplate: '../{name}.{ext}' }])).message).toMatch(/without folders/);
+    expect(refusal(() => parseParams('setSettings', [{ nameTemplate: '{model}.{ext}' }])).message).toMatch(/\{name\}/);
     expect(refusal(() => parseParams('openImage', ['a\0b'])).field).toBe('openImage.params.0');
     expect(refusal(() => parseParams('importImage', ['x.png', 'not base64!'])).message).toMatch(/base64/);
     expect(refusal(() => parseParams('importImage', ['../x.png', 'AAAA'])).message).toMatch(/without folders/);

@@ -37,6 +37,13 @@ describe('output names', () => {
     expect(() => outputName('{model}.{ext}', '/a/p.png', 'm', 2, 'png')).toThrow(/\{name\}/);
     expect(() => outputName('../{name}.{ext}', '/a/p.png', 'm', 2, 'png')).toThrow(/not a path/);
   });
+
+  it('fills each value once and makes what a file name cannot hold `_`', () => {
+    expect(outputName('{name}-{model}.{ext}', 'sub/cat.png', 'm{ext}', 2, 'png')).toBe('cat-m{ext}.png');
+    expect(outputName('{name}_{model}_x{scale}.{ext}', '/a/b\\c\n.png', 'x/y', 3, 'webp')).toBe('b_c__x_y_x3.webp');
+    expect(() => outputName('{name}\\{ext}', '/a/p.png', 'm', 2, 'png')).toThrow(/not a path/);
+    expect(() => outputName('{name}', '/a/..png', 'm', 2, 'png')).toThrow(/a file name is expected/);
+  });
 });
 
 describe('upscaleBatch', () => {

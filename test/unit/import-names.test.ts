@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importModel } from '../../engine/importers/import-model';
-import { defaultModelName, uniqueModelId } from '../../engine/importers/model-name';
+import { PathPolicy } from '../../engine/api/paths';
+import { defaultModelName, packageAbove, uniqueModelId } from '../../engine/importers/model-name';
 
 const ESRGAN_SLIM_X2 = path.resolve(import.meta.dirname, '../../node_modules/@upscalerjs/esrgan-slim/models/x2');
 
@@ -43,6 +44,21 @@ describe('default names of imported models', () => {
   it('a model.json without a package: the nearest folder that is neither generic nor a scale, with the scale', async () => {
     expect(await defaultModelName(await modelJsonAt('downloads/esrgan-thick/models/x4'), 4)).toBe('esrgan-thick-x4');
     expect(await defaultModelName(await modelJsonAt('downloads/face-sr/tfjs'), 8)).toBe('face-sr-x8');
+  });
+
+  it('a package.json or LICENSE the path policy does not allow is not read: treated as absent', async () => {
+    const file = await modelJsonAt('granted/pkg/models/x4', { dir: 'granted/pkg', name: '@upscalerjs/pkg' });
+    await writeFile(path.join(dir, 'granted/pkg/LICENSE'), 'MIT');
+    const policy = new PathPolicy();
+    const mayRead = (f: string) => policy.allows(f, 'read');
+    await policy.allowRoot(path.dirname(file), 'read');
+    expect(await packageAbove(file, mayRead)).toBeUndefined();
+    expect(await defaultModelName(file, 4, mayRead)).toBe('pkg-x4');
+    await policy.allowFile(path.join(dir, 'granted/pkg/package.json'), 'read');
+    expect(await packageAbove(file, mayRead)).toEqual({ name: '@upscalerjs/pkg', dir: path.join(dir, 'granted/pkg') });
+    await policy.allowRoot(path.join(dir, 'granted'), 'read');
+    expect(await packageAbove(file, mayRead)).toEqual({ name: '@upscalerjs/pkg', dir: path.join(dir, 'granted/pkg'), licence: 'MIT' });
+    expect(await packageAbove(file)).toEqual({ name: '@upscalerjs/pkg', dir: path.join(dir, 'granted/pkg'), licence: 'MIT' });
   });
 
   it('unique: the first of name, name-2, name-3 ... that is not taken', async () => {

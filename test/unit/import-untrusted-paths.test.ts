@@ -172,4 +172,24 @@ describe('EngineHost.importModel reads only what the user allowed', () => {
       await host.close();
     }
   });
+
+  it('web mode: the package.json and LICENSE above the granted folder are not read (name from the folders, no licence)', async () => {
+    const pkg = path.join(dir, 'web/node_modules/esrgan-slim');
+    const folder = path.join(pkg, 'models/x2');
+    await mkdir(folder, { recursive: true });
+    for (const f of ['model.json', SHARD]) await copyFile(path.join(ESRGAN_SLIM_X2, f), path.join(folder, f));
+    await writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: '@upscalerjs/outside-name' }));
+    await writeFile(path.join(pkg, 'LICENSE'), 'licence text outside the grant');
+    const configDir = path.join(dir, 'web-config');
+    const host = await EngineHost.create({ configDir, transport: 'websocket', version: 't', roots: [folder] });
+    try {
+      const info = await host.importModel(folder);
+      expect(info).toMatchObject({ id: 'esrgan-slim-x2', scale: 2, source: 'user' });
+      const card = JSON.parse(await readFile(path.join(configDir, 'models/esrgan-slim-x2.json'), 'utf8')) as { imported: object };
+      expect(card.imported).toMatchObject({ architecture: 'Keras (model.json)' });
+      expect(card.imported).not.toHaveProperty('licence');
+    } finally {
+      await host.close();
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { ScaleSelect } from '../../components/ScaleSelect';
 import { modelForScale, scaleChoice } from '../../components/scales';
 import { baseName } from '../../format';
 import { FailedFiles } from './FailedFiles';
+import { FilesTable } from './FilesTable';
 import { isActive, latestJob, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
 import { useQueueBatch } from '../../state/queue-batch';
@@ -272,28 +273,7 @@ export function BatchView() {
               </p>
             )}
             <FailedFiles failures={failures} />
-            <table className="queue-table" aria-label="Files">
-              <thead>
-                <tr>
-                  <th scope="col">File</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Output / reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {files.map((f) => (
-                  <tr key={f.input} data-state={f.state}>
-                    <td title={f.input}>{baseName(f.input)}</td>
-                    <td>
-                      <span className={`state-pill ${f.state}`}>{STATE_LABEL[f.state]}</span>
-                    </td>
-                    <td className="muted" title={f.output ?? f.reason}>
-                      {f.state === 'failed' ? f.reason : f.output ? baseName(f.output) : ''}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <FilesTable files={files} labels={STATE_LABEL} />
           </>
         )}
       </section>

@@ -1,6 +1,6 @@
 import type { QueueBatchStatus, QueueFileStatus } from '../../api/client';
-import { baseName } from '../../format';
 import { FailedFiles } from './FailedFiles';
+import { FilesTable } from './FilesTable';
 
 const STATE_LABEL: Record<QueueFileStatus['state'], string> = {
   waiting: 'Waiting',
@@ -38,30 +38,7 @@ export function QueueBatchPanel(props: { batch?: QueueBatchStatus; pendingId?: s
         </p>
       )}
       <FailedFiles failures={failures} />
-      {batch && (
-        <table className="queue-table" aria-label="Files">
-          <thead>
-            <tr>
-              <th scope="col">File</th>
-              <th scope="col">Status</th>
-              <th scope="col">Output / reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {batch.files.map((f) => (
-              <tr key={f.input} data-state={f.state}>
-                <td title={f.input}>{baseName(f.input)}</td>
-                <td>
-                  <span className={`state-pill ${f.state}`}>{STATE_LABEL[f.state]}</span>
-                </td>
-                <td className="muted" title={f.output ?? f.reason}>
-                  {f.state === 'failed' ? f.reason : f.output ? `${baseName(f.output)}${f.worker ? ` (on ${f.worker})` : ''}` : ''}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {batch && <FilesTable files={batch.files} labels={STATE_LABEL} />}
     </>
   );
 }

@@ -8,7 +8,7 @@ import { summarizeOnnx } from '../../../engine/graph/onnx';
 import { CARD_METADATA_KEY, cardPathFor, isZooCard, parseAnyCard, readAnyCard, writeCard, type ModelCard } from '../../../engine/zoo/card';
 import { modelFromOnnxFile } from '../../../engine/upscale/model';
 import { wholeImageModel } from '../../../engine/upscale/whole-image';
-import { evaluateSet, type EvaluableModel, type SetResult } from '../../../engine/zoo/evaluate';
+import { benchmarkScale, bicubicModel, evaluateSet, type EvaluableModel, type SetResult } from '../../../engine/zoo/evaluate';
 import { ImageModel } from '../../../engine/zoo/infer';
 import { presetConfig } from '../../../engine/zoo/presets';
 import { formatTable, positiveInt } from '../table';
@@ -17,6 +17,7 @@ interface EvalOptions {
   model?: string;
   preset?: string;
   weights?: string;
+  bicubic?: boolean;
   set: string[];
   json?: boolean;
   record?: boolean;
@@ -68,6 +69,7 @@ export function evalCommand(): Command {
     .option('--model <file>', 'ONNX model exported by minisr (its card: <model>.json or the ONNX metadata)')
     .option('--preset <name>', 'preset, with --weights, instead of --model')
     .option('--weights <file>', 'checkpoint for --preset')
+    .option('--bicubic', 'score the bicubic baseline instead of a model (LR upscaled by MATLAB-compatible bicubic)')
     .requiredOption('--set <dir...>', 'benchmark folders, e.g. ../shared/datasets/Set5/x2')
     .option('--json', 'print JSON')
     .option('--record', "write the means into the model's card (<model>.json)")
@@ -75,12 +77,15 @@ export function evalCommand(): Command {
     .option('--lr-jpeg <q>', 'JPEG-compress each LR image at quality q first (HR stays clean): photo robustness', positiveInt('--lr-jpeg'))
     .option('--passes <n>', 'apply the model n times (e.g. a x2 model twice on the x4 sets)', positiveInt('--passes'))
     .action(async (opts: EvalOptions) => {
-      const { model, card, cardPath } = await openModel(opts);
+      if (opts.bicubic && (opts.model || opts.preset || opts.weights)) throw new TypeError('give either --bicubic or a model, not both');
+      if (opts.bicubic && opts.passes !== undefined) throw new TypeError('--passes applies to a model, not to --bicubic');
+      // The bicubic baseline has no model to open: its scale is each set's own.
+      const { model, card, cardPath } = opts.bicubic ? {} : await openModel(opts);
       if (opts.record && !(card && cardPath)) throw new TypeError('--record needs --model with a card file beside it');
       const results: SetResult[] = [];
       try {
         for (const dir of opts.set) {
-          const r = await evaluateSet(model, dir, {
+          const r = await evaluateSet(model ?? bicubicModel(await benchmarkScale(dir)), dir, {
             ...(opts.lrJpeg !== undefined ? { lrJpeg: opts.lrJpeg } : {}),
             ...(opts.passes !== undefined ? { passes: opts.passes } : {}),
           });
@@ -88,7 +93,7 @@ export function evalCommand(): Command {
           if (!opts.json) printSet(r, setName(r.dir, opts));
         }
       } finally {
-        await model.release();
+        await model?.release();
       }
       if (opts.json)
         console.log(
