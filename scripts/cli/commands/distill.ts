@@ -69,25 +69,31 @@ async function inheritInto(raw: Record<string, unknown>, f: DistillFlags): Promi
  * init at equal steps; README) and random weights otherwise, said in one line either way.
  */
 async function initFor(config: Record<string, unknown>, f: DistillFlags): Promise<Record<string, unknown> | undefined> {
-  if (f.init === 'random') {
-    if (f.report) throw new TypeError('--report applies to --init inherit');
-    return undefined;
-  }
   if (f.init && f.init !== 'inherit') {
     if (f.report) throw new TypeError('--report applies to --init inherit');
-    return { weights: f.init };
+    return f.init === 'random' ? undefined : { weights: f.init };
   }
-  if (!f.init) {
-    if (config.init !== undefined) return config.init as Record<string, unknown>; // a --config file's own init
-    const cfg = validateTrainConfig(config);
-    const blocker = cfg.teacher ? await inheritanceBlocker(cfg.teacher, cfg.model) : 'a teacher';
-    if (blocker) {
-      if (f.report) throw new TypeError(`--report applies to inheritance, which needs ${blocker}`);
-      if (!f.json) console.error(`random init (inheritance needs ${blocker})`);
-      return undefined;
-    }
+  if (!f.init && config.init !== undefined) return config.init as Record<string, unknown>; // a --config file's own init
+  const cfg = validateTrainConfig(config);
+  const blocker = cfg.teacher ? await inheritanceBlocker(cfg.teacher, cfg.model) : 'a teacher';
+  if (blocker && f.init === 'inherit') throw new TypeError(`--init inherit needs ${blocker}`);
+  if (blocker && f.report) throw new TypeError(`--report applies to inheritance, which needs ${blocker}`);
+  if (!blocker) return { weights: await inheritInto(config, f) };
+  if (!f.json) console.error(`random init (inheritance needs ${blocker})`);
+  return undefined;
+}
+
+/** A new run's raw config, the student's start decided; undefined when resuming (the run's own config, init included). */
+export async function distillConfigFromFlags(f: DistillFlags): Promise<Record<string, unknown> | undefined> {
+  if (f.resume) {
+    if (f.init || f.report) throw new TypeError('--init and --report set a new run; a resumed run keeps its own start');
+    return undefined;
   }
-  return { weights: await inheritInto(config, f) };
+  const config = await configFromFlags(f, { ...distillConfigFields(f), ...(await studentFields(f)) });
+  const init = await initFor(config, f);
+  if (init) config.init = init;
+  else delete config.init;
+  return config;
 }
 
 /** `minisr distill`: trains a compact student against a teacher's cached outputs (the paper's MultiLap + 0.1 L1 loss). */
@@ -118,12 +124,7 @@ export function distillCommand(): Command {
       )
       .option('--queue <redis-url>', 'run it on a `minisr worker` through Redis (the run folder and data on storage every worker sees)'),
   ).action(async (f: DistillFlags) => {
-    const config = f.resume ? undefined : await configFromFlags(f, { ...distillConfigFields(f), ...(await studentFields(f)) });
-    if (config) {
-      const init = await initFor(config, f);
-      if (init) config.init = init;
-      else delete config.init;
-    } else if (f.init || f.report) throw new TypeError('--init and --report set a new run; a resumed run keeps its own start');
+    const config = await distillConfigFromFlags(f);
     if (f.queue) return void (await runOnQueue(f.queue, f, config));
     await runFromCli(requestFromFlags(f, config), f.json === true);
   });
