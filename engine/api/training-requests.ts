@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readImportanceReport } from '../compress/importance';
-import { writeInheritedInit } from '../compress/inherit';
+import { inheritanceBlocker, writeInheritedInit } from '../compress/inherit';
 import { paramCount } from '../compress/shrink';
 import { saveSafetensors } from '../io/checkpoint';
 import type { TeacherConfig } from '../train/config';
@@ -129,18 +129,31 @@ function studentModel(req: DistillRequest): { preset?: string; name: string; con
 }
 
 /**
+ * The request's init, else inheritance where it applies (it won over random init at equal steps;
+ * README) and random weights otherwise. A report given where inheritance cannot apply is refused.
+ */
+async function initChoice(req: DistillRequest, teacher: TeacherConfig, student: ModelConfig): Promise<'random' | 'inherit'> {
+  if (req.init !== undefined) return req.init;
+  const blocker = await inheritanceBlocker(teacher, student);
+  if (blocker && req.report !== undefined)
+    throw new ValidationError('startDistill.params.0.report', `ranks the teacher for inheritance, which needs ${blocker}`);
+  return blocker ? 'random' : 'inherit';
+}
+
+/**
  * `init: 'inherit'`: the student's start sliced out of the teacher (engine/compress/inherit.ts),
  * ranked by the stage-1 report when one is given, written into the run folder for the trainer.
  */
 async function initFields(
   ctx: TrainingContext,
   req: DistillRequest,
+  init: 'random' | 'inherit',
   teacher: TeacherConfig,
   student: ModelConfig,
   outDir: string,
 ): Promise<Record<string, unknown>> {
   const field = 'startDistill.params.0';
-  if (req.init !== 'inherit') {
+  if (init !== 'inherit') {
     if (req.report !== undefined) throw new ValidationError(`${field}.report`, "ranks the teacher for init 'inherit' only");
     return {};
   }
@@ -169,10 +182,11 @@ export async function startDistillJob(ctx: TrainingContext, req: DistillRequest,
   const model = studentAtScale(student, scale);
   const data = await dataFields(ctx, req);
   await checkValScale(ctx.paths, data.val?.dir, scale);
+  const init = await initChoice(req, teacher, model);
   // The run, and the model it exports, say the student's scale: edsr-mini-x4-<time>-<tail>.
   const run = runName(`${student.name}-x${scale}`);
   const twice = passes > 1 ? ` (teacher run ${passes === 2 ? 'twice' : `${passes} times`})` : '';
-  const title = `distil ${teacherName(req.teacher)} into ${student.name} x${scale}${twice}${req.init === 'inherit' ? ' (inherited)' : ''} (${req.steps} steps)`;
+  const title = `distil ${teacherName(req.teacher)} into ${student.name} x${scale}${twice}${init === 'inherit' ? ' (inherited)' : ''} (${req.steps} steps)`;
   return inRunFolder(
     ctx,
     run,
@@ -189,7 +203,7 @@ export async function startDistillJob(ctx: TrainingContext, req: DistillRequest,
         optim: { lr: req.lr },
         loss: { type: 'distill' },
         teacher,
-        ...(await initFields(ctx, req, teacher, model, outDir)),
+        ...(await initFields(ctx, req, init, teacher, model, outDir)),
         ...hostFields(ctx),
       },
     }),

@@ -165,9 +165,13 @@ export interface DistillRequest {
   readonly lr: number;
   readonly dataDir: string;
   readonly valDir?: string;
-  /** The student's start: random weights (default), or `inherit`: sliced out of the teacher (EDSR), as `minisr distill --init inherit`. */
+  /**
+   * The student's start: `inherit` (sliced out of the teacher, as `minisr distill --init inherit`;
+   * the default where the teacher and student are EDSR at one scale) or random weights (the
+   * default otherwise, e.g. a x2 teacher run twice for a x4 student).
+   */
   readonly init?: 'random' | 'inherit';
-  /** With `init: 'inherit'`: the stage-1 importance.json that ranks the teacher's channels and blocks (default: the teacher's own weights). */
+  /** With inheritance (explicit or default): the stage-1 importance.json that ranks the teacher's channels and blocks (default: the teacher's own weights). */
   readonly report?: string;
 }
 

@@ -121,6 +121,33 @@ export async function loadTeacherWeights(
   return { config, weights: new Map([...sd].map(([k, v]) => [k, v.data as Float32Array])) };
 }
 
+/** The teacher's config without its weights: a preset at its own scale, or an ONNX file's card. */
+async function teacherConfig(t: TeacherConfig): Promise<ModelConfig> {
+  if (t.type === 'preset') return presetConfig(t.preset);
+  const side = cardPathFor(t.path);
+  return (existsSync(side) ? await readCard(side) : cardFromOnnx(await readFile(t.path))).config;
+}
+
+/**
+ * Why inheritance cannot start this student from this teacher, or undefined where it can: what
+ * decides the default init (inheritance won over random init at equal steps for an EDSR student
+ * of an EDSR teacher at one scale; README). Only the configs are read, never the weights.
+ */
+export async function inheritanceBlocker(teacher: TeacherConfig, student: ModelConfig): Promise<string | undefined> {
+  let t: ModelConfig;
+  try {
+    t = await teacherConfig(teacher);
+  } catch (e) {
+    return `a teacher with a zoo config (${(e as Error).message})`;
+  }
+  const s = validateConfig(student);
+  if (t.family !== 'edsr' || s.family !== 'edsr') return `an EDSR teacher and student; here ${t.family} and ${s.family}`;
+  if (t.upscale !== s.upscale) return `the teacher at the student's scale; the teacher is x${t.upscale}, the student x${s.upscale}`;
+  if (t.img_range !== s.img_range || t.rgb_mean.some((m, i) => m !== s.rgb_mean[i]))
+    return 'the teacher and the student to normalise their inputs alike (img_range / rgb_mean)';
+  return undefined;
+}
+
 /**
  * `--init inherit`: the student's initial weights inherited from the teacher, written as a
  * safetensors file for the trainer's `init`. The ranking is the stage-1 report when given (the

@@ -40,8 +40,11 @@ export interface Forms {
     readonly teacherPath: string;
     readonly teacherPreset: string;
     readonly valDir: string;
-    /** The student's start: random weights, or inherited from the teacher (its top-ranked channels and blocks). */
-    readonly init: 'random' | 'inherit';
+    /**
+     * The student's start: random weights, or inherited from the teacher (its top-ranked channels
+     * and blocks); unset: inherited where it can be, else random (InheritField's studentInit).
+     */
+    readonly init?: 'random' | 'inherit';
     /** The student planned in stage 2 (chosen when `student` is PLANNED_STUDENT), and the report it was planned from. */
     readonly planned?: { readonly config: ZooConfig; readonly params: number; readonly label: string; readonly report?: string };
   };
@@ -88,7 +91,6 @@ const initialForms: Forms = {
     lr: 2e-4,
     dataDir: '',
     valDir: '',
-    init: 'random',
   },
   // engine/compress/README.md's example run: 600 steps, lambda 1e-3 (CLI), batch 8, patch 32, SGD rate 1e-2.
   prune: {

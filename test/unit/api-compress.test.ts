@@ -284,7 +284,13 @@ describe('EngineHost compression stages', () => {
         () => 'accepted',
         (e: ValidationError) => `${e.field}: ${e.message}`,
       );
-    expect(await fieldOf({ ...base, report: summary.reportPath })).toMatch(/^startDistill.params.0.report: .*'inherit' only/);
+    expect(await fieldOf({ ...base, init: 'random', report: summary.reportPath })).toMatch(
+      /^startDistill.params.0.report: .*'inherit' only/,
+    );
+    // Without an init, a SwinIR student starts from random weights, so a ranking report has nothing to rank for.
+    expect(await fieldOf({ ...base, studentConfig: undefined, student: 'swinir-mini', report: summary.reportPath })).toMatch(
+      /^startDistill.params.0.report: .*ranks the teacher for inheritance, which needs an EDSR teacher and student; here edsr and swinir$/,
+    );
     expect(await fieldOf({ ...base, studentConfig: undefined, student: 'swinir-mini', init: 'inherit' })).toMatch(
       /^startDistill.params.0.init: .*needs EDSR models/,
     );

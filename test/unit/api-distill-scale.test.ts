@@ -144,14 +144,27 @@ describe('EngineHost distils at x3 and x4', () => {
     );
   });
 
-  it('without a scale the student takes the teacher’s: a x3 teacher makes an x3 student', async () => {
+  it('without a scale the student takes the teacher’s: a x3 teacher makes an x3 student, inherited from it by default', async () => {
     const job = await host.startDistill({ ...base(), teacher: 'mini-x3', steps: 100_000 });
-    expect(job.title).toBe('distil mini-x3 into edsr-mini x3 (100000 steps)');
+    expect(job.title).toBe('distil mini-x3 into edsr-mini x3 (inherited) (100000 steps)');
     await host.cancelJob(job.id);
     expect(await until(job.id)).toBe('cancelled');
     const run = (await runs()).find((r) => r.startsWith('edsr-mini-x3-'))!;
     const cfg = JSON.parse(await readFile(join(dir, 'config/runs', run, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({ preset: 'edsr-mini', model: { family: 'edsr', upscale: 3 } });
+    expect(cfg.init).toEqual({ weights: join(dir, 'config/runs', run, 'inherit.safetensors') });
+  });
+
+  it("an explicit init 'random' opts out of inheritance at the teacher's scale", async () => {
+    const job = await host.startDistill({ ...base(), init: 'random', steps: 100_000 });
+    expect(job.title).toBe('distil mini-x2 into edsr-mini x2 (100000 steps)');
+    await host.cancelJob(job.id);
+    expect(await until(job.id)).toBe('cancelled');
+    const run = (await runs()).find((r) => r.startsWith('edsr-mini-x2-'))!;
+    const cfg = JSON.parse(await readFile(join(dir, 'config/runs', run, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ model: { upscale: 2 } });
+    expect(cfg).not.toHaveProperty('init');
+    expect(await readdir(join(dir, 'config/runs', run))).not.toContain('inherit.safetensors');
   });
 
   it('a x2 teacher run twice distils a x4 student, exported and listed as a x4 model named so', async () => {
@@ -167,5 +180,7 @@ describe('EngineHost distils at x3 and x4', () => {
     const run = (await runs()).find((r) => r === done.model.id)!;
     const cfg = JSON.parse(await readFile(join(dir, 'config/runs', run, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({ preset: 'edsr-mini', model: { upscale: 4 }, teacher: { type: 'onnx' } });
+    // Inheritance cannot hold across scales: the default falls back to random weights, without a refusal.
+    expect(cfg).not.toHaveProperty('init');
   });
 });

@@ -181,7 +181,7 @@ describe('wizard view', () => {
     });
   });
 
-  it("stage 3's init choice: random sends no init; inherit without a report ranks the teacher's own weights; SwinIR cannot inherit", async () => {
+  it("stage 3's init choice: the teacher by default (the engine's default, no init sent); random sent explicitly; SwinIR cannot inherit", async () => {
     const client = fakeClient();
     renderApp(client);
     fireEvent.keyDown(window, { key: '4' });
@@ -189,8 +189,10 @@ describe('wizard view', () => {
     await within(distil).findByRole('option', { name: 'EDSR-baseline' });
     fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
     const init = within(distil).getByRole('combobox', { name: 'Initialise student from' }) as HTMLSelectElement;
-    expect(init.value).toBe('random');
-    expect(within(distil).queryByTestId('inherit-ranking')).toBeNull();
+    expect(init.value).toBe('inherit');
+    expect(within(distil).getByTestId('inherit-ranking').textContent).toBe(
+      "Channels and blocks ranked by the teacher's own weights (no stage-1 report for this teacher).",
+    );
     // Queried each time: the button is a new element once a job has run.
     const start = () => within(distil).getByRole('button', { name: 'Start distillation' }) as HTMLButtonElement;
     fireEvent.click(start());
@@ -200,19 +202,38 @@ describe('wizard view', () => {
     expect(requests()[0]).not.toHaveProperty('report');
     act(() => client.emit({ type: 'job', job: { id: 'job-1', kind: 'distill', state: 'done', title: 'Distil' } }));
 
-    fireEvent.change(init, { target: { value: 'inherit' } });
-    expect(within(distil).getByTestId('inherit-ranking').textContent).toBe(
-      "Channels and blocks ranked by the teacher's own weights (no stage-1 report for this teacher).",
-    );
+    fireEvent.change(init, { target: { value: 'random' } });
+    expect(within(distil).queryByTestId('inherit-ranking')).toBeNull();
+    fireEvent.click(start());
+    await waitFor(() => expect(requests()).toHaveLength(2));
+    expect(requests()[1]).toMatchObject({ teacher: 'edsr-baseline-x2', student: 'edsr-mini', init: 'random' });
+    act(() => client.emit({ type: 'job', job: { id: 'job-2', kind: 'distill', state: 'done', title: 'Distil' } }));
+
+    // A SwinIR student starts from random weights by default; inheriting it is refused before a request.
     fireEvent.change(within(distil).getByRole('combobox', { name: 'Student preset' }), { target: { value: 'swinir-mini' } });
+    fireEvent.change(init, { target: { value: 'inherit' } });
     expect(within(distil).getByTestId('inherit-ranking').textContent).toBe('Inheritance needs an EDSR student.');
     expect(start().disabled).toBe(true);
     fireEvent.change(within(distil).getByRole('combobox', { name: 'Student preset' }), { target: { value: 'edsr-mini' } });
     await waitFor(() => expect(start().disabled).toBe(false));
     fireEvent.click(start());
-    await waitFor(() => expect(requests()).toHaveLength(2));
-    expect(requests()[1]).toMatchObject({ teacher: 'edsr-baseline-x2', student: 'edsr-mini', init: 'inherit' });
-    expect(requests()[1]).not.toHaveProperty('report');
+    await waitFor(() => expect(requests()).toHaveLength(3));
+    expect(requests()[2]).toMatchObject({ teacher: 'edsr-baseline-x2', student: 'edsr-mini', init: 'inherit' });
+    expect(requests()[2]).not.toHaveProperty('report');
+  });
+
+  it("stage 3's init default follows the student: random for SwinIR, the teacher again for EDSR", async () => {
+    renderApp(fakeClient());
+    fireEvent.keyDown(window, { key: '4' });
+    const distil = await screen.findByRole('region', { name: 'Stage 3: Distil' });
+    await within(distil).findByRole('option', { name: 'EDSR-baseline' });
+    const init = within(distil).getByRole('combobox', { name: 'Initialise student from' }) as HTMLSelectElement;
+    const student = within(distil).getByRole('combobox', { name: 'Student preset' });
+    fireEvent.change(student, { target: { value: 'swinir-mini' } });
+    expect(init.value).toBe('random');
+    expect(within(distil).queryByTestId('inherit-ranking')).toBeNull();
+    fireEvent.change(student, { target: { value: 'edsr-mini' } });
+    expect(init.value).toBe('inherit');
   });
 
   it("stage 3's scale: what the teacher reaches (a x2 teacher twice for x4), sent with the request; inheritance only at the teacher's scale", async () => {

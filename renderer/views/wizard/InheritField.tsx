@@ -20,6 +20,11 @@ export function inheritable(form: DistillForm): boolean {
   return form.student === PLANNED_STUDENT ? form.planned?.config.family === 'edsr' : form.student === 'edsr-mini';
 }
 
+/** The start the user chose, else inheritance where it is enabled (it won over random init at equal steps; README). */
+export function studentInit(form: DistillForm, acrossScales: boolean): 'random' | 'inherit' {
+  return form.init ?? (inheritable(form) && !acrossScales ? 'inherit' : 'random');
+}
+
 /**
  * Stage 3's "Initialise student from" choice, and what ranks the teacher when inheriting;
  * `acrossScales` (a x2 teacher for a x4 student) rules inheritance out.
@@ -36,6 +41,7 @@ export function InheritField({
   onInit(init: DistillForm['init']): void;
 }) {
   const edsr = inheritable(form);
+  const init = studentInit(form, !!acrossScales);
   const note = !edsr
     ? 'Inheritance needs an EDSR student.'
     : acrossScales
@@ -46,13 +52,13 @@ export function InheritField({
   return (
     <label className="field">
       <span>Initialise student from</span>
-      <select aria-label="Initialise student from" value={form.init} onChange={(e) => onInit(e.target.value as DistillForm['init'])}>
+      <select aria-label="Initialise student from" value={init} onChange={(e) => onInit(e.target.value as DistillForm['init'])}>
         <option value="random">random weights</option>
         <option value="inherit" disabled={!!acrossScales}>
           the teacher (inherit)
         </option>
       </select>
-      {form.init === 'inherit' && (
+      {init === 'inherit' && (
         <span className="muted small" data-testid="inherit-ranking">
           {note}
         </span>

@@ -9,7 +9,7 @@ import { isActive, latestJob, resultKey, resultsFor, useJobs } from '../../state
 import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '../../state/ui';
 import { runModels } from '../compare/ModelSlot';
-import { inheritable, InheritField, rankingReport } from './InheritField';
+import { inheritable, InheritField, rankingReport, studentInit } from './InheritField';
 import { PruneStage } from './PruneStage';
 import { chosenScale, inheritsAt, ScaleField, teacherScale, valDirFor, type StudentScale } from './ScaleField';
 import { StagePlanner } from './StagePlanner';
@@ -81,14 +81,18 @@ function DistilStage() {
   const active = isActive(job);
   const planned = student === PLANNED_STUDENT ? form.planned : undefined;
   const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
-  const inherit = form.init === 'inherit';
-  const report = inherit ? rankingReport(form, importing ? teacherPath.trim() : teacherId, pruneJob) : undefined;
   const tScale = teacherScale(models, importing ? teacherPath.trim() : teacherId, importing);
   const scale = chosenScale(form.scale, tScale);
   const sameScale = inheritsAt(scale, tScale);
-  // A new scale takes the validation folder of its own scale (Set5/x2 -> Set5/x4) and leaves inheritance where it cannot hold.
+  const inherit = studentInit(form, !sameScale) === 'inherit';
+  const report = inherit ? rankingReport(form, importing ? teacherPath.trim() : teacherId, pruneJob) : undefined;
+  // A new scale takes the validation folder of its own scale (Set5/x2 -> Set5/x4) and the default init where inheritance cannot hold.
   const setScale = (s: StudentScale) =>
-    setForm({ scale: s, valDir: valDirFor(valDir, scale, s), ...(inheritsAt(s, tScale) ? {} : { init: 'random' as const }) });
+    setForm({
+      scale: s,
+      valDir: valDirFor(valDir, scale, s),
+      ...(inheritsAt(s, tScale) || form.init !== 'inherit' ? {} : { init: undefined }),
+    });
   const valid =
     (!inherit || (inheritable(form) && sameScale)) &&
     (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) &&
@@ -111,7 +115,9 @@ function DistilStage() {
       lr,
       dataDir: dataDir.trim(),
       ...(valDir.trim() ? { valDir: valDir.trim() } : {}),
-      ...(inherit ? { init: 'inherit' as const, ...(report ? { report } : {}) } : {}),
+      // The user's choice, else the engine's default (inheritance where the teacher allows it).
+      ...(form.init ? { init: form.init } : {}),
+      ...(report ? { report } : {}),
     };
     try {
       useJobs.getState().track(await client.startDistill(req), { kind: 'distill', req });

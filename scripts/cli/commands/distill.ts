@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeInheritedInit } from '../../../engine/compress/inherit';
+import { inheritanceBlocker, writeInheritedInit } from '../../../engine/compress/inherit';
 import { validateTrainConfig } from '../../../engine/train/config';
 import { Command, Option } from 'commander';
 import { validateConfig } from '../../../engine/zoo/registry';
@@ -64,6 +64,38 @@ async function inheritInto(raw: Record<string, unknown>, f: DistillFlags): Promi
   return file;
 }
 
+/**
+ * The student's start: `--init` as given, else inheritance where it applies (it won over random
+ * init at equal steps; README) and random weights otherwise, said in one line either way.
+ */
+async function initFor(config: Record<string, unknown>, f: DistillFlags): Promise<Record<string, unknown> | undefined> {
+  if (f.init && f.init !== 'inherit') {
+    if (f.report) throw new TypeError('--report applies to --init inherit');
+    return f.init === 'random' ? undefined : { weights: f.init };
+  }
+  if (!f.init && config.init !== undefined) return config.init as Record<string, unknown>; // a --config file's own init
+  const cfg = validateTrainConfig(config);
+  const blocker = cfg.teacher ? await inheritanceBlocker(cfg.teacher, cfg.model) : 'a teacher';
+  if (blocker && f.init === 'inherit') throw new TypeError(`--init inherit needs ${blocker}`);
+  if (blocker && f.report) throw new TypeError(`--report applies to inheritance, which needs ${blocker}`);
+  if (!blocker) return { weights: await inheritInto(config, f) };
+  if (!f.json) console.error(`random init (inheritance needs ${blocker})`);
+  return undefined;
+}
+
+/** A new run's raw config, the student's start decided; undefined when resuming (the run's own config, init included). */
+export async function distillConfigFromFlags(f: DistillFlags): Promise<Record<string, unknown> | undefined> {
+  if (f.resume) {
+    if (f.init || f.report) throw new TypeError('--init and --report set a new run; a resumed run keeps its own start');
+    return undefined;
+  }
+  const config = await configFromFlags(f, { ...distillConfigFields(f), ...(await studentFields(f)) });
+  const init = await initFor(config, f);
+  if (init) config.init = init;
+  else delete config.init;
+  return config;
+}
+
 /** `minisr distill`: trains a compact student against a teacher's cached outputs (the paper's MultiLap + 0.1 L1 loss). */
 export function distillCommand(): Command {
   return addTrainOptions(
@@ -76,10 +108,13 @@ export function distillCommand(): Command {
       .option('--student <name>', 'student preset (e.g. edsr-mini)')
       .option('--student-config <file>', 'student architecture as a zoo config JSON (what minisr compress writes)')
       .option(
-        '--init <inherit|file>',
-        "student's start: inherit (the teacher's top-ranked channels and blocks, sliced; EDSR), or a .pth/.safetensors of the student",
+        '--init <inherit|random|file>',
+        "student's start: inherit (the teacher's top-ranked channels and blocks, sliced; default where the teacher and student are EDSR at one scale), random (default otherwise), or a .pth/.safetensors of the student",
       )
-      .option('--report <file>', "with --init inherit: the stage-1 importance.json ranking the teacher's channels and blocks")
+      .option(
+        '--report <file>',
+        "with inheritance (--init inherit, or its default): the stage-1 importance.json ranking the teacher's channels and blocks",
+      )
       .option('--hr-weight <x>', 'weight of the L1 term against HR', (v) => Number(v))
       .addOption(
         new Option(
@@ -89,9 +124,7 @@ export function distillCommand(): Command {
       )
       .option('--queue <redis-url>', 'run it on a `minisr worker` through Redis (the run folder and data on storage every worker sees)'),
   ).action(async (f: DistillFlags) => {
-    const config = f.resume ? undefined : await configFromFlags(f, { ...distillConfigFields(f), ...(await studentFields(f)) });
-    if (config && f.init) config.init = { weights: f.init === 'inherit' ? await inheritInto(config, f) : f.init };
-    else if (f.report) throw new TypeError('--report applies to --init inherit');
+    const config = await distillConfigFromFlags(f);
     if (f.queue) return void (await runOnQueue(f.queue, f, config));
     await runFromCli(requestFromFlags(f, config), f.json === true);
   });
