@@ -146,7 +146,7 @@ describe('minisr compress', () => {
     } finally {
       log.mockRestore();
     }
-    const config = JSON.parse(await readFile(out, 'utf8')) as EDSRConfig;
+    const config = JSON.parse(await readFile(out, 'utf8')) as EDSRConfig & { family: 'edsr' };
     expect(config).toMatchObject({ family: 'edsr', upscale: 4, res_scale: 2 });
     expect(paramCount(config)).toBeLessThanOrEqual(49_603);
     expect(config.num_feat * config.num_block).toBeLessThan(16 * 8);
