@@ -1,6 +1,7 @@
 import type { ImportanceReport } from '../compress/importance';
 import { shrink, type ShrinkTarget } from '../compress/shrink';
 import { modelCost } from '../zoo/count';
+import { resolveArch } from '../zoo/registry';
 import type { ArchSizes, PlanResult, PruneSummary, ZooConfig } from './types';
 
 /** Stages 1 and 2 as the UI sees them: a prune report's summary, and a compact architecture for a target. */
@@ -42,6 +43,7 @@ export function planFromReport(r: ImportanceReport, target: ShrinkTarget): PlanR
   const res = shrink(r, target);
   return {
     config: res.config as unknown as ZooConfig,
+    scale: resolveArch(res.config).scale,
     params: res.params,
     teacherParams: r.params,
     gflops640x360: modelCost(res.config).flops640x360 / 1e9,

@@ -27,6 +27,8 @@ const path = z
   .refine((p) => !p.includes('\0'), 'must not contain NUL');
 /** The factors the app offers; whether the chosen model reaches one is the model catalog's check. */
 const scale = z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(8)], { error: 'must be 2, 3, 4 or 8' });
+/** A trained student's scale (the zoo's upsamplers). */
+const studentScale = z.union([z.literal(2), z.literal(3), z.literal(4)], { error: 'must be 2, 3 or 4' });
 const outputFormat = z.enum(['png', 'jpeg', 'webp', 'avif', 'tiff']);
 const quality = z.number().int().min(1).max(100);
 const redisUrl = z
@@ -87,7 +89,7 @@ const distillRequest = z
     teacherPreset: id.optional(),
     student: id.optional(),
     studentConfig: zooConfig.optional(),
-    scale: z.union([z.literal(2), z.literal(3), z.literal(4)], { error: 'must be 2, 3 or 4' }).optional(),
+    scale: studentScale.optional(),
     steps: z.number().int().min(1).max(10_000_000),
     batch: z.number().int().min(1).max(256),
     patch: z.number().int().min(8).max(512),
@@ -122,6 +124,7 @@ const planRequest = z
     blocks: size.optional(),
     layers: size.optional(),
     resScale: z.number().positive().max(100).optional(),
+    scale: studentScale.optional(),
   })
   .strict();
 

@@ -228,11 +228,15 @@ export interface PlanRequest {
   readonly layers?: number;
   /** EDSR: the student's res_scale (EDSRmini uses 2). */
   readonly resScale?: number;
+  /** The scale the student will be distilled at (default the teacher's): its upsampler counts in the budget. */
+  readonly scale?: 2 | 3 | 4;
 }
 
 /** A compact architecture for a target (engine/compress shrink). */
 export interface PlanResult {
   readonly config: ZooConfig;
+  /** The student's scale, which its params and FLOPs are counted at. */
+  readonly scale: number;
   readonly params: number;
   readonly teacherParams: number;
   readonly gflops640x360: number;

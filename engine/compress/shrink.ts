@@ -13,7 +13,8 @@ import type { ImportanceReport } from './importance';
  * size given explicitly is taken as is (within the bounds); the free sizes are searched: the
  * candidates within the budget and within `slack` (2%) of the largest of them compete, and the
  * shape closest to the teacher's proportions wins (the budget buys capacity, but not at any
- * shape). Without a budget, free sizes stay at their bounds. Parameters are counted on the built graph (engine/zoo/count).
+ * shape). Without a budget, free sizes stay at their bounds. Parameters are counted on the built graph (engine/zoo/count)
+ * at the student's scale: a x4 student's second upsample conv (a x3 one's wider conv) is in the budget.
  */
 
 export interface ShrinkTarget {
@@ -23,6 +24,8 @@ export interface ShrinkTarget {
   blocks?: number;
   /** SwinIR only: Swin layers per group, the same in every group. */
   layers?: number;
+  /** The student's upscale factor (default the teacher's): its upsampler counts against the budget. */
+  scale?: 2 | 3 | 4;
   /** EDSR only: the student's res_scale (EDSRmini uses 2); default the teacher's. */
   resScale?: number;
   /** Channel counts searched are multiples of this (SwinIR: also of every head count). Default 4 for EDSR. */
@@ -104,7 +107,13 @@ function edsrCandidates(report: ImportanceReport, t: ShrinkTarget): { candidates
   const blocks = t.blocks !== undefined ? [t.blocks] : t.params === undefined ? [bounds.blocks] : range(1, bounds.blocks);
   const candidates = feats.flatMap((f) =>
     blocks.map((b) => ({
-      config: validateConfig({ ...teacher, num_feat: f, num_block: b, res_scale: t.resScale ?? teacher.res_scale }),
+      config: validateConfig({
+        ...teacher,
+        num_feat: f,
+        num_block: b,
+        res_scale: t.resScale ?? teacher.res_scale,
+        upscale: t.scale ?? teacher.upscale,
+      }),
       sizes: { feats: f, blocks: b },
       skew: Math.abs(Math.log(f / teacher.num_feat) - Math.log(b / teacher.num_block)),
     })),
@@ -143,7 +152,13 @@ function swinirCandidates(report: ImportanceReport, t: ShrinkTarget): { candidat
         }
         const logs = [Math.log(f / teacher.embed_dim), Math.log(b / teacher.depths.length), Math.log(l / teacherLayers)];
         candidates.push({
-          config: validateConfig({ ...teacher, embed_dim: f, depths: new Array<number>(b).fill(l), num_heads: heads }),
+          config: validateConfig({
+            ...teacher,
+            embed_dim: f,
+            depths: new Array<number>(b).fill(l),
+            num_heads: heads,
+            upscale: t.scale ?? teacher.upscale,
+          }),
           sizes: { feats: f, blocks: b, layers: l },
           skew: Math.max(...logs) - Math.min(...logs),
         });

@@ -95,6 +95,10 @@ describe('EngineHost compression stages', () => {
     expect(field(() => parseParams('startPrune', [{ ...prune, optimizer: 'adam' }]))).toBe('startPrune.params.0');
     expect(field(() => parseParams('planCompression', [{ report: '/r.json', feats: 0 }]))).toBe('planCompression.params.0.feats');
     expect(field(() => parseParams('planCompression', [{ report: '/r.json', params: 1.5 }]))).toBe('planCompression.params.0.params');
+    expect(field(() => parseParams('planCompression', [{ report: '/r.json', params: 9, scale: 4 }]))).toBe('accepted');
+    expect(field(() => parseParams('planCompression', [{ report: '/r.json', params: 9, scale: 8 }]))).toBe(
+      'planCompression.params.0.scale',
+    );
     const distill = { teacher: 'm', steps: 1, batch: 1, patch: 16, lr: 1e-4, dataDir: '/d' };
     expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { family: 'edsr', num_feat: 8 } }]))).toBe('accepted');
     expect(field(() => parseParams('startDistill', [{ ...distill, studentConfig: { num_feat: 8 } }]))).toBe(
@@ -212,6 +216,15 @@ describe('EngineHost compression stages', () => {
     expect(plan.gflops640x360).toBeGreaterThan(0);
     const budget = await host.planCompression({ report: summary.reportPath, params: 5000 });
     expect(budget.params).toBeLessThanOrEqual(5000);
+    // At x4 the plan counts the second 4->16 upsample conv, in the budget too.
+    const x4 = await host.planCompression({ report: summary.reportPath, feats: 4, blocks: 2, scale: 4 });
+    expect(x4).toMatchObject({ scale: 4, config: { upscale: 4 } });
+    expect(x4.params).toBe(plan.params + 9 * 4 * 16 + 16);
+    expect(x4.gflops640x360).toBeGreaterThan(plan.gflops640x360);
+    expect(plan.scale).toBe(2);
+    const x4budget = await host.planCompression({ report: summary.reportPath, params: budget.params, scale: 4 });
+    expect(x4budget.params).toBeLessThanOrEqual(budget.params);
+    expect(x4budget).toMatchObject({ scale: 4, config: { upscale: 4 } });
     const refused = async (req: Parameters<EngineHost['planCompression']>[0]) => {
       try {
         await host.planCompression(req);

@@ -12,6 +12,7 @@ import {
 } from '../../engine/compress/importance';
 import type { EDSRConfig } from '../../engine/zoo/edsr';
 import { validateTrainConfig } from '../../engine/train/config';
+import { paramCount } from '../../engine/compress/shrink';
 import { presetConfig } from '../../engine/zoo/presets';
 import { randomWeights } from '../../engine/zoo/random-weights';
 import { validateConfig } from '../../engine/zoo/registry';
@@ -127,6 +128,29 @@ describe('minisr compress', () => {
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(presetConfig('edsr-mini'));
     const fields = await studentFields({ studentConfig: out, worker: true, augment: true } as DistillFlags);
     expect(fields.model).toEqual(presetConfig('edsr-mini'));
+  });
+
+  it('--scale plans the student at that scale: the budget holds with its upsampler', async () => {
+    const out = path.join(dir, 'student-x4.json');
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await compressCommand()
+        .exitOverride()
+        .parseAsync(
+          ['--report', path.join(dir, 'importance.json'), '--params', '49603', '--res-scale', '2', '--scale', '4', '--out', out],
+          {
+            from: 'user',
+          },
+        );
+      expect(log.mock.calls[0]?.[0]).toMatch(/^edsr x4: N_c \d+, N_b \d+; [\d,]+ parameters/);
+    } finally {
+      log.mockRestore();
+    }
+    const config = JSON.parse(await readFile(out, 'utf8')) as EDSRConfig & { family: 'edsr' };
+    expect(config).toMatchObject({ family: 'edsr', upscale: 4, res_scale: 2 });
+    expect(paramCount(config)).toBeLessThanOrEqual(49_603);
+    expect(config.num_feat * config.num_block).toBeLessThan(16 * 8);
+    expect(() => targetFromFlags({ report: 'r', out: 'o', params: 9, scale: 8 })).toThrow('--scale must be 2, 3 or 4, got 8');
   });
 
   it('analyses a checkpoint directly with --weights and --preset', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeImportance, type ImportanceReport } from '../../engine/compress/importance';
 import { paramCount, shrink } from '../../engine/compress/shrink';
+import { buildModel } from '../../engine/zoo/build';
+import { countParams } from '../../engine/zoo/count';
 import { presetConfig } from '../../engine/zoo/presets';
 import { randomWeights } from '../../engine/zoo/random-weights';
 import type { ModelConfig } from '../../engine/zoo/registry';
@@ -39,6 +41,31 @@ describe('shrink: the paper targets', () => {
     expect(r.config).toMatchObject({ family: 'edsr', num_feat: 16, num_block: 8, res_scale: 1 });
     const s = shrink(swinTeacher, { feats: 24, blocks: 3, layers: 4 });
     expect(s.params).toBe(98_868);
+  });
+});
+
+describe('shrink: at the scale the student is trained at', () => {
+  it('a 49,603 budget holds at x2, x3 and x4 with the upsampler of that scale; x3/x4 get a smaller body', () => {
+    const at = (scale: 2 | 3 | 4) => shrink(edsrTeacher, { params: 49_603, resScale: 2, scale });
+    const x2 = at(2);
+    expect(x2.config).toEqual(presetConfig('edsr-mini'));
+    for (const scale of [3, 4] as const) {
+      const r = at(scale);
+      expect(r.config).toMatchObject({ family: 'edsr', upscale: scale });
+      expect(r.params).toBeLessThanOrEqual(49_603);
+      // Counted on the model built at that scale, not on the x2 one.
+      expect(countParams(buildModel(r.config, { height: 4, width: 4 }).graph)).toBe(r.params);
+      // x2's 16 x 8 with this scale's upsampler would not fit.
+      expect(paramCount(presetConfig('edsr-mini', { scale }))).toBeGreaterThan(49_603);
+      expect(r.sizes.feats * r.sizes.blocks).toBeLessThan(16 * 8);
+    }
+  });
+
+  it('SwinIR at x4: the budget holds with its x4 upsampler', () => {
+    const r = shrink(swinTeacher, { params: 98_868, scale: 4 });
+    expect(r.config).toMatchObject({ family: 'swinir', upscale: 4 });
+    expect(r.params).toBeLessThanOrEqual(98_868);
+    expect(countParams(buildModel(r.config, { height: 8, width: 8 }).graph)).toBe(r.params);
   });
 });
 

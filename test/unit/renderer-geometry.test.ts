@@ -7,6 +7,7 @@ describe('EDSR cost in the renderer', () => {
   it.each([
     [{ feats: 64, blocks: 16, scale: 2 as const }, 1_369_859, 632_497_766_400],
     [{ feats: 16, blocks: 8, scale: 2 as const }, 49_603, 23_290_675_200],
+    [{ feats: 16, blocks: 8, scale: 3 as const }, 61_203, 29_594_419_200],
     [{ feats: 16, blocks: 8, scale: 4 as const }, 58_883, 42_666_393_600],
   ])('%o matches the engine count', (shape, params, flops) => {
     const c = edsrCost(shape);

@@ -69,9 +69,11 @@ describe('wizard view', () => {
       plan: (req) => {
         // A stand-in for the engine's shrink: a budget picks 8 x 4, explicit sizes are taken.
         const sizes = req.params !== undefined ? { feats: 8, blocks: 4 } : { feats: req.feats!, blocks: req.blocks! };
-        const cost = edsrCost({ ...sizes, scale: 2 });
+        const scale = req.scale ?? 2;
+        const cost = edsrCost({ ...sizes, scale });
         return {
-          config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks },
+          config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks, upscale: scale },
+          scale,
           params: cost.params,
           teacherParams: 1_369_859,
           gflops640x360: cost.flops640x360 / 1e9,
@@ -134,24 +136,42 @@ describe('wizard view', () => {
 
     // The sliders (16 x 8 before) move inside the bounds, and the engine plans 12 x 6.
     const plans = () => client.calls.filter((c) => c.method === 'planCompression').map((c) => c.args[0]);
-    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 6 }));
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 6, scale: 2 }));
     await waitFor(() =>
       expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 12, blocks: 6, scale: 2 }).params)),
     );
     expect(screen.getByTestId('plan-layers').textContent).toBe('16 conv');
     slide('Blocks', 3);
-    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 3 }));
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 12, blocks: 3, scale: 2 }));
     await waitFor(() => expect(screen.getByTestId('plan-layers').textContent).toBe('10 conv'));
     // Fit to budget: the engine searches the sizes for 5% of the teacher's parameters.
     fireEvent.click(screen.getByRole('button', { name: 'Fit to budget' }));
-    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, params: Math.floor(1_369_859 * 0.05) }));
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, params: Math.floor(1_369_859 * 0.05), scale: 2 }));
     await waitFor(() =>
       expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 8, blocks: 4, scale: 2 }).params)),
     );
     expect(screen.getByTestId('plan-share').textContent).toMatch(/✓ within budget$/);
     // EDSR: the student's residual scale travels with the plan.
     fireEvent.change(screen.getByRole('combobox', { name: 'Residual scale' }), { target: { value: '2' } });
-    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 8, blocks: 4, resScale: 2 }));
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 8, blocks: 4, resScale: 2, scale: 2 }));
+    // Stage 3 distils at x4: stage 2 plans again at x4, the second upsampler counted; and back at x2.
+    const stageScale = screen.getByRole('combobox', { name: 'Student scale' });
+    expect(screen.getByTestId('plan-scale').textContent).toMatch(/^The student at x2, /);
+    fireEvent.change(stageScale, { target: { value: '4' } });
+    await waitFor(() => expect(plans()).toContainEqual({ report: summary.reportPath, feats: 8, blocks: 4, resScale: 2, scale: 4 }));
+    await waitFor(() =>
+      expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 8, blocks: 4, scale: 4 }).params)),
+    );
+    expect(screen.getByTestId('plan-layers').textContent).toBe('13 conv');
+    expect(screen.getByTestId('plan-scale').textContent).toMatch(/^The student at x4, /);
+    fireEvent.click(screen.getByRole('button', { name: 'Fit to budget' }));
+    await waitFor(() =>
+      expect(plans()).toContainEqual({ report: summary.reportPath, params: Math.floor(1_369_859 * 0.05), resScale: 2, scale: 4 }),
+    );
+    fireEvent.change(stageScale, { target: { value: '2' } });
+    await waitFor(() =>
+      expect(screen.getByTestId('plan-params').textContent).toBe(formatInt(edsrCost({ feats: 8, blocks: 4, scale: 2 }).params)),
+    );
 
     fireEvent.click(screen.getByRole('button', { name: 'Use as student' }));
     expect(await screen.findByTestId('plan-handed')).toBeTruthy();
@@ -169,7 +189,7 @@ describe('wizard view', () => {
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startDistill')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({
       teacher: 'edsr-mini-x2',
-      studentConfig: { family: 'edsr', num_feat: 8, num_block: 4 },
+      studentConfig: { family: 'edsr', num_feat: 8, num_block: 4, upscale: 2 },
       scale: 2,
       steps: 2000,
       batch: 16,
@@ -298,6 +318,30 @@ describe('wizard view', () => {
     ]);
   });
 
+  it('a teacher of x8 or x1 reaches no student scale: one line says so instead of the select, and Start stays disabled', async () => {
+    const odd = (scale: number) => ({ ...MODELS[0]!, id: `odd-x${scale}`, label: `Odd x${scale}`, scale });
+    const client = fakeClient({ models: [...MODELS, odd(8), odd(1)] });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const distil = await screen.findByRole('region', { name: 'Stage 3: Distil' });
+    await within(distil).findByRole('option', { name: 'Odd x8' });
+    fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
+    const startButton = () => within(distil).getByRole('button', { name: 'Start distillation' }) as HTMLButtonElement;
+    expect(startButton().disabled).toBe(false);
+    const teacher = within(distil).getByRole('combobox', { name: 'Teacher model' });
+    for (const scale of [8, 1]) {
+      fireEvent.change(teacher, { target: { value: `odd-x${scale}` } });
+      expect(within(distil).getByTestId('scale-none').textContent).toBe(
+        `A x${scale} teacher makes no x2, x3 or x4 student: pick a teacher of x2, x3 or x4.`,
+      );
+      expect(within(distil).queryByRole('combobox', { name: 'Student scale' })).toBeNull();
+      expect(startButton().disabled).toBe(true);
+    }
+    fireEvent.change(teacher, { target: { value: MODELS[0]!.id } });
+    expect(within(distil).queryByTestId('scale-none')).toBeNull();
+    expect(startButton().disabled).toBe(false);
+  });
+
   it('prunes a checkpoint picked with the native dialog (Electron)', async () => {
     const client = fakeClient({
       dialogs: {
@@ -370,6 +414,7 @@ describe('wizard view', () => {
         const sizes = { feats: req.feats!, blocks: req.blocks! };
         return {
           config: { family: 'edsr', num_feat: sizes.feats, num_block: sizes.blocks },
+          scale: 2,
           params: edsrCost({ ...sizes, scale: 2 }).params,
           teacherParams: 49_603,
           gflops640x360: 1,
@@ -389,7 +434,7 @@ describe('wizard view', () => {
     fireEvent.click(within(stage).getByRole('button', { name: 'Load report' }));
     // Loaded: the channels slider is bounded by its 10 alive channels and the engine plans from it.
     await waitFor(() =>
-      expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/runs/cli/importance.json', feats: 10, blocks: 8 }),
+      expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/runs/cli/importance.json', feats: 10, blocks: 8, scale: 2 }),
     );
     expect(screen.queryByTestId('compress-needs')).toBeNull();
     expect(screen.getByRole('slider', { name: 'Channels' }).getAttribute('max')).toBe('10');
@@ -398,7 +443,7 @@ describe('wizard view', () => {
       client.emit({ type: 'prune-done', jobId: 'p2', result: summary('/cfg/runs/p2/importance.json', 12) });
     });
     await waitFor(() =>
-      expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/cfg/runs/p2/importance.json', feats: 10, blocks: 8 }),
+      expect(client.calls.map((c) => c.args[0])).toContainEqual({ report: '/cfg/runs/p2/importance.json', feats: 10, blocks: 8, scale: 2 }),
     );
     expect(screen.getByRole('slider', { name: 'Channels' }).getAttribute('max')).toBe('12');
   });

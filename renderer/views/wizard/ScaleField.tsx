@@ -1,5 +1,6 @@
 import type { DistillRequest, ModelInfo } from '../../api/client';
 import { passesOf } from '../../components/scales';
+import { IMPORT_TEACHER } from '../../state/ui';
 
 /**
  * Stage 3's "Scale": the factor the student is distilled at, among those the teacher reaches in
@@ -18,7 +19,8 @@ const STUDENT_SCALES: readonly StudentScale[] = [2, 3, 4];
 export function teacherScale(models: readonly ModelInfo[], teacher: string, importing: boolean): number | undefined {
   if (importing) return /\.(pth|pt|safetensors)$/i.test(teacher) ? 2 : undefined;
   const m = models.find((m) => m.id === teacher);
-  return m && m.scale >= 2 ? m.scale : undefined;
+  // A listed x1 model is known too (it reaches no student scale); 0 is an unknown scale.
+  return m && m.scale >= 1 ? m.scale : undefined;
 }
 
 /** The scales a teacher of `teacher` scale reaches (all, where it is unknown). */
@@ -30,6 +32,18 @@ export function studentScales(teacher: number | undefined): StudentScale[] {
 export function chosenScale(held: number | undefined, teacher: number | undefined): StudentScale {
   const scales = studentScales(teacher);
   return scales.find((s) => s === held) ?? scales[0] ?? 2;
+}
+
+/**
+ * Stage 3's teacher as the distil form holds it (the chosen one, else the first large model, else
+ * a file), its scale and the student's; stage 2 plans the student at that same scale.
+ */
+export function distilScale(models: readonly ModelInfo[], form: { teacher?: string; teacherPath: string; scale?: number }) {
+  const teachers = models.filter((m) => !m.compact);
+  const teacherId = form.teacher ?? (teachers[0] ?? models[0])?.id ?? IMPORT_TEACHER;
+  const importing = teacherId === IMPORT_TEACHER;
+  const teacher = teacherScale(models, importing ? form.teacherPath.trim() : teacherId, importing);
+  return { teacherId, importing, teacher, scale: chosenScale(form.scale, teacher), reachable: studentScales(teacher).length > 0 };
 }
 
 /** The validation folder for another scale: `.../Set5/x2` becomes `.../Set5/x4`; other paths stay. */
@@ -58,6 +72,12 @@ export function ScaleField({
   onScale(scale: StudentScale): void;
 }) {
   const label = (s: number) => (teacher !== undefined && passesOf(s, teacher) === 2 ? `x${s} (teacher run twice)` : `x${s}`);
+  if (studentScales(teacher).length === 0)
+    return (
+      <p className="field note" data-testid="scale-none">
+        A x{teacher} teacher makes no x2, x3 or x4 student: pick a teacher of x2, x3 or x4.
+      </p>
+    );
   return (
     <label className="field">
       <span>Scale</span>

@@ -3,8 +3,10 @@ import type { PlanResult, PruneSummary } from '../../api/client';
 import { useClient } from '../../app/client-context';
 import { formatCount, formatGflops, formatInt } from '../../format';
 import { latestJob, useJobs } from '../../state/jobs';
+import { useModels } from '../../state/models';
 import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm } from '../../state/ui';
 import { edsrCost } from './edsr-cost';
+import { distilScale } from './ScaleField';
 
 /** Before any report: the sliders estimate an EDSR-baseline teacher's students in closed form. */
 const ESTIMATE_TEACHER = { feats: 64, blocks: 16, scale: 2 } as const;
@@ -43,11 +45,16 @@ export function StagePlanner() {
   }, [pruned?.reportPath, setForm]);
   const report = form.loaded ?? pruned;
   const [distillForm, setDistill] = useForm('distill');
+  // The student is planned at the scale stage 3 distils it at: its upsampler is in the budget.
+  const { scale } = distilScale(
+    useModels((s) => s.models),
+    distillForm,
+  );
   const { budget, feats, blocks, layers } = form;
   const resScale = form.resScale > 0 && report?.family === 'edsr' ? form.resScale : undefined;
   const bounds = report?.bounds;
   const swinir = report?.family === 'swinir';
-  const key = report && bounds ? JSON.stringify([report.reportPath, feats, blocks, swinir ? layers : 0, resScale ?? 0]) : undefined;
+  const key = report && bounds ? JSON.stringify([report.reportPath, feats, blocks, swinir ? layers : 0, resScale ?? 0, scale]) : undefined;
   /** The engine's answer, for the request it answers (so a stale one is never shown). */
   const [answer, setAnswer] = useState<{ key: string; plan?: PlanResult; error?: string }>();
   const [fitError, setFitError] = useState<string>();
@@ -77,6 +84,7 @@ export function StagePlanner() {
           blocks,
           ...(swinir ? { layers } : {}),
           ...(resScale !== undefined ? { resScale } : {}),
+          scale,
         })
         .then(
           (p) => setAnswer({ key, plan: p }),
@@ -84,7 +92,7 @@ export function StagePlanner() {
         );
     }, 120);
     return () => clearTimeout(t);
-  }, [client, report, key, feats, blocks, layers, swinir, resScale]);
+  }, [client, report, key, feats, blocks, layers, swinir, resScale, scale]);
 
   /** The pruned teacher distils into the student too, when this page started that prune run. */
   const teacherOfRun = () => {
@@ -111,6 +119,7 @@ export function StagePlanner() {
         report: r.reportPath,
         params: Math.max(1, Math.floor((r.params * budget) / 100)),
         ...(resScale !== undefined ? { resScale } : {}),
+        scale,
       });
       setForm({ feats: p.sizes.feats, blocks: p.sizes.blocks, ...(p.sizes.layers !== undefined ? { layers: p.sizes.layers } : {}) });
       setFitError(undefined);
@@ -119,14 +128,14 @@ export function StagePlanner() {
     }
   };
 
-  const estimate = edsrCost({ feats, blocks, scale: 2 });
+  const estimate = edsrCost({ feats, blocks, scale });
   const shown: Shown | undefined = report
     ? plan && {
         params: plan.params,
         flops: plan.gflops640x360 * 1e9,
         layers: swinir
           ? `${plan.sizes.blocks} × ${plan.sizes.layers} Swin`
-          : `${edsrCost({ feats: plan.sizes.feats, blocks: plan.sizes.blocks, scale: 2 }).layers} conv`,
+          : `${edsrCost({ feats: plan.sizes.feats, blocks: plan.sizes.blocks, scale }).layers} conv`,
         teacherParams: plan.teacherParams,
       }
     : {
@@ -246,7 +255,10 @@ export function StagePlanner() {
           {error}
         </p>
       )}
-      <dl className="numbers" aria-label={report ? 'Planned student' : 'Resulting EDSR x2 (estimate)'}>
+      <p className="muted small" data-testid="plan-scale">
+        The student at x{scale}, the scale stage 3 distils it at (its upsampler counts in the budget); changing it there plans again.
+      </p>
+      <dl className="numbers" aria-label={report ? 'Planned student' : `Resulting EDSR x${scale} (estimate)`}>
         <div>
           <dt>Layers</dt>
           <dd data-testid="plan-layers">{shown?.layers ?? '—'}</dd>

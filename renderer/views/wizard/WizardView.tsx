@@ -7,11 +7,11 @@ import { formatInt } from '../../format';
 import { useImages } from '../../state/images';
 import { isActive, latestJob, resultKey, resultsFor, useJobs } from '../../state/jobs';
 import { useModels } from '../../state/models';
-import { IMPORT_TEACHER, PLANNED_STUDENT, reportError, useForm, useUi } from '../../state/ui';
+import { PLANNED_STUDENT, reportError, useForm, useUi } from '../../state/ui';
 import { runModels } from '../compare/ModelSlot';
 import { inheritable, InheritField, rankingReport, studentInit } from './InheritField';
 import { PruneStage } from './PruneStage';
-import { chosenScale, inheritsAt, ScaleField, teacherScale, valDirFor, type StudentScale } from './ScaleField';
+import { distilScale, inheritsAt, ScaleField, valDirFor, type StudentScale } from './ScaleField';
 import { StagePlanner } from './StagePlanner';
 import { DataFolders, TeacherFields } from './TeacherFields';
 import { JobControls, NumberField, TrainingPanel } from './TrainingPanel';
@@ -73,16 +73,10 @@ function DistilStage() {
     set('dataDir'),
     set('valDir'),
   ];
-  const teacherChoice = form.teacher;
-
-  const teachers = models.filter((m) => !m.compact);
-  const teacherId = teacherChoice ?? (teachers[0] ?? models[0])?.id ?? IMPORT_TEACHER;
-  const importing = teacherId === IMPORT_TEACHER;
+  const { teacherId, importing, teacher: tScale, scale, reachable } = distilScale(models, form);
   const active = isActive(job);
   const planned = student === PLANNED_STUDENT ? form.planned : undefined;
   const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
-  const tScale = teacherScale(models, importing ? teacherPath.trim() : teacherId, importing);
-  const scale = chosenScale(form.scale, tScale);
   const sameScale = inheritsAt(scale, tScale);
   const inherit = studentInit(form, !sameScale) === 'inherit';
   const report = inherit ? rankingReport(form, importing ? teacherPath.trim() : teacherId, pruneJob) : undefined;
@@ -94,6 +88,7 @@ function DistilStage() {
       ...(inheritsAt(s, tScale) || form.init !== 'inherit' ? {} : { init: undefined }),
     });
   const valid =
+    reachable &&
     (!inherit || (inheritable(form) && sameScale)) &&
     (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) &&
     studentReady &&

@@ -4,14 +4,14 @@
  * engine/zoo/count.ts: params = conv weights + biases; FLOPs = 2 x conv multiply-accumulates.
  *
  * Layers, per LR pixel unless noted: conv_first 3→F, `blocks` x (2 convs F→F), conv_after_body
- * F→F, one conv F→4F + pixel shuffle per x2 stage (the later ones at the enlarged size), and
- * conv_last F→3 at the output size. All convs are 3x3.
+ * F→F, one conv F→4F + pixel shuffle per x2 stage (the later ones at the enlarged size) or one
+ * conv F→9F for x3, and conv_last F→3 at the output size. All convs are 3x3.
  */
 export interface EdsrShape {
   readonly feats: number;
   readonly blocks: number;
-  /** 2 or 4 (x4 = two x2 stages). */
-  readonly scale: 2 | 4;
+  /** 2, 3 or 4 (x4 = two x2 stages). */
+  readonly scale: 2 | 3 | 4;
 }
 
 export interface EdsrCost {
@@ -27,11 +27,12 @@ const conv = (cin: number, cout: number) => ({ params: 9 * cin * cout + cout, ma
 
 export function edsrCost({ feats: f, blocks, scale }: EdsrShape): EdsrCost {
   const stages = scale === 4 ? 2 : 1;
+  const widen = scale === 3 ? 9 : 4;
   const lr = [conv(3, f), ...Array.from({ length: 2 * blocks + 1 }, () => conv(f, f))];
   let params = lr.reduce((s, c) => s + c.params, 0);
   let macsPerPixel = lr.reduce((s, c) => s + c.macs, 0);
   for (let i = 0; i < stages; i++) {
-    const up = conv(f, 4 * f);
+    const up = conv(f, widen * f);
     params += up.params;
     macsPerPixel += up.macs * 4 ** i;
   }

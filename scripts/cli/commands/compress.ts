@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { importanceOfCheckpoint, readImportanceReport, type ImportanceReport } from '../../../engine/compress/importance';
 import { presetConfig } from '../../../engine/zoo/presets';
 import { shrink, type ShrinkResult, type ShrinkTarget } from '../../../engine/compress/shrink';
+import { resolveArch } from '../../../engine/zoo/registry';
 import { positiveInt } from '../table';
 
 export interface CompressFlags {
@@ -15,6 +16,7 @@ export interface CompressFlags {
   blocks?: number;
   layers?: number;
   resScale?: number;
+  scale?: number;
   channelMultiple?: number;
   json?: boolean;
 }
@@ -22,6 +24,10 @@ export interface CompressFlags {
 export function targetFromFlags(f: CompressFlags): ShrinkTarget {
   const t: ShrinkTarget = {};
   for (const k of ['params', 'feats', 'blocks', 'layers', 'resScale', 'channelMultiple'] as const) if (f[k] !== undefined) t[k] = f[k];
+  if (f.scale !== undefined) {
+    if (f.scale !== 2 && f.scale !== 3 && f.scale !== 4) throw new RangeError(`--scale must be 2, 3 or 4, got ${f.scale}`);
+    t.scale = f.scale;
+  }
   if (t.params === undefined && t.feats === undefined && t.blocks === undefined && t.layers === undefined) {
     throw new TypeError('give a target: --params N (a budget) and/or --feats C, --blocks B, --layers L');
   }
@@ -39,7 +45,7 @@ export async function reportFromFlags(f: CompressFlags): Promise<ImportanceRepor
 
 function describe(r: ShrinkResult): string {
   const s = r.sizes;
-  return `${r.config.family}: N_c ${s.feats}, N_b ${s.blocks}${s.layers !== undefined ? `, N_l ${s.layers}` : ''}; ${r.params.toLocaleString('en-US')} parameters (report allows up to N_c ${r.bounds.feats}, N_b ${r.bounds.blocks}${r.bounds.layers !== undefined ? `, N_l ${r.bounds.layers}` : ''})`;
+  return `${r.config.family} x${resolveArch(r.config).scale}: N_c ${s.feats}, N_b ${s.blocks}${s.layers !== undefined ? `, N_l ${s.layers}` : ''}; ${r.params.toLocaleString('en-US')} parameters (report allows up to N_c ${r.bounds.feats}, N_b ${r.bounds.blocks}${r.bounds.layers !== undefined ? `, N_l ${r.bounds.layers}` : ''})`;
 }
 
 /** `minisr compress`: stage 2, the compact architecture from an importance report, written as a zoo config for `minisr distill --student-config`. */
@@ -61,6 +67,11 @@ export function compressCommand(): Command {
       if (!(n > 0)) throw new RangeError(`--res-scale must be a positive number, got ${JSON.stringify(v)}`);
       return n;
     })
+    .option(
+      '--scale <n>',
+      "the student's upscale factor, 2, 3 or 4 (default the teacher's): its upsampler counts in --params",
+      positiveInt('--scale'),
+    )
     .option('--channel-multiple <n>', 'search channel counts in multiples of n (EDSR default 4)', positiveInt('--channel-multiple'))
     .option('--json', 'print the result as JSON')
     .action(async (f: CompressFlags) => {
