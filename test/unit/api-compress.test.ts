@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineHost } from '../../engine/api/host';
+import type { EngineHost } from '../../engine/api/host';
+import { createCpuHost } from '../helpers/cpu-host';
 import { parseParams, ValidationError } from '../../engine/api/schema';
 import type { EngineEvent, JobState, PruneSummary } from '../../engine/api/types';
 import { readImportanceReport } from '../../engine/compress/importance';
@@ -64,15 +65,7 @@ describe('EngineHost compression stages', () => {
         .toFile(join(root, `val/00${i}_LR.png`));
     }
     await saveSafetensors(join(root, 'teacher.safetensors'), randomWeights(presetConfig('edsr-mini'), 5, 0.05));
-    host = await EngineHost.create({
-      configDir: join(dir, 'config'),
-      transport: 'websocket',
-      version: 't',
-      roots: [root],
-      modelsDir: join(dir, 'models'),
-    });
-    host.onEvent((e) => events.push(e));
-    await host.setSettings({ ep: 'cpu', threads: 1 });
+    host = await createCpuHost(dir, [root], events);
   });
   afterAll(async () => {
     await host?.close();

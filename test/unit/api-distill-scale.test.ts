@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkValScale, studentScale } from '../../engine/api/distill-scale';
-import { EngineHost } from '../../engine/api/host';
+import type { EngineHost } from '../../engine/api/host';
+import { createCpuHost } from '../helpers/cpu-host';
 import { PathPolicy } from '../../engine/api/paths';
 import { parseParams, type ValidationError } from '../../engine/api/schema';
 import type { DistillRequest, EngineEvent, JobState } from '../../engine/api/types';
@@ -77,15 +78,7 @@ describe('EngineHost distils at x3 and x4', () => {
         .png()
         .toFile(join(root, `Set5/x${s}/000_LR.png`));
     }
-    host = await EngineHost.create({
-      configDir: join(dir, 'config'),
-      transport: 'websocket',
-      version: 't',
-      roots: [root],
-      modelsDir: join(dir, 'models'),
-    });
-    host.onEvent((e) => events.push(e));
-    await host.setSettings({ ep: 'cpu', threads: 1 });
+    host = await createCpuHost(dir, [root], events);
   });
   afterAll(async () => {
     await host?.close();

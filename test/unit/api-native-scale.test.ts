@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineHost } from '../../engine/api/host';
+import type { EngineHost } from '../../engine/api/host';
+import { createCpuHost } from '../helpers/cpu-host';
 import type { EngineEvent, JobState, UpscaleResult } from '../../engine/api/types';
 import { writeRandomModel } from '../helpers/random-model';
 
@@ -29,15 +30,7 @@ describe('EngineHost at x3 and x4: native models and a x2 model twice', () => {
     await sharp({ create: { width: 20, height: 14, channels: 3, background: { r: 90, g: 140, b: 40 } } })
       .png()
       .toFile(join(dir, 'root/in.png'));
-    host = await EngineHost.create({
-      configDir: join(dir, 'config'),
-      transport: 'websocket',
-      version: 't',
-      roots: [join(dir, 'root')],
-      modelsDir: join(dir, 'models'),
-    });
-    host.onEvent((e) => events.push(e));
-    await host.setSettings({ ep: 'cpu', threads: 1 });
+    host = await createCpuHost(dir, [join(dir, 'root')], events);
   });
   afterAll(async () => {
     await host?.close();
