@@ -185,6 +185,18 @@ describe('wizard view', () => {
     // The planned student inherits from the teacher, ranked by the report it was planned from.
     fireEvent.change(within(distil).getByRole('combobox', { name: 'Initialise student from' }), { target: { value: 'inherit' } });
     expect(within(distil).getByTestId('inherit-ranking').textContent).toBe('Channels and blocks ranked by the stage-1 report (prune-1).');
+    // Planned (and budgeted) at x2, it cannot be trained at x4 until planned again there.
+    const distilScale = within(distil).getByRole('combobox', { name: 'Student scale' });
+    const startButton = () => within(distil).getByRole('button', { name: 'Start distillation' }) as HTMLButtonElement;
+    expect(startButton().disabled).toBe(false);
+    fireEvent.change(distilScale, { target: { value: '4' } });
+    expect(within(distil).getByRole('note').textContent).toBe(
+      'The planned student was sized at x2: in stage 2, use the plan made at x4 as the student.',
+    );
+    expect(startButton().disabled).toBe(true);
+    fireEvent.change(distilScale, { target: { value: '2' } });
+    expect(within(distil).queryByRole('note')).toBeNull();
+    fireEvent.change(within(distil).getByRole('combobox', { name: 'Initialise student from' }), { target: { value: 'inherit' } });
     fireEvent.click(within(distil).getByRole('button', { name: 'Start distillation' }));
     await waitFor(() => expect(client.calls.some((c) => c.method === 'startDistill')).toBe(true));
     expect(client.calls.find((c) => c.method === 'startDistill')!.args[0]).toEqual({

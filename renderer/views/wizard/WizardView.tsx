@@ -76,7 +76,10 @@ function DistilStage() {
   const { teacherId, importing, teacher: tScale, scale, reachable } = distilScale(models, form);
   const active = isActive(job);
   const planned = student === PLANNED_STUDENT ? form.planned : undefined;
-  const studentReady = student === PLANNED_STUDENT ? !!planned : !!student;
+  // A student planned (and budgeted) at another scale would get this scale's upsampler: plan it again.
+  const plannedAt = planned && typeof planned.config.upscale === 'number' ? planned.config.upscale : undefined;
+  const plannedElsewhere = plannedAt !== undefined && plannedAt !== scale;
+  const studentReady = student === PLANNED_STUDENT ? !!planned && !plannedElsewhere : !!student;
   const sameScale = inheritsAt(scale, tScale);
   const inherit = studentInit(form, !sameScale) === 'inherit';
   const report = inherit ? rankingReport(form, importing ? teacherPath.trim() : teacherId, pruneJob) : undefined;
@@ -160,6 +163,11 @@ function DistilStage() {
           </select>
         </label>
         <ScaleField scale={scale} teacher={tScale} onScale={setScale} />
+        {plannedElsewhere && (
+          <p className="hint" role="note">
+            The planned student was sized at x{plannedAt}: in stage 2, use the plan made at x{scale} as the student.
+          </p>
+        )}
         <InheritField
           form={form}
           report={report}
