@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ModelInfo } from '../../renderer/api/client';
 import { useImages } from '../../renderer/state/images';
 import { formatInt } from '../../renderer/format';
 import { IMPORT_TEACHER, useUi } from '../../renderer/state/ui';
@@ -211,6 +212,26 @@ describe('wizard view', () => {
       init: 'inherit',
       report: summary.reportPath,
     });
+  });
+
+  it('stage 3 with a listed SwinIR teacher: random by default for an EDSR student, inheriting refused before a request', async () => {
+    const swinir: ModelInfo = { ...MODELS[0]!, id: 'swinir-light-x2', label: 'SwinIR-light', family: 'swinir', preset: 'swinir-light' };
+    const client = fakeClient({ models: [swinir, ...MODELS] });
+    renderApp(client);
+    fireEvent.keyDown(window, { key: '4' });
+    const distil = await screen.findByRole('region', { name: 'Stage 3: Distil' });
+    await within(distil).findByRole('option', { name: 'SwinIR-light' });
+    fireEvent.change(within(distil).getByRole('combobox', { name: 'Teacher model' }), { target: { value: 'swinir-light-x2' } });
+    fireEvent.change(within(distil).getByRole('textbox', { name: 'Training data folder' }), { target: { value: '/data/train291' } });
+    const init = within(distil).getByRole('combobox', { name: 'Initialise student from' }) as HTMLSelectElement;
+    expect(init.value).toBe('random');
+    fireEvent.change(init, { target: { value: 'inherit' } });
+    expect(within(distil).getByTestId('inherit-ranking').textContent).toBe('Inheritance needs an EDSR teacher.');
+    expect((within(distil).getByRole('button', { name: 'Start distillation' }) as HTMLButtonElement).disabled).toBe(true);
+    // An EDSR teacher brings the default back.
+    fireEvent.change(within(distil).getByRole('combobox', { name: 'Teacher model' }), { target: { value: 'edsr-baseline-x2' } });
+    expect(within(distil).getByTestId('inherit-ranking').textContent).toMatch(/^Channels and blocks ranked by/);
+    expect((within(distil).getByRole('button', { name: 'Start distillation' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
   it("stage 3's init choice: the teacher by default (the engine's default, no init sent); random sent explicitly; SwinIR cannot inherit", async () => {

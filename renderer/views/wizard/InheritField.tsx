@@ -16,13 +16,14 @@ export function rankingReport(form: DistillForm, teacher: string, prune: JobEntr
 }
 
 /** Inheritance slices EDSR only (SwinIR's LayerNorms read every channel). */
-export function inheritable(form: DistillForm): boolean {
+export function inheritable(form: DistillForm, teacherFamily?: string): boolean {
+  if (teacherFamily !== undefined && teacherFamily !== 'edsr') return false;
   return form.student === PLANNED_STUDENT ? form.planned?.config.family === 'edsr' : form.student === 'edsr-mini';
 }
 
 /** The start the user chose, else inheritance where it is enabled (it won over random init at equal steps; README). */
-export function studentInit(form: DistillForm, acrossScales: boolean): 'random' | 'inherit' {
-  return form.init ?? (inheritable(form) && !acrossScales ? 'inherit' : 'random');
+export function studentInit(form: DistillForm, acrossScales: boolean, teacherFamily?: string): 'random' | 'inherit' {
+  return form.init ?? (inheritable(form, teacherFamily) && !acrossScales ? 'inherit' : 'random');
 }
 
 /**
@@ -33,17 +34,22 @@ export function InheritField({
   form,
   report,
   acrossScales,
+  teacherFamily,
   onInit,
 }: {
   form: DistillForm;
   report: string | undefined;
   acrossScales?: { teacher: number; student: number };
+  /** The teacher's architecture family where known (a listed model's, a checkpoint preset's). */
+  teacherFamily?: string;
   onInit(init: DistillForm['init']): void;
 }) {
-  const edsr = inheritable(form);
-  const init = studentInit(form, !!acrossScales);
+  const edsr = inheritable(form, teacherFamily);
+  const init = studentInit(form, !!acrossScales, teacherFamily);
   const note = !edsr
-    ? 'Inheritance needs an EDSR student.'
+    ? teacherFamily !== undefined && teacherFamily !== 'edsr'
+      ? 'Inheritance needs an EDSR teacher.'
+      : 'Inheritance needs an EDSR student.'
     : acrossScales
       ? `Inheritance needs a teacher of the student's scale (this one is x${acrossScales.teacher}, the student x${acrossScales.student}).`
       : report

@@ -81,7 +81,13 @@ function DistilStage() {
   const plannedElsewhere = plannedAt !== undefined && plannedAt !== scale;
   const studentReady = student === PLANNED_STUDENT ? !!planned && !plannedElsewhere : !!student;
   const sameScale = inheritsAt(scale, tScale);
-  const inherit = studentInit(form, !sameScale) === 'inherit';
+  // A checkpoint's preset names its family (edsr-baseline, swinir-light); a listed model carries it.
+  const teacherFamily = importing
+    ? /\.onnx$/i.test(teacherPath.trim())
+      ? undefined
+      : teacherPreset.split('-')[0]
+    : models.find((m) => m.id === teacherId)?.family;
+  const inherit = studentInit(form, !sameScale, teacherFamily) === 'inherit';
   const report = inherit ? rankingReport(form, importing ? teacherPath.trim() : teacherId, pruneJob) : undefined;
   // A new scale takes the validation folder of its own scale (Set5/x2 -> Set5/x4) and the default init where inheritance cannot hold.
   const setScale = (s: StudentScale) =>
@@ -92,7 +98,7 @@ function DistilStage() {
     });
   const valid =
     reachable &&
-    (!inherit || (inheritable(form) && sameScale)) &&
+    (!inherit || (inheritable(form, teacherFamily) && sameScale)) &&
     (importing ? /\.(pth|pt|safetensors|onnx)$/i.test(teacherPath.trim()) : !!teacherId) &&
     studentReady &&
     dataDir.trim() !== '' &&
@@ -172,6 +178,7 @@ function DistilStage() {
           form={form}
           report={report}
           {...(sameScale || tScale === undefined ? {} : { acrossScales: { teacher: tScale, student: scale } })}
+          {...(teacherFamily ? { teacherFamily } : {})}
           onInit={set('init')}
         />
         <NumberField label="Steps" value={steps} min={1} step={100} onChange={setSteps} />
