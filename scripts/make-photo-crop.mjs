@@ -17,12 +17,22 @@ const OUT = SCALE === 2 ? 'docs/photo-variant-rocket.png' : `docs/photo-variant-
 const GAP = 4;
 const tmp = mkdtempSync(join(tmpdir(), 'minisr-crop-'));
 try {
-  const panels = [await sharp(SRC).resize({ width: 640 * SCALE, kernel: 'nearest' }).extract(REGION).png().toBuffer()];
+  const panels = [
+    await sharp(SRC)
+      .resize({ width: 640 * SCALE, kernel: 'nearest' })
+      .extract(REGION)
+      .png()
+      .toBuffer(),
+  ];
   for (const model of [`edsr-mini-x${SCALE}`, `edsr-mini-x${SCALE}-photo`]) {
     const out = join(tmp, model);
-    execFileSync(process.execPath, ['scripts/minisr.mjs', 'upscale', SRC, '-m', model, '-s', String(SCALE), '-o', out, '--format', 'png', '--8bit'], {
-      stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      ['scripts/minisr.mjs', 'upscale', SRC, '-m', model, '-s', String(SCALE), '-o', out, '--format', 'png', '--8bit'],
+      {
+        stdio: 'inherit',
+      },
+    );
     panels.push(
       await sharp(join(out, readdirSync(out)[0]))
         .extract(REGION)
