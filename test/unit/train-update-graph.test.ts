@@ -7,6 +7,7 @@ import { ResidentTrainStep } from '../../engine/train/resident-step';
 import { OnnxTrainStep, type LossConfig } from '../../engine/train/train-graph';
 import { emaDecayAt } from '../../engine/train/trainer';
 import { validateConfig } from '../../engine/zoo/registry';
+import { relErr } from './autodiff-helpers';
 
 /**
  * The in-graph update (forward + backward + clipping + Adam + EMA in one ONNX run) against the
@@ -28,16 +29,6 @@ function batchAt(step: number) {
     hr: Float32Array.from({ length: 2 * 3 * 32 * 32 }, () => rng.next()),
     teacher: Float32Array.from({ length: 2 * 3 * 32 * 32 }, () => rng.next()),
   };
-}
-
-/** max |a - b| over max |b| */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let [d, m] = [0, 0];
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / Math.max(m, 1e-12);
 }
 
 const CASES: { name: string; adam: AdamConfig; gradClip: number; loss: LossConfig; convWeightGrad?: ConvWeightGrad }[] = [

@@ -7,6 +7,7 @@ import { validateTrainConfig, type TrainConfig } from '../../engine/train/config
 import { Trainer } from '../../engine/train/trainer';
 import { configFromFlags } from '../../scripts/cli/commands/train';
 import { writeSmoothImages } from '../helpers/train-images';
+import { relErr } from './autodiff-helpers';
 
 /**
  * The trainer's two update paths (config `update`): `host` (gradients back, optim.ts) and
@@ -44,16 +45,6 @@ function config(overrides: Record<string, unknown> = {}): TrainConfig {
     threads: 1,
     ...overrides,
   });
-}
-
-/** max |a - b| over max |b| */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let [d, m] = [0, 0];
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / Math.max(m, 1e-12);
 }
 
 describe('update paths', () => {
