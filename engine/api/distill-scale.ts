@@ -4,7 +4,7 @@ import { probeImage } from '../image/decode';
 import type { TeacherConfig } from '../train/config';
 import { listPairs } from '../train/dataset';
 import { modelFromOnnxFile } from '../upscale/model';
-import { passesFor } from '../upscale/pipeline';
+import { reachingPasses } from '../upscale/pipeline';
 import { presetConfig } from '../zoo/presets';
 import { resolveArch, validateConfig, type ModelConfig } from '../zoo/registry';
 import type { ModelCatalog } from './models';
@@ -24,14 +24,7 @@ const FIELD = 'startDistill.params.0';
 /** The scales a student can be distilled at (the zoo's EDSR and SwinIR upsamplers). */
 const STUDENT_SCALES = [2, 3, 4] as const;
 
-const reaches = (scale: number, teacher: number): boolean => {
-  try {
-    passesFor(scale, teacher);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const reaches = (scale: number, teacher: number): boolean => reachingPasses(scale, teacher) !== undefined;
 
 /**
  * The teacher's scale as the engine learns it cheaply: a listed model's card, a checkpoint's
@@ -54,14 +47,14 @@ export function studentScale(req: DistillRequest, teacher: number): { scale: num
   const scale = req.scale ?? teacher;
   if (!(STUDENT_SCALES as readonly number[]).includes(scale))
     throw new ValidationError(`${FIELD}.scale`, `a x${teacher} teacher makes no x2, x3 or x4 student`);
-  if (!reaches(scale, teacher)) {
+  const passes = reachingPasses(scale, teacher);
+  if (passes === undefined) {
     const offered = STUDENT_SCALES.filter((s) => reaches(s, teacher)).map((s) => `x${s}`);
     throw new ValidationError(
       `${FIELD}.scale`,
       `a x${teacher} teacher cannot make x${scale}${offered.length ? ` (it makes ${offered.join(' and ')})` : ''}; pick a x${scale} teacher`,
     );
   }
-  const passes = passesFor(scale, teacher);
   if (req.init === 'inherit' && passes > 1)
     throw new ValidationError(
       `${FIELD}.init`,

@@ -6,7 +6,7 @@ import { SessionCache } from '../runtime/cache';
 import type { EpChoice } from '../runtime/select';
 import type { SessionOptions } from '../runtime/session';
 import { modelFromOnnxFile, modelFromPreset, type UpscaleModel } from '../upscale/model';
-import { passesFor, upscaleImage } from '../upscale/pipeline';
+import { reachingPasses, upscaleImage } from '../upscale/pipeline';
 import { planarFromUint8 } from './dataset';
 import type { TeacherConfig } from './config';
 import type { TrainImage } from './crops';
@@ -44,11 +44,8 @@ export function loadTeacher(t: TeacherConfig): Promise<UpscaleModel> {
 /** The teacher, checked to reach the student's scale (in one pass or several). */
 async function teacherFor(t: TeacherConfig, scale: number): Promise<UpscaleModel> {
   const model = await loadTeacher(t);
-  try {
-    passesFor(scale, model.scale);
-  } catch {
+  if (reachingPasses(scale, model.scale) === undefined)
     throw new RangeError(`teacher is x${model.scale}, the student x${scale}: x${model.scale} passes cannot make x${scale}`);
-  }
   return model;
 }
 

@@ -88,11 +88,17 @@ export interface UpscaleResult {
 
 const sharedSessions = new SessionCache(4);
 
-/** Number of model passes for a total factor, or a RangeError naming the factors on offer. */
-export function passesFor(scale: number, modelScale: number): number {
+/** Number of model passes for a total factor, or undefined where a x`modelScale` model cannot make it (x3 from x2). */
+export function reachingPasses(scale: number, modelScale: number): number | undefined {
   let passes = 0;
   for (let f = 1; f < scale && passes < 4; f *= modelScale) passes++;
-  if (modelScale ** passes !== scale) {
+  return modelScale ** passes === scale ? passes : undefined;
+}
+
+/** Number of model passes for a total factor, or a RangeError naming the factors on offer. */
+export function passesFor(scale: number, modelScale: number): number {
+  const passes = reachingPasses(scale, modelScale);
+  if (passes === undefined) {
     const offered = [1, 2, 3].map((k) => modelScale ** k).join(', ');
     throw new RangeError(`scale ${scale} is not offered by a x${modelScale} model (use ${offered})`);
   }
