@@ -1,13 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+/** The files that drive Chromium: they share the two cores with a browser and a server. */
+const BROWSER = ['test/e2e/web-*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    // Two cores: model tests are CPU-heavy, so run files one or two at a time.
-    maxWorkers: 2,
     globalSetup: ['./test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+          exclude: BROWSER,
+          // Two cores: model tests are CPU-heavy, so run files one or two at a time.
+          maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: BROWSER,
+          // After the model tests, one file at a time: a browser page starved of CPU by a
+          // training in the next worker stalls for tens of seconds and its test times out.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
