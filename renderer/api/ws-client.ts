@@ -39,7 +39,9 @@ interface Pending {
 }
 
 /** The EngineClient over web mode's WebSocket (JSON-RPC-like frames, see engine/api/rpc.ts). */
-export function createWsClient(opts: { token?: string; origin?: string } = {}): EngineClient {
+/** `waitMs`: how long a call waits for an unreachable server before it fails (default 15 s). */
+export function createWsClient(options: { token?: string; origin?: string; waitMs?: number } = {}): EngineClient {
+  const opts = { waitMs: 15_000, ...options };
   const token = opts.token ?? findToken();
   const origin = opts.origin ?? location.origin;
   const wsUrl = `${origin.replace(/^http/, 'ws')}/api/ws?token=${encodeURIComponent(token)}`;
@@ -59,6 +61,7 @@ export function createWsClient(opts: { token?: string; origin?: string } = {}): 
         retryMs = 250;
         resolve(ws);
       };
+      ws.onerror = () => {}; // a close follows, which reports it
       ws.onmessage = (m) => onMessage(JSON.parse(String(m.data)) as ServerMessage);
       ws.onclose = () => {
         opened = undefined;
@@ -85,8 +88,23 @@ export function createWsClient(opts: { token?: string; origin?: string } = {}): 
     else p.resolve(msg.result);
   };
 
+  // A call made while the server is not reachable yet (a page loaded as the server starts, a
+  // handshake lost on a busy machine) waits for it a while instead of failing the page's first
+  // requests, which nothing would repeat.
+  const connected = async (): Promise<WebSocket> => {
+    const deadline = Date.now() + opts.waitMs;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        return await connect();
+      } catch (e) {
+        if (Date.now() + wait > deadline) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  };
+
   const call = async (method: EngineMethod, params: unknown[]): Promise<unknown> => {
-    const ws = await connect();
+    const ws = await connected();
     const id = nextId++;
     const req: RpcRequest = { id, method, params };
     return new Promise((resolve, reject) => {

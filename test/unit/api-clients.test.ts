@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -86,6 +88,27 @@ describe('renderer API clients', () => {
       await client.listJobs(); // the event, had it been delivered, arrives before this answer
       expect(got).toEqual([job]);
       (client as unknown as { close(): void }).close();
+    });
+
+    it('a call waits for a server that is not listening yet, and fails with a clear message once the wait is over', async () => {
+      const probe = createServer();
+      await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok));
+      const port = (probe.address() as AddressInfo).port;
+      await new Promise<void>((ok) => probe.close(() => ok()));
+      const token = 't'.repeat(32);
+      await expect(createWsClient({ token, origin: `http://127.0.0.1:${port}`, waitMs: 300 }).listJobs()).rejects.toThrow(
+        /cannot reach the MiniSR server/,
+      );
+      const client = createWsClient({ token, origin: `http://127.0.0.1:${port}` });
+      const jobs = client.listJobs(); // before the server listens
+      await new Promise((r) => setTimeout(r, 700));
+      const late = await startWebServer({ host, rendererDir: join(dir, 'renderer'), port, token });
+      try {
+        expect(await jobs).toEqual(await host.listJobs());
+      } finally {
+        (client as unknown as { close(): void }).close();
+        await late.close();
+      }
     });
   });
 
