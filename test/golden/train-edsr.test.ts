@@ -33,7 +33,8 @@ describe.runIf(available)('EDSRmini from scratch on train291', () => {
       seed: 1,
       optim: { lr: 2e-3 },
       schedule: { type: 'cosine', etaMin: 1e-5 },
-      cacheDir: path.join(tmpdir(), 'minisr-test-cache'),
+      // Kept between runs (the train291 crops take a while to make); a clean clone makes it once.
+      cacheDir: path.resolve(import.meta.dirname, '../../node_modules/.cache/minisr-test'),
       ...over,
     });
 
