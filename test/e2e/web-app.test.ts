@@ -198,7 +198,7 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
     await page.context().close();
   });
 
-  it('stays responsive while a 2000x2000 photo is upscaled (no main-thread task over 100 ms)', async () => {
+  it('stays responsive while a 2000x2000 photo is upscaled (no main-thread task over 250 ms)', async () => {
     const big = join(rig.dir, 'astronaut-2000.png');
     await sharp(join(SAMPLES, 'astronaut.png')).resize(2000, 2000, { kernel: 'lanczos3' }).toFile(big);
     const page = await rig.newPage();
@@ -238,7 +238,10 @@ describe.skipIf(!chromiumAvailable())('web mode in Chromium (e2e)', () => {
     console.log(
       `2000x2000 x2 with ${rig.compactModel}: ${seconds.toFixed(1)} s; long tasks during the run (ms): ${JSON.stringify(longTasks.map((d) => Math.round(d)))}`,
     );
-    expect(Math.max(0, ...longTasks)).toBeLessThanOrEqual(100);
+    // What this guards against is work on the page's thread that grows with the image (a decode or
+    // a pixel loop over 4000x4000 takes seconds). The page's own tasks are 50-70 ms here when the
+    // machine is quiet and reach 140 ms when other processes share its two cores.
+    expect(Math.max(0, ...longTasks)).toBeLessThanOrEqual(250);
     await page.context().close();
   });
 
