@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { probeImage } from '../image/decode';
+import { pairFolder } from '../image/pairs';
 import type { TeacherConfig } from '../train/config';
-import { listPairs } from '../train/dataset';
 import { modelFromOnnxFile } from '../upscale/model';
 import { reachingPasses } from '../upscale/pipeline';
 import { presetConfig } from '../zoo/presets';
@@ -85,16 +84,9 @@ export function studentAtScale(student: { preset?: string; config: ModelConfig }
 export async function checkValScale(paths: PathPolicy, valDir: string | undefined, scale: number): Promise<void> {
   if (valDir === undefined) return;
   const field = `${FIELD}.valDir`;
-  let first: { hr: string; lr: string };
-  try {
-    first = (await listPairs(valDir))[0]!;
-  } catch (e) {
-    throw new ValidationError(field, (e as Error).message);
-  }
-  const [hr, lr] = await Promise.all([probeImage(first.hr), probeImage(first.lr)]).catch((e: Error) => {
+  const { pairs, scale: s } = await pairFolder(valDir).catch((e: Error) => {
     throw new ValidationError(field, e.message);
   });
-  const s = hr.width / lr.width;
   if (s === scale) return;
   const sibling = join(dirname(valDir), `x${scale}`);
   const beside =
@@ -104,5 +96,5 @@ export async function checkValScale(paths: PathPolicy, valDir: string | undefine
       () => false,
     ));
   const hint = beside ? `use ${sibling}` : `give x${scale} pairs, or no validation folder`;
-  throw new ValidationError(field, `holds x${s} pairs (${basename(first.hr)}), and the student is x${scale}: ${hint}`);
+  throw new ValidationError(field, `holds x${s} pairs (${basename(pairs[0]!.hr)}), and the student is x${scale}: ${hint}`);
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeImage } from '../image/decode';
+import { pairFolder } from '../image/pairs';
 import type { PlanarImage } from '../image/planar';
 import { imresizeBicubic, SR_BENCHMARK_LR } from '../image/resize';
 import type { TrainImage } from './crops';
@@ -141,32 +142,15 @@ export async function loadHrFolder(dir: string, opts: LoadOptions): Promise<Trai
   return out;
 }
 
-/** The `NAME_HR.ext` + `NAME_LR.ext` pairs of a benchmark folder, by name; a folder without any, or an HR without its LR, throws. */
-export async function listPairs(dir: string): Promise<{ stem: string; hr: string; lr: string }[]> {
-  const files = await listImages(dir);
-  const hrFiles = files.filter((f) => /_HR\.[^.]+$/i.test(path.basename(f)));
-  if (hrFiles.length === 0) throw new Error(`no NAME_HR/NAME_LR image pairs in ${dir}`);
-  return hrFiles.map((hr) => {
-    const stem = path.basename(hr).replace(/_HR\.[^.]+$/i, '');
-    const lr = files.find((f) => path.basename(f).replace(/\.[^.]+$/, '') === `${stem}_LR`);
-    if (!lr) throw new Error(`${hr}: no matching ${stem}_LR image in ${dir}`);
-    return { stem, hr, lr };
-  });
-}
-
-/** A benchmark folder of `NAME_HR.ext` + `NAME_LR.ext` pairs; the scale is read from the sizes. */
+/** A folder of `NAME_HR.ext` + `NAME_LR.ext` pairs (`pairFolder`); its scale is read from the sizes and must be `expectScale` when given. */
 export async function loadPairedFolder(dir: string, expectScale?: number): Promise<{ scale: number; images: TrainImage[] }> {
-  let scale = expectScale;
+  const { pairs, scale } = await pairFolder(dir);
+  if (expectScale !== undefined && scale !== expectScale)
+    throw new RangeError(`${dir}: HR/LR pairs are x${scale}, expected x${expectScale}`);
   const images: TrainImage[] = [];
-  for (const { stem, hr: hrFile, lr: lrFile } of await listPairs(dir)) {
+  for (const { name, hr: hrFile, lr: lrFile } of pairs) {
     const [hr, lr] = await Promise.all([decodeImage(hrFile), decodeImage(lrFile)]);
-    const s = hr.width / lr.width;
-    if (!Number.isInteger(s) || hr.height !== lr.height * s) {
-      throw new RangeError(`${stem}: HR ${hr.width}x${hr.height} is not an integer multiple of LR ${lr.width}x${lr.height}`);
-    }
-    if (scale !== undefined && s !== scale) throw new RangeError(`${stem}: HR/LR scale is ${s}, expected x${scale}`);
-    scale = s;
-    images.push({ name: stem, width: lr.width, height: lr.height, lr: toPlanarUint8(lr.rgb), hr: toPlanarUint8(hr.rgb) });
+    images.push({ name, width: lr.width, height: lr.height, lr: toPlanarUint8(lr.rgb), hr: toPlanarUint8(hr.rgb) });
   }
-  return { scale: scale!, images };
+  return { scale, images };
 }

@@ -1,7 +1,6 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { decodeImage, probeImage } from '../image/decode';
+import { decodeImage } from '../image/decode';
 import { encodeToBuffer } from '../image/encode';
+import { listPairs } from '../image/pairs';
 import { imresizeBicubic } from '../image/resize';
 import { evaluatePair, meanScore, type PairScore } from '../metrics/evaluate';
 import type { ImageModel } from './infer';
@@ -19,22 +18,6 @@ export interface SetResult {
   readonly mean: PairScore;
 }
 
-const LR_SUFFIX = '_LR.png';
-
-/** The `NNN_LR.png` / `NNN_HR.png` pairs of a benchmark folder, by name. */
-export async function benchmarkPairs(dir: string): Promise<{ name: string; lr: string; hr: string }[]> {
-  const files = new Set(await readdir(dir));
-  const pairs = [...files]
-    .filter((f) => f.endsWith(LR_SUFFIX) && files.has(f.slice(0, -LR_SUFFIX.length) + '_HR.png'))
-    .sort()
-    .map((f) => {
-      const name = f.slice(0, -LR_SUFFIX.length);
-      return { name, lr: path.join(dir, f), hr: path.join(dir, `${name}_HR.png`) };
-    });
-  if (pairs.length === 0) throw new Error(`${dir}: no NNN_LR.png / NNN_HR.png pairs found`);
-  return pairs;
-}
-
 /** What the benchmark needs of a model: zoo models (ImageModel) and, through the upscaler, imported ones. */
 export type EvaluableModel = Pick<ImageModel, 'scale' | 'upscale'>;
 
@@ -44,16 +27,6 @@ export type EvaluableModel = Pick<ImageModel, 'scale' | 'upscale'>;
  */
 export function bicubicModel(scale: number): EvaluableModel {
   return { scale, upscale: async (img) => imresizeBicubic(img, scale) };
-}
-
-/** A benchmark folder's scale: its first pair's HR size over its LR size, which must be a whole number. */
-export async function benchmarkScale(dir: string): Promise<number> {
-  const [pair] = await benchmarkPairs(dir);
-  const [lr, hr] = await Promise.all([probeImage(pair!.lr), probeImage(pair!.hr)]);
-  const scale = hr.width / lr.width;
-  if (!Number.isInteger(scale) || scale < 1 || hr.height !== lr.height * scale)
-    throw new RangeError(`${pair!.name}: HR ${hr.width}x${hr.height} is no whole multiple of LR ${lr.width}x${lr.height}`);
-  return scale;
 }
 
 export interface EvaluateOptions {
@@ -72,15 +45,16 @@ async function jpegRoundTrip(file: string, quality: number): Promise<Awaited<Ret
 }
 
 /**
- * Super-resolves every LR image of a folder and scores it against its HR image with the SR
- * protocol (Y-channel PSNR/SSIM, `scale` pixels cropped, output quantised to uint8).
+ * Super-resolves every LR image of a pair folder (`listPairs`: an unpaired image is an error) and
+ * scores it against its HR image with the SR protocol (Y-channel PSNR/SSIM, `scale` pixels
+ * cropped, output quantised to uint8).
  */
 export async function evaluateSet(model: EvaluableModel, dir: string, opts: EvaluateOptions = {}): Promise<SetResult> {
   const passes = opts.passes ?? 1;
   if (!Number.isInteger(passes) || passes < 1) throw new RangeError(`passes must be an integer >= 1, got ${passes}`);
   const scale = model.scale ** passes;
   const images: ImageResult[] = [];
-  for (const pair of await benchmarkPairs(dir)) {
+  for (const pair of await listPairs(dir)) {
     const [lr, hr] = await Promise.all([
       opts.lrJpeg !== undefined ? jpegRoundTrip(pair.lr, opts.lrJpeg) : decodeImage(pair.lr),
       decodeImage(pair.hr),

@@ -3,12 +3,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadStateDict } from '../../../engine/io/checkpoint';
+import { pairFolder } from '../../../engine/image/pairs';
 import { bindWeights } from '../../../engine/zoo/build';
 import { summarizeOnnx } from '../../../engine/graph/onnx';
 import { CARD_METADATA_KEY, cardPathFor, isZooCard, parseAnyCard, readAnyCard, writeCard, type ModelCard } from '../../../engine/zoo/card';
 import { modelFromOnnxFile } from '../../../engine/upscale/model';
 import { wholeImageModel } from '../../../engine/upscale/whole-image';
-import { benchmarkScale, bicubicModel, evaluateSet, type EvaluableModel, type SetResult } from '../../../engine/zoo/evaluate';
+import { bicubicModel, evaluateSet, type EvaluableModel, type SetResult } from '../../../engine/zoo/evaluate';
 import { ImageModel } from '../../../engine/zoo/infer';
 import { presetConfig } from '../../../engine/zoo/presets';
 import { formatTable, positiveInt } from '../table';
@@ -62,7 +63,7 @@ function printSet(r: SetResult, name: string): void {
   console.log(`${name} (x${r.scale})\n${formatTable(rows)}\n`);
 }
 
-/** `minisr eval`: PSNR/SSIM on the Y channel over benchmark folders of NNN_LR.png / NNN_HR.png. */
+/** `minisr eval`: PSNR/SSIM on the Y channel over benchmark folders of NAME_HR / NAME_LR pairs (engine/image/pairs.ts). */
 export function evalCommand(): Command {
   return new Command('eval')
     .description('evaluate a model on benchmark sets (Y-channel PSNR/SSIM, border crop = scale)')
@@ -85,7 +86,7 @@ export function evalCommand(): Command {
       const results: SetResult[] = [];
       try {
         for (const dir of opts.set) {
-          const r = await evaluateSet(model ?? bicubicModel(await benchmarkScale(dir)), dir, {
+          const r = await evaluateSet(model ?? bicubicModel((await pairFolder(dir)).scale), dir, {
             ...(opts.lrJpeg !== undefined ? { lrJpeg: opts.lrJpeg } : {}),
             ...(opts.passes !== undefined ? { passes: opts.passes } : {}),
           });
