@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeImage } from '../image/decode';
+import { isReadableExtension, READABLE_EXTENSIONS } from '../image/formats';
 import { pairFolder } from '../image/pairs';
 import type { PlanarImage } from '../image/planar';
 import { imresizeBicubic, SR_BENCHMARK_LR } from '../image/resize';
@@ -15,7 +16,6 @@ import type { TrainImage } from './crops';
  * cached on disk keyed by file path, size, mtime and scale, so later runs start in seconds.
  */
 
-const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp|avif)$/i;
 const CACHE_VERSION = 'hrlr-v1';
 const MAGIC = 0x4352534d; // 'MSRC'
 
@@ -67,7 +67,7 @@ export async function listImages(dir: string): Promise<string[]> {
     throw new Error(`cannot read image folder ${dir}: ${(e as Error).message}`, { cause: e });
   }
   return names
-    .filter((n) => IMAGE_EXT.test(n))
+    .filter((n) => isReadableExtension(n)) // what sharp decodes, as for benchmark pairs and batches
     .sort()
     .map((n) => path.join(dir, n));
 }
@@ -127,7 +127,7 @@ export async function loadHrFolder(dir: string, opts: LoadOptions): Promise<Trai
   if (!Number.isInteger(scale) || scale < 2) throw new RangeError(`scale must be an integer >= 2, got ${scale}`);
   let files = await listImages(dir);
   if (opts.limit !== undefined) files = files.slice(0, opts.limit);
-  if (files.length === 0) throw new Error(`no images (png/jpg/webp/tiff/bmp/avif) in ${dir}`);
+  if (files.length === 0) throw new Error(`no images in ${dir} (readable: ${READABLE_EXTENSIONS.join(' ')})`);
   const out: TrainImage[] = [];
   for (const file of files) {
     const key = opts.cacheDir ? path.join(opts.cacheDir, CACHE_VERSION, `${await cacheKey(file, scale)}.bin`) : undefined;
