@@ -18,6 +18,8 @@ import type { TrainImage } from './crops';
  * taken from it aligned with the HR crop, so a distillation step costs what a plain step costs.
  * A teacher of a smaller scale that reaches the student's in passes (x2 twice for a x4 student)
  * runs them as `minisr upscale -s 4` does: an x4 teacher for free where only x2 weights are good.
+ * The teacher is loaded only for the first output not on disk, so a run whose outputs are all
+ * cached never parses its weights.
  */
 
 const VERSION = 'teacher-v1';
@@ -49,6 +51,21 @@ async function teacherFor(t: TeacherConfig, scale: number): Promise<UpscaleModel
   return model;
 }
 
+/**
+ * The cached output of length `need` (3 x the student's pixels), under either name, so that the
+ * teacher's own scale (what picks the name) need not be known before the teacher is loaded:
+ * `<lr>-x<scale>.bin` is written only by a teacher of another scale run in passes, and `<lr>.bin`
+ * at this length only by a teacher of this scale (the LR's hash fixes its size, so a one-pass
+ * file of another scale has another length).
+ */
+async function readCached(base: string, scale: number, need: number): Promise<Uint8Array | undefined> {
+  for (const file of [`${base}-x${scale}.bin`, `${base}.bin`]) {
+    const bytes = await readFile(file).catch(() => undefined);
+    if (bytes?.length === need) return bytes;
+  }
+  return undefined;
+}
+
 /** Planar uint8 of the teacher's output, clamped and rounded as any 8-bit image is. */
 function toUint8Shared(data: Float32Array): Uint8Array {
   const res = new Uint8Array(new SharedArrayBuffer(data.length));
@@ -78,9 +95,7 @@ export async function attachTeacherOutputs(
 ): Promise<TrainImage[]> {
   const dir = path.join(opts.cacheDir, VERSION, await teacherHash(t));
   await mkdir(dir, { recursive: true });
-  const model = await teacherFor(t, opts.scale);
-  // A teacher run in passes gets its own file names: the same LR may feed a one-pass run of it too.
-  const suffix = model.scale === opts.scale ? '' : `-x${opts.scale}`;
+  let model: Promise<UpscaleModel> | undefined;
   const sessions = new SessionCache(2);
   const out: TrainImage[] = new Array(images.length);
   // Same-size images one after another: the tile sessions are reused.
@@ -89,17 +104,18 @@ export async function attachTeacherOutputs(
   try {
     for (const [done, i] of order.entries()) {
       const im = images[i]!;
-      const file = path.join(dir, `${createHash('sha256').update(im.lr).digest('hex').slice(0, 32)}${suffix}.bin`);
+      const base = path.join(dir, createHash('sha256').update(im.lr).digest('hex').slice(0, 32));
       const need = 3 * im.width * im.height * opts.scale * opts.scale;
-      const cached = await readFile(file).catch(() => undefined);
+      const cached = await readCached(base, opts.scale, need);
       let teacher: Uint8Array;
-      if (cached?.length === need) {
+      if (cached) {
         teacher = new Uint8Array(new SharedArrayBuffer(need));
         teacher.set(cached);
       } else {
+        const m = await (model ??= teacherFor(t, opts.scale));
         // The upscaler's tiled pass: whole images up to the tile, exact tiling for models with a known receptive radius.
         const { rgb } = await upscaleImage(planarFromUint8(im.lr, im.width, im.height), undefined, {
-          model,
+          model: m,
           scale: opts.scale,
           ep: opts.ep ?? 'cpu',
           tile: opts.tile ?? 'auto',
@@ -111,7 +127,8 @@ export async function attachTeacherOutputs(
             `teacher output for ${im.name} is ${rgb.width}x${rgb.height}, expected x${opts.scale} of ${im.width}x${im.height}`,
           );
         teacher = toUint8Shared(rgb.data);
-        await writeFileAtomic(file, teacher);
+        // A teacher run in passes gets its own file names: the same LR may feed a one-pass run of it too.
+        await writeFileAtomic(`${base}${m.scale === opts.scale ? '' : `-x${opts.scale}`}.bin`, teacher);
         computed++;
       }
       out[i] = { ...im, teacher };

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { saveSafetensors } from '../../engine/io/checkpoint';
 import { float32Tensor } from '../../engine/io/tensor';
 import type { TrainImage } from '../../engine/train/crops';
@@ -9,9 +9,20 @@ import { planarFromUint8 } from '../../engine/train/dataset';
 import { initParams } from '../../engine/train/init';
 import { Rng } from '../../engine/train/rng';
 import { attachTeacherOutputs } from '../../engine/train/teacher';
+import type * as Model from '../../engine/upscale/model';
 import { modelParamShapes } from '../../engine/zoo/build';
 import { ImageModel } from '../../engine/zoo/infer';
 import { presetConfig } from '../../engine/zoo/presets';
+
+// Counts teacher loads: a run whose outputs are all cached must not load (parse) the teacher.
+const loads = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../../engine/upscale/model', async (importOriginal) => {
+  const real = await importOriginal<typeof Model>();
+  return {
+    ...real,
+    modelFromPreset: (...args: Parameters<typeof real.modelFromPreset>) => (loads.count++, real.modelFromPreset(...args)),
+  };
+});
 
 let dir: string;
 afterAll(async () => {
@@ -36,8 +47,10 @@ describe('teacher-output cache', () => {
     const cacheDir = path.join(dir, 'cache');
 
     let computed = -1;
+    loads.count = 0;
     const first = await attachTeacherOutputs(images, teacher, { cacheDir, scale: 2, onProgress: (_d, _t, c) => (computed = c) });
     expect(computed).toBe(3);
+    expect(loads.count).toBe(1);
     const reference = await ImageModel.fromWeights(config, sd);
     for (const [i, im] of first.entries()) {
       expect(im.name).toBe(images[i]!.name);
@@ -53,6 +66,7 @@ describe('teacher-output cache', () => {
 
     const again = await attachTeacherOutputs(images, teacher, { cacheDir, scale: 2, onProgress: (_d, _t, c) => (computed = c) });
     expect(computed).toBe(0);
+    expect(loads.count).toBe(1); // all cached: the teacher was not loaded again
     expect(Array.from(again[1]!.teacher!)).toEqual(Array.from(first[1]!.teacher!));
 
     // Other weights: another cache folder, recomputed.
@@ -109,10 +123,15 @@ describe('teacher-output cache', () => {
     };
     expect(maxDiff(x4!.teacher!, twice.data)).toBeLessThanOrEqual(1);
     expect(maxDiff(x2!.teacher!, once.data)).toBeLessThanOrEqual(1);
-    // Both stay cached: a second x4 run computes nothing.
+    // Both stay cached: a second x4 run (and x2 run) computes nothing and loads no teacher.
     let computed = -1;
-    await attachTeacherOutputs([im], teacher, { cacheDir, scale: 4, onProgress: (_d, _t, c) => (computed = c) });
+    loads.count = 0;
+    const [again] = await attachTeacherOutputs([im], teacher, { cacheDir, scale: 4, onProgress: (_d, _t, c) => (computed = c) });
     expect(computed).toBe(0);
+    expect(Array.from(again!.teacher!)).toEqual(Array.from(x4!.teacher!));
+    const [again2] = await attachTeacherOutputs([im], teacher, { cacheDir, scale: 2 });
+    expect(Array.from(again2!.teacher!)).toEqual(Array.from(x2!.teacher!));
+    expect(loads.count).toBe(0);
     await expect(attachTeacherOutputs([im], teacher, { cacheDir, scale: 3 })).rejects.toThrow(/teacher is x2, the student x3/);
   });
 
