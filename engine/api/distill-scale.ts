@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { teacherConfig } from '../compress/inherit';
 import { pairFolder } from '../image/pairs';
 import type { TeacherConfig } from '../train/config';
-import { modelFromOnnxFile } from '../upscale/model';
+import { modelFromOnnxFile, type UpscaleModel } from '../upscale/model';
 import { reachingPasses } from '../upscale/pipeline';
 import { presetConfig } from '../zoo/presets';
 import { resolveArch, validateConfig, type ModelConfig } from '../zoo/registry';
@@ -25,20 +26,32 @@ const STUDENT_SCALES = [2, 3, 4] as const;
 
 const reaches = (scale: number, teacher: number): boolean => reachingPasses(scale, teacher) !== undefined;
 
+/** What the request path reads of the teacher, once: its scale, and its config for inheritance's check. */
+export interface TeacherRead {
+  scale: number;
+  /** The teacher's zoo config, or why it has none (`teacherConfig`); a listed model's card is read only when asked. */
+  config(): Promise<ModelConfig | Error>;
+}
+
 /**
- * The teacher's scale as the engine learns it cheaply: a listed model's card, a checkpoint's
- * preset, else the ONNX file itself (its card or import metadata, its declared shapes, or one
- * 16x16 trial run). A file that cannot be read as an upscaler is refused here.
+ * The teacher as the engine learns it cheaply: a listed model's card, a checkpoint's preset, else
+ * the ONNX file itself (its card or import metadata, its declared shapes, or one 16x16 trial run),
+ * whose read also gives its config: the file is not read again for inheritance. A file that
+ * cannot be read as an upscaler is refused here.
  */
-export async function teacherScale(models: ModelCatalog, req: DistillRequest, teacher: TeacherConfig): Promise<number> {
-  if (teacher.type === 'preset') return resolveArch(presetConfig(teacher.preset)).scale;
+export async function readTeacher(models: ModelCatalog, req: DistillRequest, teacher: TeacherConfig): Promise<TeacherRead> {
+  const config = () => teacherConfig(teacher);
+  if (teacher.type === 'preset') return { scale: resolveArch(presetConfig(teacher.preset)).scale, config };
   const listed = (await models.list()).find((m) => m.id === req.teacher);
-  if (listed && listed.scale >= 2) return listed.scale;
+  if (listed && listed.scale >= 2) return { scale: listed.scale, config };
+  let model: UpscaleModel;
   try {
-    return (await modelFromOnnxFile(teacher.path)).scale;
+    model = await modelFromOnnxFile(teacher.path);
   } catch (e) {
     throw new ValidationError(`${FIELD}.teacher`, (e as Error).message);
   }
+  const own = model.config ?? new Error('it has no model card, beside it or in its metadata');
+  return { scale: model.scale, config: () => Promise.resolve(own) };
 }
 
 /** The student's scale and the teacher passes that make its targets; refused where the teacher cannot reach it, or inheritance cannot hold. */

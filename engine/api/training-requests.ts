@@ -11,7 +11,7 @@ import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
 import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
 import { isPresetName, PRESET_NAMES, presetConfig } from '../zoo/presets';
 import { validateConfig, type ModelConfig } from '../zoo/registry';
-import { checkValScale, studentAtScale, studentScale, teacherScale } from './distill-scale';
+import { checkValScale, readTeacher, studentAtScale, studentScale, type TeacherRead } from './distill-scale';
 import type { ModelCatalog } from './models';
 import type { PathPolicy } from './paths';
 import { reportPath } from './prune-reports';
@@ -132,9 +132,9 @@ function studentModel(req: DistillRequest): { preset?: string; name: string; con
  * The request's init, else inheritance where it applies (it won over random init at equal steps;
  * README) and random weights otherwise. A report given where inheritance cannot apply is refused.
  */
-async function initChoice(req: DistillRequest, teacher: TeacherConfig, student: ModelConfig): Promise<'random' | 'inherit'> {
+async function initChoice(req: DistillRequest, teacher: TeacherRead, student: ModelConfig): Promise<'random' | 'inherit'> {
   if (req.init !== undefined) return req.init;
-  const blocker = await inheritanceBlocker(teacher, student);
+  const blocker = inheritanceBlocker(await teacher.config(), student);
   if (blocker && req.report !== undefined)
     throw new ValidationError('startDistill.params.0.report', `ranks the teacher for inheritance, which needs ${blocker}`);
   return blocker ? 'random' : 'inherit';
@@ -178,11 +178,12 @@ async function initFields(
 export async function startDistillJob(ctx: TrainingContext, req: DistillRequest, start: Start<DistillTask>): Promise<JobInfo> {
   const student = studentModel(req);
   const teacher = await distillTeacher(ctx, req);
-  const { scale, passes } = studentScale(req, await teacherScale(ctx.models, req, teacher));
+  const read = await readTeacher(ctx.models, req, teacher);
+  const { scale, passes } = studentScale(req, read.scale);
   const model = studentAtScale(student, scale);
   const data = await dataFields(ctx, req);
   await checkValScale(ctx.paths, data.val?.dir, scale);
-  const init = await initChoice(req, teacher, model);
+  const init = await initChoice(req, read, model);
   // The run, and the model it exports, say the student's scale: edsr-mini-x4-<time>-<tail>.
   const run = runName(`${student.name}-x${scale}`);
   const twice = passes > 1 ? ` (teacher run ${passes === 2 ? 'twice' : `${passes} times`})` : '';

@@ -121,29 +121,31 @@ export async function loadTeacherWeights(
   return { config, weights: new Map([...sd].map(([k, v]) => [k, v.data as Float32Array])) };
 }
 
-/** The teacher's config without its weights: a preset at its own scale, or an ONNX file's card. */
-async function teacherConfig(t: TeacherConfig): Promise<ModelConfig> {
-  if (t.type === 'preset') return presetConfig(t.preset);
-  const side = cardPathFor(t.path);
-  return (existsSync(side) ? await readCard(side) : cardFromOnnx(await readFile(t.path))).config;
+/** The teacher's config without its weights (a preset at its own scale, or an ONNX file's card), or why it has none. */
+export async function teacherConfig(t: TeacherConfig): Promise<ModelConfig | Error> {
+  try {
+    if (t.type === 'preset') return presetConfig(t.preset);
+    const side = cardPathFor(t.path);
+    return (existsSync(side) ? await readCard(side) : cardFromOnnx(await readFile(t.path))).config;
+  } catch (e) {
+    return e as Error;
+  }
 }
 
 /**
  * Why inheritance cannot start this student from this teacher, or undefined where it can: what
  * decides the default init (inheritance won over random init at equal steps for an EDSR student
- * of an EDSR teacher at one scale; README). Only the configs are read, never the weights.
+ * of an EDSR teacher at one scale; README). Only configs are judged, never weights: the teacher's
+ * is what its caller already read (`teacherConfig`, or the model read for its scale), or why it
+ * has none, so the teacher is not read again here.
  */
-export async function inheritanceBlocker(teacher: TeacherConfig, student: ModelConfig): Promise<string | undefined> {
-  let t: ModelConfig;
-  try {
-    t = await teacherConfig(teacher);
-  } catch (e) {
-    return `a teacher with a zoo config (${(e as Error).message})`;
-  }
+export function inheritanceBlocker(teacher: ModelConfig | Error, student: ModelConfig): string | undefined {
+  if (teacher instanceof Error) return `a teacher with a zoo config (${teacher.message})`;
   const s = validateConfig(student);
-  if (t.family !== 'edsr' || s.family !== 'edsr') return `an EDSR teacher and student; here ${t.family} and ${s.family}`;
-  if (t.upscale !== s.upscale) return `the teacher at the student's scale; the teacher is x${t.upscale}, the student x${s.upscale}`;
-  if (t.img_range !== s.img_range || t.rgb_mean.some((m, i) => m !== s.rgb_mean[i]))
+  if (teacher.family !== 'edsr' || s.family !== 'edsr') return `an EDSR teacher and student; here ${teacher.family} and ${s.family}`;
+  if (teacher.upscale !== s.upscale)
+    return `the teacher at the student's scale; the teacher is x${teacher.upscale}, the student x${s.upscale}`;
+  if (teacher.img_range !== s.img_range || teacher.rgb_mean.some((m, i) => m !== s.rgb_mean[i]))
     return 'the teacher and the student to normalise their inputs alike (img_range / rgb_mean)';
   return undefined;
 }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkValScale, studentScale } from '../../engine/api/distill-scale';
 import type { EngineHost } from '../../engine/api/host';
 import { createCpuHost } from '../helpers/cpu-host';
@@ -13,6 +13,15 @@ import { saveSafetensors } from '../../engine/io/checkpoint';
 import { presetConfig } from '../../engine/zoo/presets';
 import { randomWeights } from '../../engine/zoo/random-weights';
 import { writeRandomModel } from '../helpers/random-model';
+import type * as FsPromises from 'node:fs/promises';
+
+// Every readFile in this process (the host's; jobs run in worker threads), to count teacher reads.
+const reads = vi.hoisted(() => [] as string[]);
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof FsPromises>();
+  const readFile = (...args: Parameters<typeof real.readFile>) => (reads.push(String(args[0])), real.readFile(...args));
+  return { ...real, readFile };
+});
 
 /**
  * Distillation through the engine API at x3 and x4: the request's scale is checked against what
@@ -158,6 +167,23 @@ describe('EngineHost distils at x3 and x4', () => {
     expect(cfg).toMatchObject({ model: { upscale: 2 } });
     expect(cfg).not.toHaveProperty('init');
     expect(await readdir(join(dir, 'config/runs', run))).not.toContain('inherit.safetensors');
+  });
+
+  it('reads an unlisted ONNX teacher once for its scale and the default init', async () => {
+    const teacher = await writeRandomModel(root, 'unlisted-x2', 'edsr-mini', 7);
+    reads.length = 0;
+    // x4 from this x2 teacher: inheritance is judged (and blocked) on the config that read gave.
+    const job = await host.startDistill({ ...base(), teacher, scale: 4, steps: 100_000 });
+    const teacherReads = reads.filter((p) => p === teacher).length;
+    await host.cancelJob(job.id);
+    expect(await until(job.id)).toBe('cancelled');
+    expect(teacherReads).toBe(1);
+    expect(job.title).toBe('distil unlisted-x2 into edsr-mini x4 (teacher run twice) (100000 steps)');
+    // At its own scale the same read's config lets inheritance be the default.
+    const x2 = await host.startDistill({ ...base(), teacher, steps: 100_000 });
+    expect(x2.title).toBe('distil unlisted-x2 into edsr-mini x2 (inherited) (100000 steps)');
+    await host.cancelJob(x2.id);
+    expect(await until(x2.id)).toBe('cancelled');
   });
 
   it('a x2 teacher run twice distils a x4 student, exported and listed as a x4 model named so', async () => {

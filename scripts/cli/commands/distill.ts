@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { inheritanceBlocker, writeInheritedInit } from '../../../engine/compress/inherit';
+import { inheritanceBlocker, teacherConfig, writeInheritedInit } from '../../../engine/compress/inherit';
 import { validateTrainConfig } from '../../../engine/train/config';
 import { Command, Option } from 'commander';
 import { validateConfig } from '../../../engine/zoo/registry';
@@ -75,7 +75,7 @@ async function initFor(config: Record<string, unknown>, f: DistillFlags): Promis
   }
   if (!f.init && config.init !== undefined) return config.init as Record<string, unknown>; // a --config file's own init
   const cfg = validateTrainConfig(config);
-  const blocker = cfg.teacher ? await inheritanceBlocker(cfg.teacher, cfg.model) : 'a teacher';
+  const blocker = cfg.teacher ? inheritanceBlocker(await teacherConfig(cfg.teacher), cfg.model) : 'a teacher';
   if (blocker && f.init === 'inherit') throw new TypeError(`--init inherit needs ${blocker}`);
   if (blocker && f.report) throw new TypeError(`--report applies to inheritance, which needs ${blocker}`);
   if (!blocker) return { weights: await inheritInto(config, f) };
