@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { modelFromOnnxFile, type UpscaleModel } from '../upscale/model';
 import { upscaleFile, type UpscaleNotice, type UpscaleProgress } from '../upscale/pipeline';
 import { SessionCache } from '../runtime/cache';
+import { whenNativeIdle } from '../runtime/session';
 import { setDefaultGpuSpawner } from '../runtime/gpu-process';
 import { portSpawner } from '../runtime/gpu-relay';
 import type { WorkerInput, WorkerMessage } from './jobs';
@@ -150,7 +151,15 @@ async function main(): Promise<unknown> {
   }
 }
 
+// The parent ends this thread once it has the answer: let any onnxruntime call still running (a
+// tile or step started before a cancel was seen) finish first, or its end aborts the whole process.
 main().then(
-  (result) => post({ type: 'done', result }),
-  (e: Error) => post({ type: 'error', message: e.message, cancelled: e instanceof JobCancelled || isCancelled(control) }),
+  async (result) => {
+    await whenNativeIdle();
+    post({ type: 'done', result });
+  },
+  async (e: Error) => {
+    await whenNativeIdle();
+    post({ type: 'error', message: e.message, cancelled: e instanceof JobCancelled || isCancelled(control) });
+  },
 );

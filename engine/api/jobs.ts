@@ -46,7 +46,12 @@ interface JobRecord {
   worker?: Worker | JobProcess;
   /** Turns the worker's result into the final event (and registers outputs). */
   finish: (result: unknown, jobId: string) => Promise<EngineEvent | undefined>;
+  /** Once started: settles when the job has ended and its worker is gone. */
+  ended?: Promise<void>;
 }
+
+/** How long `close` waits for running jobs to answer their cancel before ending their workers anyway. */
+const CLOSE_GRACE_MS = 30_000;
 
 export class JobNotFoundError extends Error {
   readonly code = 'not-found';
@@ -122,19 +127,30 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
       this.queue.splice(this.queue.indexOf(rec), 1);
       return this.setState(rec, 'cancelled');
     }
-    // The worker stops at its next tile/step; a stuck native call is ended after a grace period.
+    // The worker stops at its next tile/step. A process stuck in a native call is killed after a
+    // grace period; a thread is not (ending it inside the call would end this process too).
     const worker = rec.worker;
-    setTimeout(() => {
-      if (rec.worker === worker) void worker.terminate();
-    }, 10_000).unref();
+    if (worker instanceof JobProcess)
+      setTimeout(() => {
+        if (rec.worker === worker) void worker.terminate();
+      }, 10_000).unref();
     return rec.info;
   }
 
-  /** Cancels everything and waits for the workers to exit. */
+  /**
+   * Cancels everything and waits for the workers to exit. Each answers its cancel at its next tile
+   * or step and is ended then; ending a worker thread inside an onnxruntime call aborts this whole
+   * process ("terminate called after throwing an instance of 'Napi::Error'"), so terminating one
+   * that has not answered is the last resort, after CLOSE_GRACE_MS.
+   */
   async close(): Promise<void> {
+    const running = [...this.jobs.values()].filter((r) => r.worker);
     for (const rec of this.jobs.values()) if (!isFinal(rec.info.state)) this.cancel(rec.info.id);
-    const workers = [...this.jobs.values()].flatMap((r) => (r.worker ? [r.worker] : []));
-    await Promise.all(workers.map((w) => w.terminate()));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+    await Promise.race([Promise.all(running.map((r) => r.ended)), grace]);
+    clearTimeout(timer);
+    await Promise.all(running.flatMap((r) => (r.worker ? [r.worker.terminate()] : [])));
   }
 
   /** Sets the job's control word (shared with a worker thread, told to a job process) and wakes a sleeping worker. */
@@ -177,6 +193,8 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
     this.setState(rec, 'running');
     let settled = false;
     let finishing = false;
+    let gone!: () => void;
+    rec.ended = new Promise<void>((resolve) => (gone = resolve));
     const end = (state: JobState, error?: string, final?: EngineEvent) => {
       if (settled) return;
       settled = true;
@@ -184,7 +202,8 @@ export class JobManager extends EventEmitter<{ event: [EngineEvent] }> {
       if (final) this.emit('event', final);
       this.setState(rec, state, error);
       this.running = undefined;
-      void worker.terminate();
+      // Safe now: a worker answers only once its native calls are done (job-worker.ts).
+      void worker.terminate().finally(gone);
       this.pump();
     };
     worker.on('message', (msg: WorkerMessage) => {

@@ -79,6 +79,33 @@ export class DeviceTensor {
 
 export type Feed = HostTensor | DeviceTensor;
 
+/**
+ * onnxruntime calls in flight in this thread. A worker thread ended during one takes the whole
+ * process with it (the call's completion throws into a torn-down environment: "terminate called
+ * after throwing an instance of 'Napi::Error'"), so a worker waits for `whenNativeIdle` before it
+ * tells its parent it is done, and the parent ends it only then.
+ */
+let inFlight = 0;
+let idleWaiters: (() => void)[] = [];
+
+async function native<T>(call: () => Promise<T>): Promise<T> {
+  inFlight++;
+  try {
+    return await call();
+  } finally {
+    if (--inFlight === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+/** Resolves once no onnxruntime call made through this module is in flight in this thread. */
+export function whenNativeIdle(): Promise<void> {
+  return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+}
+
 export class ModelSession implements RunnableSession {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -90,24 +117,26 @@ export class ModelSession implements RunnableSession {
   static async create(model: Uint8Array | string, opts: SessionOptions = {}): Promise<ModelSession> {
     const ep = opts.ep ?? 'cpu';
     const keep = ep === 'webgpu' ? (opts.keepOnDevice ?? []) : [];
-    const session = await ort.InferenceSession.create(model as Uint8Array, {
-      executionProviders: [ep],
-      ...(keep.length ? { preferredOutputLocation: Object.fromEntries(keep.map((n) => [n, 'gpu-buffer' as const])) } : {}),
-      graphOptimizationLevel: opts.graphOptimization ?? 'all',
-      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-      ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
-      ...(opts.interOpThreads ? { interOpNumThreads: opts.interOpThreads } : {}),
-      logSeverityLevel: opts.logSeverity ?? 3,
-      ...(opts.profile ? { enableProfiling: true, profileFilePrefix: opts.profile } : {}),
-      ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
-      extra: {
-        ...opts.configEntries,
-        session: {
-          intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' },
-          inter_op: { allow_spinning: opts.allowSpinning ? '1' : '0' },
+    const session = await native(() =>
+      ort.InferenceSession.create(model as Uint8Array, {
+        executionProviders: [ep],
+        ...(keep.length ? { preferredOutputLocation: Object.fromEntries(keep.map((n) => [n, 'gpu-buffer' as const])) } : {}),
+        graphOptimizationLevel: opts.graphOptimization ?? 'all',
+        ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+        ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
+        ...(opts.interOpThreads ? { interOpNumThreads: opts.interOpThreads } : {}),
+        logSeverityLevel: opts.logSeverity ?? 3,
+        ...(opts.profile ? { enableProfiling: true, profileFilePrefix: opts.profile } : {}),
+        ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+        extra: {
+          ...opts.configEntries,
+          session: {
+            intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' },
+            inter_op: { allow_spinning: opts.allowSpinning ? '1' : '0' },
+          },
         },
-      },
-    });
+      }),
+    );
     return new ModelSession(session, ep, opts.profile, new Set(opts.keepOnDevice));
   }
 
@@ -153,7 +182,7 @@ export class ModelSession implements RunnableSession {
   ): Promise<{ host: Record<string, HostTensor>; device: Record<string, DeviceTensor> }> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = t instanceof DeviceTensor ? t.ort : toOrt(t);
-    const results = fetches ? await this.session.run(ortFeeds, fetches as string[]) : await this.session.run(ortFeeds);
+    const results = await native(() => (fetches ? this.session.run(ortFeeds, fetches as string[]) : this.session.run(ortFeeds)));
     const host: Record<string, HostTensor> = {};
     const device: Record<string, DeviceTensor> = {};
     for (const [name, t] of Object.entries(results)) {
@@ -167,7 +196,7 @@ export class ModelSession implements RunnableSession {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await native(() => this.session.release());
   }
 }
 

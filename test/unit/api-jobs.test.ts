@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobManager } from '../../engine/api/jobs';
 import { forkLink } from '../../engine/runtime/gpu-process';
@@ -6,6 +7,7 @@ import type { EngineEvent, JobState } from '../../engine/api/types';
 const WORKER = new URL('../fixtures/api/steps-worker.mjs', import.meta.url);
 const ABORTING_PROCESS = new URL('../fixtures/api/abort-process.mjs', import.meta.url).pathname;
 const STEPS_PROCESS = new URL('../fixtures/api/steps-process.mjs', import.meta.url).pathname;
+const CLOSE_MID_RUN = new URL('../fixtures/api/close-mid-run.mjs', import.meta.url).pathname;
 
 function collect(m: JobManager) {
   const events: EngineEvent[] = [];
@@ -117,6 +119,13 @@ describe('JobManager (worker threads)', () => {
     await sleep(100);
     expect(c.progress(running.id)).toBe(atClose);
     expect(c.states(queued.id)).toEqual(['queued', 'cancelled']);
+  });
+
+  it('close during an onnxruntime call waits for the call instead of ending the thread inside it (which aborts the process)', async () => {
+    // In a process of its own: before the fix this aborted with "terminate called after throwing an instance of 'Napi::Error'".
+    const r = spawnSync(process.execPath, [CLOSE_MID_RUN], { encoding: 'utf8', timeout: 100_000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    expect(r.stdout.trim()).toBe('job cancelled');
   });
 });
 
