@@ -22,6 +22,8 @@ await startApp(electron, {
   workerUrl: pathToFileURL(join(unpacked, 'job-worker.mjs')),
   // The GPU process (a utility process) likewise, with the native modules it loads.
   gpuChildPath: join(unpacked, 'gpu-child.mjs'),
+  // And the process a training job on a GPU provider runs in.
+  jobProcessPath: join(unpacked, 'job-process.mjs'),
   modelsDir,
   openPaths: pathsFromArgv(process.argv, electron.app.isPackaged),
 });

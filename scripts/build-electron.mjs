@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Bundles the Electron main process, the preload, the job worker and the GPU process into dist/electron with
-// esbuild. Native modules (onnxruntime-node, sharp) and electron stay external: they load from
-// node_modules (unpacked from the asar by electron-builder).
+// Bundles the Electron main process, the preload, the job worker, the job process and the GPU
+// process into dist/electron with esbuild. Native modules (onnxruntime-node, sharp) and electron
+// stay external: they load from node_modules (unpacked from the asar by electron-builder).
 import { build } from 'esbuild';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,13 @@ await Promise.all([
     ...common,
     entryPoints: [join(root, 'engine/api/job-worker.ts')],
     outfile: join(out, 'job-worker.mjs'),
+    format: 'esm',
+    banner: requireShim,
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'engine/api/job-process.ts')],
+    outfile: join(out, 'job-process.mjs'),
     format: 'esm',
     banner: requireShim,
   }),

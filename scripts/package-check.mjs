@@ -89,6 +89,7 @@ try {
     '/dist/electron/main.mjs',
     '/dist/electron/preload.cjs',
     '/dist/electron/job-worker.mjs',
+    '/dist/electron/job-process.mjs',
     '/dist/electron/gpu-child.mjs',
     '/dist/renderer/index.html',
   ])

@@ -6,11 +6,11 @@ import { serveGpuProcesses } from '../../engine/runtime/gpu-relay';
 import { MENU_CHANNEL, OPEN_CHANNEL } from '../channels';
 import { createDialogs } from './dialogs';
 import type { BrowserWindowLike, ElectronMain } from './electron-api';
-import { utilitySpawner } from './gpu-processes';
 import { forwardEvents, registerEngineIpc } from './ipc';
 import { menuTemplate } from './menu';
 import { OpenRequests, pathsFromArgv } from './open-requests';
 import { handleProtocols, registerSchemes } from './protocols';
+import { utilityJobProcess, utilitySpawner } from './utility-processes';
 import { createMainWindow, denyPermissions, lockDown } from './window';
 
 /** Wires the desktop app together: each part lives in its own file. */
@@ -22,6 +22,8 @@ export interface AppOptions {
   readonly workerUrl?: URL;
   /** The bundled GPU process (dist/electron/gpu-child.mjs), run as a utility process; absent: GPU sessions in the job worker. */
   readonly gpuChildPath?: string;
+  /** The bundled job process (dist/electron/job-process.mjs), a utility process for each training job on a GPU provider; absent: a worker thread. */
+  readonly jobProcessPath?: string;
   readonly modelsDir?: string;
   /** Image paths given on the command line: the user chose them. */
   readonly openPaths?: readonly string[];
@@ -63,12 +65,15 @@ export async function startApp(electron: ElectronMain, opts: AppOptions): Promis
     utilityProcess && opts.gpuChildPath
       ? (port: MessagePort) => serveGpuProcesses(port, utilitySpawner(utilityProcess, opts.gpuChildPath!))
       : undefined;
+  // A GPU driver's native abort then ends that job's process and fails the job, not the app.
+  const jobProcess = utilityProcess && opts.jobProcessPath ? utilityJobProcess(utilityProcess, opts.jobProcessPath) : undefined;
+  const jobOptions = { ...(gpuHost ? { gpuHost } : {}), ...(jobProcess ? { jobProcess } : {}) };
   const host = await EngineHost.create({
     configDir: app.getPath('userData'),
     transport: 'ipc',
     version: app.getVersion(),
     ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}),
-    ...(opts.workerUrl || gpuHost ? { jobs: new JobManager(opts.workerUrl, gpuHost ? { gpuHost } : {}) } : {}),
+    ...(opts.workerUrl || gpuHost || jobProcess ? { jobs: new JobManager(opts.workerUrl, jobOptions) } : {}),
     queue: lazyQueuePort(),
   });
   handleProtocols(electron.protocol, host, opts.rendererDir);

@@ -1,3 +1,4 @@
+import { parentChannel } from '../runtime/parent-channel';
 import type { WorkerMessage } from './jobs';
 import type { DistillTask, PruneTask } from './tasks';
 import { isCancelled, JobCancelled } from './worker-control';
@@ -13,7 +14,9 @@ export type JobProcessInput =
   { readonly type: 'start'; readonly task: DistillTask | PruneTask } | { readonly type: 'control'; readonly value: number };
 
 const control = new Int32Array(new SharedArrayBuffer(4));
-const post = (m: WorkerMessage) => process.send?.(m);
+// Node's fork (CLI, web mode) or an Electron utility process (the desktop app).
+const parent = parentChannel<WorkerMessage, JobProcessInput>();
+const post = (m: WorkerMessage) => parent.send(m);
 
 async function run(task: DistillTask | PruneTask): Promise<unknown> {
   return task.kind === 'distill'
@@ -21,12 +24,10 @@ async function run(task: DistillTask | PruneTask): Promise<unknown> {
     : (await import('./prune-task')).runPrune(task, control, post);
 }
 
-process.on('message', (m: JobProcessInput) => {
+parent.onMessage((m) => {
   if (m.type === 'control') return Atomics.store(control, 0, m.value);
   run(m.task).then(
     (result) => post({ type: 'done', result }),
     (e: Error) => post({ type: 'error', message: e.message, cancelled: e instanceof JobCancelled || isCancelled(control) }),
   );
 });
-// The host went away (exit, crash): nothing is left to report to.
-process.on('disconnect', () => process.exit(0));

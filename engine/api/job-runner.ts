@@ -10,7 +10,7 @@ export type JobProcessLink = ProcessLink<JobProcessInput, WorkerMessage>;
 
 const JOB_PROCESS_ENTRY = fileURLToPath(new URL('./job-process.mjs', import.meta.url));
 
-/** Node's fork of the job process; none in Electron (RunAsNode is fused off there): a worker thread then. */
+/** Node's fork of the job process; none in Electron (RunAsNode is fused off there): the app passes utility processes. */
 export function defaultJobProcess(): (() => JobProcessLink) | null {
   return process.versions.electron ? null : () => forkLink<JobProcessInput, WorkerMessage>(JOB_PROCESS_ENTRY);
 }

@@ -1,4 +1,5 @@
 import type { ChildMessage, ParentMessage } from './gpu-protocol';
+import { parentChannel } from './parent-channel';
 import { ExecutionProviderError, openSession } from './select';
 import type { ModelSession } from './session';
 import { VerdictFile } from './speed-check';
@@ -10,13 +11,8 @@ import { VerdictFile } from './speed-check';
  * an Electron utility process (the packaged app, where RunAsNode is fused off).
  */
 
-interface ElectronParentPort {
-  on(event: 'message', cb: (e: { data: unknown }) => void): void;
-  postMessage(message: unknown): void;
-}
-
-const electronPort = (process as { parentPort?: ElectronParentPort }).parentPort;
-const send = (m: ChildMessage) => (electronPort ? electronPort.postMessage(m) : process.send?.(m));
+const parent = parentChannel<ChildMessage, ParentMessage>();
+const send = (m: ChildMessage) => parent.send(m);
 
 /**
  * Test-only fault, set in this process's environment by the test that spawns it (never from
@@ -73,9 +69,4 @@ function onMessage(msg: ParentMessage): void {
   );
 }
 
-if (electronPort) electronPort.on('message', (e) => onMessage(e.data as ParentMessage));
-else {
-  process.on('message', (m) => onMessage(m as ParentMessage));
-  // The engine went away (exit, crash, worker terminated): nothing is left to serve.
-  process.on('disconnect', () => process.exit(0));
-}
+parent.onMessage(onMessage);

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { utilityJobProcess } from '../../electron/main/utility-processes';
+import { JobManager } from '../../engine/api/jobs';
+import { nodeUtilityProcess } from '../helpers/fake-utility';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -40,10 +43,25 @@ describe('bundled Electron main (dist/electron) under a fake electron', () => {
     report = JSON.parse(await readFile(reportPath, 'utf8'));
   });
 
-  it('bundles main (ESM), preload (CommonJS), the job worker and the GPU process', () => {
-    for (const f of ['main.mjs', 'preload.cjs', 'job-worker.mjs', 'gpu-child.mjs'])
+  it('bundles main (ESM), preload (CommonJS), the job worker, the job process and the GPU process', () => {
+    for (const f of ['main.mjs', 'preload.cjs', 'job-worker.mjs', 'job-process.mjs', 'gpu-child.mjs'])
       expect(existsSync(join(app, 'dist/electron', f)), f).toBe(true);
   });
+
+  it('the bundled job process runs a training job in a utility process, over its parentPort', async () => {
+    const up = nodeUtilityProcess();
+    const jobs = new JobManager(undefined, { jobProcess: utilityJobProcess(up, join(app, 'dist/electron/job-process.mjs')) });
+    try {
+      const task = { kind: 'distill', outDir: join(app, 'run'), config: { steps: 1, ep: 'webgpu', preset: 'no-such-preset' } };
+      const job = jobs.start('distill', 'on webgpu', task, async () => undefined);
+      await new Promise<void>((ok) => jobs.on('event', (e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'failed' && ok()));
+      // The training job's own validation, from the bundle: it loaded, ran and answered.
+      expect(jobs.get(job.id).error).toMatch(/^unknown preset "no-such-preset"/);
+      expect(up.strays).toEqual([]);
+    } finally {
+      await jobs.close();
+    }
+  }, 30_000);
 
   it('opens one secure window on the app scheme with the bundled preload', () => {
     expect(report.schemes).toEqual(['minisr-app', 'minisr-image']);

@@ -15,7 +15,7 @@ import { ModelSession } from '../../engine/runtime/session';
 import { measureVerdict, VerdictFile, type SpeedVerdict } from '../../engine/runtime/speed-check';
 import { upscaleBatch, type BatchEvent } from '../../engine/upscale/batch';
 import type { UtilityProcessLike } from '../../electron/main/electron-api';
-import { utilitySpawner } from '../../electron/main/gpu-processes';
+import { utilitySpawner } from '../../electron/main/utility-processes';
 import { fakeGpuSpawner } from '../helpers/fake-gpu';
 import { tinyModel, writeTestImage } from './upscale-helpers';
 

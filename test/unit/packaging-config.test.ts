@@ -29,13 +29,18 @@ describe('electron-builder.yml', () => {
     });
   });
 
-  it('keeps only the target platform onnxruntime-node binaries and unpacks the worker with the modules', async () => {
+  it('keeps only the target platform onnxruntime-node binaries and unpacks the worker and the processes with the modules', async () => {
     const c = await config();
     expect(c.files).toContain('!node_modules/**');
     expect(c.files).toContain('node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/**');
     expect(c.files.filter((f) => f.startsWith('node_modules/onnxruntime-node/bin'))).toHaveLength(1);
     expect(c.asarUnpack).toEqual(
-      expect.arrayContaining(['node_modules/**', 'dist/electron/job-worker.mjs', 'dist/electron/gpu-child.mjs']),
+      expect.arrayContaining([
+        'node_modules/**',
+        'dist/electron/job-worker.mjs',
+        'dist/electron/job-process.mjs',
+        'dist/electron/gpu-child.mjs',
+      ]),
     );
   });
 
