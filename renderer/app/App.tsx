@@ -19,9 +19,10 @@ import { useTheme } from './theme';
 const TITLES: Record<View, string> = { upscale: 'Upscale', compare: 'Compare', batch: 'Batch', wizard: 'Wizard', settings: 'Settings' };
 const ICONS: Record<View, string> = { upscale: '⤢', compare: '◧', batch: '☰', wizard: '⚗', settings: '⚙' };
 
-export function App({ client }: { client: EngineClient }) {
+/** `eventBatchMs`: how long job events gather before one store update (`connectEvents`). */
+export function App({ client, eventBatchMs }: { client: EngineClient; eventBatchMs?: number }) {
   useEffect(() => {
-    const offEvents = connectEvents(client);
+    const offEvents = connectEvents(client, eventBatchMs);
     // Native menu items (Electron) do what the matching shortcut does.
     const offMenu = client.onMenu((action) => {
       if ('view' in action) useUi.getState().setView(action.view);
@@ -35,7 +36,7 @@ export function App({ client }: { client: EngineClient }) {
       offMenu();
       offOpen();
     };
-  }, [client]);
+  }, [client, eventBatchMs]);
   return (
     <ClientProvider client={client}>
       <Shell />

@@ -29,7 +29,9 @@ export interface TrainPoint {
 
 export interface TrainLog {
   readonly steps: number;
+  /** Evenly spaced (`stride` steps apart, see `addPoint`), the newest last. */
   readonly points: readonly TrainPoint[];
+  readonly stride: number;
   readonly val: readonly { readonly step: number; readonly psnr: number }[];
   readonly stepsPerSec: number;
   readonly etaSec: number;
@@ -79,6 +81,26 @@ function withEntry(s: JobsState, id: string, kind: JobKind | undefined, f: (e: J
   return { jobs: { ...s.jobs, [id]: f(base) }, order: prev ? s.order : [...s.order, id] };
 }
 
+/**
+ * The most loss points a job keeps: a chart shows no more than about one a pixel, and a fast run
+ * (a small model at hundreds of steps a second) would otherwise grow the array, and the cost of
+ * each event, without bound.
+ */
+export const MAX_TRAIN_POINTS = 2000;
+
+/**
+ * Appends the newest point. Points are kept `stride` steps apart: a newer one closer than that to
+ * the one before stands in for the newest until the gap is reached. Past MAX_TRAIN_POINTS every
+ * other point goes and the stride doubles, so the curve stays evenly sampled from the first step.
+ */
+function addPoint(kept: readonly TrainPoint[], stride: number, p: TrainPoint): { points: TrainPoint[]; stride: number } {
+  const n = kept.length;
+  const provisional = n >= 2 && kept[n - 1]!.step - kept[n - 2]!.step < stride;
+  const points = [...(provisional ? kept.slice(0, -1) : kept), p];
+  if (points.length <= MAX_TRAIN_POINTS) return { points, stride };
+  return { points: points.filter((_, i) => i % 2 === 0 || i === points.length - 1), stride: stride * 2 };
+}
+
 /** Applies one engine event; pure, so the store and the tests share it. */
 export function reduceJobs(s: JobsState, ev: EngineEvent): JobsState {
   switch (ev.type) {
@@ -97,11 +119,12 @@ export function reduceJobs(s: JobsState, ev: EngineEvent): JobsState {
       });
     case 'train':
       return withEntry(s, ev.jobId, 'distill', (e) => {
-        const t = e.train ?? { steps: ev.steps, points: [], val: [], stepsPerSec: 0, etaSec: 0 };
+        const t = e.train ?? { steps: ev.steps, points: [], stride: 1, val: [], stepsPerSec: 0, etaSec: 0 };
         const last = t.points[t.points.length - 1];
-        const points = last && last.step >= ev.step ? t.points : [...t.points, { step: ev.step, loss: ev.loss, lr: ev.lr }];
+        const { points, stride } =
+          last && last.step >= ev.step ? t : addPoint(t.points, t.stride, { step: ev.step, loss: ev.loss, lr: ev.lr });
         const val = ev.valPsnr === undefined ? t.val : [...t.val, { step: ev.step, psnr: ev.valPsnr }];
-        return { ...e, train: { steps: ev.steps, points, val, stepsPerSec: ev.stepsPerSec, etaSec: ev.etaSec } };
+        return { ...e, train: { steps: ev.steps, points, stride, val, stepsPerSec: ev.stepsPerSec, etaSec: ev.etaSec } };
       });
     case 'notice':
       return s; // shown as a notice (events.ts), not kept with the job
@@ -166,6 +189,8 @@ export const resultKey = (r: { modelId: string; scale: number }) => `${r.modelId
 
 interface JobsStore extends JobsState {
   apply(ev: EngineEvent): void;
+  /** Several events in one store update (one render). */
+  applyAll(evs: readonly EngineEvent[]): void;
   track(info: JobInfo, request: JobRequest): void;
   reset(): void;
 }
@@ -173,6 +198,7 @@ interface JobsStore extends JobsState {
 export const useJobs = create<JobsStore>()((set) => ({
   ...emptyJobs,
   apply: (ev) => set((s) => reduceJobs(s, ev)),
+  applyAll: (evs) => set((s) => evs.reduce(reduceJobs, s)),
   track: (info, request) => set((s) => trackJob(s, info, request)),
   reset: () => set(emptyJobs),
 }));

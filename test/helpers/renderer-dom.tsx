@@ -8,10 +8,10 @@ import { useSettings } from '../../renderer/state/settings';
 import { useUi } from '../../renderer/state/ui';
 import type { FakeClient } from './renderer-fake-client';
 
-/** Renders the whole app against a fake client, starting from empty stores. */
+/** Renders the whole app against a fake client, starting from empty stores; each emitted event is applied at once. */
 export function renderApp(client: FakeClient) {
   for (const reset of [useImages, useJobs, useModels, useQueueBatch, useSettings, useUi].map((s) => s.getState().reset)) reset();
-  return render(<App client={client} />);
+  return render(<App client={client} eventBatchMs={0} />);
 }
 
 export function teardown() {

@@ -1,6 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { emptyJobs, latestJob, reduceJobs, resultsFor, trackJob, type JobsState } from '../../renderer/state/jobs';
-import type { EngineEvent } from '../../renderer/api/client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { EngineClient, EngineEvent } from '../../renderer/api/client';
+import { connectEvents, EVENT_BATCH_MS } from '../../renderer/state/events';
+import {
+  emptyJobs,
+  latestJob,
+  MAX_TRAIN_POINTS,
+  reduceJobs,
+  resultsFor,
+  trackJob,
+  useJobs,
+  type JobsState,
+} from '../../renderer/state/jobs';
 
 const apply = (events: EngineEvent[], s: JobsState = emptyJobs) => events.reduce(reduceJobs, s);
 const output = { id: 'out-1', name: 'cat_x2.png', width: 200, height: 100, format: 'png', hasAlpha: false, bytes: 10 };
@@ -88,5 +98,70 @@ describe('jobs reducer', () => {
     };
     const s = apply([{ type: 'distill-done', jobId: 'd', model }]);
     expect(s.jobs.d!.model).toEqual(model);
+  });
+});
+
+describe('training points', () => {
+  it(`keep at most ${MAX_TRAIN_POINTS} points of a long run, evenly spaced, the first and the newest kept`, () => {
+    const ev = (step: number): EngineEvent => ({
+      type: 'train',
+      jobId: 'd',
+      step,
+      steps: 10_000,
+      loss: 1 / step,
+      lr: 1e-3,
+      stepsPerSec: 1,
+      etaSec: 1,
+    });
+    let s = emptyJobs;
+    for (let step = 1; step <= 10_000; step++) s = reduceJobs(s, ev(step));
+    const points = s.jobs.d!.train!.points;
+    expect(points.length).toBeLessThanOrEqual(MAX_TRAIN_POINTS);
+    expect(points.length).toBeGreaterThan(MAX_TRAIN_POINTS / 2);
+    expect(points[0]!.step).toBe(1);
+    expect(points.at(-1)).toEqual({ step: 10_000, loss: 1 / 10_000, lr: 1e-3 });
+    expect(points.every((p, i) => i === 0 || p.step > points[i - 1]!.step)).toBe(true);
+    // Evenly spread over the run: half of them in its first half.
+    expect(points.filter((p) => p.step <= 5000).length / points.length).toBeCloseTo(0.5, 1);
+  });
+});
+
+describe('connectEvents', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    useJobs.getState().reset();
+  });
+
+  it(`applies a burst of events in one store update per ${EVENT_BATCH_MS} ms, in order, and the rest when unsubscribed`, async () => {
+    vi.useFakeTimers();
+    let emit: (e: EngineEvent) => void = () => {};
+    const client = {
+      onEvent: (cb: (e: EngineEvent) => void) => ((emit = cb), () => (emit = () => {})),
+      listJobs: () => new Promise<never>(() => {}),
+    } as unknown as EngineClient;
+    const updates = vi.fn();
+    const unsubscribeStore = useJobs.subscribe(updates);
+    const off = connectEvents(client);
+    const train = (step: number): EngineEvent => ({
+      type: 'train',
+      jobId: 'd',
+      step,
+      steps: 500,
+      loss: 1,
+      lr: 1,
+      stepsPerSec: 1,
+      etaSec: 1,
+    });
+    emit({ type: 'job', job: { id: 'd', kind: 'distill', state: 'running', title: 't' } });
+    for (let step = 1; step <= 300; step++) emit(train(step));
+    expect(updates).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(EVENT_BATCH_MS);
+    expect(updates).toHaveBeenCalledTimes(1);
+    expect(useJobs.getState().jobs.d!.train!.points.map((p) => p.step)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    emit(train(301));
+    off();
+    expect(updates).toHaveBeenCalledTimes(2);
+    expect(useJobs.getState().jobs.d!.train!.points.at(-1)!.step).toBe(301);
+    unsubscribeStore();
   });
 });
