@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { probeImage } from './decode';
-import { READABLE_EXTENSIONS } from './formats';
+import { isReadableExtension, READABLE_EXTENSIONS } from './formats';
 
 /**
  * Folders of HR/LR image pairs (`NAME_HR.ext` + `NAME_LR.ext`, the layout of ../shared's Set5,
@@ -35,14 +35,26 @@ function parse(file: string): { name: string; role: 'hr' | 'lr' } | undefined {
   return m ? { name: m[1]!, role: m[2]!.toLowerCase() as 'hr' | 'lr' } : undefined;
 }
 
-/** The `NAME_HR` / `NAME_LR` pairs of `dir`; throws on an unpaired or doubled image, or when there are none. */
-export async function listPairs(dir: string): Promise<ImagePair[]> {
-  let files: string[];
+/** The names in an image folder, with an error that says which folder could not be read. */
+async function readFolder(dir: string): Promise<string[]> {
   try {
-    files = await readdir(dir);
+    return await readdir(dir);
   } catch (e) {
     throw new Error(`cannot read image folder ${dir}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** The images of `dir` this build decodes (as for pairs and batches), sorted by name. */
+export async function listImages(dir: string): Promise<string[]> {
+  return (await readFolder(dir))
+    .filter((n) => isReadableExtension(n))
+    .sort()
+    .map((n) => path.join(dir, n));
+}
+
+/** The `NAME_HR` / `NAME_LR` pairs of `dir`; throws on an unpaired or doubled image, or when there are none. */
+export async function listPairs(dir: string): Promise<ImagePair[]> {
+  const files = await readFolder(dir);
   const byName = new Map<string, { hr?: string; lr?: string }>();
   for (const file of files.sort()) {
     const p = parse(file);

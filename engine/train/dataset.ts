@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeImage } from '../image/decode';
-import { isReadableExtension, READABLE_EXTENSIONS } from '../image/formats';
-import { pairFolder } from '../image/pairs';
+import { READABLE_EXTENSIONS } from '../image/formats';
+import { listImages, pairFolder } from '../image/pairs';
 import type { PlanarImage } from '../image/planar';
 import { imresizeBicubic, SR_BENCHMARK_LR } from '../image/resize';
 import type { TrainImage } from './crops';
@@ -57,19 +57,6 @@ function cropPlanar(img: PlanarImage, width: number, height: number): PlanarImag
     }
   }
   return { width, height, channels: 3, data: out };
-}
-
-export async function listImages(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    throw new Error(`cannot read image folder ${dir}: ${(e as Error).message}`, { cause: e });
-  }
-  return names
-    .filter((n) => isReadableExtension(n)) // what sharp decodes, as for benchmark pairs and batches
-    .sort()
-    .map((n) => path.join(dir, n));
 }
 
 async function cacheKey(file: string, scale: number): Promise<string> {
