@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DIALOG_CHANNELS, engineChannel, type Envelope } from '../../electron/channels';
-import type { BrowserWindowLike, ElectronMain, IpcMainInvokeEventLike } from '../../electron/main/electron-api';
+import type { ElectronMain, IpcMainInvokeEventLike } from '../../electron/main/electron-api';
 import { startApp, type RunningApp } from '../../electron/main/index';
 import { utilityJobProcess, utilityLink } from '../../electron/main/utility-processes';
 import type { JobProcessInput } from '../../engine/api/job-process';
 import { JobManager, type WorkerMessage } from '../../engine/api/jobs';
 import type { EngineEvent, JobInfo, JobState } from '../../engine/api/types';
 import { nodeUtilityProcess } from '../helpers/fake-utility';
+import { FakeWindow } from '../helpers/fake-electron';
 
 /**
  * Training jobs on a GPU provider in the desktop app: each in an Electron utility process, here a
@@ -94,7 +95,6 @@ describe('startApp hands the engine utility job processes', () => {
     await mkdir(join(dir, 'renderer'));
     await writeFile(join(dir, 'renderer/index.html'), '<html></html>');
     await mkdir(join(dir, 'data'));
-    const window = { webContents: { on() {}, setWindowOpenHandler() {}, send() {}, isDestroyed: () => false } };
     const electron: ElectronMain = {
       app: {
         whenReady: async () => {},
@@ -105,16 +105,7 @@ describe('startApp hands the engine utility job processes', () => {
         getVersion: () => '1.0.0',
         isPackaged: false,
       },
-      BrowserWindow: class {
-        readonly webContents = window.webContents;
-        async loadURL() {}
-        once() {}
-        on() {}
-        show() {}
-        isMinimized = () => false;
-        restore() {}
-        focus() {}
-      } as unknown as new () => BrowserWindowLike,
+      BrowserWindow: FakeWindow,
       ipcMain: { handle: (c, h) => void handlers.set(c, h), removeHandler: (c) => void handlers.delete(c) },
       dialog: { showOpenDialog: async () => ({ canceled: false, filePaths: chosen }), showSaveDialog: async () => ({ canceled: true }) },
       Menu: { buildFromTemplate: () => 'menu', setApplicationMenu: () => {} },

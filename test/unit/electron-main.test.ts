@@ -6,52 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBridge } from '../../electron/bridge';
 import { ALL_INVOKE_CHANNELS, DIALOG_CHANNELS, engineChannel, EVENT_CHANNEL, MENU_CHANNEL, type Envelope } from '../../electron/channels';
 import { createDialogs } from '../../electron/main/dialogs';
-import type {
-  BrowserWindowLike,
-  BrowserWindowOptions,
-  ElectronMain,
-  IpcMainInvokeEventLike,
-  MenuItemTemplate,
-} from '../../electron/main/electron-api';
+import type { ElectronMain, IpcMainInvokeEventLike, MenuItemTemplate } from '../../electron/main/electron-api';
 import { startApp, type RunningApp } from '../../electron/main/index';
 import { registerEngineIpc } from '../../electron/main/ipc';
 import { menuTemplate } from '../../electron/main/menu';
 import { ELECTRON_CSP } from '../../electron/main/protocols';
 import { APP_URL, createMainWindow, windowOptions } from '../../electron/main/window';
 import { EngineHost } from '../../engine/api/host';
+import { FakeWindow, type Listener } from '../helpers/fake-electron';
 import type { ImageRef } from '../../engine/api/types';
 
 const SAMPLE = join(import.meta.dirname, '../../resources/samples/camera.png');
 const APP_FRAME: IpcMainInvokeEventLike = { senderFrame: { url: APP_URL } };
-
-type Listener = (...args: never[]) => unknown;
-
-/** A fake BrowserWindow that records what the app did to it. */
-class FakeWindow implements BrowserWindowLike {
-  static last: FakeWindow;
-  readonly listeners = new Map<string, Listener>();
-  loaded = '';
-  openHandler?: (d: { url: string }) => { action: 'deny' };
-  sent: [string, unknown[]][] = [];
-  readonly webContents = {
-    on: (ev: string, l: Listener) => void this.listeners.set(ev, l),
-    setWindowOpenHandler: (h: (d: { url: string }) => { action: 'deny' }) => void (this.openHandler = h),
-    send: (channel: string, ...args: unknown[]) => void this.sent.push([channel, args]),
-    isDestroyed: () => false,
-  };
-  constructor(readonly options: BrowserWindowOptions) {
-    FakeWindow.last = this;
-  }
-  async loadURL(url: string) {
-    this.loaded = url;
-  }
-  once() {}
-  on() {}
-  show() {}
-  isMinimized = () => false;
-  restore() {}
-  focus() {}
-}
 
 function prevented(listener: Listener | undefined, url?: string): boolean {
   let p = false;
