@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { onTestFailed } from 'vitest';
 import { EngineHost, type HostOptions } from '../../engine/api/host';
 import { startWebServer, type WebServer } from '../../scripts/web/server';
 import { ensureRenderer, RENDERER_DIR } from '../../scripts/web/serve';
@@ -74,6 +75,7 @@ export async function startRig(host: Pick<HostOptions, 'queue'> = {}): Promise<R
       const page = await ctx.newPage();
       page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
       page.on('console', (m) => m.type() === 'error' && console.error(`[console] ${m.text()}`));
+      explainOnFailure(page);
       await page.goto(server.url);
       return page;
     },
@@ -98,4 +100,37 @@ export async function dropFiles(page: Page, selector: string, files: { name: str
   );
   await page.dispatchEvent(selector, 'dragover', { dataTransfer: dt });
   await page.dispatchEvent(selector, 'drop', { dataTransfer: dt });
+}
+
+/**
+ * When the calling test fails, prints what the page went through: its console, failed requests,
+ * its WebSocket (frames each way, how it closed) and the start of its text. CI keeps only the end
+ * of the output, and a timeout alone does not say whether the page, the socket or the engine stalled.
+ */
+function explainOnFailure(page: Page): void {
+  const log: string[] = [];
+  const t0 = Date.now();
+  const note = (line: string) => log.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`.slice(0, 300));
+  page.on('console', (m) => note(`console.${m.type()}: ${m.text()}`));
+  page.on('requestfailed', (r) =>
+    note(`request failed: ${r.method()} ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.failure()?.errorText}`),
+  );
+  page.on('websocket', (ws) => {
+    let sent = 0;
+    let received = 0;
+    note('websocket opened');
+    ws.on('framesent', () => sent++);
+    ws.on('framereceived', () => received++);
+    ws.on('socketerror', (e) => note(`websocket error: ${e}`));
+    ws.on('close', () => note(`websocket closed after ${sent} frames sent, ${received} received`));
+    page.on('close', () => note(`page closed; websocket had ${sent} frames sent, ${received} received`));
+  });
+  onTestFailed(async () => {
+    const text = await page
+      .evaluate(() => document.body.innerText.slice(0, 400))
+      .catch((e: Error) => `(no text: ${e.message.split('\n')[0]})`);
+    console.error(
+      `--- the page of the failed test (${page.url().replace(/token=[^&]+/, 'token=…')}):\n${log.slice(-30).join('\n')}\ntext: ${text}`,
+    );
+  });
 }
