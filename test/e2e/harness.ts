@@ -125,12 +125,13 @@ function explainOnFailure(page: Page): void {
     ws.on('close', () => note(`websocket closed after ${sent} frames sent, ${received} received`));
     page.on('close', () => note(`page closed; websocket had ${sent} frames sent, ${received} received`));
   });
-  onTestFailed(async () => {
+  onTestFailed(async ({ task }) => {
+    const error = task.result?.errors?.[0]?.message?.split('\n').slice(0, 4).join(' | ') ?? 'unknown';
     const text = await page
       .evaluate(() => document.body.innerText.slice(0, 400))
       .catch((e: Error) => `(no text: ${e.message.split('\n')[0]})`);
     console.error(
-      `--- the page of the failed test (${page.url().replace(/token=[^&]+/, 'token=…')}):\n${log.slice(-30).join('\n')}\ntext: ${text}`,
+      `--- the page of the failed test (${page.url().replace(/token=[^&]+/, 'token=…')}), which failed with: ${error}\n${log.slice(-30).join('\n')}\ntext: ${text}`,
     );
   });
 }
