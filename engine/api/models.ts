@@ -68,7 +68,7 @@ async function describe(path: string, id: string, source: ModelInfo['source']): 
 
 export class ModelCatalog {
   private readonly cache = new Map<string, Cached>();
-  private readonly paths = new Map<string, string>();
+  private paths = new Map<string, string>();
 
   constructor(
     readonly shippedDir: string,
@@ -77,7 +77,9 @@ export class ModelCatalog {
 
   async list(): Promise<ModelInfo[]> {
     const out: ModelInfo[] = [];
-    this.paths.clear();
+    // Built apart and swapped in at the end: calls overlap (a page's and a job's), and one that
+    // cleared a shared map mid-way made another skip models it took for shadowed ones.
+    const paths = new Map<string, string>();
     for (const [dir, source] of [
       [this.shippedDir, 'shipped'],
       [this.userDir, 'user'],
@@ -86,7 +88,7 @@ export class ModelCatalog {
       for (const name of names.filter((n) => n.toLowerCase().endsWith('.onnx')).sort()) {
         const path = join(dir, name);
         const id = name.slice(0, -5);
-        if (this.paths.has(id)) continue; // shipped wins over a user model of the same name
+        if (paths.has(id)) continue; // shipped wins over a user model of the same name
         try {
           const { mtimeMs } = await stat(path);
           let hit = this.cache.get(path);
@@ -94,13 +96,14 @@ export class ModelCatalog {
             hit = { mtimeMs, info: await describe(path, id, source) };
             this.cache.set(path, hit);
           }
-          this.paths.set(id, path);
+          paths.set(id, path);
           out.push(hit.info);
         } catch {
           // unreadable or broken model file: not offered
         }
       }
     }
+    this.paths = paths;
     return out;
   }
 
