@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readImportanceReport } from '../compress/importance';
@@ -7,8 +6,8 @@ import { inheritanceBlocker, writeInheritedInit } from '../compress/inherit';
 import { paramCount } from '../compress/shrink';
 import { saveSafetensors } from '../io/checkpoint';
 import type { TeacherConfig } from '../train/config';
-import { cardPathFor, readCard, type ModelCard } from '../zoo/card';
-import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
+import type { ModelCard } from '../zoo/card';
+import { cardOfOnnxFile, weightsFromOnnx } from '../zoo/infer';
 import { isPresetName, PRESET_NAMES, presetConfig } from '../zoo/presets';
 import { validateConfig, type ModelConfig } from '../zoo/registry';
 import { checkValScale, readTeacher, studentAtScale, studentScale, type TeacherRead } from './distill-scale';
@@ -224,7 +223,7 @@ async function pruneTeacher(ctx: TrainingContext, req: PruneRequest, outDir: str
     const bytes = await readFile(onnx);
     let card: ModelCard;
     try {
-      card = existsSync(cardPathFor(onnx)) ? await readCard(cardPathFor(onnx)) : cardFromOnnx(bytes);
+      card = await cardOfOnnxFile(onnx, bytes);
     } catch (e) {
       throw new ValidationError(
         `${field}.teacher`,

@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Shape } from '../graph/value';
 import { loadStateDict, saveSafetensors } from '../io/checkpoint';
 import { float32Tensor, type StateDict } from '../io/tensor';
 import type { TeacherConfig } from '../train/config';
 import { bindWeights, modelParamShapes } from '../zoo/build';
-import { cardPathFor, readCard } from '../zoo/card';
 import type { EDSRConfig } from '../zoo/edsr';
-import { cardFromOnnx, weightsFromOnnx } from '../zoo/infer';
+import { cardOfOnnxFile, weightsFromOnnx } from '../zoo/infer';
 import { presetConfig } from '../zoo/presets';
 import { resolveArch, validateConfig, type ModelConfig } from '../zoo/registry';
 import { analyzeImportance, readImportanceReport, type ImportanceReport } from './importance';
@@ -111,8 +109,7 @@ export async function loadTeacherWeights(
   let sd: StateDict;
   if (t.type === 'onnx') {
     const bytes = await readFile(t.path);
-    const side = cardPathFor(t.path);
-    config = (existsSync(side) ? await readCard(side) : cardFromOnnx(bytes)).config;
+    config = (await cardOfOnnxFile(t.path, bytes)).config;
     sd = weightsFromOnnx(bytes, config);
   } else {
     config = presetConfig(t.preset, { scale });
@@ -125,8 +122,7 @@ export async function loadTeacherWeights(
 export async function teacherConfig(t: TeacherConfig): Promise<ModelConfig | Error> {
   try {
     if (t.type === 'preset') return presetConfig(t.preset);
-    const side = cardPathFor(t.path);
-    return (existsSync(side) ? await readCard(side) : cardFromOnnx(await readFile(t.path))).config;
+    return (await cardOfOnnxFile(t.path)).config;
   } catch (e) {
     return e as Error;
   }

@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 import type { PlanarImage } from '../image/planar';
 import { float32Tensor, type StateDict } from '../io/tensor';
 import { toOnnx } from '../graph/onnx';
 import { ModelSession, type SessionOptions } from '../runtime/session';
 import { buildModel, modelParamShapes } from './build';
-import { CARD_METADATA_KEY, parseCard, type ModelCard } from './card';
+import { CARD_METADATA_KEY, cardPathFor, parseCard, readCard, type ModelCard } from './card';
 import { resolveArch, type ModelConfig } from './registry';
 
 const { onnx } = onnxProto;
@@ -69,6 +71,12 @@ export class ImageModel {
     this.sized = { key, session };
     return session;
   }
+}
+
+/** An ONNX file's card: the `<model>.json` beside it where there is one, else its metadata (`bytes`: the file, where already read). */
+export async function cardOfOnnxFile(path: string, bytes?: Uint8Array): Promise<ModelCard> {
+  const side = cardPathFor(path);
+  return existsSync(side) ? readCard(side) : cardFromOnnx(bytes ?? (await readFile(path)));
 }
 
 /** The model card an exported ONNX file carries in its metadata. */
