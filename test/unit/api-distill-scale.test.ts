@@ -63,6 +63,15 @@ describe('EngineHost distils at x3 and x4', () => {
     dataDir: join(root, 'data'),
   });
   const runs = async () => (await readdir(join(dir, 'config/runs')).catch(() => [])).sort();
+  /** Starts a distillation, cancels it, and returns its title, run folder and written config. */
+  const cancelledRun = async (req: DistillRequest, prefix: string) => {
+    const job = await host.startDistill(req);
+    await host.cancelJob(job.id);
+    expect(await until(job.id)).toBe('cancelled');
+    const run = (await runs()).find((r) => r.startsWith(prefix))!;
+    const cfg = JSON.parse(await readFile(join(dir, 'config/runs', run, 'config.json'), 'utf8'));
+    return { title: job.title, run, cfg };
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'minisr-distill-scale-'));
@@ -147,23 +156,15 @@ describe('EngineHost distils at x3 and x4', () => {
   });
 
   it('without a scale the student takes the teacher’s: a x3 teacher makes an x3 student, inherited from it by default', async () => {
-    const job = await host.startDistill({ ...base(), teacher: 'mini-x3', steps: 100_000 });
-    expect(job.title).toBe('distil mini-x3 into edsr-mini x3 (inherited) (100000 steps)');
-    await host.cancelJob(job.id);
-    expect(await until(job.id)).toBe('cancelled');
-    const run = (await runs()).find((r) => r.startsWith('edsr-mini-x3-'))!;
-    const cfg = JSON.parse(await readFile(join(dir, 'config/runs', run, 'config.json'), 'utf8'));
+    const { title, run, cfg } = await cancelledRun({ ...base(), teacher: 'mini-x3', steps: 100_000 }, 'edsr-mini-x3-');
+    expect(title).toBe('distil mini-x3 into edsr-mini x3 (inherited) (100000 steps)');
     expect(cfg).toMatchObject({ preset: 'edsr-mini', model: { family: 'edsr', upscale: 3 } });
     expect(cfg.init).toEqual({ weights: join(dir, 'config/runs', run, 'inherit.safetensors') });
   });
 
   it("an explicit init 'random' opts out of inheritance at the teacher's scale", async () => {
-    const job = await host.startDistill({ ...base(), init: 'random', steps: 100_000 });
-    expect(job.title).toBe('distil mini-x2 into edsr-mini x2 (100000 steps)');
-    await host.cancelJob(job.id);
-    expect(await until(job.id)).toBe('cancelled');
-    const run = (await runs()).find((r) => r.startsWith('edsr-mini-x2-'))!;
-    const cfg = JSON.parse(await readFile(join(dir, 'config/runs', run, 'config.json'), 'utf8'));
+    const { title, run, cfg } = await cancelledRun({ ...base(), init: 'random', steps: 100_000 }, 'edsr-mini-x2-');
+    expect(title).toBe('distil mini-x2 into edsr-mini x2 (100000 steps)');
     expect(cfg).toMatchObject({ model: { upscale: 2 } });
     expect(cfg).not.toHaveProperty('init');
     expect(await readdir(join(dir, 'config/runs', run))).not.toContain('inherit.safetensors');
